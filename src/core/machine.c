@@ -1,0 +1,453 @@
+/* The connection state machine. See machine.h for the contract and the
+ * README's "How lifeline reconnects" for the rules in prose.
+ *
+ * Attempt numbering: `attempt` is the reconnection attempt of the current
+ * outage, 0 for the first connection or after a connection stayed up for
+ * stable_after_ms. In `disconnected` it is the attempt that just failed and
+ * the pending retry is attempt + 1; when attempt max_attempts fails the
+ * state becomes server_down. */
+#include "core/machine.h"
+
+#include <assert.h>
+#include <string.h>
+
+static ll_action *emit(ll_core *c, ll_action_type type)
+{
+    assert(c->n_actions < LL_MAX_ACTIONS);
+    ll_action *a = &c->actions[c->n_actions++];
+    memset(a, 0, sizeof(*a));
+    a->type = type;
+    a->conn_id = c->conn_id;
+    a->attempt = c->attempt;
+    return a;
+}
+
+static void set_state(ll_core *c, int state, int64_t now, int error, int http)
+{
+    if (c->state == state)
+        return;
+    ll_action *a = emit(c, LL_ACT_STATE);
+    a->old_state = c->state;
+    a->new_state = state;
+    a->error = error;
+    a->http_status = http;
+    c->state = state;
+    c->state_since = now;
+}
+
+void ll_core_init(ll_core *c, const lifeline_config *cfg, uint64_t seed)
+{
+    memset(c, 0, sizeof(*c));
+    c->backoff.base_delay_ms = cfg->base_delay_ms;
+    c->backoff.max_delay_ms = cfg->max_delay_ms;
+    c->backoff.jitter_ms = cfg->jitter_ms;
+    c->backoff.jitter_mode = cfg->jitter_mode;
+    ll_quality_limits_init(&c->limits, cfg->ping_interval_ms, cfg->rtt_good_ms,
+                           cfg->rtt_poor_ms);
+    c->max_attempts = cfg->max_attempts;
+    c->stable_after_ms = cfg->stable_after_ms;
+    c->down_ping_interval_ms = cfg->down_ping_interval_ms;
+    c->connect_timeout_ms = cfg->connect_timeout_ms;
+    c->ping_interval_ms = cfg->ping_interval_ms;
+    c->ping_timeout_ms = cfg->ping_timeout_ms;
+    c->rtt_good_ms = cfg->rtt_good_ms;
+    c->use_health_probe = cfg->health_url != NULL;
+    ll_rng_seed(&c->rng, seed);
+    c->state = LIFELINE_STATE_IDLE;
+    c->quality = LIFELINE_QUALITY_UNKNOWN;
+    c->last_pong_at = -1;
+    c->down_since = -1;
+    c->stable_at = LL_NO_DEADLINE;
+    c->deadline = LL_NO_DEADLINE;
+    ll_rtt_reset(&c->rtt);
+}
+
+/* ---- heartbeat and quality ---------------------------------------------- */
+
+/* Time since the last pong, not counting the first rtt_good_ms of a ping in
+ * flight: a pong that comes back in good time is not silence. Without that
+ * grace a steady connection would read "good" for the instant between each
+ * ping and its pong. */
+int64_t ll_core_silence(const ll_core *c, int64_t now)
+{
+    if (c->last_pong_at < 0)
+        return 0;
+    int64_t s = now - c->last_pong_at;
+    if (c->ping_outstanding) {
+        int64_t flight = now - c->ping_sent_at;
+        s -= flight < c->rtt_good_ms ? flight : c->rtt_good_ms;
+    }
+    return s;
+}
+
+static void regrade(ll_core *c, int64_t now)
+{
+    int q = LIFELINE_QUALITY_UNKNOWN;
+    if (c->state == LIFELINE_STATE_CONNECTED && c->last_pong_at >= 0)
+        q = ll_quality_grade(&c->limits, 1, ll_core_silence(c, now), c->rtt.srtt_ms);
+    if (q != c->quality) {
+        c->quality = q;
+        emit(c, LL_ACT_QUALITY)->quality = q;
+    }
+}
+
+/* When the silence will next cross a grade limit (LL_NO_DEADLINE if never). */
+static int64_t quality_deadline(const ll_core *c, int64_t now)
+{
+    if (c->state != LIFELINE_STATE_CONNECTED || c->last_pong_at < 0)
+        return LL_NO_DEADLINE;
+    int64_t s = ll_core_silence(c, now);
+    int64_t limit = s < c->limits.silence_excellent_ms ? c->limits.silence_excellent_ms
+                  : s < c->limits.silence_good_ms      ? c->limits.silence_good_ms
+                                                       : -1;
+    if (limit < 0)
+        return LL_NO_DEADLINE;
+    int64_t t = c->last_pong_at + limit + (c->ping_outstanding ? c->rtt_good_ms : 0);
+    return t > now ? t : now + 1;
+}
+
+static void send_ping(ll_core *c, int64_t now)
+{
+    c->ping_seq++;
+    c->ping_outstanding = 1;
+    c->ping_sent_at = now;
+    c->ping_due_at += c->ping_interval_ms;
+    if (c->ping_due_at <= now) /* the loop was late: keep the cadence from now */
+        c->ping_due_at = now + c->ping_interval_ms;
+    emit(c, LL_ACT_SEND_PING)->seq = c->ping_seq;
+}
+
+static void on_pong(ll_core *c, uint32_t seq, int64_t now)
+{
+    if (!c->ping_outstanding || seq != c->ping_seq)
+        return; /* stale or unknown: ignored */
+    int64_t rtt = now - c->ping_sent_at;
+    ll_rtt_add(&c->rtt, rtt);
+    c->ping_outstanding = 0;
+    c->last_pong_at = now;
+    ll_action *a = emit(c, LL_ACT_PONG);
+    a->seq = seq;
+    a->rtt_ms = rtt;
+    a->quality = ll_quality_grade(&c->limits, 1, 0, c->rtt.srtt_ms);
+}
+
+/* ---- attempts, failures, outages ------------------------------------------ */
+
+static void connect_attempt(ll_core *c, int64_t now, int probe)
+{
+    c->conn_id++;
+    c->in_flight = 1;
+    c->probing = probe;
+    c->wait_until = now + c->connect_timeout_ms;
+    emit(c, LL_ACT_CONNECT)->probe = probe;
+}
+
+static void probe(ll_core *c, int64_t now)
+{
+    if (!c->use_health_probe) {
+        connect_attempt(c, now, 1);
+        return;
+    }
+    c->conn_id++;
+    c->in_flight = 1;
+    c->probing = 2; /* 2: the HTTP health check, 1: the connection after it */
+    c->wait_until = now + c->connect_timeout_ms;
+    emit(c, LL_ACT_PROBE_HTTP)->probe = 1;
+}
+
+static void begin(ll_core *c, int64_t now)
+{
+    c->attempt = 0;
+    c->in_flight = 0;
+    c->probing = 0;
+    c->down_since = -1;
+    c->outage_judged = 0;
+    set_state(c, LIFELINE_STATE_CONNECTING, now, LIFELINE_OK, 0);
+    connect_attempt(c, now, 0);
+}
+
+static void abandon(ll_core *c, int close_code)
+{
+    if (c->in_flight || c->state == LIFELINE_STATE_CONNECTED)
+        emit(c, LL_ACT_CLOSE)->close_code = close_code;
+    c->in_flight = 0;
+    c->probing = 0;
+    c->ping_outstanding = 0;
+}
+
+static void schedule_probe(ll_core *c, int64_t now, int64_t hint_ms)
+{
+    int64_t delay = c->down_ping_interval_ms;
+    if (hint_ms > 0) {
+        int64_t hint = hint_ms < c->backoff.max_delay_ms ? hint_ms : c->backoff.max_delay_ms;
+        if (hint > delay)
+            delay = hint;
+    }
+    c->wait_until = now + delay;
+    ll_action *a = emit(c, LL_ACT_RETRY);
+    a->probe = 1;
+    a->delay_ms = delay;
+}
+
+static void enter_server_down(ll_core *c, int64_t now)
+{
+    set_state(c, LIFELINE_STATE_SERVER_DOWN, now, c->last_error, c->last_http_status);
+    c->outage_judged = 1;
+    ll_action *a = emit(c, LL_ACT_SERVER_DOWN);
+    a->error = c->last_error;
+    a->http_status = c->last_http_status;
+    a->outage_began_ms = c->down_since;
+    schedule_probe(c, now, 0);
+}
+
+/* A failed attempt or a lost connection: error, backoff or server_down. */
+static void after_failure(ll_core *c, const ll_event *ev, int64_t now)
+{
+    c->in_flight = 0;
+    c->last_error = ev->error;
+    c->last_http_status = ev->http_status;
+    if (c->down_since < 0)
+        c->down_since = now;
+
+    if (c->state == LIFELINE_STATE_SERVER_DOWN) { /* a probe failed */
+        c->probing = 0;
+        if (ev->permanent)
+            set_state(c, LIFELINE_STATE_ERROR, now, ev->error, ev->http_status);
+        else
+            schedule_probe(c, now, ev->retry_after_ms);
+        return;
+    }
+    if (ev->permanent) {
+        set_state(c, LIFELINE_STATE_ERROR, now, ev->error, ev->http_status);
+        return;
+    }
+    if (c->attempt >= c->max_attempts) {
+        enter_server_down(c, now);
+        return;
+    }
+    set_state(c, LIFELINE_STATE_DISCONNECTED, now, ev->error, ev->http_status);
+    int64_t delay = ll_backoff_delay(&c->backoff, c->attempt + 1, ev->retry_after_ms, &c->rng);
+    c->wait_until = now + delay;
+    ll_action *a = emit(c, LL_ACT_RETRY);
+    a->attempt = c->attempt + 1;
+    a->delay_ms = delay;
+}
+
+static void retry_now(ll_core *c, int64_t now)
+{
+    c->attempt++;
+    set_state(c, LIFELINE_STATE_CONNECTING, now, LIFELINE_OK, 0);
+    connect_attempt(c, now, 0);
+}
+
+static void opened(ll_core *c, int64_t now)
+{
+    int was_probe = c->probing;
+    c->in_flight = 0;
+    c->probing = 0;
+    if (was_probe)
+        c->attempt = 0;
+    set_state(c, LIFELINE_STATE_CONNECTED, now, LIFELINE_OK, 0);
+    if (c->ever_connected)
+        c->reconnections++;
+    c->ever_connected = 1;
+    if (c->down_since >= 0) {
+        int64_t down = now - c->down_since;
+        c->downtime_total_ms += down;
+        if (c->outage_judged)
+            emit(c, LL_ACT_RECOVERED)->downtime_ms = down;
+        c->down_since = -1;
+        c->outage_judged = 0;
+    }
+    c->stable_at = c->attempt > 0 ? now + c->stable_after_ms : LL_NO_DEADLINE;
+    /* the first ping goes out at once so the grade is known within one RTT */
+    c->last_pong_at = -1;
+    c->ping_outstanding = 0;
+    c->ping_due_at = now;
+    send_ping(c, now);
+}
+
+static void lost(ll_core *c, const ll_event *ev, int64_t now)
+{
+    c->ping_outstanding = 0;
+    c->stable_at = LL_NO_DEADLINE;
+    after_failure(c, ev, now);
+}
+
+static void tick(ll_core *c, int64_t now)
+{
+    switch (c->state) {
+    case LIFELINE_STATE_CONNECTING:
+        if (c->in_flight && now >= c->wait_until) {
+            emit(c, LL_ACT_CLOSE)->close_code = 1001;
+            after_failure(c, &(ll_event){.error = LIFELINE_ERR_CONNECT_TIMEOUT}, now);
+        }
+        break;
+    case LIFELINE_STATE_DISCONNECTED:
+        if (now >= c->wait_until)
+            retry_now(c, now);
+        break;
+    case LIFELINE_STATE_SERVER_DOWN:
+        if (now < c->wait_until)
+            break;
+        if (c->in_flight) { /* the probe timed out */
+            emit(c, LL_ACT_CLOSE)->close_code = 1001;
+            after_failure(c, &(ll_event){.error = LIFELINE_ERR_CONNECT_TIMEOUT}, now);
+        } else {
+            probe(c, now);
+        }
+        break;
+    case LIFELINE_STATE_CONNECTED:
+        if (c->ping_outstanding && now >= c->ping_sent_at + c->ping_timeout_ms) {
+            c->rtt.timeouts++;
+            emit(c, LL_ACT_CLOSE)->close_code = 1001;
+            lost(c, &(ll_event){.error = LIFELINE_ERR_PING_TIMEOUT}, now);
+            break;
+        }
+        if (now >= c->stable_at) {
+            c->attempt = 0;
+            c->stable_at = LL_NO_DEADLINE;
+        }
+        if (now >= c->ping_due_at)
+            send_ping(c, now);
+        break;
+    default:
+        break;
+    }
+}
+
+static int64_t compute_deadline(const ll_core *c, int64_t now)
+{
+    switch (c->state) {
+    case LIFELINE_STATE_CONNECTING:
+    case LIFELINE_STATE_DISCONNECTED:
+    case LIFELINE_STATE_SERVER_DOWN:
+        return c->wait_until;
+    case LIFELINE_STATE_CONNECTED: {
+        int64_t d = c->ping_outstanding ? c->ping_sent_at + c->ping_timeout_ms
+                                        : c->ping_due_at;
+        if (c->stable_at < d)
+            d = c->stable_at;
+        int64_t q = quality_deadline(c, now);
+        return q < d ? q : d;
+    }
+    default:
+        return LL_NO_DEADLINE;
+    }
+}
+
+/* Is ev about the attempt or connection the core is waiting on? */
+static int current(const ll_core *c, const ll_event *ev)
+{
+    return ev->conn_id == c->conn_id;
+}
+
+int ll_core_handle(ll_core *c, const ll_event *ev, int64_t now)
+{
+    c->n_actions = 0;
+    int st = c->state;
+    int attempting = c->in_flight && current(c, ev);
+
+    switch (ev->type) {
+    case LL_EV_START:
+        if (st != LIFELINE_STATE_IDLE && st != LIFELINE_STATE_ERROR &&
+            st != LIFELINE_STATE_CLOSED)
+            return LIFELINE_ERR_STATE;
+        begin(c, now);
+        break;
+    case LL_EV_STOP:
+        if (st == LIFELINE_STATE_CLOSED)
+            return LIFELINE_OK;
+        abandon(c, 1000);
+        if (c->down_since >= 0) {
+            c->downtime_total_ms += now - c->down_since;
+            c->down_since = -1;
+        }
+        c->stable_at = LL_NO_DEADLINE;
+        set_state(c, LIFELINE_STATE_CLOSED, now, LIFELINE_ERR_STOPPED, 0);
+        break;
+    case LL_EV_RECONNECT_NOW:
+        if (st == LIFELINE_STATE_IDLE || st == LIFELINE_STATE_CLOSED)
+            return LIFELINE_ERR_STATE;
+        if (st == LIFELINE_STATE_DISCONNECTED)
+            retry_now(c, now);
+        else if (st == LIFELINE_STATE_SERVER_DOWN && !c->in_flight)
+            probe(c, now);
+        else if (st == LIFELINE_STATE_ERROR)
+            begin(c, now);
+        break; /* connecting, connected, a probe in flight: nothing to skip */
+    case LL_EV_TICK:
+        tick(c, now);
+        break;
+    case LL_EV_OPENED:
+        if (attempting && c->probing != 2 &&
+            (st == LIFELINE_STATE_CONNECTING || st == LIFELINE_STATE_SERVER_DOWN))
+            opened(c, now);
+        break;
+    case LL_EV_CONNECT_FAILED:
+        if (attempting && c->probing != 2 &&
+            (st == LIFELINE_STATE_CONNECTING || st == LIFELINE_STATE_SERVER_DOWN))
+            after_failure(c, ev, now);
+        break;
+    case LL_EV_CLOSED:
+        if (st == LIFELINE_STATE_CONNECTED && current(c, ev))
+            lost(c, ev, now);
+        else if (attempting && c->probing != 2)
+            after_failure(c, ev, now); /* closed before it opened */
+        break;
+    case LL_EV_PONG:
+        if (st == LIFELINE_STATE_CONNECTED && current(c, ev))
+            on_pong(c, ev->seq, now);
+        break;
+    case LL_EV_PROBE_OK:
+        if (attempting && c->probing == 2 && st == LIFELINE_STATE_SERVER_DOWN)
+            connect_attempt(c, now, 1);
+        break;
+    case LL_EV_PROBE_FAILED:
+        if (attempting && c->probing == 2 && st == LIFELINE_STATE_SERVER_DOWN)
+            after_failure(c, ev, now);
+        break;
+    default:
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    }
+    regrade(c, now);
+    c->deadline = compute_deadline(c, now);
+    return LIFELINE_OK;
+}
+
+int64_t ll_core_deadline(const ll_core *c)
+{
+    return c->deadline;
+}
+
+int64_t ll_core_retry_in(const ll_core *c, int64_t now)
+{
+    int waiting = c->state == LIFELINE_STATE_DISCONNECTED ||
+                  (c->state == LIFELINE_STATE_SERVER_DOWN && !c->in_flight);
+    if (!waiting || c->wait_until <= now)
+        return 0;
+    return c->wait_until - now;
+}
+
+int64_t ll_core_downtime(const ll_core *c, int64_t now)
+{
+    return c->downtime_total_ms + (c->down_since >= 0 ? now - c->down_since : 0);
+}
+
+const char *ll_event_name(int type)
+{
+    static const char *const names[LL_EV_COUNT] = {
+        "start", "stop", "reconnect_now", "tick", "opened",
+        "connect_failed", "closed", "pong", "probe_ok", "probe_failed",
+    };
+    return type >= 0 && type < LL_EV_COUNT ? names[type] : "unknown";
+}
+
+const char *ll_action_name(int type)
+{
+    static const char *const names[LL_ACT_COUNT] = {
+        "connect", "probe_http", "close", "send_ping", "state",
+        "retry", "pong", "quality", "server_down", "recovered",
+    };
+    return type >= 0 && type < LL_ACT_COUNT ? names[type] : "unknown";
+}
