@@ -97,7 +97,14 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(PROBE_FAILED, 31, "health check did not answer 2xx")                    \
     XX(CONFIG_QUEUE, 32, "queue_policy is not a lifeline_queue_policy")        \
     XX(CONFIG_HEADER, 33, "a header is not of the form \"Name: value\"")        \
-    XX(CONFIG_CONNECT_TIMEOUT, 34, "connect_timeout_ms must be greater than zero")
+    XX(CONFIG_CONNECT_TIMEOUT, 34, "connect_timeout_ms must be greater than zero") \
+    XX(CONFIG_LIMITS, 35,                                                      \
+       "max_message_bytes, queue_max_messages and queue_max_bytes must be "    \
+       "greater than zero")                                                    \
+    XX(CONFIG_PROXY, 36, "http_proxy is not of the form host:port")           \
+    XX(CONFIG_CA_FILE, 37, "ca_file cannot be read")                           \
+    XX(CONFIG_LOOP, 38, "loop belongs to another thread that is stopping")     \
+    XX(PROTOCOL, 39, "the server broke the WebSocket protocol")
 
 typedef enum lifeline_error {
 #define LIFELINE_XX_(name, value, msg) LIFELINE_ERR_##name = value,
@@ -164,6 +171,67 @@ typedef enum lifeline_queue_policy {
 } lifeline_queue_policy;
 
 /* ------------------------------------------------------------------------ */
+/* Handles and callbacks                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A connection to one server. Opaque; see lifeline_client_new(). */
+typedef struct lifeline_client lifeline_client;
+
+/* A service thread with one libwebsockets context, shared by any number of
+ * clients. Opaque; see lifeline_loop_new(). */
+typedef struct lifeline_loop lifeline_loop;
+
+typedef enum lifeline_log_level {
+    LIFELINE_LOG_ERROR = 0,
+    LIFELINE_LOG_WARN = 1,
+    LIFELINE_LOG_INFO = 2,
+    LIFELINE_LOG_DEBUG = 3
+} lifeline_log_level;
+
+/* What a state change carries. Valid during the callback only. */
+typedef struct lifeline_state_info {
+    int old_state;          /* lifeline_state */
+    int new_state;          /* lifeline_state */
+    int attempt;            /* reconnection attempt (0: first connection) */
+    int error;              /* lifeline_error that caused it, or LIFELINE_OK */
+    int http_status;        /* status of a refused upgrade, else 0 */
+    const char *reason;     /* one line for people, never NULL */
+} lifeline_state_info;
+
+/* All callbacks run on the client's loop thread, one at a time, never while
+ * a lifeline lock is held: they may call any lifeline function except
+ * lifeline_client_free() and lifeline_loop_free() on their own loop (which
+ * return LIFELINE_ERR_IN_CALLBACK). Keep them short: the loop serves pings
+ * and every other client of the loop meanwhile. */
+typedef void (*lifeline_state_cb)(lifeline_client *client,
+                                  const lifeline_state_info *info,
+                                  void *user_data);
+/* A whole message (fragments reassembled). data is valid during the call. */
+typedef void (*lifeline_message_cb)(lifeline_client *client, const void *data,
+                                    size_t len, int is_binary, void *user_data);
+/* A pong matched its ping: rtt_ms and the grade it gives (lifeline_quality). */
+typedef void (*lifeline_pong_cb)(lifeline_client *client, int64_t rtt_ms,
+                                 int quality, void *user_data);
+/* The quality grade changed (lifeline_quality). */
+typedef void (*lifeline_quality_cb)(lifeline_client *client, int quality,
+                                    void *user_data);
+/* A retry is scheduled: attempt (1-based) after delay_ms exactly; probe is 1
+ * for the probes of server_down. */
+typedef void (*lifeline_retry_cb)(lifeline_client *client, int attempt,
+                                  int64_t delay_ms, int probe, void *user_data);
+/* A message the app handed to lifeline_client_send() will never be sent:
+ * reason is LIFELINE_ERR_QUEUE_FULL (dropped as the oldest) or
+ * LIFELINE_ERR_STOPPED (still queued at stop or free). data is valid during
+ * the call. */
+typedef void (*lifeline_dropped_cb)(lifeline_client *client, const void *data,
+                                    size_t len, int is_binary, int reason,
+                                    void *user_data);
+/* A log line (no newline), secrets already removed. level is a
+ * lifeline_log_level; lines above config.log_level are not produced. */
+typedef void (*lifeline_log_cb)(lifeline_client *client, int level,
+                                const char *line, void *user_data);
+
+/* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -199,6 +267,42 @@ typedef struct lifeline_config {
     /* Seed for the jitter generator. 0 (the default) lets the client pick
      * one from the operating system; any other value replays exactly. */
     uint64_t random_seed;
+
+    /* Transport. Strings are copied by lifeline_client_new(). */
+    const char *const *headers; /* "Name: value" lines sent on the upgrade */
+    size_t header_count;
+    const char *subprotocol;    /* Sec-WebSocket-Protocol, NULL for none */
+    const char *origin;         /* Origin header, NULL for none */
+    int permessage_deflate;     /* 1: offer permessage-deflate (default 0) */
+    const char *http_proxy;     /* "host:port" of an HTTP proxy, NULL: none */
+    const char *ca_file;        /* PEM CA bundle for wss, NULL: system store */
+    int allow_insecure_tls;     /* 1: accept self-signed certificates and any
+                                   host name (development only; default 0) */
+    int app_ping;               /* 1: heartbeat with {"type":"ping","ts":N}
+                                   text messages instead of ping frames */
+    size_t max_message_bytes;   /* default 1 MiB: larger inbound closes 1009,
+                                   larger outbound is refused */
+
+    /* Offline queue: messages sent while not connected (and those not yet
+     * written while connected) wait here, in order. */
+    int queue_policy;           /* lifeline_queue_policy, default REJECT_NEW */
+    size_t queue_max_messages;  /* default 1000 */
+    size_t queue_max_bytes;     /* default 1 MiB */
+
+    /* Threads: NULL (the default) gives the client its own service thread;
+     * a loop from lifeline_loop_new() shares that loop's thread. */
+    lifeline_loop *loop;
+
+    /* Callbacks, all optional, and the pointer given to each of them. */
+    lifeline_state_cb on_state;
+    lifeline_message_cb on_message;
+    lifeline_pong_cb on_pong;
+    lifeline_quality_cb on_quality;
+    lifeline_retry_cb on_retry;
+    lifeline_dropped_cb on_dropped;
+    lifeline_log_cb on_log;
+    int log_level;              /* lifeline_log_level, default WARN */
+    void *user_data;
 } lifeline_config;
 
 /* Fill cfg with every default documented above and set struct_size.
@@ -210,6 +314,115 @@ LIFELINE_API void lifeline_config_init(lifeline_config *cfg);
  * LIFELINE_ERR_INVALID_ARGUMENT when cfg is NULL. Does not keep cfg.
  * Threads: any. */
 LIFELINE_API int lifeline_config_validate(const lifeline_config *cfg);
+
+/* ------------------------------------------------------------------------ */
+/* Loops                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Start a service thread with its own libwebsockets context, for clients
+ * created with config.loop set to it. On success *out owns the loop: free it
+ * with lifeline_loop_free() after every client on it is freed.
+ * Returns LIFELINE_OK, LIFELINE_ERR_INVALID_ARGUMENT, LIFELINE_ERR_NO_MEMORY,
+ * LIFELINE_ERR_TRANSPORT or LIFELINE_ERR_SYSTEM. Threads: any. */
+LIFELINE_API int lifeline_loop_new(lifeline_loop **out);
+
+/* Stop the loop's thread and free it. Returns LIFELINE_ERR_STATE while a
+ * client still uses it, LIFELINE_ERR_IN_CALLBACK from its own thread.
+ * Threads: any but the loop's own. */
+LIFELINE_API int lifeline_loop_free(lifeline_loop *loop);
+
+/* ------------------------------------------------------------------------ */
+/* Clients                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Create a client from cfg (validated first; its strings are copied, cfg is
+ * not kept). The client is idle until lifeline_client_start(). On success
+ * *out owns the client: free it with lifeline_client_free().
+ * Returns LIFELINE_OK, an error of lifeline_config_validate(),
+ * LIFELINE_ERR_CONFIG_* for the transport fields, LIFELINE_ERR_NO_MEMORY,
+ * LIFELINE_ERR_TRANSPORT or LIFELINE_ERR_SYSTEM. Threads: any. */
+LIFELINE_API int lifeline_client_new(const lifeline_config *cfg,
+                                     lifeline_client **out);
+
+/* Start connecting (from idle), or start again (from error or closed).
+ * Returns at once; progress is reported through the callbacks.
+ * Returns LIFELINE_OK or LIFELINE_ERR_STATE (already running).
+ * Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_start(lifeline_client *client);
+
+/* Send one message: copied, then written in order once connected. While not
+ * connected it waits in the offline queue.
+ * Returns LIFELINE_OK (accepted: it will be written or reported to
+ * on_dropped), LIFELINE_ERR_MESSAGE_TOO_BIG, LIFELINE_ERR_QUEUE_FULL (policy
+ * REJECT_NEW), LIFELINE_ERR_NOT_CONNECTED (policy OFF and not connected),
+ * LIFELINE_ERR_STOPPED (the client is closed; a client that is idle, or in
+ * error, queues), LIFELINE_ERR_INVALID_ARGUMENT. A message refused by an error return is the
+ * caller's and is never reported to on_dropped. Threads: any, callbacks
+ * included. */
+LIFELINE_API int lifeline_client_send(lifeline_client *client, const void *data,
+                                      size_t len, int is_binary);
+
+/* lifeline_client_send() of a NUL-terminated text message. */
+LIFELINE_API int lifeline_client_send_text(lifeline_client *client,
+                                           const char *text);
+
+/* Skip the current wait: the pending attempt now (disconnected), a probe now
+ * (server_down), a fresh start (error); nothing while connecting or
+ * connected. Returns LIFELINE_OK or LIFELINE_ERR_STATE (idle or closed).
+ * Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_reconnect_now(lifeline_client *client);
+
+/* A consistent snapshot of the client's figures. */
+typedef struct lifeline_stats {
+    size_t struct_size;         /* set by lifeline_client_stats() */
+    int state;                  /* lifeline_state */
+    int64_t time_in_state_ms;
+    int attempt;
+    int64_t retry_in_ms;        /* until the next retry or probe, 0: none */
+    int last_error;             /* lifeline_error of the last failure */
+    int last_http_status;       /* of the last refused upgrade, else 0 */
+    int quality;                /* lifeline_quality */
+    int64_t rtt_last_ms;
+    double rtt_smoothed_ms;
+    double rtt_variation_ms;
+    int64_t rtt_min_ms;
+    int64_t rtt_max_ms;
+    uint64_t pongs;
+    uint64_t ping_timeouts;
+    int64_t since_last_pong_ms; /* -1 before the first pong */
+    uint64_t queued_messages;
+    uint64_t queued_bytes;
+    uint64_t messages_sent;
+    uint64_t bytes_sent;
+    uint64_t messages_received;
+    uint64_t bytes_received;
+    uint64_t messages_dropped;
+    uint64_t reconnections;
+    int64_t downtime_ms;        /* total time not connected after a loss */
+} lifeline_stats;
+
+/* Fill *out with a snapshot. Returns LIFELINE_OK or
+ * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_stats(lifeline_client *client,
+                                       lifeline_stats *out);
+
+/* The current state (lifeline_state). Threads: any. */
+LIFELINE_API int lifeline_client_state(lifeline_client *client);
+
+/* Stop: close the connection with 1000, report what is still queued to
+ * on_dropped, end in closed. From any thread but the loop's, it returns once
+ * the client is closed, waiting at most timeout_ms (< 0: 2000 ms) for the
+ * server to answer the close before the connection is dropped; from a
+ * callback it returns at once and the close completes after the callback.
+ * Returns LIFELINE_OK (also when already closed) or
+ * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_stop(lifeline_client *client, int timeout_ms);
+
+/* Stop (as above, waiting at most 2000 ms) and free the client. NULL is a
+ * no-op. Returns LIFELINE_OK, or LIFELINE_ERR_IN_CALLBACK from the client's
+ * own loop thread (nothing is freed then). After LIFELINE_OK no callback
+ * fires any more. Threads: any but the client's loop thread. */
+LIFELINE_API int lifeline_client_free(lifeline_client *client);
 
 #ifdef __cplusplus
 }

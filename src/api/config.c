@@ -23,6 +23,11 @@ void lifeline_config_init(lifeline_config *cfg)
     cfg->ping_timeout_ms = 10000;
     cfg->rtt_good_ms = 300;
     cfg->rtt_poor_ms = 1000;
+    cfg->max_message_bytes = 1024 * 1024;
+    cfg->queue_policy = LIFELINE_QUEUE_REJECT_NEW;
+    cfg->queue_max_messages = 1000;
+    cfg->queue_max_bytes = 1024 * 1024;
+    cfg->log_level = LIFELINE_LOG_WARN;
 }
 
 /* True when s starts with scheme (case-insensitive) and has a host after it. */
@@ -48,6 +53,37 @@ static int url_is_http(const char *url)
     if (!url || strpbrk(url, " \t\r\n"))
         return 0;
     return has_scheme(url, "http://") || has_scheme(url, "https://");
+}
+
+/* "Name: value": a token name, a colon, no line breaks anywhere. */
+static int header_is_valid(const char *h)
+{
+    if (!h || strpbrk(h, "\r\n"))
+        return 0;
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h)
+        return 0;
+    for (const char *p = h; p < colon; p++)
+        if (*p <= ' ' || *p >= 127)
+            return 0;
+    return 1;
+}
+
+/* "host:port" with a port of 1 to 65535. */
+static int proxy_is_valid(const char *p)
+{
+    const char *colon = strrchr(p, ':');
+    if (!colon || colon == p || colon[1] == '\0' || strpbrk(p, " \t\r\n/"))
+        return 0;
+    long port = 0;
+    for (const char *d = colon + 1; *d; d++) {
+        if (*d < '0' || *d > '9')
+            return 0;
+        port = port * 10 + (*d - '0');
+        if (port > 65535)
+            return 0;
+    }
+    return port > 0;
 }
 
 int lifeline_config_validate(const lifeline_config *cfg)
@@ -84,5 +120,17 @@ int lifeline_config_validate(const lifeline_config *cfg)
         return LIFELINE_ERR_CONFIG_PING_TIMEOUT;
     if (cfg->rtt_good_ms == 0 || cfg->rtt_good_ms >= cfg->rtt_poor_ms)
         return LIFELINE_ERR_CONFIG_RTT_THRESHOLDS;
+    for (size_t i = 0; i < cfg->header_count; i++)
+        if (!header_is_valid(cfg->headers ? cfg->headers[i] : NULL))
+            return LIFELINE_ERR_CONFIG_HEADER;
+    if (cfg->http_proxy && !proxy_is_valid(cfg->http_proxy))
+        return LIFELINE_ERR_CONFIG_PROXY;
+    if (cfg->max_message_bytes == 0 || cfg->queue_max_messages == 0 ||
+        cfg->queue_max_bytes == 0)
+        return LIFELINE_ERR_CONFIG_LIMITS;
+    if (cfg->queue_policy != LIFELINE_QUEUE_REJECT_NEW &&
+        cfg->queue_policy != LIFELINE_QUEUE_DROP_OLDEST &&
+        cfg->queue_policy != LIFELINE_QUEUE_OFF)
+        return LIFELINE_ERR_CONFIG_QUEUE;
     return LIFELINE_OK;
 }

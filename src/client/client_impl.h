@@ -1,0 +1,164 @@
+/* The client's and the loop's insides, shared by src/client/ and the
+ * libwebsockets adapter in src/transport/. Not installed.
+ *
+ * Threads: `mu` guards what app threads and the loop thread share (the
+ * core, the queue, the pending commands, the counters). Everything under
+ * "loop thread only" is touched by the loop thread alone. Callbacks into
+ * the app are made on the loop thread with no lock held. */
+#ifndef LL_CLIENT_IMPL_H
+#define LL_CLIENT_IMPL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "client/queue.h"
+#include "core/machine.h"
+#include "lifeline/lifeline.h"
+#include "transport/url.h"
+
+#define LL_MAX_SECRETS 32
+
+/* Work posted by app threads for the loop thread. */
+enum {
+    LL_CMD_ACTIONS = 1 << 0, /* the core produced actions to perform */
+    LL_CMD_WRITE = 1 << 1,   /* the queue has something new */
+    LL_CMD_DROPPED = 1 << 2, /* dropped messages to report */
+    LL_CMD_DETACH = 1 << 3,  /* free: let go of every wsi, never call back */
+};
+
+typedef struct ll_vhost {
+    struct ll_vhost *next;
+    struct lws_vhost *vh;
+    char *ca_file;
+    char *proxy;
+    int deflate;
+    char *name;
+} ll_vhost;
+
+struct lifeline_loop {
+    struct lws_context *ctx;
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t mu;          /* guards the fields below */
+    pthread_cond_t cv;
+    int stopping;
+    int ready;                   /* the thread has entered its service loop */
+    size_t n_clients;
+    lifeline_client *dirty;      /* clients with pending commands */
+    lifeline_client *clients;    /* every client on the loop */
+    ll_vhost *vhosts;            /* loop thread only */
+    int vhost_seq;               /* loop thread only */
+};
+
+struct lifeline_client {
+    lifeline_loop *loop;
+    int owns_loop;
+    lifeline_client *next_on_loop; /* guarded by loop->mu */
+    lifeline_client *next_dirty;   /* guarded by loop->mu */
+    int is_dirty;                  /* guarded by loop->mu */
+
+    /* immutable after lifeline_client_new() */
+    lifeline_config cfg;           /* strings below replace cfg's pointers */
+    char *url_str, *health_str, *subprotocol, *origin, *ca_file, *proxy;
+    char **headers;
+    size_t header_count;
+    ll_url url, health;
+    char *secrets[LL_MAX_SECRETS];
+    size_t n_secrets;
+    uint64_t seed;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    ll_core core;                  /* mu */
+    ll_action *actions;            /* mu: performed in order by the loop */
+    size_t n_actions, cap_actions; /* mu */
+    ll_queue queue;                /* mu */
+    ll_queue dropped;              /* mu: dropped, not yet reported */
+    int write_armed;               /* mu: the loop is draining the queue */
+    unsigned cmds;                 /* mu: LL_CMD_* pending */
+    int closed_done;               /* mu: stop finished (no wsi left) */
+    int detached;                  /* mu: the loop let go of this client */
+    int stop_wait_ms;              /* mu */
+    uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv, msgs_dropped; /* mu */
+
+    /* loop thread only */
+    struct lws *wsi;               /* the WebSocket attempt or connection */
+    uint32_t wsi_conn_id;
+    int wsi_open;
+    struct lws *probe_wsi;         /* the health check in flight */
+    uint32_t probe_conn_id;
+    ll_vhost *vhost;
+    lws_sorted_usec_list_t sul;    /* the core's deadline */
+    lws_sorted_usec_list_t close_sul; /* the bounded graceful close */
+    int close_code;                /* 0, or the close to send when writable */
+    uint32_t ping_seq;             /* a ping to send when writable, 0: none */
+    int64_t app_ping_ts[4];        /* app_ping: the ts of recent pings */
+    uint32_t app_ping_seq[4];
+    ll_msg *writing;               /* popped, being written */
+    unsigned char *rx;             /* reassembly of a fragmented message */
+    size_t rx_len, rx_cap;
+    int rx_binary;
+    int rx_overflow;
+    int last_peer_close;           /* close code the server sent, or 0 */
+    int pumping;                   /* performing actions (re-entrancy) */
+    int connecting_sync;           /* inside lws_client_connect_via_info() */
+    int connect_failed;            /* the attempt reported its failure */
+    int in_callback;               /* an app callback is running */
+};
+
+/* ---- client.c: the glue the transport calls (loop thread) ---------------- */
+
+/* Feed a transport event to the core and perform what follows. */
+void ll_client_dispatch(lifeline_client *c, const ll_event *ev);
+/* Perform the actions the core produced (re-entrancy safe). */
+void ll_client_pump(lifeline_client *c);
+/* The loop thread is done with the current batch: re-arm the timer. */
+void ll_client_arm_timer(lifeline_client *c);
+/* Write the next queued message; returns -1 if the connection failed. */
+int ll_client_write_next(lifeline_client *c, struct lws *wsi);
+/* A whole inbound message. */
+void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_binary);
+/* Run the commands app threads posted. */
+void ll_client_run_commands(lifeline_client *c);
+/* A log line from inside lifeline (printf-style), redacted, if level allows. */
+void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The wsi went away while the client was stopping: wake stop(). */
+void ll_client_closed_done(lifeline_client *c);
+int64_t ll_now_ms(void);
+
+/* ---- loop.c ---------------------------------------------------------------- */
+
+int ll_loop_attach(lifeline_loop *loop, lifeline_client *c);
+void ll_loop_detach(lifeline_loop *loop, lifeline_client *c);
+/* Post commands for c and wake the loop. Threads: any. */
+void ll_loop_post(lifeline_client *c, unsigned cmds);
+int ll_loop_is_current(const lifeline_loop *loop);
+/* The vhost for c's TLS, proxy and deflate options (loop thread). */
+struct lws_vhost *ll_loop_vhost(lifeline_loop *loop, lifeline_client *c);
+/* Route libwebsockets' log lines to the clients of the calling loop. */
+void ll_loop_route_lws_logs(void);
+/* EVENT_WAIT_CANCELLED: run the work app threads posted. */
+int ll_loop_on_wake(struct lws *wsi);
+/* The client whose callback is running on this loop thread, if any. */
+extern __thread lifeline_client *ll_tls_client;
+
+/* ---- transport/ws.c -------------------------------------------------------- */
+
+extern const struct lws_protocols ll_protocols[];
+void ll_ws_connect(lifeline_client *c, uint32_t conn_id);
+void ll_ws_close(lifeline_client *c, uint32_t conn_id, int code);
+void ll_ws_want_write(lifeline_client *c);
+void ll_ws_send_ping(lifeline_client *c, uint32_t seq);
+/* Let go of every wsi at once (free). */
+void ll_ws_abandon_all(lifeline_client *c);
+
+/* ---- transport/health.c ---------------------------------------------------- */
+
+void ll_health_probe(lifeline_client *c, uint32_t conn_id);
+int ll_health_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                       void *user, void *in, size_t len);
+
+#endif

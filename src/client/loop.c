@@ -1,0 +1,310 @@
+/* lifeline_loop: one service thread, one libwebsockets context, any number
+ * of clients. App threads post work to a client (under the loop's mutex)
+ * and wake the thread with lws_cancel_service(), the one libwebsockets call
+ * that is safe from another thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_impl.h"
+
+/* The loop whose service thread this is. libwebsockets 4.1 has one
+ * process-wide log hook; this is how its lines find the loop (and, while a
+ * client's callback runs, the client) they belong to. */
+static __thread lifeline_loop *tls_loop;
+__thread lifeline_client *ll_tls_client;
+
+static pthread_once_t lws_log_once = PTHREAD_ONCE_INIT;
+
+static int lws_level_to_ours(int level)
+{
+    if (level & LLL_ERR)
+        return LIFELINE_LOG_ERROR;
+    if (level & LLL_WARN)
+        return LIFELINE_LOG_WARN;
+    return LIFELINE_LOG_DEBUG;
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+    lifeline_loop *l = tls_loop;
+    if (!l)
+        return; /* not a lifeline loop thread: dropped, never printed */
+    char buf[512];
+    size_t n = strcspn(line, "\n");
+    snprintf(buf, sizeof(buf), "lws: %.*s", (int)(n < 480 ? n : 480), line);
+    int ours = lws_level_to_ours(level);
+    if (ll_tls_client) {
+        ll_client_log(ll_tls_client, ours, "%s", buf);
+        return;
+    }
+    pthread_mutex_lock(&l->mu); /* recursive: a log callback may create a client */
+    for (lifeline_client *c = l->clients; c; c = c->next_on_loop)
+        ll_client_log(c, ours, "%s", buf);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void install_lws_log_hook(void)
+{
+    /* libwebsockets prints to stderr by default: this replaces that, once
+     * for the process, with the routing above. */
+    lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log_emit);
+}
+
+void ll_loop_route_lws_logs(void)
+{
+    pthread_once(&lws_log_once, install_lws_log_hook);
+}
+
+int ll_loop_is_current(const lifeline_loop *loop)
+{
+    return tls_loop == loop;
+}
+
+static void drain(lifeline_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    lifeline_client *list = l->dirty;
+    l->dirty = NULL;
+    for (lifeline_client *c = list; c; c = c->next_dirty)
+        c->is_dirty = 0;
+    pthread_mutex_unlock(&l->mu);
+    while (list) {
+        lifeline_client *c = list;
+        list = c->next_dirty;
+        c->next_dirty = NULL;
+        ll_client_run_commands(c);
+    }
+}
+
+/* protocols[0] of every vhost gets EVENT_WAIT_CANCELLED: drain once. */
+int ll_loop_on_wake(struct lws *wsi)
+{
+    lifeline_loop *l = lws_context_user(lws_get_context(wsi));
+    if (l)
+        drain(l);
+    return 0;
+}
+
+static void *loop_main(void *arg)
+{
+    lifeline_loop *l = arg;
+    tls_loop = l;
+    pthread_mutex_lock(&l->mu);
+    l->ready = 1;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        int stop = l->stopping;
+        pthread_mutex_unlock(&l->mu);
+        if (stop)
+            break;
+        if (lws_service(l->ctx, 0) < 0)
+            break;
+        drain(l); /* work posted between the wake and the callback */
+    }
+    tls_loop = NULL;
+    return NULL;
+}
+
+static struct lws_vhost *make_vhost(lifeline_loop *l, const char *ca_file,
+                                    const char *proxy, int deflate, const char *name)
+{
+    static const struct lws_extension exts[] = {
+        {"permessage-deflate", lws_extension_callback_pm_deflate,
+         "permessage-deflate; client_max_window_bits"},
+        {NULL, NULL, NULL},
+    };
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = ll_protocols;
+    info.vhost_name = name;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.client_ssl_ca_filepath = ca_file;
+    info.extensions = deflate ? exts : NULL;
+    char host[256];
+    if (proxy) {
+        const char *colon = strrchr(proxy, ':');
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - proxy), proxy);
+        info.http_proxy_address = host;
+        info.http_proxy_port = (unsigned)atoi(colon + 1);
+    }
+    return lws_create_vhost(l->ctx, &info);
+}
+
+static int same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+struct lws_vhost *ll_loop_vhost(lifeline_loop *l, lifeline_client *c)
+{
+    int deflate = c->cfg.permessage_deflate != 0;
+    for (ll_vhost *v = l->vhosts; v; v = v->next)
+        if (same(v->ca_file, c->ca_file) && same(v->proxy, c->proxy) && v->deflate == deflate)
+            return v->vh;
+    ll_vhost *v = calloc(1, sizeof(*v));
+    if (!v)
+        return NULL;
+    char name[32];
+    snprintf(name, sizeof(name), "lifeline-%d", ++l->vhost_seq);
+    v->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
+    v->proxy = c->proxy ? strdup(c->proxy) : NULL;
+    v->deflate = deflate;
+    v->name = strdup(name);
+    v->vh = make_vhost(l, c->ca_file, c->proxy, deflate, v->name);
+    if (!v->vh || !v->name || (c->ca_file && !v->ca_file) || (c->proxy && !v->proxy)) {
+        free(v->ca_file);
+        free(v->proxy);
+        free(v->name);
+        free(v);
+        return NULL;
+    }
+    v->next = l->vhosts;
+    l->vhosts = v;
+    return v->vh;
+}
+
+int lifeline_loop_new(lifeline_loop **out)
+{
+    if (!out)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    ll_loop_route_lws_logs();
+    lifeline_loop *l = calloc(1, sizeof(*l));
+    if (!l)
+        return LIFELINE_ERR_NO_MEMORY;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&l->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_cond_init(&l->cv, NULL);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = ll_protocols;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.user = l;
+    info.gid = (gid_t)-1;
+    info.uid = (uid_t)-1;
+    l->ctx = lws_create_context(&info);
+    int err = LIFELINE_ERR_TRANSPORT;
+    /* the default vhost exists before the thread, so wake-ups always land */
+    ll_vhost *v = calloc(1, sizeof(*v));
+    if (!l->ctx || !v)
+        goto fail;
+    v->name = strdup("lifeline-0");
+    v->vh = v->name ? make_vhost(l, NULL, NULL, 0, v->name) : NULL;
+    if (!v->vh)
+        goto fail;
+    l->vhosts = v;
+    v = NULL;
+    if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+        err = LIFELINE_ERR_SYSTEM;
+        goto fail;
+    }
+    l->thread_started = 1;
+    pthread_mutex_lock(&l->mu);
+    while (!l->ready)
+        pthread_cond_wait(&l->cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    *out = l;
+    return LIFELINE_OK;
+fail:
+    if (v) {
+        free(v->name);
+        free(v);
+    }
+    lifeline_loop_free(l);
+    return err;
+}
+
+int lifeline_loop_free(lifeline_loop *l)
+{
+    if (!l)
+        return LIFELINE_OK;
+    if (ll_loop_is_current(l))
+        return LIFELINE_ERR_IN_CALLBACK;
+    pthread_mutex_lock(&l->mu);
+    if (l->n_clients) {
+        pthread_mutex_unlock(&l->mu);
+        return LIFELINE_ERR_STATE;
+    }
+    l->stopping = 1;
+    pthread_mutex_unlock(&l->mu);
+    if (l->thread_started) {
+        lws_cancel_service(l->ctx);
+        pthread_join(l->thread, NULL);
+    }
+    if (l->ctx)
+        lws_context_destroy(l->ctx);
+    while (l->vhosts) {
+        ll_vhost *v = l->vhosts;
+        l->vhosts = v->next;
+        free(v->ca_file);
+        free(v->proxy);
+        free(v->name);
+        free(v);
+    }
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+    return LIFELINE_OK;
+}
+
+int ll_loop_attach(lifeline_loop *l, lifeline_client *c)
+{
+    pthread_mutex_lock(&l->mu);
+    if (l->stopping) {
+        pthread_mutex_unlock(&l->mu);
+        return LIFELINE_ERR_CONFIG_LOOP;
+    }
+    c->next_on_loop = l->clients;
+    l->clients = c;
+    l->n_clients++;
+    pthread_mutex_unlock(&l->mu);
+    return LIFELINE_OK;
+}
+
+void ll_loop_detach(lifeline_loop *l, lifeline_client *c)
+{
+    pthread_mutex_lock(&l->mu);
+    for (lifeline_client **p = &l->clients; *p; p = &(*p)->next_on_loop) {
+        if (*p == c) {
+            *p = c->next_on_loop;
+            l->n_clients--;
+            break;
+        }
+    }
+    if (c->is_dirty) { /* never left pending on the loop */
+        for (lifeline_client **p = &l->dirty; *p; p = &(*p)->next_dirty) {
+            if (*p == c) {
+                *p = c->next_dirty;
+                break;
+            }
+        }
+        c->is_dirty = 0;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+void ll_loop_post(lifeline_client *c, unsigned cmds)
+{
+    lifeline_loop *l = c->loop;
+    pthread_mutex_lock(&c->mu);
+    c->cmds |= cmds;
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&l->mu);
+    if (!c->is_dirty) {
+        c->is_dirty = 1;
+        c->next_dirty = l->dirty;
+        l->dirty = c;
+    }
+    pthread_mutex_unlock(&l->mu);
+    lws_cancel_service(l->ctx);
+}

@@ -1,0 +1,73 @@
+/* A FIFO of heap-allocated messages with count and byte bounds. */
+#include "client/queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void ll_queue_init(ll_queue *q, size_t max_count, size_t max_bytes, size_t headroom)
+{
+    memset(q, 0, sizeof(*q));
+    q->max_count = max_count;
+    q->max_bytes = max_bytes;
+    q->headroom = headroom;
+}
+
+ll_msg *ll_msg_new(const ll_queue *q, const void *data, size_t len, int is_binary)
+{
+    ll_msg *m = malloc(sizeof(*m) + q->headroom + len + 1);
+    if (!m)
+        return NULL;
+    m->next = NULL;
+    m->len = len;
+    m->is_binary = is_binary;
+    if (len)
+        memcpy(m->data + q->headroom, data, len);
+    m->data[q->headroom + len] = 0; /* text payloads stay NUL-terminated */
+    return m;
+}
+
+unsigned char *ll_msg_payload(const ll_queue *q, ll_msg *m)
+{
+    return m->data + q->headroom;
+}
+
+int ll_queue_fits(const ll_queue *q, const ll_msg *m)
+{
+    return q->count + 1 <= q->max_count && q->bytes + m->len <= q->max_bytes;
+}
+
+void ll_queue_push(ll_queue *q, ll_msg *m)
+{
+    m->next = NULL;
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
+    q->tail = m;
+    q->count++;
+    q->bytes += m->len;
+}
+
+void ll_queue_push_front(ll_queue *q, ll_msg *m)
+{
+    m->next = q->head;
+    q->head = m;
+    if (!q->tail)
+        q->tail = m;
+    q->count++;
+    q->bytes += m->len;
+}
+
+ll_msg *ll_queue_pop(ll_queue *q)
+{
+    ll_msg *m = q->head;
+    if (!m)
+        return NULL;
+    q->head = m->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->count--;
+    q->bytes -= m->len;
+    m->next = NULL;
+    return m;
+}

@@ -1,0 +1,41 @@
+/* The outbound queue: messages the app sent that are not yet written to the
+ * socket, in order, bounded by a message count and a byte total. Not
+ * thread-safe: the client guards it with its mutex. */
+#ifndef LL_CLIENT_QUEUE_H
+#define LL_CLIENT_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ll_msg {
+    struct ll_msg *next;
+    size_t len;
+    int is_binary;
+    int reason;   /* why it was dropped (lifeline_error), on the drop list */
+    unsigned char data[]; /* LWS_PRE bytes of headroom, then the payload */
+} ll_msg;
+
+typedef struct ll_queue {
+    ll_msg *head, *tail;
+    size_t count, bytes;
+    size_t max_count, max_bytes;
+    size_t headroom; /* bytes reserved before each payload */
+} ll_queue;
+
+void ll_queue_init(ll_queue *q, size_t max_count, size_t max_bytes, size_t headroom);
+
+/* A new message (not queued yet) holding a copy of data; NULL on OOM. */
+ll_msg *ll_msg_new(const ll_queue *q, const void *data, size_t len, int is_binary);
+/* The payload of m (after the headroom). */
+unsigned char *ll_msg_payload(const ll_queue *q, ll_msg *m);
+
+/* Would m fit with the queue as it is? */
+int ll_queue_fits(const ll_queue *q, const ll_msg *m);
+/* Append m; the caller has made room. */
+void ll_queue_push(ll_queue *q, ll_msg *m);
+/* Put m back at the front (a write that must be retried). */
+void ll_queue_push_front(ll_queue *q, ll_msg *m);
+/* Take the first message, or NULL. The caller owns it. */
+ll_msg *ll_queue_pop(ll_queue *q);
+
+#endif

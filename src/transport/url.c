@@ -1,0 +1,164 @@
+/* URL parsing and redaction; see url.h. */
+#include "transport/url.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+void ll_url_free(ll_url *u)
+{
+    free(u->host);
+    free(u->path);
+    free(u->userinfo);
+    memset(u, 0, sizeof(*u));
+}
+
+int ll_url_parse(const char *url, ll_url *out)
+{
+    static const struct { const char *scheme; int secure, ws, port; } schemes[] = {
+        {"ws://", 0, 1, 80}, {"wss://", 1, 1, 443},
+        {"http://", 0, 0, 80}, {"https://", 1, 0, 443},
+    };
+    memset(out, 0, sizeof(*out));
+    if (!url)
+        return -1;
+    const char *p = NULL;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        size_t n = strlen(schemes[i].scheme);
+        if (strncasecmp(url, schemes[i].scheme, n) == 0) {
+            p = url + n;
+            out->secure = schemes[i].secure;
+            out->websocket = schemes[i].ws;
+            out->port = schemes[i].port;
+            break;
+        }
+    }
+    if (!p || strpbrk(url, " \t\r\n"))
+        return -1;
+    const char *end = p + strcspn(p, "/?#");
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    if (at) {
+        out->userinfo = dup_n(p, (size_t)(at - p));
+        p = at + 1;
+    }
+    const char *host_end;
+    const char *port_at = NULL;
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (!rb)
+            goto bad;
+        out->host = dup_n(p + 1, (size_t)(rb - p - 1));
+        host_end = rb + 1;
+        if (host_end < end && *host_end == ':')
+            port_at = host_end + 1;
+        else if (host_end != end)
+            goto bad;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        host_end = colon ? colon : end;
+        out->host = dup_n(p, (size_t)(host_end - p));
+        if (colon)
+            port_at = colon + 1;
+    }
+    if (!out->host || !out->host[0])
+        goto bad;
+    if (port_at) {
+        long port = 0;
+        if (port_at == end)
+            goto bad;
+        for (const char *d = port_at; d < end; d++) {
+            if (*d < '0' || *d > '9')
+                goto bad;
+            port = port * 10 + (*d - '0');
+            if (port > 65535)
+                goto bad;
+        }
+        if (port == 0)
+            goto bad;
+        out->port = (int)port;
+    }
+    /* path and query; the fragment is never sent */
+    size_t plen = strcspn(end, "#");
+    if (plen == 0 || *end != '/') {
+        out->path = malloc(plen + 2);
+        if (!out->path)
+            goto bad;
+        out->path[0] = '/';
+        memcpy(out->path + 1, end, plen);
+        out->path[plen + 1] = 0;
+    } else {
+        out->path = dup_n(end, plen);
+    }
+    if (!out->path)
+        goto bad;
+    return 0;
+bad:
+    ll_url_free(out);
+    return -1;
+}
+
+size_t ll_url_secrets(const char *url, char **list, size_t max)
+{
+    size_t n = 0;
+    if (!url)
+        return 0;
+    const char *scheme_end = strstr(url, "://");
+    const char *auth = scheme_end ? scheme_end + 3 : url;
+    const char *auth_end = auth + strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', (size_t)(auth_end - auth));
+    if (at && n < max)
+        list[n++] = dup_n(auth, (size_t)(at - auth));
+    const char *q = strchr(url, '?');
+    while (q && n < max) {
+        q++;
+        const char *amp = q + strcspn(q, "&#");
+        const char *eq = memchr(q, '=', (size_t)(amp - q));
+        if (eq && amp > eq + 1)
+            list[n++] = dup_n(eq + 1, (size_t)(amp - eq - 1));
+        q = *amp == '&' ? amp : NULL;
+    }
+    /* a Discord-style webhook carries its token as the last path segment */
+    const char *wh = strstr(url, "/webhooks/");
+    if (wh && n < max) {
+        const char *tok = strchr(wh + strlen("/webhooks/"), '/');
+        if (tok && tok[1])
+            list[n++] = dup_n(tok + 1, strcspn(tok + 1, "?#"));
+    }
+    return n;
+}
+
+void ll_redact(const char *src, char *dst, size_t n, char *const *secrets,
+               size_t n_secrets)
+{
+    size_t o = 0;
+    if (n == 0)
+        return;
+    while (*src && o + 1 < n) {
+        size_t hit = 0;
+        for (size_t i = 0; i < n_secrets; i++) {
+            size_t len = secrets[i] ? strlen(secrets[i]) : 0;
+            if (len >= 3 && strncmp(src, secrets[i], len) == 0) {
+                hit = len;
+                break;
+            }
+        }
+        if (hit) {
+            for (const char *r = "***"; *r && o + 1 < n; r++)
+                dst[o++] = *r;
+            src += hit;
+        } else {
+            dst[o++] = *src++;
+        }
+    }
+    dst[o] = 0;
+}

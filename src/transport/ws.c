@@ -1,0 +1,369 @@
+/* The libwebsockets adapter: opens the WebSocket the core asks for, writes
+ * queued messages, pings and closes, reassembles what arrives, and turns
+ * what libwebsockets reports into core events. Loop thread only.
+ *
+ * Each wsi carries its client as opaque user data; a wsi the client has let
+ * go of (an abandoned attempt, a connection declared dead) has it cleared,
+ * so its late callbacks reach nobody. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_impl.h"
+#include "transport/classify.h"
+
+
+static void forget(lifeline_client *c)
+{
+    if (c->wsi)
+        lws_set_opaque_user_data(c->wsi, NULL);
+    c->wsi = NULL;
+    c->wsi_open = 0;
+    c->close_code = 0;
+    c->ping_seq = 0;
+    c->rx_len = 0;
+    c->rx_overflow = 0;
+    lws_sul_cancel(&c->close_sul);
+}
+
+static void kill_wsi(struct lws *wsi)
+{
+    lws_set_opaque_user_data(wsi, NULL);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
+{
+    if (c->wsi) /* never two at once: the old one is abandoned */
+        kill_wsi(c->wsi);
+    forget(c);
+    struct lws_vhost *vh = ll_loop_vhost(c->loop, c);
+    ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id,
+                     .error = LIFELINE_ERR_TRANSPORT};
+    if (!vh) {
+        ll_client_log(c, LIFELINE_LOG_ERROR, "cannot set up TLS or proxy for %s",
+                      c->url_str);
+        fail.error = c->ca_file ? LIFELINE_ERR_TLS : LIFELINE_ERR_TRANSPORT;
+        fail.permanent = 1;
+        ll_client_dispatch(c, &fail);
+        return;
+    }
+    struct lws_client_connect_info i;
+    memset(&i, 0, sizeof(i));
+    i.context = c->loop->ctx;
+    i.vhost = vh;
+    i.address = c->url.host;
+    i.port = c->url.port;
+    i.path = c->url.path;
+    i.host = c->url.host;
+    i.origin = c->origin;
+    i.protocol = c->subprotocol;
+    i.local_protocol_name = ll_protocols[0].name;
+    i.opaque_user_data = c;
+    if (c->url.secure) {
+        i.ssl_connection = LCCSCF_USE_SSL;
+        if (c->cfg.allow_insecure_tls)
+            i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                                LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+    }
+    c->wsi_conn_id = conn_id;
+    c->connect_failed = 0;
+    c->connecting_sync = 1;
+    c->last_peer_close = 0;
+    ll_client_log(c, LIFELINE_LOG_DEBUG, "connecting to %s", c->url_str);
+    struct lws *wsi = lws_client_connect_via_info(&i);
+    c->connecting_sync = 0;
+    if (c->connect_failed)
+        return; /* reported by CLIENT_CONNECTION_ERROR already */
+    if (!wsi) {
+        forget(c);
+        ll_client_dispatch(c, &fail);
+        return;
+    }
+    c->wsi = wsi;
+}
+
+void ll_ws_close(lifeline_client *c, uint32_t conn_id, int code)
+{
+    if (c->probe_wsi && c->probe_conn_id == conn_id) {
+        kill_wsi(c->probe_wsi);
+        c->probe_wsi = NULL;
+    }
+    if (!c->wsi || c->wsi_conn_id != conn_id)
+        return;
+    if (code == 1000 && c->wsi_open) {
+        /* a graceful close: send it when writable, bounded by stop's wait */
+        c->close_code = code;
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
+    kill_wsi(c->wsi); /* dead (ping timeout) or not open yet: just drop it */
+    forget(c);
+}
+
+void ll_ws_want_write(lifeline_client *c)
+{
+    if (c->wsi && c->wsi_open)
+        lws_callback_on_writable(c->wsi);
+}
+
+void ll_ws_send_ping(lifeline_client *c, uint32_t seq)
+{
+    c->ping_seq = seq;
+    ll_ws_want_write(c);
+}
+
+void ll_ws_abandon_all(lifeline_client *c)
+{
+    if (c->wsi)
+        kill_wsi(c->wsi);
+    forget(c);
+    if (c->probe_wsi)
+        kill_wsi(c->probe_wsi);
+    c->probe_wsi = NULL;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static int write_ping(lifeline_client *c, struct lws *wsi)
+{
+    uint32_t seq = c->ping_seq;
+    c->ping_seq = 0;
+    if (c->cfg.app_ping) {
+        /* {"type":"ping","ts":N}: ts is the send time, remembered to match */
+        unsigned char buf[LWS_PRE + 64];
+        int64_t ts = ll_now_ms();
+        int n = snprintf((char *)buf + LWS_PRE, 64, "{\"type\":\"ping\",\"ts\":%lld}", (long long)ts);
+        size_t slot = seq % 4;
+        c->app_ping_ts[slot] = ts;
+        c->app_ping_seq[slot] = seq;
+        return lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n ? -1 : 0;
+    }
+    unsigned char buf[LWS_PRE + 4];
+    unsigned char *p = buf + LWS_PRE;
+    p[0] = (unsigned char)(seq >> 24);
+    p[1] = (unsigned char)(seq >> 16);
+    p[2] = (unsigned char)(seq >> 8);
+    p[3] = (unsigned char)seq;
+    return lws_write(wsi, p, 4, LWS_WRITE_PING) < 4 ? -1 : 0;
+}
+
+static int on_writeable(lifeline_client *c, struct lws *wsi)
+{
+    if (c->close_code) {
+        static const char reason[] = "bye";
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)reason, sizeof(reason) - 1);
+        return -1;
+    }
+    if (c->ping_seq && write_ping(c, wsi) < 0)
+        return -1;
+    return ll_client_write_next(c, wsi);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+/* app_ping: is this {"type":"pong","ts":N} the answer to one of our pings?
+ * Then it is the heartbeat's, not the app's. */
+static int app_pong(lifeline_client *c, const unsigned char *data, size_t len)
+{
+    if (!c->cfg.app_ping || len > 256 || len < 10 || data[0] != '{')
+        return 0;
+    char buf[257];
+    memcpy(buf, data, len);
+    buf[len] = 0;
+    if (!strstr(buf, "\"pong\""))
+        return 0;
+    const char *ts = strstr(buf, "\"ts\"");
+    if (!ts || !(ts = strchr(ts + 4, ':')))
+        return 0;
+    long long v = strtoll(ts + 1, NULL, 10);
+    for (size_t k = 0; k < 4; k++) {
+        if (c->app_ping_seq[k] && c->app_ping_ts[k] == v) {
+            ll_client_dispatch(c, &(ll_event){.type = LL_EV_PONG, .conn_id = c->wsi_conn_id,
+                                              .seq = c->app_ping_seq[k]});
+            c->app_ping_seq[k] = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void deliver(lifeline_client *c, const unsigned char *data, size_t len, int binary)
+{
+    if (!binary && app_pong(c, data, len))
+        return;
+    ll_client_deliver(c, data, len, binary);
+}
+
+static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_t len)
+{
+    if (lws_is_first_fragment(wsi)) {
+        c->rx_len = 0;
+        c->rx_binary = lws_frame_is_binary(wsi);
+    }
+    int final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    size_t need = c->rx_len + len;
+    if (need > c->cfg.max_message_bytes) {
+        ll_client_log(c, LIFELINE_LOG_WARN,
+                      "inbound message over max_message_bytes (%zu): closing with 1009",
+                      c->cfg.max_message_bytes);
+        c->rx_overflow = 1;
+        static const char reason[] = "message too big";
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
+                         sizeof(reason) - 1);
+        return -1;
+    }
+    if (final && c->rx_len == 0) { /* the common case: one frame, no copy */
+        deliver(c, in, len, c->rx_binary);
+        return 0;
+    }
+    if (need + 1 > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 4096;
+        while (cap < need + 1)
+            cap *= 2;
+        unsigned char *p = realloc(c->rx, cap);
+        if (!p)
+            return -1;
+        c->rx = p;
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len = need;
+    if (!final)
+        return 0;
+    c->rx[c->rx_len] = 0;
+    deliver(c, c->rx, c->rx_len, c->rx_binary);
+    c->rx_len = 0;
+    if (c->rx_cap > 65536) { /* do not keep a big buffer for an idle link */
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = 0;
+    }
+    return 0;
+}
+
+static void on_connection_error(lifeline_client *c, struct lws *wsi, const char *why)
+{
+    ll_event ev = {.type = LL_EV_CONNECT_FAILED, .conn_id = c->wsi_conn_id};
+    ll_classify_connect_error(why, &ev);
+    if (why && strstr(why, "not 101")) {
+        char retry_after[32] = "";
+        unsigned status = lws_http_client_http_response(wsi);
+        if (lws_hdr_copy(wsi, retry_after, sizeof(retry_after), WSI_TOKEN_HTTP_RETRY_AFTER) < 0)
+            retry_after[0] = 0;
+        if (status)
+            ll_classify_http((int)status, retry_after, &ev);
+    }
+    ll_client_log(c, ev.permanent ? LIFELINE_LOG_ERROR : LIFELINE_LOG_INFO,
+                  "connection attempt failed: %s (HTTP %d)", why ? why : "unknown",
+                  ev.http_status);
+    c->connect_failed = 1;
+    lws_set_opaque_user_data(wsi, NULL);
+    forget(c);
+    ll_client_dispatch(c, &ev);
+}
+
+static void on_closed(lifeline_client *c)
+{
+    int was_open = c->wsi_open, overflow = c->rx_overflow, peer = c->last_peer_close;
+    uint32_t id = c->wsi_conn_id;
+    forget(c);
+    ll_event ev = {.type = was_open ? LL_EV_CLOSED : LL_EV_CONNECT_FAILED, .conn_id = id};
+    ev.error = overflow ? LIFELINE_ERR_MESSAGE_TOO_BIG
+             : peer     ? LIFELINE_ERR_CLOSED_BY_PEER
+                        : LIFELINE_ERR_CONNECTION_RESET;
+    if (peer)
+        ll_client_log(c, LIFELINE_LOG_INFO, "server closed the connection with %d", peer);
+    ll_client_dispatch(c, &ev);
+}
+
+static int add_headers(lifeline_client *c, struct lws *wsi, void *in, size_t len)
+{
+    unsigned char **p = (unsigned char **)in, *end = (*p) + len;
+    for (size_t k = 0; k < c->header_count; k++) {
+        const char *h = c->headers[k];
+        const char *colon = strchr(h, ':');
+        char name[128];
+        size_t n = (size_t)(colon - h);
+        if (n + 2 > sizeof(name))
+            return -1;
+        memcpy(name, h, n);
+        name[n] = ':';
+        name[n + 1] = 0;
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                        (const unsigned char *)v, (int)strlen(v), p, end))
+            return -1;
+    }
+    return 0;
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                       void *in, size_t len)
+{
+    (void)user;
+    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED)
+        return ll_loop_on_wake(wsi);
+    lifeline_client *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+    if (!c)
+        return 0;
+    if (c->wsi != wsi) {
+        if (c->connecting_sync && !c->wsi)
+            c->wsi = wsi; /* a callback from inside lws_client_connect_via_info() */
+        else
+            return 0;
+    }
+    lifeline_client *prev = ll_tls_client;
+    ll_tls_client = c;
+    int rc = 0;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        rc = add_headers(c, wsi, in, len);
+        break;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        c->wsi_open = 1;
+        ll_client_dispatch(c, &(ll_event){.type = LL_EV_OPENED, .conn_id = c->wsi_conn_id});
+        break;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        on_connection_error(c, wsi, in ? (const char *)in : NULL);
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        rc = on_receive(c, wsi, in, len);
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+        if (len == 4) {
+            const unsigned char *b = in;
+            uint32_t seq = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+            ll_client_dispatch(c, &(ll_event){.type = LL_EV_PONG, .conn_id = c->wsi_conn_id,
+                                              .seq = seq});
+        }
+        break;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (len >= 2) {
+            const unsigned char *b = in;
+            c->last_peer_close = b[0] << 8 | b[1];
+        } else {
+            c->last_peer_close = 1005;
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        rc = on_writeable(c, wsi);
+        break;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+        on_closed(c);
+        break;
+    default:
+        break;
+    }
+    ll_tls_client = prev;
+    return rc;
+}
+
+const struct lws_protocols ll_protocols[] = {
+    {"lifeline-ws", ws_callback, 0, 4096, 0, NULL, 0},
+    {"lifeline-http", ll_health_callback, 0, 1024, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
