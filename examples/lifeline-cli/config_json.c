@@ -1,0 +1,99 @@
+/* The effective configuration as JSON, built with cJSON. */
+#include "config_json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "redact.h"
+
+/* An unsigned 64-bit number, exactly: cJSON numbers are doubles, so it goes
+ * in as raw JSON text. */
+static void add_u64(cJSON *obj, const char *key, uint64_t v)
+{
+    char digits[24];
+    snprintf(digits, sizeof(digits), "%" PRIu64, v);
+    cJSON_AddRawToObject(obj, key, digits);
+}
+
+/* A string, or null when s is NULL. */
+static void add_str(cJSON *obj, const char *key, const char *s)
+{
+    if (s)
+        cJSON_AddStringToObject(obj, key, s);
+    else
+        cJSON_AddNullToObject(obj, key);
+}
+
+/* A URL with its secrets redacted, or null. Returns -1 when out of memory. */
+static int add_url(cJSON *obj, const char *key, const char *url)
+{
+    char *r = redact_url(url);
+    if (url && !r)
+        return -1;
+    add_str(obj, key, r);
+    free(r);
+    return 0;
+}
+
+char *config_to_json(const cli_options *o)
+{
+    const lifeline_config *c = &o->cfg;
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj)
+        return NULL;
+    char *out = NULL;
+
+    if (add_url(obj, "url", c->url))
+        goto done;
+    cJSON_AddNumberToObject(obj, "base_delay_ms", c->base_delay_ms);
+    cJSON_AddNumberToObject(obj, "max_delay_ms", c->max_delay_ms);
+    cJSON_AddNumberToObject(obj, "jitter_ms", c->jitter_ms);
+    cJSON_AddStringToObject(obj, "jitter_mode", lifeline_jitter_mode_name(c->jitter_mode));
+    cJSON_AddNumberToObject(obj, "max_attempts", c->max_attempts);
+    cJSON_AddNumberToObject(obj, "stable_after_ms", c->stable_after_ms);
+    cJSON_AddNumberToObject(obj, "down_ping_interval_ms", c->down_ping_interval_ms);
+    if (add_url(obj, "health_url", c->health_url))
+        goto done;
+    cJSON_AddNumberToObject(obj, "connect_timeout_ms", c->connect_timeout_ms);
+    cJSON_AddNumberToObject(obj, "ping_interval_ms", c->ping_interval_ms);
+    cJSON_AddNumberToObject(obj, "ping_timeout_ms", c->ping_timeout_ms);
+    cJSON_AddNumberToObject(obj, "rtt_good_ms", c->rtt_good_ms);
+    cJSON_AddNumberToObject(obj, "rtt_poor_ms", c->rtt_poor_ms);
+    /* 0: the client picks a seed from the operating system */
+    add_u64(obj, "seed", c->random_seed);
+
+    cJSON *headers = cJSON_AddArrayToObject(obj, "headers");
+    for (size_t i = 0; headers && i < c->header_count; i++) {
+        char *h = redact_header(c->headers[i]);
+        cJSON *item = h ? cJSON_CreateString(h) : NULL;
+        free(h);
+        if (!item)
+            goto done;
+        cJSON_AddItemToArray(headers, item);
+    }
+    add_str(obj, "subprotocol", c->subprotocol);
+    add_str(obj, "origin", c->origin);
+    cJSON_AddBoolToObject(obj, "deflate", c->permessage_deflate);
+    add_str(obj, "proxy", c->http_proxy);
+    add_str(obj, "ca_file", c->ca_file);
+    cJSON_AddBoolToObject(obj, "insecure", c->allow_insecure_tls);
+    cJSON_AddBoolToObject(obj, "app_ping", c->app_ping);
+    add_u64(obj, "max_message_bytes", c->max_message_bytes);
+
+    cJSON_AddStringToObject(obj, "queue_policy", cli_queue_policy_name(c->queue_policy));
+    add_u64(obj, "queue_max", c->queue_max_messages);
+    add_u64(obj, "queue_max_bytes", c->queue_max_bytes);
+
+    cJSON_AddBoolToObject(obj, "json", o->json);
+    cJSON_AddBoolToObject(obj, "verbose", o->verbose);
+    cJSON_AddStringToObject(obj, "log_level", cli_log_level_name(c->log_level));
+    cJSON_AddBoolToObject(obj, "exit_on_server_down", o->exit_on_server_down);
+
+    out = cJSON_PrintUnformatted(obj);
+done:
+    cJSON_Delete(obj);
+    return out;
+}

@@ -1,0 +1,182 @@
+/* lifeline callbacks to events. They run on the library's loop thread; the
+ * output serialises them with the main thread's events. */
+#include "events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "encode.h"
+#include "options.h"
+
+/* A copy of s, or "" when out of memory, with the secrets scrubbed. */
+static void add_scrubbed(events *e, cJSON *ev, const char *key, const char *s)
+{
+    char *clean = secrets_scrub(e->secrets, s ? s : "");
+    cJSON_AddStringToObject(ev, key, clean ? clean : "");
+    free(clean);
+}
+
+/* The CLI must end with code (first decision wins); wake the main thread. */
+static void request_exit(events *e, int code)
+{
+    int none = -1;
+    if (atomic_compare_exchange_strong(&e->exit_code, &none, code)) {
+        char byte = 'x';
+        ssize_t n = write(e->wake_fd, &byte, 1);
+        (void)n; /* a full pipe already holds a wake-up */
+    }
+}
+
+static void on_state(lifeline_client *client, const lifeline_state_info *info,
+                     void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "state");
+    if (ev) {
+        cJSON_AddStringToObject(ev, "state", lifeline_state_name(info->new_state));
+        cJSON_AddStringToObject(ev, "from", lifeline_state_name(info->old_state));
+        cJSON_AddNumberToObject(ev, "attempt", info->attempt);
+        add_scrubbed(e, ev, "reason", info->reason);
+        if (info->error != LIFELINE_OK)
+            cJSON_AddStringToObject(ev, "error", lifeline_error_name(info->error));
+        if (info->http_status)
+            cJSON_AddNumberToObject(ev, "http_status", info->http_status);
+    }
+    output_emit(e->out, ev);
+
+    if (info->new_state == LIFELINE_STATE_ERROR) {
+        char *reason = secrets_scrub(e->secrets, info->reason ? info->reason : "");
+        if (info->http_status)
+            fprintf(stderr, "lifeline-cli: permanent failure (%s, HTTP %d): %s\n",
+                    lifeline_error_name(info->error), info->http_status,
+                    reason ? reason : "");
+        else
+            fprintf(stderr, "lifeline-cli: permanent failure (%s): %s\n",
+                    lifeline_error_name(info->error), reason ? reason : "");
+        free(reason);
+        request_exit(e, CLI_EXIT_ERROR);
+    } else if (info->new_state == LIFELINE_STATE_SERVER_DOWN && e->exit_on_server_down) {
+        request_exit(e, CLI_EXIT_SERVER_DOWN);
+    }
+}
+
+static void on_message(lifeline_client *client, const void *data, size_t len,
+                       int is_binary, void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "message");
+    if (!ev)
+        return;
+    if (!is_binary && is_printable_utf8(data, len)) {
+        /* no NUL inside (checked), so a C string of len bytes */
+        char *text = strndup(data, len);
+        if (text)
+            cJSON_AddStringToObject(ev, "text", text);
+        free(text);
+    } else {
+        char *b64 = base64_encode(data, len);
+        if (b64)
+            cJSON_AddStringToObject(ev, is_binary ? "binary_b64" : "text_b64", b64);
+        free(b64);
+        cJSON_AddNumberToObject(ev, "bytes", (double)len);
+    }
+    output_emit(e->out, ev);
+}
+
+static void on_pong(lifeline_client *client, int64_t rtt_ms, int quality,
+                    void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "pong");
+    if (ev) {
+        cJSON_AddNumberToObject(ev, "rtt_ms", (double)rtt_ms);
+        cJSON_AddStringToObject(ev, "quality", lifeline_quality_name(quality));
+    }
+    output_emit(e->out, ev);
+}
+
+static void on_quality(lifeline_client *client, int quality, void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "quality");
+    if (ev)
+        cJSON_AddStringToObject(ev, "quality", lifeline_quality_name(quality));
+    output_emit(e->out, ev);
+}
+
+static void on_retry(lifeline_client *client, int attempt, int64_t delay_ms,
+                     int probe, void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "retry");
+    if (ev) {
+        cJSON_AddNumberToObject(ev, "attempt", attempt);
+        cJSON_AddNumberToObject(ev, "delay_ms", (double)delay_ms);
+        if (probe)
+            cJSON_AddBoolToObject(ev, "probe", 1);
+    }
+    output_emit(e->out, ev);
+}
+
+static void emit_dropped(events *e, int reason, int refused)
+{
+    cJSON *ev = output_event(e->out, "dropped");
+    if (ev) {
+        cJSON_AddNumberToObject(ev, "count", 1);
+        cJSON_AddStringToObject(ev, "reason", lifeline_error_name(reason));
+        if (refused)
+            cJSON_AddBoolToObject(ev, "refused", 1);
+    }
+    output_emit(e->out, ev);
+}
+
+static void on_dropped(lifeline_client *client, const void *data, size_t len,
+                       int is_binary, int reason, void *user_data)
+{
+    (void)client, (void)data, (void)len, (void)is_binary;
+    emit_dropped(user_data, reason, 0);
+}
+
+void events_send_refused(events *e, int err)
+{
+    emit_dropped(e, err, 1);
+}
+
+static void on_log(lifeline_client *client, int level, const char *line,
+                   void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "log");
+    if (ev) {
+        cJSON_AddStringToObject(ev, "level", cli_log_level_name(level));
+        add_scrubbed(e, ev, "line", line);
+    }
+    output_emit(e->out, ev);
+}
+
+void events_attach(events *e, lifeline_config *cfg, output *out,
+                   const secrets *s, int verbose, int exit_on_server_down,
+                   int wake_fd)
+{
+    e->out = out;
+    e->secrets = s;
+    e->exit_on_server_down = exit_on_server_down;
+    e->wake_fd = wake_fd;
+    atomic_init(&e->exit_code, -1);
+    cfg->on_state = on_state;
+    cfg->on_message = on_message;
+    cfg->on_pong = on_pong;
+    cfg->on_quality = on_quality;
+    cfg->on_retry = on_retry;
+    cfg->on_dropped = on_dropped;
+    cfg->on_log = verbose ? on_log : NULL;
+    cfg->user_data = e;
+}

@@ -1,0 +1,33 @@
+/* The lifeline callbacks of lifeline-cli: each turns what the library
+ * reports into one event for output.h, and decides when the CLI must end
+ * (error entered, or server_down with --exit-on-server-down). */
+#ifndef LIFELINE_CLI_EVENTS_H
+#define LIFELINE_CLI_EVENTS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "lifeline/lifeline.h"
+#include "output.h"
+#include "redact.h"
+
+typedef struct events {
+    output *out;
+    const secrets *secrets;   /* scrubbed from reasons and log lines */
+    int exit_on_server_down;
+    int wake_fd;              /* written to when exit_code is set */
+    atomic_int exit_code;     /* -1 until the CLI must end */
+} events;
+
+/* Set up e and point cfg's callbacks and user_data at it; log lines are
+ * reported only when verbose. */
+void events_attach(events *e, lifeline_config *cfg, output *out,
+                   const secrets *s, int verbose, int exit_on_server_down,
+                   int wake_fd);
+
+/* A line that lifeline_client_send() refused (err), or that was too long to
+ * send (LIFELINE_ERR_MESSAGE_TOO_BIG): reported as a "dropped" event with
+ * "refused": true. Threads: any. */
+void events_send_refused(events *e, int err);
+
+#endif

@@ -1,0 +1,263 @@
+/* lifeline-cli: a websocat-like terminal client on the lifeline SDK.
+ *
+ * The main thread reads stdin and sends each line; the library's loop thread
+ * delivers the events (events.c), printed through output.c. The callbacks
+ * wake the main thread through a pipe when the CLI must end, and so do
+ * SIGINT and SIGTERM. See --help and README.md for the exit codes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config_json.h"
+#include "events.h"
+#include "input.h"
+#include "options.h"
+#include "output.h"
+#include "redact.h"
+
+static int wake_pipe[2] = {-1, -1};
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    got_signal = sig;
+    char byte = 's';
+    ssize_t n = write(wake_pipe[1], &byte, 1);
+    (void)n;
+    errno = saved;
+}
+
+static int setup_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    /* a closed stdout must not kill the CLI before it closes the connection */
+    if (sigaction(SIGPIPE, &sa, NULL))
+        return -1;
+    sa.sa_handler = on_signal;
+    /* a second Ctrl-C during the graceful close ends the CLI at once */
+    sa.sa_flags = (int)SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+        return -1;
+    return 0;
+}
+
+static int make_wake_pipe(void)
+{
+    if (pipe(wake_pipe))
+        return -1;
+    for (int i = 0; i < 2; i++)
+        if (fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK) ||
+            fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC))
+            return -1;
+    return 0;
+}
+
+typedef struct session {
+    lifeline_client *client;
+    events *events;
+    size_t max_message_bytes;
+} session;
+
+static void send_line(const char *line, size_t len, int too_long, void *user_data)
+{
+    session *s = user_data;
+    int err = too_long ? LIFELINE_ERR_MESSAGE_TOO_BIG
+                       : lifeline_client_send(s->client, line, len, 0);
+    if (err)
+        events_send_refused(s->events, err);
+}
+
+/* Nothing left to do but end: a callback or a signal asked for it. */
+static int must_end(const session *s)
+{
+    return got_signal || atomic_load(&s->events->exit_code) >= 0;
+}
+
+static void drain_wake_pipe(void)
+{
+    char sink[64];
+    while (read(wake_pipe[0], sink, sizeof(sink)) > 0)
+        ;
+}
+
+/* Read stdin and send its lines until it ends or the CLI must end.
+ * Returns 0, or -1 on a read error (reported). */
+static int pump_stdin(session *s)
+{
+    line_reader reader;
+    line_reader_init(&reader, s->max_message_bytes);
+    int rc = 0;
+    struct pollfd fds[2] = {
+        {.fd = STDIN_FILENO, .events = POLLIN},
+        {.fd = wake_pipe[0], .events = POLLIN},
+    };
+    char chunk[65536];
+    while (!must_end(s)) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("lifeline-cli: poll");
+            rc = -1;
+            break;
+        }
+        if (fds[1].revents)
+            drain_wake_pipe();
+        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || must_end(s))
+            continue;
+        ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0) {
+            perror("lifeline-cli: stdin");
+            rc = -1;
+            break;
+        }
+        if (n == 0) {
+            line_reader_finish(&reader, send_line, s);
+            break;
+        }
+        if (line_reader_feed(&reader, chunk, (size_t)n, send_line, s)) {
+            fprintf(stderr, "lifeline-cli: out of memory\n");
+            rc = -1;
+            break;
+        }
+    }
+    line_reader_free(&reader);
+    return rc;
+}
+
+/* At the end of stdin, give what is queued a chance to be written before the
+ * close: wait while the client is starting, connecting or connected and
+ * still has messages queued, at most one connection timeout plus one ping
+ * timeout. A client that is disconnected or down gives up at once; what is
+ * still queued is then reported as dropped by the stop. */
+static void linger(session *s, const lifeline_config *cfg)
+{
+    int64_t left = (int64_t)cfg->connect_timeout_ms + cfg->ping_timeout_ms;
+    struct pollfd fd = {.fd = wake_pipe[0], .events = POLLIN};
+    enum { STEP_MS = 10 };
+    while (left > 0 && !must_end(s)) {
+        lifeline_stats st;
+        memset(&st, 0, sizeof(st));
+        if (lifeline_client_stats(s->client, &st) || st.queued_messages == 0)
+            return;
+        if (st.state != LIFELINE_STATE_IDLE && st.state != LIFELINE_STATE_CONNECTING &&
+            st.state != LIFELINE_STATE_CONNECTED)
+            return;
+        if (poll(&fd, 1, STEP_MS) > 0)
+            drain_wake_pipe();
+        left -= STEP_MS;
+    }
+}
+
+static int print_config(const cli_options *o)
+{
+    char *json = config_to_json(o);
+    if (!json) {
+        fprintf(stderr, "lifeline-cli: out of memory\n");
+        return 1;
+    }
+    puts(json);
+    cJSON_free(json);
+    return fflush(stdout) ? 1 : CLI_EXIT_OK;
+}
+
+static int run(cli_options *o)
+{
+    secrets sec;
+    output out;
+    events ev;
+    int code = 1;
+    if (secrets_init(&sec, o->cfg.url, o->cfg.health_url, o->cfg.headers,
+                     o->cfg.header_count)) {
+        fprintf(stderr, "lifeline-cli: out of memory\n");
+        return 1;
+    }
+    if (output_init(&out, stdout, o->json, isatty(STDOUT_FILENO))) {
+        fprintf(stderr, "lifeline-cli: cannot set up the output\n");
+        secrets_free(&sec);
+        return 1;
+    }
+    if (make_wake_pipe() || setup_signals()) {
+        perror("lifeline-cli: pipe or signals");
+        goto out;
+    }
+    events_attach(&ev, &o->cfg, &out, &sec, o->verbose, o->exit_on_server_down,
+                  wake_pipe[1]);
+
+    lifeline_client *client = NULL;
+    int err = lifeline_client_new(&o->cfg, &client);
+    if (err) {
+        if (err >= LIFELINE_ERR_CONFIG_STRUCT_SIZE && err != LIFELINE_ERR_NO_MEMORY &&
+            strncmp(lifeline_error_name(err), "CONFIG_", 7) == 0) {
+            cli_report_config_error(o, err);
+            code = CLI_EXIT_USAGE;
+        } else {
+            fprintf(stderr, "lifeline-cli: cannot create the client: %s (%s)\n",
+                    lifeline_strerror(err), lifeline_error_name(err));
+        }
+        goto out;
+    }
+    err = lifeline_client_start(client);
+    if (err) {
+        fprintf(stderr, "lifeline-cli: cannot start the client: %s\n",
+                lifeline_strerror(err));
+        lifeline_client_free(client);
+        goto out;
+    }
+
+    session s = {client, &ev, o->cfg.max_message_bytes};
+    int read_failed = pump_stdin(&s);
+    if (!must_end(&s))
+        linger(&s, &o->cfg);
+
+    /* a negative timeout: the library's default wait for the close answer */
+    lifeline_client_stop(client, -1);
+    lifeline_client_free(client);
+
+    if (got_signal)
+        code = 128 + got_signal;
+    else if (atomic_load(&ev.exit_code) >= 0)
+        code = atomic_load(&ev.exit_code);
+    else
+        code = read_failed ? 1 : CLI_EXIT_OK;
+out:
+    output_finish(&out);
+    output_destroy(&out);
+    secrets_free(&sec);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    cli_options o;
+    int code;
+    switch (cli_parse(&o, argc, argv)) {
+    case CLI_HELP:
+        cli_usage(stdout);
+        code = CLI_EXIT_OK;
+        break;
+    case CLI_VERSION:
+        printf("lifeline-cli %s (built with lifeline %d.%d.%d)\n", lifeline_version(),
+               LIFELINE_VERSION_MAJOR, LIFELINE_VERSION_MINOR, LIFELINE_VERSION_PATCH);
+        code = CLI_EXIT_OK;
+        break;
+    case CLI_RUN:
+        code = o.print_config ? print_config(&o) : run(&o);
+        break;
+    default:
+        code = CLI_EXIT_USAGE;
+        break;
+    }
+    cli_free(&o);
+    return code;
+}

@@ -1,0 +1,191 @@
+/* Printing events: JSON lines or readable lines, and the status indicator. */
+#include "output.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int output_init(output *o, FILE *stream, int json, int status_line)
+{
+    memset(o, 0, sizeof(*o));
+    if (pthread_mutex_init(&o->lock, NULL))
+        return -1;
+    o->stream = stream;
+    o->json = json;
+    o->status_line = status_line && !json;
+    o->t0_ms = monotonic_ms();
+    o->state = "idle";
+    o->quality = "unknown";
+    o->rtt_ms = -1;
+    o->retry_ms = -1;
+    return 0;
+}
+
+int64_t output_elapsed_ms(const output *o)
+{
+    return monotonic_ms() - o->t0_ms;
+}
+
+cJSON *output_event(output *o, const char *name)
+{
+    cJSON *ev = cJSON_CreateObject();
+    if (!ev)
+        return NULL;
+    cJSON_AddStringToObject(ev, "event", name);
+    cJSON_AddNumberToObject(ev, "ts_ms", (double)output_elapsed_ms(o));
+    return ev;
+}
+
+static const char *str(const cJSON *ev, const char *key)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, key));
+    return s ? s : "";
+}
+
+static int has(const cJSON *ev, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(ev, key) != NULL;
+}
+
+static long long num(const cJSON *ev, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(ev, key);
+    return cJSON_IsNumber(item) ? (long long)item->valuedouble : 0;
+}
+
+/* Keep what the status line shows up to date. Called with the lock held. */
+static void track(output *o, const cJSON *ev, const char *event)
+{
+    /* the names are the library's static strings, looked up again here so
+     * the output never points into an event that is about to be freed */
+    static const char *const states[] = {"idle", "connecting", "connected",
+        "disconnected", "error", "server_down", "closed"};
+    static const char *const grades[] = {"unknown", "excellent", "good", "poor"};
+    const char *s = NULL;
+    if (strcmp(event, "state") == 0) {
+        for (size_t i = 0; i < sizeof(states) / sizeof(*states); i++)
+            if (strcmp(str(ev, "state"), states[i]) == 0)
+                o->state = states[i];
+        o->attempt = (int)num(ev, "attempt");
+        if (strcmp(o->state, "connecting") == 0 || strcmp(o->state, "connected") == 0)
+            o->retry_ms = -1;
+    } else if (strcmp(event, "retry") == 0) {
+        o->retry_ms = num(ev, "delay_ms");
+    } else if (strcmp(event, "pong") == 0 || strcmp(event, "quality") == 0) {
+        s = str(ev, "quality");
+        if (strcmp(event, "pong") == 0)
+            o->rtt_ms = num(ev, "rtt_ms");
+    }
+    if (s)
+        for (size_t i = 0; i < sizeof(grades) / sizeof(*grades); i++)
+            if (strcmp(s, grades[i]) == 0)
+                o->quality = grades[i];
+}
+
+static void print_readable(output *o, const cJSON *ev, const char *event)
+{
+    FILE *f = o->stream;
+    long long ts = num(ev, "ts_ms");
+    fprintf(f, "%lld.%03lld ", ts / 1000, ts % 1000);
+    if (strcmp(event, "state") == 0) {
+        fprintf(f, "state %s -> %s (attempt %lld)", str(ev, "from"), str(ev, "state"),
+                num(ev, "attempt"));
+        if (*str(ev, "reason"))
+            fprintf(f, ": %s", str(ev, "reason"));
+        if (has(ev, "error"))
+            fprintf(f, " [%s]", str(ev, "error"));
+        if (has(ev, "http_status"))
+            fprintf(f, " [http %lld]", num(ev, "http_status"));
+    } else if (strcmp(event, "retry") == 0) {
+        fprintf(f, "%s %lld in %lld ms", has(ev, "probe") ? "probe" : "retry",
+                num(ev, "attempt"), num(ev, "delay_ms"));
+    } else if (strcmp(event, "message") == 0) {
+        if (has(ev, "text"))
+            fprintf(f, "message: %s", str(ev, "text"));
+        else if (has(ev, "text_b64"))
+            fprintf(f, "message (text, %lld bytes, not printable): %s",
+                    num(ev, "bytes"), str(ev, "text_b64"));
+        else
+            fprintf(f, "message (binary, %lld bytes): %s", num(ev, "bytes"),
+                    str(ev, "binary_b64"));
+    } else if (strcmp(event, "pong") == 0) {
+        fprintf(f, "pong rtt %lld ms, quality %s", num(ev, "rtt_ms"), str(ev, "quality"));
+    } else if (strcmp(event, "quality") == 0) {
+        fprintf(f, "quality %s", str(ev, "quality"));
+    } else if (strcmp(event, "dropped") == 0) {
+        fprintf(f, "dropped %lld message%s: %s%s", num(ev, "count"),
+                num(ev, "count") == 1 ? "" : "s", str(ev, "reason"),
+                has(ev, "refused") ? " (refused by send)" : "");
+    } else if (strcmp(event, "log") == 0) {
+        fprintf(f, "log %s: %s", str(ev, "level"), str(ev, "line"));
+    } else {
+        char *text = cJSON_PrintUnformatted(ev);
+        fprintf(f, "%s %s", event, text ? text : "");
+        cJSON_free(text);
+    }
+    fputc('\n', f);
+}
+
+static void draw_status(output *o)
+{
+    FILE *f = o->stream;
+    fprintf(f, "\r\033[K\033[7m %s | quality %s", o->state, o->quality);
+    if (o->rtt_ms >= 0)
+        fprintf(f, " | rtt %lld ms", (long long)o->rtt_ms);
+    fprintf(f, " | attempt %d", o->attempt);
+    if (o->retry_ms >= 0 &&
+        (strcmp(o->state, "disconnected") == 0 || strcmp(o->state, "server_down") == 0))
+        fprintf(f, " | next in %lld ms", (long long)o->retry_ms);
+    fputs(" \033[0m", f);
+    o->status_drawn = 1;
+}
+
+void output_emit(output *o, cJSON *ev)
+{
+    if (!ev)
+        return;
+    const char *event = str(ev, "event");
+    char *line = o->json ? cJSON_PrintUnformatted(ev) : NULL;
+    pthread_mutex_lock(&o->lock);
+    track(o, ev, event);
+    if (o->json) {
+        if (line) {
+            fputs(line, o->stream);
+            fputc('\n', o->stream);
+        }
+    } else {
+        if (o->status_drawn)
+            fputs("\r\033[K", o->stream);
+        o->status_drawn = 0;
+        print_readable(o, ev, event);
+        if (o->status_line)
+            draw_status(o);
+    }
+    fflush(o->stream);
+    pthread_mutex_unlock(&o->lock);
+    cJSON_free(line);
+    cJSON_Delete(ev);
+}
+
+void output_finish(output *o)
+{
+    pthread_mutex_lock(&o->lock);
+    if (o->status_drawn) {
+        fputs("\r\033[K", o->stream);
+        fflush(o->stream);
+        o->status_drawn = 0;
+    }
+    pthread_mutex_unlock(&o->lock);
+}
+
+void output_destroy(output *o)
+{
+    pthread_mutex_destroy(&o->lock);
+}
