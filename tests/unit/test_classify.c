@@ -1,0 +1,79 @@
+/* Failure classification: which failures retry, which are permanent, and
+ * the server's Retry-After hint. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "transport/classify.h"
+
+static void upgrade_statuses_that_will_not_change_are_permanent(void **state)
+{
+    (void)state;
+    const int permanent[] = {400, 401, 403, 404, 405, 410, 426};
+    const int transient[] = {408, 429, 500, 502, 503, 504, 302};
+    for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++) {
+        ll_event ev = {0};
+        ll_classify_http(permanent[i], NULL, &ev);
+        assert_true(ev.permanent);
+        assert_int_equal(ev.error, LIFELINE_ERR_HTTP_STATUS);
+        assert_int_equal(ev.http_status, permanent[i]);
+    }
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++) {
+        ll_event ev = {0};
+        ll_classify_http(transient[i], NULL, &ev);
+        assert_false(ev.permanent);
+    }
+}
+
+static void retry_after_is_a_hint_on_429_and_503_only(void **state)
+{
+    (void)state;
+    ll_event ev = {0};
+    ll_classify_http(503, "12", &ev);
+    assert_int_equal(ev.retry_after_ms, 12000);
+    ll_classify_http(429, " 3 ", &ev);
+    assert_int_equal(ev.retry_after_ms, 3000);
+    ll_classify_http(500, "12", &ev);
+    assert_int_equal(ev.retry_after_ms, 0);
+    assert_int_equal(ll_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), 0);
+    assert_int_equal(ll_parse_retry_after("12x"), 0);
+    assert_int_equal(ll_parse_retry_after(NULL), 0);
+    assert_int_equal(ll_parse_retry_after("99999999999"), 86400000);
+}
+
+static void connection_errors_map_to_their_kind(void **state)
+{
+    (void)state;
+    const struct { const char *reason; int error; int permanent; } rows[] = {
+        {"getaddrinfo (ipv4) failed", LIFELINE_ERR_DNS, 0},
+        {"Unable to connect", LIFELINE_ERR_CONNECTION_REFUSED, 0},
+        {"connect failed", LIFELINE_ERR_CONNECTION_REFUSED, 0},
+        {"HS: ws upgrade unauthorized", LIFELINE_ERR_HTTP_STATUS, 1},
+        {"server's cert didn't look good, X509_V_ERR = 18", LIFELINE_ERR_TLS, 1},
+        {"lws_ssl_client_connect2 failed", LIFELINE_ERR_TLS, 0},
+        {"HS: ACCEPT missing", LIFELINE_ERR_PROTOCOL, 0},
+        {"timed out", LIFELINE_ERR_CONNECT_TIMEOUT, 0},
+        {"read failed", LIFELINE_ERR_CONNECTION_RESET, 0},
+        {NULL, LIFELINE_ERR_CONNECTION_RESET, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ll_event ev = {0};
+        ll_classify_connect_error(rows[i].reason, &ev);
+        if (ev.error != rows[i].error || ev.permanent != rows[i].permanent)
+            fail_msg("%s: got %s permanent=%d", rows[i].reason ? rows[i].reason : "NULL",
+                     lifeline_error_name(ev.error), ev.permanent);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(upgrade_statuses_that_will_not_change_are_permanent),
+        cmocka_unit_test(retry_after_is_a_hint_on_429_and_503_only),
+        cmocka_unit_test(connection_errors_map_to_their_kind),
+    };
+    return cmocka_run_group_tests_name("classify", tests, NULL, NULL);
+}
