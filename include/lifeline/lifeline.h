@@ -38,6 +38,7 @@ extern "C" {
 #define LIFELINE_VERSION_MAJOR 0
 #define LIFELINE_VERSION_MINOR 1
 #define LIFELINE_VERSION_PATCH 0
+#define LIFELINE_VERSION_STRING "0.1.0"
 #define LIFELINE_VERSION_NUMBER                                                \
     ((LIFELINE_VERSION_MAJOR << 16) | (LIFELINE_VERSION_MINOR << 8) |          \
      LIFELINE_VERSION_PATCH)
@@ -104,7 +105,11 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(CONFIG_PROXY, 36, "http_proxy is not of the form host:port")           \
     XX(CONFIG_CA_FILE, 37, "ca_file cannot be read")                           \
     XX(CONFIG_LOOP, 38, "loop belongs to another thread that is stopping")     \
-    XX(PROTOCOL, 39, "the server broke the WebSocket protocol")
+    XX(PROTOCOL, 39, "the server broke the WebSocket protocol")               \
+    XX(CONFIG_WEBHOOK, 40, "discord_webhook_url is not an http:// or https:// URL") \
+    XX(ALERTS_OFF, 41, "no alert channel is configured (discord_webhook_url)")  \
+    XX(NOTIFY_GONE, 42, "the webhook answered 404 and is no longer used")      \
+    XX(CONFIG_LABEL, 43, "an alert label is not of the form \"Name: value\"")
 
 typedef enum lifeline_error {
 #define LIFELINE_XX_(name, value, msg) LIFELINE_ERR_##name = value,
@@ -226,6 +231,23 @@ typedef void (*lifeline_retry_cb)(lifeline_client *client, int attempt,
 typedef void (*lifeline_dropped_cb)(lifeline_client *client, const void *data,
                                     size_t len, int is_binary, int reason,
                                     void *user_data);
+/* What became of one alert: channel "discord"; kind "down", "recovered" or
+ * "custom"; ok when the webhook answered 2xx; http_status the last answer
+ * (0: none); attempts made; detail one line ("delivered", "refused",
+ * "unreachable", "webhook gone (404)", "shutdown"). Valid during the call. */
+typedef struct lifeline_notify_info {
+    const char *channel;
+    const char *kind;
+    int ok;
+    int http_status;
+    int attempts;
+    const char *detail;
+} lifeline_notify_info;
+
+typedef void (*lifeline_notify_cb)(lifeline_client *client,
+                                   const lifeline_notify_info *info,
+                                   void *user_data);
+
 /* A log line (no newline), secrets already removed. level is a
  * lifeline_log_level; lines above config.log_level are not produced. */
 typedef void (*lifeline_log_cb)(lifeline_client *client, int level,
@@ -293,6 +315,18 @@ typedef struct lifeline_config {
      * a loop from lifeline_loop_new() shares that loop's thread. */
     lifeline_loop *loop;
 
+    /* Alerts: a Discord webhook called through libcurl on a worker thread
+     * when the server is judged down, and when it recovers. The URL holds a
+     * secret: it never appears in a log, event or error text. */
+    const char *discord_webhook_url; /* NULL (default): alerts off */
+    const char *const *alert_labels; /* "Name: value" fields in every alert,
+                                        e.g. "Store: 12", "Device: till-3" */
+    size_t alert_label_count;
+    int alert_min_interval_ms;  /* default 600000: at most one down alert in
+                                   10 minutes, however the server flaps */
+    const char *alert_username; /* the webhook's display name, default
+                                   "lifeline" */
+
     /* Callbacks, all optional, and the pointer given to each of them. */
     lifeline_state_cb on_state;
     lifeline_message_cb on_message;
@@ -301,6 +335,7 @@ typedef struct lifeline_config {
     lifeline_retry_cb on_retry;
     lifeline_dropped_cb on_dropped;
     lifeline_log_cb on_log;
+    lifeline_notify_cb on_notify;
     int log_level;              /* lifeline_log_level, default WARN */
     void *user_data;
 } lifeline_config;
@@ -417,6 +452,15 @@ LIFELINE_API int lifeline_client_state(lifeline_client *client);
  * Returns LIFELINE_OK (also when already closed) or
  * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
 LIFELINE_API int lifeline_client_stop(lifeline_client *client, int timeout_ms);
+
+/* Send an alert now through the client's alert channel, with the same
+ * delivery rules as the automatic ones (worker thread, timeouts, 429 and 5xx
+ * retries). title and text are copied; Discord's limits are applied.
+ * Returns LIFELINE_OK (queued: the result comes to on_notify),
+ * LIFELINE_ERR_ALERTS_OFF, LIFELINE_ERR_QUEUE_FULL, LIFELINE_ERR_NOTIFY_GONE,
+ * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_alert(lifeline_client *client, const char *title,
+                                       const char *text);
 
 /* Stop (as above, waiting at most 2000 ms) and free the client. NULL is a
  * no-op. Returns LIFELINE_OK, or LIFELINE_ERR_IN_CALLBACK from the client's

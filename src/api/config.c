@@ -28,6 +28,7 @@ void lifeline_config_init(lifeline_config *cfg)
     cfg->queue_max_messages = 1000;
     cfg->queue_max_bytes = 1024 * 1024;
     cfg->log_level = LIFELINE_LOG_WARN;
+    cfg->alert_min_interval_ms = 600000;
 }
 
 /* True when s starts with scheme (case-insensitive) and has a host after it. */
@@ -69,6 +70,15 @@ static int header_is_valid(const char *h)
     return 1;
 }
 
+/* "Name: value" for people: any name but an empty one, no line breaks. */
+static int label_is_valid(const char *l)
+{
+    if (!l || strpbrk(l, "\r\n"))
+        return 0;
+    const char *colon = strchr(l, ':');
+    return colon && colon != l;
+}
+
 /* "host:port" with a port of 1 to 65535. */
 static int proxy_is_valid(const char *p)
 {
@@ -97,7 +107,8 @@ int lifeline_config_validate(const lifeline_config *cfg)
     if (cfg->base_delay_ms < 0 || cfg->max_delay_ms < 0 || cfg->jitter_ms < 0 ||
         cfg->max_attempts < 0 || cfg->stable_after_ms < 0 ||
         cfg->down_ping_interval_ms < 0 || cfg->connect_timeout_ms < 0 || cfg->ping_interval_ms < 0 ||
-        cfg->ping_timeout_ms < 0 || cfg->rtt_good_ms < 0 || cfg->rtt_poor_ms < 0)
+        cfg->ping_timeout_ms < 0 || cfg->rtt_good_ms < 0 || cfg->rtt_poor_ms < 0 ||
+        cfg->alert_min_interval_ms < 0)
         return LIFELINE_ERR_CONFIG_NEGATIVE;
     if (cfg->base_delay_ms == 0)
         return LIFELINE_ERR_CONFIG_BASE_DELAY;
@@ -128,6 +139,11 @@ int lifeline_config_validate(const lifeline_config *cfg)
     if (cfg->max_message_bytes == 0 || cfg->queue_max_messages == 0 ||
         cfg->queue_max_bytes == 0)
         return LIFELINE_ERR_CONFIG_LIMITS;
+    if (cfg->discord_webhook_url && !url_is_http(cfg->discord_webhook_url))
+        return LIFELINE_ERR_CONFIG_WEBHOOK;
+    for (size_t i = 0; i < cfg->alert_label_count; i++)
+        if (!label_is_valid(cfg->alert_labels ? cfg->alert_labels[i] : NULL))
+            return LIFELINE_ERR_CONFIG_LABEL;
     if (cfg->queue_policy != LIFELINE_QUEUE_REJECT_NEW &&
         cfg->queue_policy != LIFELINE_QUEUE_DROP_OLDEST &&
         cfg->queue_policy != LIFELINE_QUEUE_OFF)

@@ -241,10 +241,12 @@ static void perform(lifeline_client *c, const ll_action *a)
     case LL_ACT_SERVER_DOWN:
         ll_client_log(c, LIFELINE_LOG_WARN, "server judged down after %d attempts: %s",
                       a->attempt, lifeline_strerror(a->error));
+        ll_alerts_server_down(c, a);
         break;
     case LL_ACT_RECOVERED:
         ll_client_log(c, LIFELINE_LOG_INFO, "server back after %lld ms down",
                       (long long)a->downtime_ms);
+        ll_alerts_recovered(c, a);
         break;
     default:
         break;
@@ -282,6 +284,7 @@ void ll_client_pump(lifeline_client *c)
         perform(c, &a);
     }
     report_dropped(c);
+    ll_alerts_report(c);
     ll_client_arm_timer(c);
     /* a stop is done when the core is closed and no socket is left */
     pthread_mutex_lock(&c->mu);
@@ -442,6 +445,14 @@ static void free_client(lifeline_client *c)
     free(c->headers);
     for (size_t i = 0; i < c->n_secrets; i++)
         free(c->secrets[i]);
+    for (size_t i = 0; i < c->label_count; i++) {
+        free(c->label_names[i]);
+        free(c->label_values[i]);
+    }
+    free(c->label_names);
+    free(c->label_values);
+    free(c->webhook);
+    free(c->alert_username);
     ll_url_free(&c->url);
     ll_url_free(&c->health);
     ll_msg *m;
@@ -489,6 +500,27 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
             add_secret(c, dup_opt(v, &oom)); /* header values never reach a log */
         }
     }
+    c->webhook = dup_opt(cfg->discord_webhook_url, &oom);
+    c->alert_username = dup_opt(cfg->alert_username, &oom);
+    if (cfg->alert_label_count) {
+        c->label_names = calloc(cfg->alert_label_count, sizeof(char *));
+        c->label_values = calloc(cfg->alert_label_count, sizeof(char *));
+        oom |= !c->label_names || !c->label_values;
+        for (size_t i = 0; !oom && i < cfg->alert_label_count; i++) {
+            const char *l = cfg->alert_labels[i], *colon = strchr(l, ':'), *v = colon + 1;
+            while (*v == ' ')
+                v++;
+            c->label_names[i] = strndup(l, (size_t)(colon - l));
+            c->label_values[i] = dup_opt(v, &oom);
+            c->label_count = i + 1;
+            oom |= !c->label_names[i];
+        }
+    }
+    /* the webhook URL is a secret, whole, and its token on its own */
+    add_secret(c, dup_opt(cfg->discord_webhook_url, &oom));
+    c->cfg.discord_webhook_url = c->webhook;
+    c->cfg.alert_username = c->alert_username;
+    c->cfg.alert_labels = NULL; /* use label_names / label_values */
     c->cfg.url = c->url_str;
     c->cfg.health_url = c->health_str;
     c->cfg.subprotocol = c->subprotocol;
@@ -523,6 +555,9 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
     n = ll_url_secrets(c->health_str, found, LL_MAX_SECRETS / 4);
     for (size_t i = 0; i < n; i++)
         add_secret(c, found[i]);
+    n = ll_url_secrets(c->webhook, found, LL_MAX_SECRETS / 4);
+    for (size_t i = 0; i < n; i++)
+        add_secret(c, found[i]);
 
     c->seed = cfg->random_seed;
     if (!c->seed && getrandom(&c->seed, sizeof(c->seed), 0) != (ssize_t)sizeof(c->seed))
@@ -531,6 +566,11 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
     ll_queue_init(&c->queue, cfg->queue_max_messages, cfg->queue_max_bytes, LWS_PRE);
     ll_queue_init(&c->dropped, SIZE_MAX, SIZE_MAX, LWS_PRE);
     c->stop_wait_ms = STOP_WAIT_DEFAULT_MS;
+    rc = ll_alerts_init(c);
+    if (rc) {
+        free_client(c);
+        return rc;
+    }
 
     if (cfg->loop) {
         c->loop = cfg->loop;
@@ -611,6 +651,7 @@ int lifeline_client_free(lifeline_client *c)
     if (ll_loop_is_current(c->loop))
         return LIFELINE_ERR_IN_CALLBACK;
     lifeline_client_stop(c, -1);
+    ll_alerts_free(c); /* bounded: at most 2 s for alerts still in flight */
     ll_loop_post(c, LL_CMD_DETACH);
     pthread_mutex_lock(&c->mu);
     while (!c->detached)

@@ -16,6 +16,7 @@
 #include "client/queue.h"
 #include "core/machine.h"
 #include "lifeline/lifeline.h"
+#include "notify/notifier.h"
 #include "transport/url.h"
 
 #define LL_MAX_SECRETS 32
@@ -26,7 +27,10 @@ enum {
     LL_CMD_WRITE = 1 << 1,   /* the queue has something new */
     LL_CMD_DROPPED = 1 << 2, /* dropped messages to report */
     LL_CMD_DETACH = 1 << 3,  /* free: let go of every wsi, never call back */
+    LL_CMD_NOTIFY = 1 << 4,  /* alert results to report */
 };
+
+#define LL_MAX_NOTIFY_RESULTS 32
 
 typedef struct ll_vhost {
     struct ll_vhost *next;
@@ -64,6 +68,9 @@ struct lifeline_client {
     char *url_str, *health_str, *subprotocol, *origin, *ca_file, *proxy;
     char **headers;
     size_t header_count;
+    char *webhook, *alert_username;
+    char **label_names, **label_values; /* alert labels, split at the colon */
+    size_t label_count;
     ll_url url, health;
     char *secrets[LL_MAX_SECRETS];
     size_t n_secrets;
@@ -82,6 +89,15 @@ struct lifeline_client {
     int detached;                  /* mu: the loop let go of this client */
     int stop_wait_ms;              /* mu */
     uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv, msgs_dropped; /* mu */
+    ll_notifier *notifier;         /* NULL when alerts are off */
+    ll_notify_result results[LL_MAX_NOTIFY_RESULTS]; /* mu: to report */
+    size_t n_results;              /* mu */
+    char notify_logs[16][256];     /* mu: the notifier's lines, to log */
+    int notify_log_levels[16];     /* mu */
+    size_t n_notify_logs;          /* mu */
+    int notify_closing;            /* mu: free() began, post nothing more */
+    int64_t last_down_alert_ms;    /* loop thread: -1 before the first */
+    int down_alert_sent;           /* loop thread: this outage's was sent */
 
     /* loop thread only */
     struct lws *wsi;               /* the WebSocket attempt or connection */
@@ -154,6 +170,18 @@ void ll_ws_want_write(lifeline_client *c);
 void ll_ws_send_ping(lifeline_client *c, uint32_t seq);
 /* Let go of every wsi at once (free). */
 void ll_ws_abandon_all(lifeline_client *c);
+
+/* ---- client/alerts.c --------------------------------------------------------- */
+
+/* Start the notifier when a webhook is configured (client_new). */
+int ll_alerts_init(lifeline_client *c);
+/* The core's facts (loop thread). */
+void ll_alerts_server_down(lifeline_client *c, const ll_action *a);
+void ll_alerts_recovered(lifeline_client *c, const ll_action *a);
+/* Hand finished deliveries to on_notify (loop thread). */
+void ll_alerts_report(lifeline_client *c);
+/* Stop the notifier, bounded (free). */
+void ll_alerts_free(lifeline_client *c);
 
 /* ---- transport/health.c ---------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* URL parsing and redaction; see url.h. */
 #include "transport/url.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -105,6 +106,15 @@ int ll_url_parse(const char *url, ll_url *out)
 bad:
     ll_url_free(out);
     return -1;
+}
+
+void ll_url_display(const ll_url *u, char *out, size_t n)
+{
+    const char *scheme = u->websocket ? (u->secure ? "wss" : "ws") : (u->secure ? "https" : "http");
+    int v6 = u->host && strchr(u->host, ':') != NULL;
+    size_t plen = u->path ? strcspn(u->path, "?#") : 0;
+    snprintf(out, n, "%s://%s%s%s:%d%.*s", scheme, v6 ? "[" : "", u->host ? u->host : "",
+             v6 ? "]" : "", u->port, (int)plen, u->path ? u->path : "");
 }
 
 size_t ll_url_secrets(const char *url, char **list, size_t max)

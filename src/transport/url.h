@@ -20,6 +20,10 @@ typedef struct ll_url {
 int ll_url_parse(const char *url, ll_url *out);
 void ll_url_free(ll_url *u);
 
+/* u as people may see it: scheme://host:port/path, without the userinfo,
+ * the query or the fragment (where tokens live). */
+void ll_url_display(const ll_url *u, char *out, size_t n);
+
 /* Append to list (up to max) the secret substrings of url: the userinfo and
  * each query value; each is a new heap string. Returns how many it added. */
 size_t ll_url_secrets(const char *url, char **list, size_t max);

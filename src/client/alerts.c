@@ -1,0 +1,237 @@
+/* Client alerts: one "server down" alert per outage, one "recovered" after
+ * a down alert that was sent, no more than one down alert per
+ * alert_min_interval_ms, and the app's own alerts. Built here, delivered by
+ * the notifier's worker thread, reported to on_notify on the loop thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client/client_impl.h"
+#include "notify/alert.h"
+#include "notify/discord.h"
+
+const char *ll_alert_kind_name(int kind)
+{
+    static const char *const names[LL_ALERT_KIND_COUNT] = {"down", "recovered", "custom", "status"};
+    return kind >= 0 && kind < LL_ALERT_KIND_COUNT ? names[kind] : "?";
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void iso_time(int64_t unix_ms, char *out, size_t n)
+{
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void duration(int64_t ms, char *out, size_t n)
+{
+    int64_t s = ms / 1000;
+    if (s >= 3600)
+        snprintf(out, n, "%lldh %02lldm %02llds", (long long)(s / 3600), (long long)(s / 60 % 60),
+                 (long long)(s % 60));
+    else if (s >= 60)
+        snprintf(out, n, "%lldm %02llds", (long long)(s / 60), (long long)(s % 60));
+    else
+        snprintf(out, n, "%lld.%03llds", (long long)s, (long long)(ms % 1000));
+}
+
+/* Worker thread: keep the result for the loop thread to report. */
+static void on_done(void *ud, const ll_notify_result *r)
+{
+    lifeline_client *c = ud;
+    pthread_mutex_lock(&c->mu);
+    int post = !c->notify_closing;
+    if (c->n_results < LL_MAX_NOTIFY_RESULTS)
+        c->results[c->n_results++] = *r;
+    pthread_mutex_unlock(&c->mu);
+    if (post)
+        ll_loop_post(c, LL_CMD_NOTIFY);
+}
+
+/* Worker thread: the notifier's log lines wait for the loop thread, which
+ * logs them (redacted) with the results; a full buffer drops the line. */
+static void on_log(void *ud, int level, const char *line)
+{
+    lifeline_client *c = ud;
+    if (!c->cfg.on_log || level > c->cfg.log_level)
+        return;
+    pthread_mutex_lock(&c->mu);
+    int post = !c->notify_closing;
+    if (c->n_notify_logs < 16) {
+        snprintf(c->notify_logs[c->n_notify_logs], sizeof(c->notify_logs[0]), "%s", line);
+        c->notify_log_levels[c->n_notify_logs++] = level;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (post)
+        ll_loop_post(c, LL_CMD_NOTIFY);
+}
+
+int ll_alerts_init(lifeline_client *c)
+{
+    c->last_down_alert_ms = -1;
+    if (!c->webhook)
+        return LIFELINE_OK;
+    ll_notifier_opts o;
+    ll_notifier_opts_init(&o);
+    o.done = on_done;
+    o.log = on_log;
+    o.ud = c;
+    return ll_notifier_new(&o, &c->notifier);
+}
+
+void ll_alerts_free(lifeline_client *c)
+{
+    if (!c->notifier)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->notify_closing = 1;
+    pthread_mutex_unlock(&c->mu);
+    ll_notifier_free(c->notifier, 2000);
+    c->notifier = NULL;
+}
+
+/* Fill the fields every alert has: the server, then the app's labels. */
+static void common_fields(lifeline_client *c, ll_alert *a, char *server, size_t n)
+{
+    ll_url_display(&c->url, server, n);
+    a->fields[a->n_fields++] = (ll_alert_field){"Server", server, 0};
+    for (size_t i = 0; i < c->label_count && a->n_fields < LL_ALERT_MAX_FIELDS; i++)
+        a->fields[a->n_fields++] = (ll_alert_field){c->label_names[i], c->label_values[i], 1};
+}
+
+static int post(lifeline_client *c, const ll_alert *a)
+{
+    char *body = ll_discord_payload(a, c->alert_username);
+    if (!body)
+        return LIFELINE_ERR_NO_MEMORY;
+    return ll_notifier_post(c->notifier, LL_CHANNEL_DISCORD, a->kind, c->webhook, NULL, body);
+}
+
+static void report_refused(lifeline_client *c, int kind, int rc)
+{
+    ll_notify_result r = {.channel = LL_CHANNEL_DISCORD, .kind = kind,
+                          .gone = rc == LIFELINE_ERR_NOTIFY_GONE, .detail = lifeline_strerror(rc)};
+    ll_client_log(c, LIFELINE_LOG_WARN, "%s alert not sent: %s", ll_alert_kind_name(kind),
+                  lifeline_strerror(rc));
+    on_done(c, &r);
+}
+
+void ll_alerts_server_down(lifeline_client *c, const ll_action *act)
+{
+    if (!c->notifier)
+        return;
+    int64_t now = ll_now_ms();
+    if (c->last_down_alert_ms >= 0 && now - c->last_down_alert_ms < c->cfg.alert_min_interval_ms) {
+        ll_client_log(c, LIFELINE_LOG_INFO,
+                      "server down again within alert_min_interval_ms: no alert this time");
+        c->down_alert_sent = 0;
+        return;
+    }
+    char server[300], attempts[16], err[200], began[32], title[320];
+    ll_alert a = {.kind = LL_ALERT_DOWN, .color = LL_COLOR_RED, .unix_ms = wall_ms()};
+    common_fields(c, &a, server, sizeof(server));
+    snprintf(title, sizeof(title), "Server down: %s", c->url.host);
+    a.title = title;
+    a.description = "lifeline could not reach its server and judged it down. "
+                    "It keeps probing and will report when the server is back.";
+    snprintf(attempts, sizeof(attempts), "%d", act->attempt);
+    if (act->http_status)
+        snprintf(err, sizeof(err), "%s (HTTP %d)", lifeline_strerror(act->error), act->http_status);
+    else
+        snprintf(err, sizeof(err), "%s", lifeline_strerror(act->error));
+    iso_time(a.unix_ms - (now - act->outage_began_ms), began, sizeof(began));
+    ll_alert_field more[] = {{"Attempts", attempts, 1}, {"Last error", err, 0},
+                             {"Outage began", began, 1}};
+    /* the facts first, then the labels */
+    memmove(a.fields + 1 + 3, a.fields + 1, (a.n_fields - 1) * sizeof(ll_alert_field));
+    memcpy(a.fields + 1, more, sizeof(more));
+    a.n_fields += 3;
+    a.footer = "lifeline " LIFELINE_VERSION_STRING;
+    int rc = post(c, &a);
+    if (rc) {
+        report_refused(c, LL_ALERT_DOWN, rc);
+        c->down_alert_sent = 0;
+        return;
+    }
+    c->last_down_alert_ms = now;
+    c->down_alert_sent = 1;
+}
+
+void ll_alerts_recovered(lifeline_client *c, const ll_action *act)
+{
+    if (!c->notifier || !c->down_alert_sent)
+        return;
+    c->down_alert_sent = 0;
+    char server[300], down[48], title[320];
+    ll_alert a = {.kind = LL_ALERT_RECOVERED, .color = LL_COLOR_GREEN, .unix_ms = wall_ms()};
+    snprintf(title, sizeof(title), "Server recovered: %s", c->url.host);
+    a.title = title;
+    a.description = "lifeline is connected to its server again.";
+    duration(act->downtime_ms, down, sizeof(down));
+    a.fields[a.n_fields++] = (ll_alert_field){"Downtime", down, 1};
+    common_fields(c, &a, server, sizeof(server));
+    a.footer = "lifeline " LIFELINE_VERSION_STRING;
+    int rc = post(c, &a);
+    if (rc)
+        report_refused(c, LL_ALERT_RECOVERED, rc);
+}
+
+void ll_alerts_report(lifeline_client *c)
+{
+    char lines[16][256];
+    int levels[16];
+    pthread_mutex_lock(&c->mu);
+    size_t n_lines = c->n_notify_logs;
+    memcpy(lines, c->notify_logs, n_lines * sizeof(lines[0]));
+    memcpy(levels, c->notify_log_levels, n_lines * sizeof(levels[0]));
+    c->n_notify_logs = 0;
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < n_lines; i++)
+        ll_client_log(c, levels[i], "%s", lines[i]);
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        if (c->n_results == 0) {
+            pthread_mutex_unlock(&c->mu);
+            return;
+        }
+        ll_notify_result r = c->results[0];
+        memmove(c->results, c->results + 1, (c->n_results - 1) * sizeof(r));
+        c->n_results--;
+        pthread_mutex_unlock(&c->mu);
+        ll_client_log(c, r.ok ? LIFELINE_LOG_INFO : LIFELINE_LOG_WARN,
+                      "%s alert by %s: %s (HTTP %ld, %d attempts)", ll_alert_kind_name(r.kind),
+                      ll_channel_name(r.channel), r.detail ? r.detail : "", r.http_status, r.attempts);
+        if (c->cfg.on_notify) {
+            lifeline_notify_info info = {
+                .channel = ll_channel_name(r.channel), .kind = ll_alert_kind_name(r.kind),
+                .ok = r.ok, .http_status = (int)r.http_status, .attempts = r.attempts,
+                .detail = r.detail ? r.detail : "",
+            };
+            c->in_callback++;
+            c->cfg.on_notify(c, &info, c->cfg.user_data);
+            c->in_callback--;
+        }
+    }
+}
+
+int lifeline_client_alert(lifeline_client *c, const char *title, const char *text)
+{
+    if (!c || !title || !text)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    if (!c->notifier)
+        return LIFELINE_ERR_ALERTS_OFF;
+    char server[300];
+    ll_alert a = {.kind = LL_ALERT_CUSTOM, .color = LL_COLOR_BLUE, .unix_ms = wall_ms(),
+                  .title = title, .description = text, .footer = "lifeline " LIFELINE_VERSION_STRING};
+    common_fields(c, &a, server, sizeof(server));
+    return post(c, &a);
+}

@@ -1,0 +1,12 @@
+/* The JSON body of a SendGrid v3 mail/send call: one recipient, plain text. */
+#ifndef LL_NOTIFY_SENDGRID_H
+#define LL_NOTIFY_SENDGRID_H
+
+#include "notify/alert.h"
+
+/* A heap JSON string (free()), or NULL on OOM: personalizations[].to = to,
+ * from = from, subject = the alert's title, content text/plain = its
+ * description, fields ("name: value" lines) and time. */
+char *ll_sendgrid_payload(const ll_alert *alert, const char *to, const char *from);
+
+#endif
