@@ -58,26 +58,29 @@ char *ll_discord_payload(const ll_alert *a, const char *username)
         values[i] = ll_utf8_cut(v, LL_DISCORD_FIELD_VALUE_MAX);
         oom |= !names[i] || !values[i];
     }
-    /* over 6000 in all: shorten the description, then values from the last */
-    size_t total = oom ? 0 : total_chars(title, desc, names, values, n, footer);
-    if (!oom && total > LL_DISCORD_TOTAL_MAX) {
-        size_t over = total - LL_DISCORD_TOTAL_MAX, dl = ll_utf8_chars(desc);
-        size_t keep = dl > over + 1 ? dl - over : 1;
-        char *d2 = ll_utf8_cut(desc, keep);
-        free(desc);
-        desc = d2;
-        oom |= !desc;
-        for (size_t i = n; i-- > 0 && !oom;) {
-            total = total_chars(title, desc, names, values, n, footer);
-            if (total <= LL_DISCORD_TOTAL_MAX)
-                break;
-            over = total - LL_DISCORD_TOTAL_MAX;
-            size_t vl = ll_utf8_chars(values[i]);
-            char *v2 = ll_utf8_cut(values[i], vl > over + 1 ? vl - over : 1);
-            free(values[i]);
-            values[i] = v2;
-            oom |= !v2;
-        }
+    /* over 6000 in all: shorten the description, then the field values and
+     * names from the last, then the footer, then the title; each keeps at
+     * least one character */
+    char **order[2 + 2 * LL_DISCORD_FIELDS_MAX + 1];
+    size_t n_order = 0;
+    order[n_order++] = &desc;
+    for (size_t i = n; i-- > 0;)
+        order[n_order++] = &values[i];
+    for (size_t i = n; i-- > 0;)
+        order[n_order++] = &names[i];
+    order[n_order++] = &footer;
+    order[n_order++] = &title;
+    for (size_t k = 0; k < n_order && !oom; k++) {
+        size_t total = total_chars(title, desc, names, values, n, footer);
+        if (total <= LL_DISCORD_TOTAL_MAX)
+            break;
+        size_t over = total - LL_DISCORD_TOTAL_MAX, len = ll_utf8_chars(*order[k]);
+        if (len <= 1)
+            continue;
+        char *shorter = ll_utf8_cut(*order[k], len > over + 1 ? len - over : 1);
+        free(*order[k]);
+        *order[k] = shorter;
+        oom |= !shorter;
     }
     cJSON *root = oom ? NULL : cJSON_CreateObject();
     if (root) {

@@ -1,0 +1,95 @@
+/* The notifier's delivery policy, and the SendGrid body. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "notify/policy.h"
+#include "notify/sendgrid.h"
+
+static const ll_retry_policy P = {.max_retries = 3, .max_rate_limited = 5, .base_ms = 1000,
+                                  .max_wait_ms = 60000};
+
+static void any_2xx_is_success(void **state)
+{
+    (void)state;
+    int64_t w;
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 204, NULL, NULL, 0, 0, &w), LL_VERDICT_OK);
+    assert_int_equal(ll_notify_decide(&P, 0, 1, 202, NULL, NULL, 0, 0, &w), LL_VERDICT_OK);
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 200, NULL, NULL, 0, 0, &w), LL_VERDICT_OK);
+}
+
+static void rate_limits_wait_retry_after_from_the_body_or_header(void **state)
+{
+    (void)state;
+    int64_t w;
+    const char *body = "{\"message\":\"You are being rate limited.\",\"retry_after\":1.234,\"global\":false}";
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 429, body, "9", 0, 0, &w), LL_VERDICT_RETRY);
+    assert_int_equal(w, 1234); /* the body wins: it is the precise one */
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 429, NULL, "2.5", 0, 0, &w), LL_VERDICT_RETRY);
+    assert_int_equal(w, 2500);
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 429, "not json", NULL, 0, 0, &w), LL_VERDICT_RETRY);
+    assert_int_equal(w, 1000); /* neither: a second */
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 429, NULL, "3600", 0, 0, &w), LL_VERDICT_FAIL);
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 429, NULL, "1", 0, 5, &w), LL_VERDICT_FAIL);
+}
+
+static void server_errors_and_network_errors_back_off_a_bounded_number_of_times(void **state)
+{
+    (void)state;
+    int64_t w;
+    for (int f = 0; f < 3; f++) {
+        assert_int_equal(ll_notify_decide(&P, 1, 1, 503, NULL, NULL, f, 0, &w), LL_VERDICT_RETRY);
+        assert_int_equal(w, 1000LL << f);
+        assert_int_equal(ll_notify_decide(&P, 1, 0, 0, NULL, NULL, f, 0, &w), LL_VERDICT_RETRY);
+    }
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 500, NULL, NULL, 3, 0, &w), LL_VERDICT_FAIL);
+    assert_int_equal(ll_notify_decide(&P, 1, 0, 0, NULL, NULL, 3, 0, &w), LL_VERDICT_FAIL);
+}
+
+static void client_errors_do_not_retry_and_404_means_gone(void **state)
+{
+    (void)state;
+    int64_t w;
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 400, NULL, NULL, 0, 0, &w), LL_VERDICT_FAIL);
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 401, NULL, NULL, 0, 0, &w), LL_VERDICT_FAIL);
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 404, NULL, NULL, 0, 0, &w), LL_VERDICT_GONE);
+    assert_int_equal(ll_notify_decide(&P, 0, 1, 404, NULL, NULL, 0, 0, &w), LL_VERDICT_FAIL);
+}
+
+static void sendgrid_body_has_the_v3_shape(void **state)
+{
+    (void)state;
+    ll_alert a = {.title = "No clients connected", .description = "for 60 s", .unix_ms = 0};
+    a.fields[a.n_fields++] = (ll_alert_field){"Server", "127.0.0.1:8080", 0};
+    char *json = ll_sendgrid_payload(&a, "ops@example.com", "lifeline@example.com");
+    cJSON *r = cJSON_Parse(json);
+    assert_non_null(r);
+    cJSON *to = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "personalizations"), 0), "to"), 0);
+    assert_string_equal(cJSON_GetObjectItem(to, "email")->valuestring, "ops@example.com");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "from"), "email")->valuestring,
+                        "lifeline@example.com");
+    assert_string_equal(cJSON_GetObjectItem(r, "subject")->valuestring, "No clients connected");
+    cJSON *part = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "content"), 0);
+    assert_string_equal(cJSON_GetObjectItem(part, "type")->valuestring, "text/plain");
+    assert_non_null(strstr(cJSON_GetObjectItem(part, "value")->valuestring, "Server: 127.0.0.1:8080"));
+    cJSON_Delete(r);
+    free(json);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(any_2xx_is_success),
+        cmocka_unit_test(rate_limits_wait_retry_after_from_the_body_or_header),
+        cmocka_unit_test(server_errors_and_network_errors_back_off_a_bounded_number_of_times),
+        cmocka_unit_test(client_errors_do_not_retry_and_404_means_gone),
+        cmocka_unit_test(sendgrid_body_has_the_v3_shape),
+    };
+    return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}
