@@ -855,12 +855,18 @@ void it_config(lifeline_config *cfg, it_rec *rec, const char *url)
     cfg->user_data = rec;
 }
 
-/* Find an event matching (kind, state) from the cursor; -1 if none. */
+/* Find an event matching (kind, state) from the cursor; -1 if none. A state
+ * below -1 is a mask: -(1 << s1 | 1 << s2 ...) - 2. */
 static long find_event(it_rec *rec, int kind, int state)
 {
-    for (size_t i = rec->ev_cursor; i < rec->n_ev; i++)
-        if (rec->ev[i].kind == kind && (state < 0 || rec->ev[i].new_state == state))
+    for (size_t i = rec->ev_cursor; i < rec->n_ev; i++) {
+        if (rec->ev[i].kind != kind)
+            continue;
+        if (state == -1 || rec->ev[i].new_state == state)
             return (long)i;
+        if (state < -1 && ((-state - 2) & (1 << rec->ev[i].new_state)))
+            return (long)i;
+    }
     return -1;
 }
 
@@ -886,6 +892,20 @@ static int wait_event(it_rec *rec, int kind, int state, int timeout_ms, it_ev *o
 int it_wait_state(it_rec *rec, int state, int timeout_ms, it_ev *out)
 {
     return wait_event(rec, IT_EV_STATE, state, timeout_ms, out);
+}
+
+int it_wait_state_in(it_rec *rec, int mask, int timeout_ms, it_ev *out)
+{
+    return wait_event(rec, IT_EV_STATE, -mask - 2, timeout_ms, out);
+}
+
+void it_observe(it_rec *rec, int ms)
+{
+    int64_t deadline = it_now_ms() + ms;
+    pthread_mutex_lock(&rec->mu);
+    while (cond_wait_until(&rec->cv, &rec->mu, deadline) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&rec->mu);
 }
 
 int it_wait_event(it_rec *rec, int kind, int timeout_ms, it_ev *out)

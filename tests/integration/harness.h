@@ -199,6 +199,12 @@ void it_config(lifeline_config *cfg, it_rec *rec, const char *url);
  * cursor past it, copy it to *out (may be NULL) and return 1; 0 at the
  * deadline. */
 int it_wait_state(it_rec *rec, int state, int timeout_ms, it_ev *out);
+/* Wait for a state change to any state in mask (1 << state | ...). */
+int it_wait_state_in(it_rec *rec, int mask, int timeout_ms, it_ev *out);
+#define IT_STATE_BIT(s) (1 << (s))
+/* Let ms pass while the client runs, for assertions over a window of time
+ * (how often something happened): never used to wait for something. */
+void it_observe(it_rec *rec, int ms);
 /* Wait for an event of kind after the cursor (moved past it on success). */
 int it_wait_event(it_rec *rec, int kind, int timeout_ms, it_ev *out);
 /* 1 when no state change to state happens after the cursor within ms
