@@ -103,6 +103,7 @@ struct lifeline_client {
     struct lws *wsi;               /* the WebSocket attempt or connection */
     uint32_t wsi_conn_id;
     int wsi_open;
+    char host_header[300];         /* the Host header: host[:port] */
     struct lws *probe_wsi;         /* the health check in flight */
     uint32_t probe_conn_id;
     ll_vhost *vhost;

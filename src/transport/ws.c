@@ -5,6 +5,7 @@
  * Each wsi carries its client as opaque user data; a wsi the client has let
  * go of (an abandoned attempt, a connection declared dead) has it cleared,
  * so its late callbacks reach nobody. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +55,18 @@ void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
     i.address = c->url.host;
     i.port = c->url.port;
     i.path = c->url.path;
-    i.host = c->url.host;
-    i.origin = c->origin;
+    /* Host carries the port unless it is the scheme's default (RFC 7230) */
+    int v6 = strchr(c->url.host, ':') != NULL;
+    if (c->url.port == (c->url.secure ? 443 : 80))
+        snprintf(c->host_header, sizeof(c->host_header), "%s%s%s", v6 ? "[" : "", c->url.host,
+                 v6 ? "]" : "");
+    else
+        snprintf(c->host_header, sizeof(c->host_header), "%s%s%s:%d", v6 ? "[" : "",
+                 c->url.host, v6 ? "]" : "", c->url.port);
+    i.host = c->host_header;
+    /* libwebsockets 4.1 would write "Origin: http://<origin>": the Origin
+     * header is added as given, with the others (add_headers) */
+    i.origin = NULL;
     i.protocol = c->subprotocol;
     i.local_protocol_name = ll_protocols[0].name;
     i.opaque_user_data = c;
@@ -280,6 +291,10 @@ static void on_closed(lifeline_client *c)
 static int add_headers(lifeline_client *c, struct lws *wsi, void *in, size_t len)
 {
     unsigned char **p = (unsigned char **)in, *end = (*p) + len;
+    if (c->origin && lws_add_http_header_by_name(wsi, (const unsigned char *)"origin:",
+                                                 (const unsigned char *)c->origin,
+                                                 (int)strlen(c->origin), p, end))
+        return -1;
     for (size_t k = 0; k < c->header_count; k++) {
         const char *h = c->headers[k];
         const char *colon = strchr(h, ':');
