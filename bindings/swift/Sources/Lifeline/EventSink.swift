@@ -1,0 +1,98 @@
+import CLifeline
+
+/// The context box the C callbacks reach through `user_data`.
+///
+/// `LifelineClient` passes it to C as `Unmanaged.passRetained(sink).toOpaque()`:
+/// that +1 belongs to the C client and is given back only after
+/// `lifeline_client_free()` has returned `LIFELINE_OK` (after which no
+/// callback fires any more), so a callback always finds the box alive.
+///
+/// The callbacks run on the client's loop thread, one at a time. They copy
+/// what C lends them (valid during the call only) into a ``LifelineEvent``
+/// and yield it; `AsyncStream.Continuation` may be used from any thread.
+/// They never call back into lifeline and never touch the `LifelineClient`,
+/// so the client's last reference can never be dropped on the loop thread
+/// (where `lifeline_client_free()` would refuse with `IN_CALLBACK`).
+final class EventSink: Sendable {
+    private let continuation: AsyncStream<LifelineEvent>.Continuation
+    /// Cleared when the stream ends (consumer cancelled, or finished):
+    /// callbacks then stop copying messages nobody will read.
+    private let listening = LockedFlag(true)
+
+    init(_ continuation: AsyncStream<LifelineEvent>.Continuation) {
+        self.continuation = continuation
+        // SE-0314: called once when the consumer's task is cancelled or the
+        // stream is finished. It captures the flag only, not the sink, so the
+        // stream's storage and the sink do not keep each other alive.
+        let listening = self.listening
+        continuation.onTermination = { _ in listening.set(false) }
+    }
+
+    /// Ends the stream: a consumer's `for await` loop ends after the events
+    /// already buffered.
+    func finish() {
+        continuation.finish()
+    }
+
+    private func yield(_ event: @autoclosure () -> LifelineEvent) {
+        guard listening.get() else { return }
+        continuation.yield(event())
+    }
+
+    private static func from(_ userData: UnsafeMutableRawPointer?) -> EventSink? {
+        guard let userData else { return nil }
+        return Unmanaged<EventSink>.fromOpaque(userData).takeUnretainedValue()
+    }
+
+    private static func string(_ s: UnsafePointer<CChar>?) -> String {
+        s.map { String(cString: $0) } ?? ""
+    }
+
+    /// Points every callback of `c` at this module's C-convention functions
+    /// and sets `user_data`. The closures capture nothing: they find the sink
+    /// through `user_data`.
+    static func install(into c: inout lifeline_config, userData: UnsafeMutableRawPointer) {
+        c.user_data = userData
+        c.on_state = { _, info, userData in
+            guard let info, let sink = EventSink.from(userData) else { return }
+            let i = info.pointee
+            sink.yield(.state(
+                old: ConnectionState(cValue: i.old_state),
+                new: ConnectionState(cValue: i.new_state),
+                info: StateInfo(attempt: Int(i.attempt), error: LifelineError.ifFailed(i.error),
+                                httpStatus: Int(i.http_status), reason: EventSink.string(i.reason))))
+        }
+        c.on_message = { _, data, len, isBinary, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            sink.yield(.message(Message(data, len, isBinary: isBinary)))
+        }
+        c.on_pong = { _, rttMs, quality, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            sink.yield(.pong(rttMs: rttMs, quality: Quality(cValue: quality)))
+        }
+        c.on_quality = { _, quality, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            sink.yield(.quality(Quality(cValue: quality)))
+        }
+        c.on_retry = { _, attempt, delayMs, probe, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            sink.yield(.retry(attempt: Int(attempt), delayMs: delayMs, probe: probe != 0))
+        }
+        c.on_dropped = { _, data, len, isBinary, reason, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            sink.yield(.dropped(Message(data, len, isBinary: isBinary), reason: LifelineError(code: reason)))
+        }
+        c.on_notify = { _, info, userData in
+            guard let info, let sink = EventSink.from(userData) else { return }
+            let i = info.pointee
+            sink.yield(.notify(NotifyInfo(
+                channel: EventSink.string(i.channel), kind: EventSink.string(i.kind), ok: i.ok != 0,
+                httpStatus: Int(i.http_status), attempts: Int(i.attempts),
+                detail: EventSink.string(i.detail))))
+        }
+        c.on_log = { _, level, line, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            sink.yield(.log(level: LogLevel(cValue: level) ?? .debug, line: EventSink.string(line)))
+        }
+    }
+}

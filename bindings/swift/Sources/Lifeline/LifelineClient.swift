@@ -1,0 +1,195 @@
+import CLifeline
+
+/// A connection to one lifeline server: reconnects with backoff, probes a
+/// server that is down, heartbeats and grades the connection, queues what you
+/// send while offline, and reports every step as a ``LifelineEvent``.
+///
+/// ```swift
+/// let client = try LifelineClient(configuration: Configuration(url: "ws://127.0.0.1:8080/ws?store=12&user=till-3"))
+/// try client.start()
+/// try client.send(#"{"type":"echo","data":"hello"}"#)
+/// for await event in client.events {
+///     if case .message(.text(let text)) = event { print(text) }
+/// }
+/// ```
+///
+/// Threads: every method may be called from any thread or task. `stop()` and
+/// `close()` block the caller until the connection is closed (at most about
+/// the stop timeout).
+///
+/// Lifetime: the C client is freed by ``close()`` or, at the latest, when the
+/// object is deinitialised; then ``events`` finishes. A task that iterates
+/// ``events`` and captures the client keeps it alive: call ``close()`` to end
+/// both.
+///
+/// `@unchecked Sendable`: the one mutable field, `handle`, is guarded by
+/// `lock` (read for every call, write to free it); the C functions called
+/// under the read lock are documented "Threads: any", so they may run
+/// concurrently; `lifeline_client_free()` runs under the write lock, alone.
+public final class LifelineClient: @unchecked Sendable {
+    /// Every event of this client, in the order the library reported it.
+    ///
+    /// Created with the client: nothing is lost between `init` and the first
+    /// `for await`. Iterate it from one task. It finishes when the client is
+    /// closed or deinitialised; if its consumer goes away (task cancelled),
+    /// later events are discarded.
+    public let events: AsyncStream<LifelineEvent>
+
+    /// The configuration the client was created with.
+    public let configuration: Configuration
+
+    private let lock = ReadWriteLock()
+    /// The C client; nil once freed. Guarded by `lock`.
+    private var handle: OpaquePointer?
+    private let sink: EventSink
+    /// `sink`, retained once for the C client (see `EventSink`).
+    private let userData: UnsafeMutableRawPointer
+    /// Keeps a shared loop alive until the C client is freed.
+    private let loop: LifelineLoop?
+
+    /// Creates an idle client (nothing connects before ``start()``).
+    ///
+    /// - Parameters:
+    ///   - configuration: validated first; a bad field throws
+    ///     ``LifelineError/invalidConfiguration(field:code:name:message:)``.
+    ///   - bufferingPolicy: what ``events`` keeps while nobody reads it;
+    ///     unbounded by default.
+    public init(configuration: Configuration,
+                bufferingPolicy: AsyncStream<LifelineEvent>.Continuation.BufferingPolicy = .unbounded)
+        throws(LifelineError)
+    {
+        let (stream, continuation) = AsyncStream<LifelineEvent>.makeStream(bufferingPolicy: bufferingPolicy)
+        let sink = EventSink(continuation)
+        let userData = Unmanaged.passRetained(sink).toOpaque()
+        var out: OpaquePointer?
+        var rc: Int32
+        do {
+            rc = try configuration.withCConfig { c in
+                EventSink.install(into: &c, userData: userData)
+                return lifeline_client_new(&c, &out)
+            }
+        } catch {
+            Unmanaged<EventSink>.fromOpaque(userData).release()
+            continuation.finish()
+            throw error
+        }
+        guard rc == LifelineError.ok, let out else {
+            // No client, so no callback ever fires: the +1 is ours again.
+            Unmanaged<EventSink>.fromOpaque(userData).release()
+            continuation.finish()
+            throw configuration.configurationError(rc)
+        }
+        self.events = stream
+        self.configuration = configuration
+        self.handle = out
+        self.sink = sink
+        self.userData = userData
+        self.loop = configuration.loop
+    }
+
+    deinit {
+        close()
+    }
+
+    /// The version of the installed C library, e.g. `"0.1.0"`.
+    public static var libraryVersion: String { String(cString: lifeline_version()) }
+
+    /// Runs body with the C client under the read lock; throws `STOPPED`
+    /// once the client is closed.
+    private func withHandle(_ body: (OpaquePointer) -> Int32) throws(LifelineError) {
+        let rc = lock.withReadLock { handle.map(body) } ?? LIFELINE_ERR_STOPPED.code
+        try LifelineError.check(rc)
+    }
+
+    /// Starts connecting (from idle), or starts again (from error or after
+    /// ``stop()``). Returns at once; progress comes as events.
+    /// Throws `STATE` when already running.
+    public func start() throws(LifelineError) {
+        try withHandle { lifeline_client_start($0) }
+    }
+
+    /// Sends a text message: copied, then written in order once connected;
+    /// while not connected it waits in the offline queue.
+    /// Throws `MESSAGE_TOO_BIG`, `QUEUE_FULL`, `NOT_CONNECTED` (queue off) or
+    /// `STOPPED`; a message refused so is never reported as dropped.
+    public func send(_ text: String) throws(LifelineError) {
+        var text = text
+        try withHandle { h in
+            text.withUTF8 { lifeline_client_send(h, $0.baseAddress, $0.count, 0) }
+        }
+    }
+
+    /// Sends a binary message; see ``send(_:)-(String)``.
+    public func send(_ data: [UInt8]) throws(LifelineError) {
+        try withHandle { h in
+            data.withUnsafeBytes { lifeline_client_send(h, $0.baseAddress, $0.count, 1) }
+        }
+    }
+
+    /// Skips the current wait: the pending attempt now (disconnected), a
+    /// probe now (server down), a fresh start (error); nothing while
+    /// connecting or connected. Throws `STATE` before start and after stop.
+    public func reconnectNow() throws(LifelineError) {
+        try withHandle { lifeline_client_reconnect_now($0) }
+    }
+
+    /// Stops: closes the connection with 1000, reports what is still queued
+    /// as ``LifelineEvent/dropped(_:reason:)``, ends in
+    /// ``ConnectionState/closed``. Blocks until closed, waiting at most
+    /// `timeoutMs` for the server to answer the close (negative: the
+    /// library's default). The client can be started again. Does nothing
+    /// once the client is closed.
+    public func stop(timeoutMs: Int = -1) {
+        let timeout = Int32(clamping: timeoutMs)
+        // lifeline_client_stop() fails only for a NULL client.
+        try? withHandle { lifeline_client_stop($0, timeout) }
+    }
+
+    /// Sends an alert now through the configured Discord webhook, with the
+    /// rules of the automatic ones; the result comes as
+    /// ``LifelineEvent/notify(_:)``. Throws `ALERTS_OFF` (no webhook),
+    /// `QUEUE_FULL` or `NOTIFY_GONE`.
+    public func alert(title: String, text: String) throws(LifelineError) {
+        try withHandle { h in
+            title.withCString { t in text.withCString { lifeline_client_alert(h, t, $0) } }
+        }
+    }
+
+    /// A consistent snapshot of the client's figures. Throws `STOPPED` once
+    /// the client is closed.
+    public func stats() throws(LifelineError) -> Stats {
+        var s = lifeline_stats()
+        try withHandle { lifeline_client_stats($0, &s) }
+        return Stats(s)
+    }
+
+    /// The current state; ``ConnectionState/closed`` once the client is closed.
+    public var state: ConnectionState {
+        lock.withReadLock {
+            handle.map { ConnectionState(cValue: lifeline_client_state($0)) } ?? .closed
+        }
+    }
+
+    /// Stops the client, frees the C client and finishes ``events``. Every
+    /// later call throws `STOPPED` (``stop()`` does nothing). Called by
+    /// `deinit`; calling it again does nothing.
+    public func close() {
+        lock.withWriteLock {
+            guard let h = handle else { return }
+            // Never on the loop thread: no Swift code of this binding runs
+            // there (see EventSink), so IN_CALLBACK cannot happen. Were it to,
+            // the client and its box would stay alive: leaking beats freeing
+            // what a running callback still uses.
+            let rc = lifeline_client_free(h)
+            guard rc == LifelineError.ok else {
+                assertionFailure("lifeline_client_free: \(LifelineError(code: rc))")
+                return
+            }
+            handle = nil
+            // No callback fires after lifeline_client_free() returned OK:
+            // give back the C client's reference to the box.
+            Unmanaged<EventSink>.fromOpaque(userData).release()
+            sink.finish()
+        }
+    }
+}

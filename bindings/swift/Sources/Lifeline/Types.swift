@@ -1,0 +1,237 @@
+import CLifeline
+
+/// Where the connection stands (`lifeline_state`). The raw values are the C
+/// library's names (`lifeline_state_name`).
+public enum ConnectionState: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Created, not started.
+    case idle = "idle"
+    /// A connection attempt is in progress.
+    case connecting = "connecting"
+    /// Open and heartbeating.
+    case connected = "connected"
+    /// Lost or failed, waiting to retry.
+    case disconnected = "disconnected"
+    /// Permanent failure (e.g. HTTP 401 on the upgrade); no automatic retry
+    /// until ``LifelineClient/start()`` or ``LifelineClient/reconnectNow()``.
+    case error = "error"
+    /// The retry budget is spent; the client probes until the server is back.
+    case serverDown = "server_down"
+    /// Stopped by the application.
+    case closed = "closed"
+
+    /// The state for a C `lifeline_state` value, through its C name. A value
+    /// this binding does not know (a newer library) reads as `.error`.
+    init(cValue: Int32) {
+        self = ConnectionState(rawValue: String(cString: lifeline_state_name(cValue))) ?? .error
+    }
+
+    public var description: String { rawValue }
+}
+
+/// The connection's quality grade (`lifeline_quality`). The raw values are
+/// the C library's names (`lifeline_quality_name`).
+public enum Quality: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Nothing measured on this connection yet, or the measure was lost.
+    case unknown = "unknown"
+    case excellent = "excellent"
+    case good = "good"
+    case poor = "poor"
+
+    /// The grade for a C `lifeline_quality` value, through its C name.
+    init(cValue: Int32) {
+        self = Quality(rawValue: String(cString: lifeline_quality_name(cValue))) ?? .unknown
+    }
+
+    public var description: String { rawValue }
+}
+
+/// How the reconnection wait is randomised (`lifeline_jitter_mode`).
+public enum JitterMode: Sendable, CaseIterable {
+    /// `min(base * 2^(n-1), max)` plus uniform `[0, jitterMs)`.
+    case additive
+    /// Uniform `[0, min(base * 2^(n-1), max)]`: spreads a fleet over the window.
+    case full
+
+    var cValue: Int32 {
+        switch self {
+        case .additive: Int32(LIFELINE_JITTER_ADDITIVE.rawValue)
+        case .full: Int32(LIFELINE_JITTER_FULL.rawValue)
+        }
+    }
+
+    init?(cValue: Int32) {
+        guard let mode = Self.allCases.first(where: { $0.cValue == cValue }) else { return nil }
+        self = mode
+    }
+}
+
+/// What a send does when the offline queue is full (`lifeline_queue_policy`).
+public enum QueuePolicy: Sendable, CaseIterable {
+    /// The new send fails with `QUEUE_FULL`.
+    case rejectNew
+    /// The oldest queued message is dropped (reported as ``LifelineEvent/dropped(_:reason:)``).
+    case dropOldest
+    /// No queue: a send while not connected fails with `NOT_CONNECTED`.
+    case off
+
+    var cValue: Int32 {
+        switch self {
+        case .rejectNew: Int32(LIFELINE_QUEUE_REJECT_NEW.rawValue)
+        case .dropOldest: Int32(LIFELINE_QUEUE_DROP_OLDEST.rawValue)
+        case .off: Int32(LIFELINE_QUEUE_OFF.rawValue)
+        }
+    }
+
+    init?(cValue: Int32) {
+        guard let policy = Self.allCases.first(where: { $0.cValue == cValue }) else { return nil }
+        self = policy
+    }
+}
+
+/// The most detailed log lines the client produces (`lifeline_log_level`).
+public enum LogLevel: Sendable, CaseIterable, Comparable {
+    case error, warn, info, debug
+
+    var cValue: Int32 {
+        switch self {
+        case .error: Int32(LIFELINE_LOG_ERROR.rawValue)
+        case .warn: Int32(LIFELINE_LOG_WARN.rawValue)
+        case .info: Int32(LIFELINE_LOG_INFO.rawValue)
+        case .debug: Int32(LIFELINE_LOG_DEBUG.rawValue)
+        }
+    }
+
+    init?(cValue: Int32) {
+        guard let level = Self.allCases.first(where: { $0.cValue == cValue }) else { return nil }
+        self = level
+    }
+}
+
+/// One WebSocket message.
+public enum Message: Sendable, Equatable {
+    case text(String)
+    case binary([UInt8])
+
+    /// A message from C bytes; text is decoded as UTF-8 (invalid sequences
+    /// become U+FFFD).
+    init(_ data: UnsafeRawPointer?, _ len: Int, isBinary: Int32) {
+        let bytes = data.map { UnsafeRawBufferPointer(start: $0, count: len) }
+            ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        if isBinary != 0 {
+            self = .binary(Array(bytes))
+        } else {
+            self = .text(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+}
+
+/// What a state change carries besides the two states.
+public struct StateInfo: Sendable, Equatable {
+    /// The reconnection attempt (0: the first connection).
+    public var attempt: Int
+    /// The failure that caused the change, nil when none.
+    public var error: LifelineError?
+    /// The HTTP status of a refused upgrade, else 0.
+    public var httpStatus: Int
+    /// One line for people.
+    public var reason: String
+}
+
+/// What became of one alert.
+public struct NotifyInfo: Sendable, Equatable {
+    /// The channel: `"discord"`.
+    public var channel: String
+    /// `"down"`, `"recovered"` or `"custom"`.
+    public var kind: String
+    /// The webhook answered 2xx.
+    public var ok: Bool
+    /// The last HTTP answer, 0 for none.
+    public var httpStatus: Int
+    /// How many deliveries were tried.
+    public var attempts: Int
+    /// One line: `"delivered"`, `"refused"`, `"unreachable"`, ...
+    public var detail: String
+}
+
+/// Everything a ``LifelineClient`` reports, in the order the C library
+/// reported it (see ``LifelineClient/events``).
+public enum LifelineEvent: Sendable {
+    /// The connection state changed.
+    case state(old: ConnectionState, new: ConnectionState, info: StateInfo)
+    /// A whole message arrived.
+    case message(Message)
+    /// A pong matched its ping: the round trip and the grade it gives.
+    case pong(rttMs: Int64, quality: Quality)
+    /// The quality grade changed.
+    case quality(Quality)
+    /// A retry is scheduled: attempt (1-based) after `delayMs`; `probe` is
+    /// true for the probes of `server_down`.
+    case retry(attempt: Int, delayMs: Int64, probe: Bool)
+    /// A message handed to `send` will never be sent: `reason` is
+    /// `QUEUE_FULL` (dropped as the oldest) or `STOPPED` (still queued at stop).
+    case dropped(Message, reason: LifelineError)
+    /// What became of an alert.
+    case notify(NotifyInfo)
+    /// A log line (secrets removed), at or above ``Configuration/logLevel``.
+    case log(level: LogLevel, line: String)
+}
+
+/// A consistent snapshot of a client's figures (`lifeline_stats`).
+public struct Stats: Sendable, Equatable {
+    public var state: ConnectionState
+    public var timeInStateMs: Int64
+    public var attempt: Int
+    /// Until the next retry or probe; 0: none scheduled.
+    public var retryInMs: Int64
+    /// The last failure, nil when none.
+    public var lastError: LifelineError?
+    /// The status of the last refused upgrade, else 0.
+    public var lastHTTPStatus: Int
+    public var quality: Quality
+    public var rttLastMs: Int64
+    public var rttSmoothedMs: Double
+    public var rttVariationMs: Double
+    public var rttMinMs: Int64
+    public var rttMaxMs: Int64
+    public var pongs: UInt64
+    public var pingTimeouts: UInt64
+    /// -1 before the first pong.
+    public var sinceLastPongMs: Int64
+    public var queuedMessages: UInt64
+    public var queuedBytes: UInt64
+    public var messagesSent: UInt64
+    public var bytesSent: UInt64
+    public var messagesReceived: UInt64
+    public var bytesReceived: UInt64
+    public var messagesDropped: UInt64
+    public var reconnections: UInt64
+    /// Total time not connected after a loss.
+    public var downtimeMs: Int64
+
+    init(_ s: lifeline_stats) {
+        state = ConnectionState(cValue: s.state)
+        timeInStateMs = s.time_in_state_ms
+        attempt = Int(s.attempt)
+        retryInMs = s.retry_in_ms
+        lastError = LifelineError.ifFailed(s.last_error)
+        lastHTTPStatus = Int(s.last_http_status)
+        quality = Quality(cValue: s.quality)
+        rttLastMs = s.rtt_last_ms
+        rttSmoothedMs = s.rtt_smoothed_ms
+        rttVariationMs = s.rtt_variation_ms
+        rttMinMs = s.rtt_min_ms
+        rttMaxMs = s.rtt_max_ms
+        pongs = s.pongs
+        pingTimeouts = s.ping_timeouts
+        sinceLastPongMs = s.since_last_pong_ms
+        queuedMessages = s.queued_messages
+        queuedBytes = s.queued_bytes
+        messagesSent = s.messages_sent
+        bytesSent = s.bytes_sent
+        messagesReceived = s.messages_received
+        bytesReceived = s.bytes_received
+        messagesDropped = s.messages_dropped
+        reconnections = s.reconnections
+        downtimeMs = s.downtime_ms
+    }
+}
