@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +44,23 @@ static int setup_signals(void)
         return -1;
     sa.sa_handler = on_signal;
     /* a second Ctrl-C during the graceful close ends the CLI at once */
-    sa.sa_flags = (int)SA_RESETHAND;
+    sa.sa_flags = (int)SA_RESETHAND | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
         return -1;
     return 0;
+}
+
+/* Block (how = SIG_BLOCK) or unblock SIGINT and SIGTERM in this thread. The
+ * library's thread is created while they are blocked and inherits that, so
+ * they reach the main thread only. */
+static void mask_signals(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(how, &set, NULL);
 }
 
 static int make_wake_pipe(void)
@@ -111,6 +124,11 @@ static int pump_stdin(session *s)
         }
         if (fds[1].revents)
             drain_wake_pipe();
+        if (fds[0].revents & POLLNVAL) {
+            /* stdin is not open at all: as good as empty */
+            line_reader_finish(&reader, send_line, s);
+            break;
+        }
         if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || must_end(s))
             continue;
         ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
@@ -195,23 +213,28 @@ static int run(cli_options *o)
                   wake_pipe[1]);
 
     lifeline_client *client = NULL;
+    mask_signals(SIG_BLOCK);
     int err = lifeline_client_new(&o->cfg, &client);
+    if (!err) {
+        err = lifeline_client_start(client);
+        if (err) {
+            fprintf(stderr, "lifeline-cli: cannot start the client: %s\n",
+                    lifeline_strerror(err));
+            lifeline_client_free(client);
+            mask_signals(SIG_UNBLOCK);
+            goto out;
+        }
+    }
+    mask_signals(SIG_UNBLOCK);
     if (err) {
-        if (err >= LIFELINE_ERR_CONFIG_STRUCT_SIZE && err != LIFELINE_ERR_NO_MEMORY &&
-            strncmp(lifeline_error_name(err), "CONFIG_", 7) == 0) {
+        /* the transport fields are checked here, not by validate */
+        if (strncmp(lifeline_error_name(err), "CONFIG_", 7) == 0) {
             cli_report_config_error(o, err);
             code = CLI_EXIT_USAGE;
         } else {
             fprintf(stderr, "lifeline-cli: cannot create the client: %s (%s)\n",
                     lifeline_strerror(err), lifeline_error_name(err));
         }
-        goto out;
-    }
-    err = lifeline_client_start(client);
-    if (err) {
-        fprintf(stderr, "lifeline-cli: cannot start the client: %s\n",
-                lifeline_strerror(err));
-        lifeline_client_free(client);
         goto out;
     }
 
@@ -237,10 +260,26 @@ out:
     return code;
 }
 
+/* A closed stdin, stdout or stderr would be reused by the first file the
+ * CLI or the library opens (a pipe becoming "stdin"): give it /dev/null. */
+static void ensure_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+            if (null >= 0 && null != fd) {
+                dup2(null, fd);
+                close(null);
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     cli_options o;
     int code;
+    ensure_std_fds();
     switch (cli_parse(&o, argc, argv)) {
     case CLI_HELP:
         cli_usage(stdout);

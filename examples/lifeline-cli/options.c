@@ -485,6 +485,7 @@ void cli_usage(FILE *out)
         "\n"
         "Exit status:\n"
         "  0  stdin ended and the client closed\n"
+        "  1  the client could not be created or started (system error)\n"
         "  2  bad usage or configuration (stderr names the option)\n"
         "  3  the client entered error (a permanent failure, e.g. HTTP 401)\n"
         "  4  server_down was entered and --exit-on-server-down was given\n"
