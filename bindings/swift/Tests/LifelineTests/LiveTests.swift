@@ -1,0 +1,240 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Lifeline
+import Testing
+
+/// The client against a real `lifeline-server` on loopback. Each test starts
+/// its own server on a free port and waits on events, never on sleeps.
+@Suite("Live, against lifeline-server", .serialized,
+       .enabled(if: serverAvailable, "set LIFELINE_SERVER_BIN to the lifeline-server binary"),
+       .timeLimit(.minutes(1)))
+struct LiveTests {
+    /// The short timings of the reconnection tests.
+    static func fastConfiguration(_ url: String) -> Configuration {
+        var config = Configuration(url: url)
+        config.baseDelayMs = 100
+        config.maxDelayMs = 400
+        config.jitterMs = 20
+        config.maxAttempts = 3
+        config.downPingIntervalMs = 100
+        config.pingIntervalMs = 300
+        config.pingTimeoutMs = 150
+        config.connectTimeoutMs = 2000
+        return config
+    }
+
+    struct Echo: Decodable, Equatable {
+        let type: String
+        let data: Int
+    }
+
+    static func echo(_ n: Int) -> String { #"{"type":"echo","data":\#(n)}"# }
+
+    static func decodeEcho(_ event: LifelineEvent) -> Echo? {
+        guard case let .message(.text(text)) = event else { return nil }
+        return try? JSONDecoder().decode(Echo.self, from: Data(text.utf8))
+    }
+
+    @Test("echo: text and binary come back, the first ping is answered")
+    func echo() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        let client = try LifelineClient(configuration: Configuration(url: server.url()))
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+
+        try client.start()
+        let info = try await log.state(.connected)
+        #expect(info.error == nil && info.attempt == 0)
+        // The first ping goes out as soon as the connection opens.
+        let pong = try await log.next("pong") { if case let .pong(rtt, q) = $0 { (rtt, q) } else { nil } }
+        #expect(pong.0 >= 0 && pong.1 != .unknown)
+
+        try client.send(#"{"type":"echo","data":"héllo ✓"}"#)
+        let text = try await log.next("text echo") { if case let .message(.text(t)) = $0 { t } else { nil } }
+        struct TextEcho: Decodable { let type: String; let data: String }
+        let decoded = try JSONDecoder().decode(TextEcho.self, from: Data(text.utf8))
+        #expect(decoded.type == "echo" && decoded.data == "héllo ✓")
+
+        let bytes: [UInt8] = [0, 1, 2, 254, 255]
+        try client.send(bytes)
+        let binary = try await log.next("binary echo") { if case let .message(.binary(b)) = $0 { b } else { nil } }
+        #expect(binary == bytes)
+
+        let stats = try client.stats()
+        #expect(stats.state == .connected)
+        #expect(stats.messagesSent == 2 && stats.messagesReceived == 2)
+        #expect(stats.pongs >= 1 && stats.quality != .unknown)
+        #expect(stats.queuedMessages == 0)
+    }
+
+    @Test("state sequence through a server restart")
+    func stateSequenceThroughServerRestart() async throws {
+        var server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        var config = Configuration(url: server.url())
+        // A first retry well after the new server is listening, so the
+        // sequence has exactly one reconnection attempt.
+        config.baseDelayMs = 1000
+        config.maxDelayMs = 1000
+        config.jitterMs = 20
+        let client = try LifelineClient(configuration: config)
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+
+        try client.start()
+        try await log.state(.connected)
+
+        server.stop()
+        let lost = try await log.state(.disconnected)
+        #expect(lost.error != nil)
+        let retry = try await log.next("retry") { if case let .retry(a, d, p) = $0 { (a, d, p) } else { nil } }
+        #expect(retry.0 == 1 && !retry.2)
+        #expect((1000..<1020).contains(retry.1))
+
+        server = try server.restarted()
+        let back = try await log.state(.connected)
+        #expect(back.error == nil)
+
+        #expect(await log.states == [.connecting, .connected, .disconnected, .connecting, .connected])
+        #expect(try client.stats().reconnections == 1)
+    }
+
+    @Test("server_down after maxAttempts, probes, and recovery")
+    func serverDownAndRecovery() async throws {
+        var server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        let client = try LifelineClient(configuration: Self.fastConfiguration(server.url()))
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+
+        try client.start()
+        try await log.state(.connected)
+        server.stop()
+
+        // Attempts 1...3 wait min(100 * 2^(n-1), 400) ms plus jitter in [0, 20).
+        for attempt in 1...3 {
+            let retry = try await log.next("retry \(attempt)") {
+                if case let .retry(a, d, p) = $0 { (a, d, p) } else { nil }
+            }
+            #expect(retry.0 == attempt && !retry.2)
+            let base = Int64(min(100 << (attempt - 1), 400))
+            #expect((base..<base + 20).contains(retry.1), "attempt \(attempt) waits \(retry.1) ms")
+        }
+        try await log.state(.serverDown)
+        #expect(client.state == .serverDown)
+        let probe = try await log.next("probe") { if case let .retry(_, d, p) = $0, p { d } else { nil } }
+        #expect(probe == 100)
+
+        server = try server.restarted()
+        // A successful probe goes straight from server_down to connected.
+        let old = try await log.next("recovery") {
+            if case let .state(old, .connected, _) = $0 { old } else { nil }
+        }
+        #expect(old == .serverDown)
+        let pong = try await log.next("pong after recovery") { if case let .pong(_, q) = $0 { q } else { nil } }
+        #expect(pong != .unknown)
+
+        try client.send(Self.echo(7))
+        let echo = try await log.next("echo after recovery") { Self.decodeEcho($0) }
+        #expect(echo == Echo(type: "echo", data: 7))
+        let stats = try client.stats()
+        #expect(stats.state == .connected && stats.attempt == 0)
+        #expect(stats.downtimeMs > 0)
+    }
+
+    @Test("offline queue: 50 messages sent while down arrive in order after restart")
+    func offlineQueueKeepsOrder() async throws {
+        var server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        let client = try LifelineClient(configuration: Self.fastConfiguration(server.url()))
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+
+        try client.start()
+        try await log.state(.connected)
+        server.stop()
+        try await log.state(.disconnected)
+
+        for n in 0..<50 { try client.send(Self.echo(n)) }
+        #expect(try client.stats().queuedMessages == 50)
+
+        server = try server.restarted()
+        try await log.state(.connected)
+        var received: [Int] = []
+        for n in 0..<50 {
+            let echo = try await log.next("echo \(n)") { Self.decodeEcho($0) }
+            received.append(echo.data)
+        }
+        #expect(received == Array(0..<50))
+        let stats = try client.stats()
+        #expect(stats.queuedMessages == 0 && stats.messagesDropped == 0)
+    }
+
+    @Test("a refused upgrade (401) is a permanent error until reconnectNow")
+    func permanentErrorAndReconnectNow() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        try await setFault(server, mode: "reject_401")
+        let client = try LifelineClient(configuration: Self.fastConfiguration(server.url()))
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+
+        try client.start()
+        let info = try await log.state(.error)
+        #expect(info.httpStatus == 401)
+        #expect(info.error?.name == "HTTP_STATUS")
+        #expect(!info.reason.isEmpty)
+        #expect(try client.stats().lastHTTPStatus == 401)
+
+        try await setFault(server, mode: "none")
+        try client.reconnectNow()
+        try await log.state(.connected)
+        #expect(await log.states == [.connecting, .error, .connecting, .connected])
+    }
+
+    @Test("two clients share one loop")
+    func sharedLoop() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        var config = Configuration(url: server.url(user: "a"))
+        config.loop = try LifelineLoop()
+        let a = try LifelineClient(configuration: config)
+        defer { a.close() }
+        config.url = server.url(user: "b")
+        let b = try LifelineClient(configuration: config)
+        defer { b.close() }
+        let logA = await EventLog.recording(a.events)
+        let logB = await EventLog.recording(b.events)
+
+        try a.start()
+        try b.start()
+        try await logA.state(.connected)
+        try await logB.state(.connected)
+        try a.send(Self.echo(1))
+        try b.send(Self.echo(2))
+        #expect(try await logA.next("echo a") { Self.decodeEcho($0) }.data == 1)
+        #expect(try await logB.next("echo b") { Self.decodeEcho($0) }.data == 2)
+    }
+
+    /// POST /api/v1/admin/fault {"mode": mode} from loopback.
+    func setFault(_ server: ServerProcess, mode: String) async throws {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/api/v1/admin/fault")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"mode":"\#(mode)"}"#.utf8)
+        request.timeoutInterval = 5
+        let status: Int = try await withCheckedThrowingContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { _, response, error in
+                if let error {
+                    continuation.resume(throwing: error)
+                } else {
+                    continuation.resume(returning: (response as? HTTPURLResponse)?.statusCode ?? 0)
+                }
+            }.resume()
+        }
+        #expect((200..<300).contains(status), "fault \(mode): HTTP \(status)")
+    }
+}
