@@ -1,0 +1,182 @@
+/* Echo load through the lifeline SDK: sequential round trips (--window 1)
+ * or a pipelined window of messages in flight, for --seconds after
+ * --warmup. --mode cb sends the next message from on_message (the loop
+ * thread); --mode thread sends from the main thread, as an app that hands
+ * work across threads would. Prints one JSON line; RTTs (us) go to
+ * --samples when the window is 1. */
+#include <pthread.h>
+
+#include <lifeline/lifeline.h>
+
+#include "bench_common.h"
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    lifeline_client *c;
+    int thread_mode, connected, done;
+    size_t size, window;
+    double warmup_s, seconds;
+    long max;
+    char *payload;
+    int64_t first_send, t0, t1, last_send;
+    double cpu0, cpu1;
+    long sent, recv, n0, n1;
+    int64_t *rtt;
+    size_t n_rtt, cap_rtt;
+} B = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void send_one(void)
+{
+    B.last_send = now_us();
+    if (lifeline_client_send(B.c, B.payload, B.size, 0) == LIFELINE_OK)
+        B.sent++;
+}
+
+/* A reply arrived (mu held in thread mode). Returns 1 when the run is over. */
+static int account(void)
+{
+    int64_t now = now_us();
+    B.recv++;
+    if (B.window == 1 && B.t0 && B.n_rtt < B.cap_rtt)
+        B.rtt[B.n_rtt++] = now - B.last_send;
+    if (!B.t0 && now - B.first_send >= (int64_t)(B.warmup_s * 1e6)) {
+        B.t0 = now;
+        B.cpu0 = cpu_s();
+        B.n0 = B.recv;
+    }
+    if (B.t0 && (now - B.t0 >= (int64_t)(B.seconds * 1e6) || B.recv - B.n0 >= B.max)) {
+        B.t1 = now;
+        B.cpu1 = cpu_s();
+        B.n1 = B.recv;
+        return 1;
+    }
+    return 0;
+}
+
+static void on_message(lifeline_client *c, const void *d, size_t len, int bin, void *ud)
+{
+    (void)c, (void)d, (void)bin, (void)ud;
+    if (len != B.size)
+        return; /* not an echo of ours */
+    if (B.thread_mode) {
+        pthread_mutex_lock(&B.mu);
+        if (!B.done && account())
+            B.done = 1;
+        pthread_cond_signal(&B.cv);
+        pthread_mutex_unlock(&B.mu);
+        return;
+    }
+    if (B.done)
+        return;
+    if (account()) {
+        pthread_mutex_lock(&B.mu);
+        B.done = 1;
+        pthread_cond_signal(&B.cv);
+        pthread_mutex_unlock(&B.mu);
+        return;
+    }
+    send_one();
+}
+
+static void on_state(lifeline_client *c, const lifeline_state_info *i, void *ud)
+{
+    (void)c, (void)ud;
+    pthread_mutex_lock(&B.mu);
+    B.connected = i->new_state == LIFELINE_STATE_CONNECTED;
+    if (i->new_state != LIFELINE_STATE_CONNECTED && i->new_state != LIFELINE_STATE_CONNECTING &&
+        B.sent && !B.done) {
+        fprintf(stderr, "lifeline_echo: left connected: %s\n", i->reason);
+        B.done = 2;
+    }
+    pthread_cond_signal(&B.cv);
+    pthread_mutex_unlock(&B.mu);
+}
+
+int main(int argc, char **argv)
+{
+    const char *url = opt_str(argc, argv, "--url", NULL);
+    if (!url) {
+        fprintf(stderr, "usage: lifeline_echo --url URL [--size N] [--window N] [--seconds S]"
+                        " [--warmup S] [--max N] [--mode cb|thread] [--samples FILE]\n");
+        return 2;
+    }
+    B.size = (size_t)opt_num(argc, argv, "--size", 64);
+    B.window = (size_t)opt_num(argc, argv, "--window", 1);
+    B.seconds = opt_num(argc, argv, "--seconds", 3);
+    B.warmup_s = opt_num(argc, argv, "--warmup", 0.5);
+    B.max = (long)opt_num(argc, argv, "--max", 1e9);
+    B.thread_mode = !strcmp(opt_str(argc, argv, "--mode", "cb"), "thread");
+    B.payload = malloc(B.size);
+    memset(B.payload, 'x', B.size);
+    B.payload[0] = 'm'; /* not JSON: echoed unchanged */
+    B.cap_rtt = B.window == 1 ? 4000000 : 0;
+    B.rtt = malloc((B.cap_rtt ? B.cap_rtt : 1) * sizeof(int64_t));
+
+    lifeline_config cfg;
+    lifeline_config_init(&cfg);
+    cfg.url = url;
+    cfg.on_message = on_message;
+    cfg.on_state = on_state;
+    cfg.queue_max_messages = B.window * 2 + 16;
+    cfg.queue_max_bytes = (B.window * 2 + 16) * B.size;
+    int err = lifeline_client_new(&cfg, &B.c);
+    if (err) {
+        fprintf(stderr, "lifeline_echo: %s\n", lifeline_strerror(err));
+        return 1;
+    }
+    lifeline_client_start(B.c);
+    int64_t deadline = now_us() + (int64_t)((B.warmup_s + B.seconds + 20) * 1e6);
+    pthread_mutex_lock(&B.mu);
+    while (!B.connected && now_us() < deadline) {
+        pthread_mutex_unlock(&B.mu);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&B.mu);
+    }
+    int ok = B.connected;
+    pthread_mutex_unlock(&B.mu);
+    if (!ok) {
+        fprintf(stderr, "lifeline_echo: not connected\n");
+        return 1;
+    }
+    B.first_send = now_us();
+    if (!B.thread_mode) {
+        /* the first window from here; on_message keeps it full */
+        for (size_t k = 0; k < B.window; k++)
+            send_one();
+        pthread_mutex_lock(&B.mu);
+        while (!B.done && now_us() < deadline) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&B.cv, &B.mu, &until);
+        }
+        pthread_mutex_unlock(&B.mu);
+    } else {
+        pthread_mutex_lock(&B.mu);
+        while (!B.done && now_us() < deadline) {
+            while (!B.done && (size_t)(B.sent - B.recv) < B.window) {
+                B.sent++;
+                B.last_send = now_us();
+                pthread_mutex_unlock(&B.mu);
+                lifeline_client_send(B.c, B.payload, B.size, 0);
+                pthread_mutex_lock(&B.mu);
+            }
+            if (!B.done && (size_t)(B.sent - B.recv) >= B.window)
+                pthread_cond_wait(&B.cv, &B.mu);
+        }
+        pthread_mutex_unlock(&B.mu);
+    }
+    int failed = B.done != 1;
+    lifeline_client_free(B.c);
+    if (failed) {
+        fprintf(stderr, "lifeline_echo: run did not complete\n");
+        return 1;
+    }
+    double secs = (double)(B.t1 - B.t0) / 1e6;
+    write_samples(opt_str(argc, argv, "--samples", NULL), B.rtt, B.n_rtt);
+    printf("{\"msgs\":%ld,\"seconds\":%.6f,\"cpu_s\":%.6f,\"rtt_samples\":%zu}\n", B.n1 - B.n0,
+           secs, B.cpu1 - B.cpu0, B.n_rtt);
+    return 0;
+}
