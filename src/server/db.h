@@ -1,0 +1,36 @@
+/* The SQLite store of users' last activity: one row per user with the
+ * store they were last seen in and last_active_at (unix ms). The server
+ * batches writes (see registry.h); this module only runs statements. */
+#ifndef LL_SERVER_DB_H
+#define LL_SERVER_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ll_db ll_db;
+
+/* Opens or creates the database at path (":memory:" keeps nothing) and its
+ * table. Returns 0, or -1 with a message in err. */
+int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen);
+
+/* Closes it; NULL is ignored. */
+void ll_db_close(ll_db *db);
+
+/* One transaction around a batch of ll_db_put_user calls. Each returns 0
+ * or -1; on a failed batch call ll_db_rollback. */
+int ll_db_begin(ll_db *db);
+int ll_db_commit(ll_db *db);
+void ll_db_rollback(ll_db *db);
+
+/* Inserts or updates a user's row; last_active_at never moves backwards. */
+int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_active_ms);
+
+/* Reads a user's row. Returns 1 (found, outputs filled), 0 (no such user)
+ * or -1 (error). */
+int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,
+                   int64_t *last_active_ms);
+
+/* The last SQLite error message. */
+const char *ll_db_error(ll_db *db);
+
+#endif

@@ -1,0 +1,29 @@
+/* The delay_pongs gate for one connection. libwebsockets answers client
+ * pings inside its own parser, so the only way to hold a pong back is to
+ * hold back reading: the connection's input stays off until bytes have
+ * waited delay_ms in the socket, then is let in for one step. Pure: the
+ * caller says whether bytes are waiting and applies the answer. */
+#ifndef LL_SERVER_GATE_H
+#define LL_SERVER_GATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum ll_gate_state {
+    LL_GATE_HELD = 0, /* input off, nothing waiting */
+    LL_GATE_WAITING,  /* input off, bytes waiting since since_ms */
+    LL_GATE_OPEN      /* input on for this step */
+} ll_gate_state;
+
+typedef struct ll_gate {
+    ll_gate_state state;
+    int64_t since_ms;
+} ll_gate;
+
+/* Advances the gate at time now; data_waiting says whether unread bytes are
+ * in the socket. Returns true when input should be on until the next step.
+ * An open gate closes at the next step; bytes still waiting then start a
+ * new wait. */
+bool ll_gate_step(ll_gate *g, int64_t now, bool data_waiting, int64_t delay_ms);
+
+#endif

@@ -1,0 +1,193 @@
+/* Command-line parsing for lifeline-server: a table of options, strict
+ * number parsing, and cross-option checks. See options.h. */
+#include "server/options.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum opt_kind { OPT_STR, OPT_I64, OPT_PORT, OPT_FLAG, OPT_MODE } opt_kind;
+
+typedef struct opt_spec {
+    const char *name; /* without the leading "--" */
+    opt_kind kind;
+    size_t offset;    /* of the field in ll_opts */
+    int64_t min, max; /* for numbers */
+    const char *help;
+} opt_spec;
+
+#define FIELD(f) offsetof(ll_opts, f)
+#define DAY_MS (24LL * 3600 * 1000)
+
+static const opt_spec specs[] = {
+    {"host", OPT_STR, FIELD(host), 0, 0,
+     "address to listen on (default " LL_OPTS_DEFAULT_HOST ")"},
+    {"port", OPT_PORT, FIELD(port), 0, 65535,
+     "TCP port; 0 picks a free one (default 8080)"},
+    {"ping-interval-ms", OPT_I64, FIELD(ping_interval_ms), 10, DAY_MS,
+     "server ping cadence (default 30000)"},
+    {"ping-timeout-ms", OPT_I64, FIELD(ping_timeout_ms), 10, DAY_MS,
+     "close a connection whose pong is this late (default 10000)"},
+    {"db", OPT_STR, FIELD(db_path), 0, 0,
+     "SQLite file for last_active_at (default ./" LL_OPTS_DEFAULT_DB ")"},
+    {"auth-secret", OPT_STR, FIELD(auth_secret), 0, 0,
+     "HMAC secret: connections then need ?token= (default: none)"},
+    {"admin-token", OPT_STR, FIELD(admin_token), 0, 0,
+     "bearer token for admin routes (default: loopback only)"},
+    {"max-message-bytes", OPT_I64, FIELD(max_message_bytes), 16, 256LL << 20,
+     "largest message or request body (default 1048576)"},
+    {"tls-cert", OPT_STR, FIELD(tls_cert), 0, 0, "PEM certificate: serve wss/https"},
+    {"tls-key", OPT_STR, FIELD(tls_key), 0, 0, "PEM private key for --tls-cert"},
+    {"down-after-ms", OPT_I64, FIELD(down_after_ms), 1, 365 * DAY_MS,
+     "no clients this long is a status change (default 60000)"},
+    {"json", OPT_FLAG, FIELD(json_logs), 0, 0, "log JSON lines instead of text"},
+    {"make-token", OPT_MODE, FIELD(mode), LL_MODE_MAKE_TOKEN, 0,
+     "print a token for --user/--store/--ttl signed with --auth-secret"},
+    {"user", OPT_STR, FIELD(token_user), 0, 0, "with --make-token: the user"},
+    {"store", OPT_STR, FIELD(token_store), 0, 0, "with --make-token: the store"},
+    {"ttl", OPT_I64, FIELD(token_ttl_s), 1, 10LL * 365 * 24 * 3600,
+     "with --make-token: lifetime in seconds (default 3600)"},
+    {"help", OPT_MODE, FIELD(mode), LL_MODE_HELP, 0, "print this help"},
+};
+
+void ll_opts_init(ll_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->mode = LL_MODE_SERVE;
+    o->host = LL_OPTS_DEFAULT_HOST;
+    o->port = LL_OPTS_DEFAULT_PORT;
+    o->ping_interval_ms = LL_OPTS_DEFAULT_PING_INTERVAL_MS;
+    o->ping_timeout_ms = LL_OPTS_DEFAULT_PING_TIMEOUT_MS;
+    o->db_path = LL_OPTS_DEFAULT_DB;
+    o->max_message_bytes = LL_OPTS_DEFAULT_MAX_MESSAGE_BYTES;
+    o->down_after_ms = LL_OPTS_DEFAULT_DOWN_AFTER_MS;
+    o->token_ttl_s = LL_OPTS_DEFAULT_TTL_S;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static const opt_spec *find_spec(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+        if (strlen(specs[i].name) == len && !memcmp(specs[i].name, name, len))
+            return &specs[i];
+    return NULL;
+}
+
+/* A whole decimal integer in [min, max], nothing else. */
+static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int apply(ll_opts *o, const opt_spec *sp, const char *value, char *err,
+                 size_t errlen)
+{
+    char *field = (char *)o + sp->offset;
+    int64_t v = 0;
+    switch (sp->kind) {
+    case OPT_STR:
+        if (!*value)
+            return fail(err, errlen, "--%s: the value must not be empty", sp->name);
+        *(const char **)(void *)field = value;
+        return 0;
+    case OPT_I64:
+    case OPT_PORT:
+        if (parse_i64(value, sp->min, sp->max, &v))
+            return fail(err, errlen, "--%s: expected an integer in %lld..%lld, got '%s'",
+                        sp->name, (long long)sp->min, (long long)sp->max, value);
+        if (sp->kind == OPT_PORT)
+            *(int *)(void *)field = (int)v;
+        else
+            *(int64_t *)(void *)field = v;
+        return 0;
+    case OPT_FLAG:
+        *(bool *)(void *)field = true;
+        return 0;
+    case OPT_MODE:
+        *(ll_opts_mode *)(void *)field = (ll_opts_mode)sp->min;
+        return 0;
+    }
+    return fail(err, errlen, "--%s: unsupported", sp->name);
+}
+
+static int check(const ll_opts *o, char *err, size_t errlen)
+{
+    if (o->mode == LL_MODE_HELP)
+        return 0;
+    if (o->mode == LL_MODE_MAKE_TOKEN) {
+        if (!o->auth_secret)
+            return fail(err, errlen, "--make-token: needs --auth-secret");
+        if (!o->token_user)
+            return fail(err, errlen, "--make-token: needs --user");
+        if (!o->token_store)
+            return fail(err, errlen, "--make-token: needs --store");
+        return 0;
+    }
+    if (o->token_user)
+        return fail(err, errlen, "--user: only valid with --make-token");
+    if (o->token_store)
+        return fail(err, errlen, "--store: only valid with --make-token");
+    if (o->tls_cert && !o->tls_key)
+        return fail(err, errlen, "--tls-key: required with --tls-cert");
+    if (o->tls_key && !o->tls_cert)
+        return fail(err, errlen, "--tls-cert: required with --tls-key");
+    return 0;
+}
+
+int ll_opts_parse(ll_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) || !arg[2])
+            return fail(err, errlen, "unexpected argument '%s'", arg);
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const opt_spec *sp = find_spec(name, len);
+        if (!sp)
+            return fail(err, errlen, "--%.*s: unknown option", (int)len, name);
+        const char *value = NULL;
+        if (sp->kind == OPT_FLAG || sp->kind == OPT_MODE) {
+            if (eq)
+                return fail(err, errlen, "--%s: takes no value", sp->name);
+        } else if (eq) {
+            value = eq + 1;
+        } else {
+            if (i + 1 >= argc)
+                return fail(err, errlen, "--%s: missing value", sp->name);
+            value = argv[++i];
+        }
+        if (apply(o, sp, value, err, errlen))
+            return -1;
+    }
+    return check(o, err, errlen);
+}
+
+void ll_opts_usage(FILE *out)
+{
+    fprintf(out, "usage: lifeline-server [options]\n"
+                 "       lifeline-server --make-token --user U --store S "
+                 "[--ttl SECONDS] --auth-secret SECRET\n\noptions:\n");
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        const opt_spec *sp = &specs[i];
+        int takes = sp->kind != OPT_FLAG && sp->kind != OPT_MODE;
+        fprintf(out, "  --%s%s\n      %s\n", sp->name, takes ? " VALUE" : "", sp->help);
+    }
+}

@@ -1,0 +1,58 @@
+/* lifeline-server's command line: every option with its default, parsed
+ * from argv without touching the world (no getopt globals, no exit). */
+#ifndef LL_SERVER_OPTIONS_H
+#define LL_SERVER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define LL_OPTS_DEFAULT_HOST "127.0.0.1"
+#define LL_OPTS_DEFAULT_PORT 8080
+#define LL_OPTS_DEFAULT_DB "lifeline-server.db"
+#define LL_OPTS_DEFAULT_PING_INTERVAL_MS 30000
+#define LL_OPTS_DEFAULT_PING_TIMEOUT_MS 10000
+#define LL_OPTS_DEFAULT_MAX_MESSAGE_BYTES (1024 * 1024)
+#define LL_OPTS_DEFAULT_DOWN_AFTER_MS 60000
+#define LL_OPTS_DEFAULT_TTL_S 3600
+
+typedef enum ll_opts_mode {
+    LL_MODE_SERVE,      /* run the server */
+    LL_MODE_MAKE_TOKEN, /* print one auth token and exit */
+    LL_MODE_HELP,       /* print the usage and exit 0 */
+} ll_opts_mode;
+
+typedef struct ll_opts {
+    ll_opts_mode mode;
+    const char *host;           /* points into argv or at a literal */
+    int port;                   /* 0 picks a free port */
+    int64_t ping_interval_ms;
+    int64_t ping_timeout_ms;
+    const char *db_path;
+    const char *auth_secret;    /* NULL: identity from ?store=&user= */
+    const char *admin_token;    /* NULL: admin routes answer loopback only */
+    int64_t max_message_bytes;
+    const char *tls_cert;
+    const char *tls_key;
+    int64_t down_after_ms;
+    bool json_logs;
+    /* --make-token */
+    const char *token_user;
+    const char *token_store;
+    int64_t token_ttl_s;
+} ll_opts;
+
+/* Fills every default. */
+void ll_opts_init(ll_opts *o);
+
+/* Parses argv[1..argc-1] into o (which ll_opts_init filled). Accepts
+ * "--name value" and "--name=value". Returns 0, or -1 with a message that
+ * names the offending option in err (the caller exits with status 2).
+ * Strings in o point into argv. */
+int ll_opts_parse(ll_opts *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Writes the usage text. */
+void ll_opts_usage(FILE *out);
+
+#endif

@@ -1,0 +1,42 @@
+/* The message protocol on /ws: what an incoming text message asks for, and
+ * the JSON the server sends. Pure (cJSON only).
+ *
+ * The rule for a text message: if it does not parse as JSON it is "not
+ * JSON" and is echoed back unchanged. If it parses but is not an object, or
+ * is an object without a string "type", or its type is unknown, the answer
+ * is {"type":"error","error":"..."} and the connection stays open. */
+#ifndef LL_SERVER_PROTOCOL_H
+#define LL_SERVER_PROTOCOL_H
+
+#include <stddef.h>
+
+typedef enum ll_proto_kind {
+    LL_PROTO_ECHO_RAW = 0, /* send the message back unchanged */
+    LL_PROTO_REPLY,        /* send reply back to the sender */
+    LL_PROTO_BROADCAST,    /* send data to the rest of the store (ll_proto_broadcast) */
+    LL_PROTO_ERROR         /* send reply (an error object) back to the sender */
+} ll_proto_kind;
+
+typedef struct ll_proto_result {
+    ll_proto_kind kind;
+    char *reply; /* REPLY, ERROR: the JSON text (malloc'd) */
+    char *data;  /* BROADCAST: the data member as JSON text, "null" if absent (malloc'd) */
+} ll_proto_result;
+
+/* Classifies one complete text message. Returns 0, or -1 when memory ran
+ * out (r is then empty). Free r with ll_proto_result_free. */
+int ll_proto_handle_text(const char *text, size_t len, ll_proto_result *r);
+
+void ll_proto_result_free(ll_proto_result *r);
+
+/* {"type":"broadcast","store":S,"from":U,"data":DATA}; data_json must be
+ * valid JSON text. Returns malloc'd text or NULL. */
+char *ll_proto_broadcast(const char *store, const char *from, const char *data_json);
+
+/* {"type":TYPE,"store":S,"user":U} for "user_joined" / "user_left". */
+char *ll_proto_presence(const char *type, const char *store, const char *user);
+
+/* {"type":"error","error":MESSAGE}. */
+char *ll_proto_error(const char *message);
+
+#endif

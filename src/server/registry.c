@@ -1,0 +1,202 @@
+/* Stores, users and connections; see registry.h. */
+#include "server/registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ll_registry_init(ll_registry *r)
+{
+    memset(r, 0, sizeof(*r));
+    ll_map_init(&r->stores);
+    ll_map_init(&r->users);
+}
+
+static void free_store(const char *key, void *value, void *ctx)
+{
+    (void)key;
+    (void)ctx;
+    ll_store *s = value;
+    free(s->name);
+    free(s);
+}
+
+static void free_user(const char *key, void *value, void *ctx)
+{
+    (void)key;
+    (void)ctx;
+    ll_user *u = value;
+    free(u->name);
+    free(u);
+}
+
+void ll_registry_free(ll_registry *r)
+{
+    ll_map_each(&r->stores, free_store, NULL);
+    ll_map_each(&r->users, free_user, NULL);
+    ll_map_free(&r->stores);
+    ll_map_free(&r->users);
+    r->dirty = NULL;
+    r->dirty_count = 0;
+}
+
+ll_conn *ll_registry_open(ll_registry *r, struct lws *wsi, int64_t now)
+{
+    ll_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->wsi = wsi;
+    c->opened_ms = now;
+    c->next = r->conns;
+    if (r->conns)
+        r->conns->prev = c;
+    r->conns = c;
+    ll_stats_opened(&r->stats, now);
+    return c;
+}
+
+static ll_user *user_get(ll_registry *r, const char *name)
+{
+    ll_user *u = ll_map_get(&r->users, name);
+    if (u)
+        return u;
+    u = calloc(1, sizeof(*u));
+    if (!u || !(u->name = strdup(name)) || ll_map_put(&r->users, name, u)) {
+        if (u)
+            free(u->name);
+        free(u);
+        return NULL;
+    }
+    return u;
+}
+
+static void user_release(ll_registry *r, ll_user *u)
+{
+    if (u->refs)
+        u->refs--;
+    if (!u->refs && !u->dirty) {
+        ll_map_remove(&r->users, u->name);
+        free_user(NULL, u, NULL);
+    }
+}
+
+int ll_registry_join(ll_registry *r, ll_conn *c, const char *store, const char *user)
+{
+    ll_store *s = ll_map_get(&r->stores, store);
+    bool new_store = !s;
+    if (new_store) {
+        s = calloc(1, sizeof(*s));
+        if (!s || !(s->name = strdup(store)) || ll_map_put(&r->stores, store, s)) {
+            if (s)
+                free(s->name);
+            free(s);
+            return -1;
+        }
+    }
+    ll_user *u = user_get(r, user);
+    if (!u) {
+        if (new_store) {
+            ll_map_remove(&r->stores, store);
+            free_store(NULL, s, NULL);
+        }
+        return -1;
+    }
+    u->refs++;
+    c->user = u;
+    c->store = s;
+    c->sprev = NULL;
+    c->snext = s->members;
+    if (s->members)
+        s->members->sprev = c;
+    s->members = c;
+    s->count++;
+    return 0;
+}
+
+void ll_registry_close(ll_registry *r, ll_conn *c, int64_t now)
+{
+    ll_store *s = c->store;
+    if (s) {
+        if (c->sprev)
+            c->sprev->snext = c->snext;
+        else
+            s->members = c->snext;
+        if (c->snext)
+            c->snext->sprev = c->sprev;
+        if (--s->count == 0) {
+            ll_map_remove(&r->stores, s->name);
+            free_store(NULL, s, NULL);
+        }
+    }
+    if (c->user)
+        user_release(r, c->user);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        r->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    ll_stats_closed(&r->stats, c->opened_ms, now);
+    ll_outq_clear(&c->outq);
+    free(c->rx);
+    free(c);
+}
+
+void ll_registry_touch(ll_registry *r, ll_conn *c, int64_t wall)
+{
+    ll_user *u = c->user;
+    if (!u || !c->store)
+        return;
+    if (wall > u->last_active_ms)
+        u->last_active_ms = wall;
+    if (strcmp(u->store, c->store->name))
+        snprintf(u->store, sizeof(u->store), "%s", c->store->name);
+    if (!u->dirty) {
+        u->dirty = true;
+        u->dirty_next = r->dirty;
+        r->dirty = u;
+        r->dirty_count++;
+    }
+}
+
+int ll_registry_flush(ll_registry *r, ll_db *db)
+{
+    if (!r->dirty)
+        return 0;
+    if (ll_db_begin(db))
+        return -1;
+    for (ll_user *u = r->dirty; u; u = u->dirty_next)
+        if (ll_db_put_user(db, u->name, u->store, u->last_active_ms)) {
+            ll_db_rollback(db);
+            return -1;
+        }
+    if (ll_db_commit(db)) {
+        ll_db_rollback(db);
+        return -1;
+    }
+    int n = (int)r->dirty_count;
+    ll_user *u = r->dirty;
+    r->dirty = NULL;
+    r->dirty_count = 0;
+    while (u) {
+        ll_user *next = u->dirty_next;
+        u->dirty = false;
+        u->dirty_next = NULL;
+        if (!u->refs) {
+            ll_map_remove(&r->users, u->name);
+            free_user(NULL, u, NULL);
+        }
+        u = next;
+    }
+    return n;
+}
+
+const ll_user *ll_registry_user(const ll_registry *r, const char *name)
+{
+    return ll_map_get(&r->users, name);
+}
+
+ll_store *ll_registry_store(const ll_registry *r, const char *name)
+{
+    return ll_map_get(&r->stores, name);
+}

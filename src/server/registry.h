@@ -1,0 +1,98 @@
+/* Who is connected: every WebSocket connection, the stores they belong to
+ * and the users behind them, with each user's last activity and the
+ * batched writes of it to SQLite. No libwebsockets calls here: a
+ * connection's wsi is only carried along for the adapter. */
+#ifndef LL_SERVER_REGISTRY_H
+#define LL_SERVER_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/db.h"
+#include "server/gate.h"
+#include "server/map.h"
+#include "server/names.h"
+#include "server/outq.h"
+#include "server/ping.h"
+#include "server/stats.h"
+
+struct lws;
+struct ll_conn;
+
+typedef struct ll_store {
+    char *name;
+    struct ll_conn *members; /* linked through sprev/snext */
+    size_t count;
+} ll_store;
+
+typedef struct ll_user {
+    char *name;
+    char store[LL_NAME_MAX + 1]; /* where last seen */
+    int64_t last_active_ms;      /* unix ms */
+    size_t refs;                 /* open connections */
+    bool dirty;                  /* last_active_ms not yet written */
+    struct ll_user *dirty_next;
+} ll_user;
+
+/* One WebSocket connection; about 200 bytes plus its queue. */
+typedef struct ll_conn {
+    struct lws *wsi;
+    struct ll_conn *prev, *next;   /* every connection */
+    struct ll_conn *sprev, *snext; /* the store's members */
+    ll_store *store;               /* NULL when not a member */
+    ll_user *user;
+    ll_outq outq;
+    unsigned char *rx;             /* reassembly of a fragmented message */
+    size_t rx_len, rx_cap;
+    int64_t opened_ms;             /* monotonic */
+    int64_t closing_ms;            /* monotonic; when the close began */
+    ll_ping ping;
+    ll_gate gate;
+    uint16_t close_code;           /* non-zero: closing with this code */
+    const char *close_reason;      /* static text */
+    unsigned ping_due : 1;         /* write a ping frame when writable */
+    unsigned rx_binary : 1;        /* the message being reassembled */
+    unsigned rx_off : 1;           /* input is switched off (lws rx flow) */
+    unsigned blackholed : 1;       /* in blackhole: no reads, writes or pings */
+    unsigned killed : 1;           /* a hard close was requested */
+} ll_conn;
+
+typedef struct ll_registry {
+    ll_map stores;     /* name -> ll_store*, only stores with members */
+    ll_map users;      /* name -> ll_user*, connected or not yet written */
+    ll_conn *conns;    /* every connection, newest first */
+    ll_user *dirty;    /* users to write at the next flush */
+    size_t dirty_count;
+    ll_stats stats;
+} ll_registry;
+
+void ll_registry_init(ll_registry *r);
+
+/* Frees every store and user; call after every connection is closed. */
+void ll_registry_free(ll_registry *r);
+
+/* A new connection (counted as active from now, monotonic ms). NULL when
+ * out of memory. */
+ll_conn *ll_registry_open(ll_registry *r, struct lws *wsi, int64_t now);
+
+/* Makes c a member of store as user. Returns 0 or -1 (out of memory). */
+int ll_registry_join(ll_registry *r, ll_conn *c, const char *store, const char *user);
+
+/* Forgets c (leaving its store) and frees it; now is monotonic ms. */
+void ll_registry_close(ll_registry *r, ll_conn *c, int64_t now);
+
+/* Records activity of c's user at unix ms wall, in c's store. */
+void ll_registry_touch(ll_registry *r, ll_conn *c, int64_t wall);
+
+/* Writes every dirty user in one transaction and forgets users with no
+ * connection left. Returns the number written, or -1 (they stay dirty). */
+int ll_registry_flush(ll_registry *r, ll_db *db);
+
+/* The user with that name, if connected or not yet written; else NULL. */
+const ll_user *ll_registry_user(const ll_registry *r, const char *name);
+
+/* The store with that name, if it has members; else NULL. */
+ll_store *ll_registry_store(const ll_registry *r, const char *name);
+
+#endif

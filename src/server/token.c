@@ -1,0 +1,128 @@
+/* Token signing and verification with OpenSSL's HMAC-SHA256 and cJSON. */
+#include "server/token.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "server/base64url.h"
+
+#define MAC_LEN 32
+
+static int mac(const char *secret, const char *data, size_t len, unsigned char out[MAC_LEN])
+{
+    unsigned int n = 0;
+    size_t slen = strlen(secret);
+    if (slen > (size_t)INT32_MAX)
+        return -1;
+    if (!HMAC(EVP_sha256(), secret, (int)slen, (const unsigned char *)data, len, out, &n) ||
+        n != MAC_LEN)
+        return -1;
+    return 0;
+}
+
+char *ll_token_make(const char *secret, const char *user, const char *store, int64_t exp)
+{
+    if (!ll_name_valid(user, strlen(user)) || !ll_name_valid(store, strlen(store)))
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "u", user) ||
+        !cJSON_AddStringToObject(o, "s", store) ||
+        !cJSON_AddNumberToObject(o, "exp", (double)exp)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    char *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!json)
+        return NULL;
+    size_t jlen = strlen(json);
+    size_t plen = ll_b64url_encoded_len(jlen);
+    size_t slen = ll_b64url_encoded_len(MAC_LEN);
+    char *tok = malloc(plen + 1 + slen + 1);
+    unsigned char sig[MAC_LEN];
+    if (!tok || !ll_b64url_encode(json, jlen, tok, plen + 1) || mac(secret, tok, plen, sig)) {
+        free(json);
+        free(tok);
+        return NULL;
+    }
+    free(json);
+    tok[plen] = '.';
+    ll_b64url_encode(sig, MAC_LEN, tok + plen + 1, slen + 1);
+    return tok;
+}
+
+static int copy_name(const cJSON *item, char *out)
+{
+    if (!cJSON_IsString(item))
+        return -1;
+    size_t len = strlen(item->valuestring);
+    if (!ll_name_valid(item->valuestring, len))
+        return -1;
+    memcpy(out, item->valuestring, len + 1);
+    return 0;
+}
+
+static ll_token_status read_claims(const char *part, size_t len, ll_token_claims *claims)
+{
+    unsigned char json[LL_TOKEN_MAX];
+    long n = ll_b64url_decode(part, len, json, sizeof(json) - 1);
+    if (n < 0)
+        return LL_TOKEN_MALFORMED;
+    cJSON *o = cJSON_ParseWithLength((const char *)json, (size_t)n);
+    ll_token_status st = LL_TOKEN_MALFORMED;
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(o, "exp");
+    if (cJSON_IsObject(o) &&
+        !copy_name(cJSON_GetObjectItemCaseSensitive(o, "u"), claims->user) &&
+        !copy_name(cJSON_GetObjectItemCaseSensitive(o, "s"), claims->store) &&
+        cJSON_IsNumber(exp) && exp->valuedouble == floor(exp->valuedouble) &&
+        fabs(exp->valuedouble) < 9.0e15) {
+        claims->exp = (int64_t)exp->valuedouble;
+        st = LL_TOKEN_OK;
+    }
+    cJSON_Delete(o);
+    return st;
+}
+
+ll_token_status ll_token_verify(const char *secret, const char *token, int64_t now,
+                                ll_token_claims *claims)
+{
+    memset(claims, 0, sizeof(*claims));
+    if (!token)
+        return LL_TOKEN_MALFORMED;
+    size_t len = strlen(token);
+    const char *dot = memchr(token, '.', len);
+    if (len > LL_TOKEN_MAX || !dot || dot == token || memchr(dot + 1, '.', len - (size_t)(dot - token) - 1))
+        return LL_TOKEN_MALFORMED;
+    size_t plen = (size_t)(dot - token);
+    unsigned char want[MAC_LEN], got[MAC_LEN + 1];
+    long n = ll_b64url_decode(dot + 1, len - plen - 1, got, sizeof(got));
+    if (n != MAC_LEN)
+        return LL_TOKEN_MALFORMED; /* not a SHA-256 HMAC at all */
+    if (mac(secret, token, plen, want) || CRYPTO_memcmp(want, got, MAC_LEN))
+        return LL_TOKEN_BAD_SIGNATURE;
+    ll_token_status st = read_claims(token, plen, claims);
+    if (st != LL_TOKEN_OK)
+        return st;
+    return claims->exp <= now ? LL_TOKEN_EXPIRED : LL_TOKEN_OK;
+}
+
+const char *ll_token_status_name(ll_token_status s)
+{
+    switch (s) {
+    case LL_TOKEN_OK:
+        return "ok";
+    case LL_TOKEN_MALFORMED:
+        return "malformed";
+    case LL_TOKEN_BAD_SIGNATURE:
+        return "bad signature";
+    case LL_TOKEN_EXPIRED:
+        return "expired";
+    }
+    return "unknown";
+}

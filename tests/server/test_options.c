@@ -1,0 +1,150 @@
+/* The command line: defaults, both value spellings, strict numbers, and
+ * messages that name the offending option. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/options.h"
+
+static int parse(ll_opts *o, char *err, int argc, char **argv)
+{
+    ll_opts_init(o);
+    return ll_opts_parse(o, argc, argv, err, 256);
+}
+
+#define PARSE(o, err, ...)                                                    \
+    parse(o, err, (int)(sizeof((char *[]){"lifeline-server", __VA_ARGS__}) /  \
+                        sizeof(char *)),                                      \
+          (char *[]){"lifeline-server", __VA_ARGS__})
+
+static void defaults_are_the_documented_ones(void **state)
+{
+    (void)state;
+    ll_opts o;
+    char err[256];
+    char *argv[] = {"lifeline-server"};
+    assert_int_equal(parse(&o, err, 1, argv), 0);
+    assert_int_equal(o.mode, LL_MODE_SERVE);
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_int_equal(o.port, 8080);
+    assert_int_equal(o.ping_interval_ms, 30000);
+    assert_int_equal(o.ping_timeout_ms, 10000);
+    assert_string_equal(o.db_path, "lifeline-server.db");
+    assert_null(o.auth_secret);
+    assert_null(o.admin_token);
+    assert_int_equal(o.max_message_bytes, 1048576);
+    assert_int_equal(o.down_after_ms, 60000);
+    assert_false(o.json_logs);
+}
+
+static void values_are_read_in_both_spellings(void **state)
+{
+    (void)state;
+    ll_opts o;
+    char err[256];
+    assert_int_equal(PARSE(&o, err, "--port", "0", "--host=::1", "--ping-interval-ms=200",
+                           "--ping-timeout-ms", "150", "--db", "/tmp/x.db", "--json",
+                           "--auth-secret", "s", "--admin-token=t", "--max-message-bytes", "4096",
+                           "--down-after-ms", "500", "--tls-cert", "c.pem", "--tls-key", "k.pem"),
+                     0);
+    assert_int_equal(o.port, 0);
+    assert_string_equal(o.host, "::1");
+    assert_int_equal(o.ping_interval_ms, 200);
+    assert_int_equal(o.ping_timeout_ms, 150);
+    assert_string_equal(o.db_path, "/tmp/x.db");
+    assert_true(o.json_logs);
+    assert_string_equal(o.auth_secret, "s");
+    assert_string_equal(o.admin_token, "t");
+    assert_int_equal(o.max_message_bytes, 4096);
+    assert_int_equal(o.down_after_ms, 500);
+    assert_string_equal(o.tls_cert, "c.pem");
+}
+
+static void bad_numbers_name_the_option(void **state)
+{
+    (void)state;
+    ll_opts o;
+    char err[256];
+    assert_int_equal(PARSE(&o, err, "--port", "70000"), -1);
+    assert_non_null(strstr(err, "--port"));
+    assert_int_equal(PARSE(&o, err, "--port", "80x"), -1);
+    assert_int_equal(PARSE(&o, err, "--port", ""), -1);
+    assert_int_equal(PARSE(&o, err, "--ping-interval-ms", "-1"), -1);
+    assert_non_null(strstr(err, "--ping-interval-ms"));
+    assert_int_equal(PARSE(&o, err, "--max-message-bytes", "1e6"), -1);
+    assert_non_null(strstr(err, "--max-message-bytes"));
+    assert_int_equal(PARSE(&o, err, "--down-after-ms", "99999999999999999999"), -1);
+}
+
+static void unknown_missing_and_stray_arguments_are_errors(void **state)
+{
+    (void)state;
+    ll_opts o;
+    char err[256];
+    assert_int_equal(PARSE(&o, err, "--bogus"), -1);
+    assert_non_null(strstr(err, "--bogus"));
+    assert_int_equal(PARSE(&o, err, "--port"), -1);
+    assert_non_null(strstr(err, "--port"));
+    assert_int_equal(PARSE(&o, err, "8080"), -1);
+    assert_int_equal(PARSE(&o, err, "--json=yes"), -1);
+    assert_int_equal(PARSE(&o, err, "--db="), -1);
+    assert_non_null(strstr(err, "--db"));
+}
+
+static void tls_needs_both_files(void **state)
+{
+    (void)state;
+    ll_opts o;
+    char err[256];
+    assert_int_equal(PARSE(&o, err, "--tls-cert", "c.pem"), -1);
+    assert_non_null(strstr(err, "--tls-key"));
+    assert_int_equal(PARSE(&o, err, "--tls-key", "k.pem"), -1);
+    assert_non_null(strstr(err, "--tls-cert"));
+}
+
+static void make_token_needs_user_store_and_secret(void **state)
+{
+    (void)state;
+    ll_opts o;
+    char err[256];
+    assert_int_equal(PARSE(&o, err, "--make-token", "--user", "u", "--store", "s",
+                           "--auth-secret", "k", "--ttl", "60"), 0);
+    assert_int_equal(o.mode, LL_MODE_MAKE_TOKEN);
+    assert_int_equal(o.token_ttl_s, 60);
+    assert_int_equal(PARSE(&o, err, "--make-token", "--user", "u", "--store", "s"), -1);
+    assert_non_null(strstr(err, "--auth-secret"));
+    assert_int_equal(PARSE(&o, err, "--make-token", "--store", "s", "--auth-secret", "k"), -1);
+    assert_non_null(strstr(err, "--user"));
+    assert_int_equal(PARSE(&o, err, "--user", "u"), -1);
+    assert_non_null(strstr(err, "--make-token"));
+    assert_int_equal(PARSE(&o, err, "--make-token", "--user", "u", "--store", "s",
+                           "--auth-secret", "k", "--ttl", "0"), -1);
+    assert_non_null(strstr(err, "--ttl"));
+}
+
+static void help_is_a_mode(void **state)
+{
+    (void)state;
+    ll_opts o;
+    char err[256];
+    assert_int_equal(PARSE(&o, err, "--help"), 0);
+    assert_int_equal(o.mode, LL_MODE_HELP);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_are_the_documented_ones),
+        cmocka_unit_test(values_are_read_in_both_spellings),
+        cmocka_unit_test(bad_numbers_name_the_option),
+        cmocka_unit_test(unknown_missing_and_stray_arguments_are_errors),
+        cmocka_unit_test(tls_needs_both_files),
+        cmocka_unit_test(make_token_needs_user_store_and_secret),
+        cmocka_unit_test(help_is_a_mode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

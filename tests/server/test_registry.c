@@ -1,0 +1,149 @@
+/* Stores, users and connections, and the batched writes of activity to a
+ * real (in-memory) SQLite database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/registry.h"
+
+static int setup(void **state)
+{
+    ll_db *db = NULL;
+    char err[256];
+    if (ll_db_open(":memory:", &db, err, sizeof(err)))
+        return -1;
+    *state = db;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ll_db_close(*state);
+    return 0;
+}
+
+static void members_join_and_leave_their_store(void **state)
+{
+    (void)state;
+    ll_registry r;
+    ll_registry_init(&r);
+    ll_conn *a = ll_registry_open(&r, NULL, 0);
+    ll_conn *b = ll_registry_open(&r, NULL, 0);
+    ll_conn *c = ll_registry_open(&r, NULL, 0);
+    assert_int_equal(ll_registry_join(&r, a, "s1", "alice"), 0);
+    assert_int_equal(ll_registry_join(&r, b, "s1", "bob"), 0);
+    assert_int_equal(ll_registry_join(&r, c, "s2", "carol"), 0);
+    ll_store *s1 = ll_registry_store(&r, "s1");
+    assert_non_null(s1);
+    assert_int_equal(s1->count, 2);
+    assert_int_equal(r.stats.active, 3);
+    ll_registry_close(&r, b, 10);
+    assert_int_equal(s1->count, 1);
+    assert_ptr_equal(s1->members, a);
+    assert_null(a->snext);
+    ll_registry_close(&r, a, 10);
+    assert_null(ll_registry_store(&r, "s1")); /* empty stores are forgotten */
+    assert_non_null(ll_registry_store(&r, "s2"));
+    ll_registry_close(&r, c, 10);
+    assert_int_equal(r.stats.active, 0);
+    assert_int_equal(r.stats.total, 3);
+    assert_null(r.conns);
+    ll_registry_free(&r);
+}
+
+static void activity_is_written_in_one_batch(void **state)
+{
+    ll_db *db = *state;
+    ll_registry r;
+    ll_registry_init(&r);
+    ll_conn *a = ll_registry_open(&r, NULL, 0);
+    ll_conn *b = ll_registry_open(&r, NULL, 0);
+    ll_registry_join(&r, a, "s1", "alice");
+    ll_registry_join(&r, b, "s1", "bob");
+    for (int i = 0; i < 100; i++) {
+        ll_registry_touch(&r, a, 1000 + i);
+        ll_registry_touch(&r, b, 2000 + i);
+    }
+    assert_int_equal(r.dirty_count, 2); /* 200 touches, two rows to write */
+    assert_int_equal(ll_registry_flush(&r, db), 2);
+    assert_int_equal(ll_registry_flush(&r, db), 0);
+    char store[LL_NAME_MAX + 1];
+    int64_t last = 0;
+    assert_int_equal(ll_db_get_user(db, "alice", store, sizeof(store), &last), 1);
+    assert_string_equal(store, "s1");
+    assert_int_equal(last, 1099);
+    assert_int_equal(ll_db_get_user(db, "nobody", store, sizeof(store), &last), 0);
+    ll_registry_close(&r, a, 5);
+    ll_registry_close(&r, b, 5);
+    ll_registry_free(&r);
+}
+
+static void a_departed_user_is_kept_until_written(void **state)
+{
+    ll_db *db = *state;
+    ll_registry r;
+    ll_registry_init(&r);
+    ll_conn *a = ll_registry_open(&r, NULL, 0);
+    ll_registry_join(&r, a, "s9", "dora");
+    ll_registry_touch(&r, a, 777);
+    ll_registry_close(&r, a, 1);
+    const ll_user *u = ll_registry_user(&r, "dora");
+    assert_non_null(u);
+    assert_int_equal(u->last_active_ms, 777);
+    assert_int_equal(ll_registry_flush(&r, db), 1);
+    assert_null(ll_registry_user(&r, "dora"));
+    char store[LL_NAME_MAX + 1];
+    int64_t last = 0;
+    assert_int_equal(ll_db_get_user(db, "dora", store, sizeof(store), &last), 1);
+    assert_int_equal(last, 777);
+    ll_registry_free(&r);
+}
+
+static void last_active_never_moves_backwards(void **state)
+{
+    ll_db *db = *state;
+    assert_int_equal(ll_db_begin(db), 0);
+    assert_int_equal(ll_db_put_user(db, "eve", "s1", 5000), 0);
+    assert_int_equal(ll_db_put_user(db, "eve", "s2", 4000), 0);
+    assert_int_equal(ll_db_commit(db), 0);
+    char store[LL_NAME_MAX + 1];
+    int64_t last = 0;
+    assert_int_equal(ll_db_get_user(db, "eve", store, sizeof(store), &last), 1);
+    assert_int_equal(last, 5000);
+    assert_string_equal(store, "s2"); /* the latest store seen */
+}
+
+static void the_same_user_in_two_connections_is_one_row(void **state)
+{
+    (void)state;
+    ll_registry r;
+    ll_registry_init(&r);
+    ll_conn *a = ll_registry_open(&r, NULL, 0);
+    ll_conn *b = ll_registry_open(&r, NULL, 0);
+    ll_registry_join(&r, a, "s1", "fay");
+    ll_registry_join(&r, b, "s2", "fay");
+    assert_ptr_equal(a->user, b->user);
+    assert_int_equal(a->user->refs, 2);
+    ll_registry_touch(&r, b, 10);
+    assert_string_equal(b->user->store, "s2");
+    ll_registry_close(&r, a, 1);
+    assert_non_null(ll_registry_user(&r, "fay"));
+    ll_registry_close(&r, b, 1);
+    ll_registry_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(members_join_and_leave_their_store),
+        cmocka_unit_test_setup_teardown(activity_is_written_in_one_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_departed_user_is_kept_until_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(last_active_never_moves_backwards, setup, teardown),
+        cmocka_unit_test(the_same_user_in_two_connections_is_one_row),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,103 @@
+/* HTTP routes, the admin rule and the loopback test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/route.h"
+
+static void each_route_matches_its_method_and_path(void **state)
+{
+    (void)state;
+    assert_int_equal(ll_route_match("GET", "/api/v1/websockets/health").id, LL_ROUTE_HEALTH);
+    assert_int_equal(ll_route_match("GET", "/api/v1/websockets/stats").id, LL_ROUTE_STATS);
+    assert_int_equal(ll_route_match("POST", "/api/v1/admin/fault").id, LL_ROUTE_FAULT_SET);
+    assert_int_equal(ll_route_match("GET", "/api/v1/admin/fault").id, LL_ROUTE_FAULT_GET);
+    assert_int_equal(ll_route_match("GET", "/ws").id, LL_ROUTE_WS_PLAIN);
+    ll_route r = ll_route_match("GET", "/api/v1/users/alice");
+    assert_int_equal(r.id, LL_ROUTE_USER);
+    assert_int_equal(r.param_len, 5);
+    assert_memory_equal(r.param, "alice", 5);
+    assert_false(r.admin);
+    r = ll_route_match("POST", "/api/v1/stores/s-1/broadcast");
+    assert_int_equal(r.id, LL_ROUTE_STORE_BROADCAST);
+    assert_memory_equal(r.param, "s-1", 3);
+    assert_true(r.admin);
+    assert_true(r.has_body);
+}
+
+static void unknown_paths_are_not_found(void **state)
+{
+    (void)state;
+    const char *paths[] = {"/", "/api", "/api/v1/users/", "/api/v1/users/a/b",
+                           "/api/v1/stores//broadcast", "/api/v1/stores/s/broadcastx",
+                           "/api/v1/websockets/health/", "/wss", NULL};
+    for (size_t i = 0; paths[i]; i++)
+        assert_int_equal(ll_route_match("GET", paths[i]).id, LL_ROUTE_NOT_FOUND);
+}
+
+static void a_wrong_method_is_405_with_the_allowed_ones(void **state)
+{
+    (void)state;
+    ll_route r = ll_route_match("POST", "/api/v1/websockets/health");
+    assert_int_equal(r.id, LL_ROUTE_BAD_METHOD);
+    assert_string_equal(r.allow, "GET");
+    r = ll_route_match("GET", "/api/v1/stores/s/broadcast");
+    assert_int_equal(r.id, LL_ROUTE_BAD_METHOD);
+    assert_string_equal(r.allow, "POST");
+    r = ll_route_match("DELETE", "/api/v1/admin/fault");
+    assert_int_equal(r.id, LL_ROUTE_BAD_METHOD);
+    assert_string_equal(r.allow, "GET, POST");
+}
+
+static void with_a_token_admin_needs_the_bearer(void **state)
+{
+    (void)state;
+    assert_int_equal(ll_admin_check("t0k", NULL, true), 401);
+    assert_int_equal(ll_admin_check("t0k", "Basic abc", true), 401);
+    assert_int_equal(ll_admin_check("t0k", "Bearer ", true), 401);
+    assert_int_equal(ll_admin_check("t0k", "Bearer nope", true), 403);
+    assert_int_equal(ll_admin_check("t0k", "Bearer t0k2", true), 403);
+    assert_int_equal(ll_admin_check("t0k", "Bearer t0", true), 403);
+    assert_int_equal(ll_admin_check("t0k", "Bearer t0k", false), 0);
+    assert_int_equal(ll_admin_check("t0k", "bearer t0k ", false), 0);
+}
+
+static void without_a_token_admin_is_loopback_only(void **state)
+{
+    (void)state;
+    assert_int_equal(ll_admin_check(NULL, NULL, true), 0);
+    assert_int_equal(ll_admin_check(NULL, "Bearer x", false), 403);
+    assert_int_equal(ll_admin_check(NULL, NULL, false), 403);
+}
+
+static void loopback_addresses_are_recognised(void **state)
+{
+    (void)state;
+    assert_true(ll_addr_is_loopback("127.0.0.1"));
+    assert_true(ll_addr_is_loopback("127.8.9.10"));
+    assert_true(ll_addr_is_loopback("::1"));
+    assert_true(ll_addr_is_loopback("::ffff:127.0.0.1"));
+    assert_false(ll_addr_is_loopback("10.0.0.1"));
+    assert_false(ll_addr_is_loopback("::ffff:10.0.0.1"));
+    assert_false(ll_addr_is_loopback("128.0.0.1"));
+    assert_false(ll_addr_is_loopback("localhost"));
+    assert_false(ll_addr_is_loopback(""));
+    assert_false(ll_addr_is_loopback(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(each_route_matches_its_method_and_path),
+        cmocka_unit_test(unknown_paths_are_not_found),
+        cmocka_unit_test(a_wrong_method_is_405_with_the_allowed_ones),
+        cmocka_unit_test(with_a_token_admin_needs_the_bearer),
+        cmocka_unit_test(without_a_token_admin_is_loopback_only),
+        cmocka_unit_test(loopback_addresses_are_recognised),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,166 @@
+/* Auth tokens: the wire format, a round trip, and every way a token is
+ * refused (tampered payload or signature, other secret, expiry with an
+ * injected now, malformed parts and claims). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "server/base64url.h"
+#include "server/token.h"
+
+#define NOW 1700000000
+
+static void token_is_payload_dot_hmac_of_the_payload(void **state)
+{
+    (void)state;
+    char *tok = ll_token_make("s3cret", "alice", "store-1", NOW + 60);
+    assert_non_null(tok);
+    char *dot = strchr(tok, '.');
+    assert_non_null(dot);
+    unsigned char json[256];
+    long n = ll_b64url_decode(tok, (size_t)(dot - tok), json, sizeof(json) - 1);
+    assert_true(n > 0);
+    json[n] = '\0';
+    assert_string_equal((char *)json, "{\"u\":\"alice\",\"s\":\"store-1\",\"exp\":1700000060}");
+    unsigned char mac[32];
+    unsigned int mlen = 0;
+    HMAC(EVP_sha256(), "s3cret", 6, (unsigned char *)tok, (size_t)(dot - tok), mac, &mlen);
+    char sig[64];
+    ll_b64url_encode(mac, mlen, sig, sizeof(sig));
+    assert_string_equal(dot + 1, sig);
+    free(tok);
+}
+
+static void a_fresh_token_verifies_and_yields_its_claims(void **state)
+{
+    (void)state;
+    char *tok = ll_token_make("s3cret", "alice", "store-1", NOW + 60);
+    ll_token_claims c;
+    assert_int_equal(ll_token_verify("s3cret", tok, NOW, &c), LL_TOKEN_OK);
+    assert_string_equal(c.user, "alice");
+    assert_string_equal(c.store, "store-1");
+    assert_int_equal(c.exp, NOW + 60);
+    free(tok);
+}
+
+static void expiry_is_judged_against_the_given_now(void **state)
+{
+    (void)state;
+    char *tok = ll_token_make("k", "u", "s", NOW);
+    ll_token_claims c;
+    assert_int_equal(ll_token_verify("k", tok, NOW - 1, &c), LL_TOKEN_OK);
+    assert_int_equal(ll_token_verify("k", tok, NOW, &c), LL_TOKEN_EXPIRED);
+    assert_int_equal(ll_token_verify("k", tok, NOW + 3600, &c), LL_TOKEN_EXPIRED);
+    free(tok);
+}
+
+static void another_secret_is_a_bad_signature(void **state)
+{
+    (void)state;
+    char *tok = ll_token_make("k1", "u", "s", NOW + 60);
+    ll_token_claims c;
+    assert_int_equal(ll_token_verify("k2", tok, NOW, &c), LL_TOKEN_BAD_SIGNATURE);
+    free(tok);
+}
+
+static void a_tampered_payload_is_a_bad_signature(void **state)
+{
+    (void)state;
+    char *tok = ll_token_make("k", "u", "s", NOW + 60);
+    char *other = ll_token_make("k", "u", "other", NOW + 60);
+    /* the other store's payload with this token's signature */
+    char forged[512];
+    snprintf(forged, sizeof(forged), "%.*s%s", (int)(strchr(other, '.') - other), other,
+             strchr(tok, '.'));
+    ll_token_claims c;
+    assert_int_equal(ll_token_verify("k", forged, NOW, &c), LL_TOKEN_BAD_SIGNATURE);
+    /* one flipped character in the signature */
+    char *dot = strchr(tok, '.');
+    dot[1] = dot[1] == 'A' ? 'B' : 'A';
+    assert_int_equal(ll_token_verify("k", tok, NOW, &c), LL_TOKEN_BAD_SIGNATURE);
+    free(tok);
+    free(other);
+}
+
+static void malformed_tokens_are_refused(void **state)
+{
+    (void)state;
+    ll_token_claims c;
+    const char *bad[] = {"", ".", "abc", "abc.", ".abc", "a.b.c", "Zm9v.!!!", NULL};
+    for (size_t i = 0; bad[i]; i++)
+        assert_int_equal(ll_token_verify("k", bad[i], NOW, &c), LL_TOKEN_MALFORMED);
+    assert_int_equal(ll_token_verify("k", NULL, NOW, &c), LL_TOKEN_MALFORMED);
+}
+
+/* Signs an arbitrary payload, to reach the claim checks. */
+static char *sign(const char *secret, const char *json)
+{
+    static char tok[512];
+    size_t n = ll_b64url_encode(json, strlen(json), tok, sizeof(tok));
+    unsigned char mac[32];
+    unsigned int mlen = 0;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)tok, n, mac, &mlen);
+    tok[n] = '.';
+    ll_b64url_encode(mac, mlen, tok + n + 1, sizeof(tok) - n - 1);
+    return tok;
+}
+
+static void signed_but_bad_claims_are_malformed(void **state)
+{
+    (void)state;
+    ll_token_claims c;
+    assert_int_equal(ll_token_verify("k", sign("k", "{\"u\":\"a\",\"s\":\"b\",\"exp\":1700000060}"),
+                                     NOW, &c), LL_TOKEN_OK);
+    const char *bad[] = {
+        "[1,2]", "not json", "{\"s\":\"b\",\"exp\":1700000060}",
+        "{\"u\":\"a\",\"exp\":1700000060}", "{\"u\":\"a\",\"s\":\"b\"}",
+        "{\"u\":\"a\",\"s\":\"b\",\"exp\":\"soon\"}", "{\"u\":\"a\",\"s\":\"b\",\"exp\":1.5}",
+        "{\"u\":\"\",\"s\":\"b\",\"exp\":1700000060}", "{\"u\":7,\"s\":\"b\",\"exp\":1700000060}",
+        "{\"u\":\"a\\n\",\"s\":\"b\",\"exp\":1700000060}", NULL};
+    for (size_t i = 0; bad[i]; i++)
+        assert_int_equal(ll_token_verify("k", sign("k", bad[i]), NOW, &c), LL_TOKEN_MALFORMED);
+}
+
+static void invalid_names_get_no_token(void **state)
+{
+    (void)state;
+    char longname[200];
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_null(ll_token_make("k", "", "s", NOW));
+    assert_null(ll_token_make("k", "u", longname, NOW));
+    assert_null(ll_token_make("k", "tab\there", "s", NOW));
+}
+
+static void status_names_read_well(void **state)
+{
+    (void)state;
+    assert_string_equal(ll_token_status_name(LL_TOKEN_OK), "ok");
+    assert_string_equal(ll_token_status_name(LL_TOKEN_EXPIRED), "expired");
+    assert_string_equal(ll_token_status_name(LL_TOKEN_BAD_SIGNATURE), "bad signature");
+    assert_string_equal(ll_token_status_name(LL_TOKEN_MALFORMED), "malformed");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(token_is_payload_dot_hmac_of_the_payload),
+        cmocka_unit_test(a_fresh_token_verifies_and_yields_its_claims),
+        cmocka_unit_test(expiry_is_judged_against_the_given_now),
+        cmocka_unit_test(another_secret_is_a_bad_signature),
+        cmocka_unit_test(a_tampered_payload_is_a_bad_signature),
+        cmocka_unit_test(malformed_tokens_are_refused),
+        cmocka_unit_test(signed_but_bad_claims_are_malformed),
+        cmocka_unit_test(invalid_names_get_no_token),
+        cmocka_unit_test(status_names_read_well),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
