@@ -1,0 +1,225 @@
+/* The HTTP side of the one protocol: routing, the admin check, request
+ * bodies, and writing JSON responses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/api.h"
+#include "server/server.h"
+
+typedef struct ll_http_req {
+    ll_route route;
+    char param[LL_NAME_MAX * 2 + 1];
+    unsigned char *body;
+    size_t len, cap;
+    bool too_big;
+} ll_http_req;
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 426: return "Upgrade Required";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+int ll_http_respond(struct lws *wsi, int status, const char *body, const char *hname,
+                    const char *hvalue, bool close)
+{
+    size_t blen = body ? strlen(body) : 0;
+    size_t cap = LWS_PRE + 512 + blen;
+    unsigned char *buf = malloc(cap);
+    if (!buf)
+        return -1;
+    char *head = (char *)buf + LWS_PRE;
+    int n = snprintf(head, 512,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "%s%s%s%s"
+                     "%s"
+                     "\r\n",
+                     status, status_text(status), blen, hname ? hname : "", hname ? ": " : "",
+                     hname ? hvalue : "", hname ? "\r\n" : "",
+                     close ? "Connection: close\r\n" : "");
+    if (n < 0 || n >= 512) {
+        free(buf);
+        return -1;
+    }
+    memcpy(head + n, body ? body : "", blen);
+    size_t total = (size_t)n + blen;
+    int w = lws_write(wsi, (unsigned char *)head, total, LWS_WRITE_HTTP);
+    free(buf);
+    return w < 0 || (size_t)w != total ? -1 : 0;
+}
+
+void ll_http_release(ll_session *pss)
+{
+    if (!pss || !pss->req)
+        return;
+    free(pss->req->body);
+    free(pss->req);
+    pss->req = NULL;
+}
+
+/* Sends resp and ends the transaction; returns the callback's result. */
+static int finish(struct lws *wsi, ll_session *pss, ll_api_response *resp)
+{
+    int rc = ll_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, false);
+    cJSON_free(resp->body);
+    ll_http_release(pss);
+    if (rc)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int fail(struct lws *wsi, ll_session *pss, int status, const char *why)
+{
+    ll_api_response resp = {.status = status, .body = ll_api_error_body(why)};
+    return finish(wsi, pss, &resp);
+}
+
+static const char *method_name(int m)
+{
+    static const char *const names[] = {
+        [LWSHUMETH_GET] = "GET",         [LWSHUMETH_POST] = "POST",
+        [LWSHUMETH_OPTIONS] = "OPTIONS", [LWSHUMETH_PUT] = "PUT",
+        [LWSHUMETH_PATCH] = "PATCH",     [LWSHUMETH_DELETE] = "DELETE",
+        [LWSHUMETH_CONNECT] = "CONNECT", [LWSHUMETH_HEAD] = "HEAD",
+    };
+    if (m < 0 || (size_t)m >= sizeof(names) / sizeof(names[0]) || !names[m])
+        return "?";
+    return names[m];
+}
+
+static bool peer_is_loopback(struct lws *wsi)
+{
+    char addr[64];
+    lws_get_peer_simple(wsi, addr, sizeof(addr));
+    return ll_addr_is_loopback(addr);
+}
+
+static int admin_status(ll_server *s, struct lws *wsi)
+{
+    char auth[512];
+    const char *hdr = NULL;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+        lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+        hdr = auth;
+    return ll_admin_check(s->opt.admin_token, hdr, s->opt.admin_token ? false : peer_is_loopback(wsi));
+}
+
+static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char *in, size_t len)
+{
+    char *uri = NULL;
+    int ulen = 0;
+    const char *method = method_name(lws_http_get_uri_and_method(wsi, &uri, &ulen));
+    char path[1024];
+    if (len >= sizeof(path))
+        return fail(wsi, pss, 404, "not found");
+    memcpy(path, in, len);
+    path[len] = '\0';
+
+    ll_route route = ll_route_match(method, path);
+    if (route.admin) {
+        int st = admin_status(s, wsi);
+        if (st)
+            return fail(wsi, pss, st, st == 401 ? "admin token required" : "forbidden");
+    }
+    ll_http_release(pss);
+    ll_http_req *req = calloc(1, sizeof(*req));
+    if (!req)
+        return -1;
+    pss->req = req;
+    req->route = route;
+    if (route.param) {
+        size_t n = route.param_len < sizeof(req->param) - 1 ? route.param_len : sizeof(req->param) - 1;
+        memcpy(req->param, route.param, n);
+    }
+    req->route.param = NULL; /* pointed into this callback's path */
+    if (!route.has_body) {
+        ll_api_request ar = {.route = req->route, .param = req->param};
+        ll_api_response resp;
+        ll_api_handle(s, &ar, &resp);
+        return finish(wsi, pss, &resp);
+    }
+    char clen[32];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+        lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return fail(wsi, pss, 411, "a Content-Length is required");
+    char *end = NULL;
+    long long cl = strtoll(clen, &end, 10);
+    if (*end || cl < 0)
+        return fail(wsi, pss, 400, "bad Content-Length");
+    if (cl > s->opt.max_message_bytes)
+        return fail(wsi, pss, 413, "body too large");
+    return 0; /* the body follows: LWS_CALLBACK_HTTP_BODY, then _COMPLETION */
+}
+
+static int on_body(ll_server *s, ll_session *pss, const void *in, size_t len)
+{
+    ll_http_req *req = pss->req;
+    if (!req || req->too_big)
+        return 0;
+    if (req->len + len > (size_t)s->opt.max_message_bytes) {
+        req->too_big = true;
+        return 0;
+    }
+    if (req->len + len > req->cap) {
+        size_t cap = req->cap ? req->cap : 1024;
+        while (cap < req->len + len)
+            cap *= 2;
+        unsigned char *p = realloc(req->body, cap);
+        if (!p)
+            return -1;
+        req->body = p;
+        req->cap = cap;
+    }
+    memcpy(req->body + req->len, in, len);
+    req->len += len;
+    return 0;
+}
+
+static int on_body_done(ll_server *s, struct lws *wsi, ll_session *pss)
+{
+    ll_http_req *req = pss->req;
+    if (!req)
+        return -1;
+    if (req->too_big)
+        return fail(wsi, pss, 413, "body too large");
+    ll_api_request ar = {.route = req->route, .param = req->param,
+                         .body = req->body ? (const char *)req->body : "", .body_len = req->len};
+    ll_api_response resp;
+    ll_api_handle(s, &ar, &resp);
+    return finish(wsi, pss, &resp);
+}
+
+int ll_http_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reason,
+                     ll_session *pss, void *in, size_t len)
+{
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return pss ? on_request(s, wsi, pss, in, len) : -1;
+    case LWS_CALLBACK_HTTP_BODY:
+        return pss ? on_body(s, pss, in, len) : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return pss ? on_body_done(s, wsi, pss) : -1;
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        ll_http_release(pss);
+        return 0;
+    default:
+        return 0;
+    }
+}

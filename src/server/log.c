@@ -1,0 +1,87 @@
+/* Text and JSON log lines; see log.h. */
+#include "server/log.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/clock.h"
+#include "server/isotime.h"
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void ll_log_init(ll_log *l, FILE *out, bool json, ll_log_level min)
+{
+    l->out = out;
+    l->json = json;
+    l->min = min;
+}
+
+/* A string bare when it is one plain word, else JSON-quoted. */
+static void print_text_value(FILE *out, const cJSON *v)
+{
+    if (cJSON_IsString(v)) {
+        const char *s = v->valuestring;
+        bool plain = *s != '\0';
+        for (const char *p = s; *p && plain; p++)
+            plain = (unsigned char)*p > 0x20 && *p != '"' && *p != '=' && *p != 0x7f;
+        if (plain) {
+            fputs(s, out);
+            return;
+        }
+    }
+    char *text = cJSON_PrintUnformatted(v);
+    if (text) {
+        fputs(text, out);
+        cJSON_free(text);
+    }
+}
+
+void ll_log_emit(const ll_log *l, ll_log_level level, const char *event, cJSON *fields)
+{
+    if (level < l->min || !l->out) {
+        cJSON_Delete(fields);
+        return;
+    }
+    char ts[LL_ISO_LEN];
+    ll_iso8601(ll_clock_wall_ms(), ts, sizeof(ts));
+    if (l->json) {
+        cJSON *o = cJSON_CreateObject();
+        if (o && cJSON_AddStringToObject(o, "ts", ts) &&
+            cJSON_AddStringToObject(o, "level", level_names[level]) &&
+            cJSON_AddStringToObject(o, "event", event)) {
+            for (cJSON *f = fields ? fields->child : NULL; f; f = f->next)
+                cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, true));
+            char *text = cJSON_PrintUnformatted(o);
+            if (text) {
+                fprintf(l->out, "%s\n", text);
+                cJSON_free(text);
+            }
+        }
+        cJSON_Delete(o);
+    } else {
+        fprintf(l->out, "%s %-5s %s", ts, level_names[level], event);
+        for (cJSON *f = fields ? fields->child : NULL; f; f = f->next) {
+            fprintf(l->out, " %s=", f->string);
+            print_text_value(l->out, f);
+        }
+        fputc('\n', l->out);
+    }
+    fflush(l->out);
+    cJSON_Delete(fields);
+}
+
+void ll_log_msg(const ll_log *l, ll_log_level level, const char *event, const char *fmt, ...)
+{
+    if (level < l->min)
+        return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    cJSON *f = cJSON_CreateObject();
+    if (f)
+        cJSON_AddStringToObject(f, "message", buf);
+    ll_log_emit(l, level, event, f);
+}

@@ -1,0 +1,319 @@
+/* The server's life: the libwebsockets context, the one protocol callback
+ * that dispatches to ws.c, http.c and hold.c, the periodic tick (pings,
+ * fault expiry, the monitor, database flushes), and shutdown on a signal. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "server/clock.h"
+#include "server/server.h"
+
+/* A peer has this long to answer our close frame before it is dropped. */
+#define LL_CLOSE_GRACE_MS 1000
+/* Shutdown waits at most this long for connections to close. */
+#define LL_SHUTDOWN_WAIT_MS 3000
+/* The tick's period while a fault mode watches sockets. */
+#define LL_HOLD_TICK_MS 10
+#define LL_FLUSH_EVERY_MS 1000
+
+/* Signal handlers can reach nothing else: the flag and the context to wake. */
+static volatile sig_atomic_t interrupted;
+static struct lws_context *volatile signal_ctx;
+/* libwebsockets' log hook has no user pointer. */
+static const ll_log *lws_log_target;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    if (signal_ctx)
+        lws_cancel_service(signal_ctx);
+}
+
+static void lws_log_line(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    if (lws_log_target)
+        ll_log_msg(lws_log_target, level == LLL_ERR ? LL_LOG_WARN : LL_LOG_DEBUG, "lws", "%.*s",
+                   (int)n, line);
+}
+
+ll_server *ll_server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    ll_server *s = ll_server_of(wsi);
+    ll_session *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        ll_hold_accepted(s, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        ll_hold_forget(s, wsi);
+        if (pss) {
+            ll_ws_callback(s, wsi, LWS_CALLBACK_CLOSED, pss, NULL, 0);
+            ll_http_release(pss);
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_RECEIVE_PONG:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+        return ll_ws_callback(s, wsi, reason, pss, in, len);
+    case LWS_CALLBACK_HTTP:
+    case LWS_CALLBACK_HTTP_BODY:
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        return ll_http_callback(s, wsi, reason, pss, in, len);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"lifeline", callback, sizeof(ll_session), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* No libwebsockets validity pings: the server runs its own schedule. */
+static const lws_retry_bo_t no_validity = {0};
+
+static void emit(ll_server *s, ll_srv_event_kind kind, int64_t duration_ms)
+{
+    ll_srv_event ev = {
+        .kind = kind,
+        .at_ms = ll_clock_wall_ms(),
+        .duration_ms = duration_ms,
+        .port = s->port,
+        .active = s->reg.stats.active,
+    };
+    ll_srv_events_emit(&s->events, &ev);
+}
+
+void ll_server_check_monitor(ll_server *s)
+{
+    ll_monitor_result r = ll_monitor_update(&s->monitor, ll_clock_mono_ms(), s->reg.stats.active);
+    if (r.change == LL_MONITOR_NO_CLIENTS)
+        emit(s, LL_SRV_EVENT_NO_CLIENTS, r.duration_ms);
+    else if (r.change == LL_MONITOR_CLIENTS_BACK)
+        emit(s, LL_SRV_EVENT_CLIENTS_BACK, r.duration_ms);
+}
+
+static void flush(ll_server *s)
+{
+    if (ll_registry_flush(&s->reg, s->db) < 0)
+        ll_log_msg(&s->log, LL_LOG_ERROR, "db_error", "%s", ll_db_error(s->db));
+}
+
+static void heartbeats(ll_server *s, int64_t now)
+{
+    for (ll_conn *c = s->reg.conns; c; c = c->next) {
+        if (c->close_code) {
+            if (now - c->closing_ms >= LL_CLOSE_GRACE_MS)
+                ll_conn_kill(c);
+            continue;
+        }
+        if (c->blackholed)
+            continue;
+        switch (ll_ping_poll(&c->ping, now, s->opt.ping_interval_ms, s->opt.ping_timeout_ms)) {
+        case LL_PING_SEND:
+            c->ping_due = 1;
+            lws_callback_on_writable(c->wsi);
+            break;
+        case LL_PING_TIMEOUT:
+            ll_log_msg(&s->log, LL_LOG_INFO, "ping_timeout", "closing %s/%s",
+                       c->store ? c->store->name : "-", c->user ? c->user->name : "-");
+            ll_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
+            break;
+        case LL_PING_IDLE:
+            break;
+        }
+    }
+}
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    ll_server *s = lws_container_of(sul, ll_server, tick);
+    int64_t now = ll_clock_mono_ms();
+    ll_fault_mode ended;
+    if (ll_fault_expire(&s->fault, now, &ended)) {
+        ll_log_msg(&s->log, LL_LOG_INFO, "fault_ended", "%s ran out", ll_fault_mode_name(ended));
+        ll_hold_transition(s, ended, LL_FAULT_NONE);
+    }
+    bool fast = ll_hold_tick(s, now);
+    heartbeats(s, now);
+    ll_server_check_monitor(s);
+    if (now >= s->next_flush_mono) {
+        flush(s);
+        s->next_flush_mono = now + LL_FLUSH_EVERY_MS;
+    }
+    int64_t next = fast ? LL_HOLD_TICK_MS : s->tick_ms;
+    lws_sul_schedule(s->ctx, 0, &s->tick, tick, (lws_usec_t)next * LWS_US_PER_MS);
+}
+
+void ll_server_kick(ll_server *s)
+{
+    if (s->ctx)
+        lws_sul_schedule(s->ctx, 0, &s->tick, tick, 1);
+}
+
+/* Soft limit up to the hard one; returns the limit to give lws. */
+static unsigned int raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+        struct rlimit nrl = {want, rl.rlim_max};
+        if (!setrlimit(RLIMIT_NOFILE, &nrl))
+            rl.rlim_cur = want;
+    }
+    rlim_t n = rl.rlim_cur;
+    if (n == RLIM_INFINITY || n > ((rlim_t)1 << 20))
+        n = (rlim_t)1 << 20;
+    return (unsigned int)n;
+}
+
+static bool is_any(const char *host)
+{
+    return !strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "*");
+}
+
+static int create_context(ll_server *s)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    const char *host = s->opt.host;
+    info.port = s->opt.port;
+    info.iface = is_any(host) ? NULL : host;
+    info.protocols = protocols;
+    info.user = s;
+    info.vhost_name = "lifeline";
+    /* no LWS_SERVER_OPTION_VALIDATE_UTF8: lws 4.1 runs pong payloads through
+     * the text validator after a text frame; ws.c validates whole messages */
+    info.options = 0;
+    if (!strchr(host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address or 0.0.0.0 */
+    info.fd_limit_per_thread = raise_nofile();
+    info.count_threads = 1;
+    info.retry_and_idle_policy = &no_validity;
+    info.timeout_secs = 10;
+    info.keepalive_timeout = 5;
+    info.alpn = "http/1.1";
+    if (s->opt.tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = s->opt.tls_cert;
+        info.ssl_private_key_filepath = s->opt.tls_key;
+        s->tls = true;
+    }
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx)
+        return -1;
+    s->vhost = lws_get_vhost_by_name(s->ctx, "lifeline");
+    s->port = s->vhost ? lws_get_vhost_listen_port(s->vhost) : -1;
+    return s->port > 0 ? 0 : -1;
+}
+
+static void shutdown_connections(ll_server *s)
+{
+    s->stopping = true;
+    ll_fault_mode from = s->fault.mode;
+    memset(&s->fault, 0, sizeof(s->fault));
+    ll_hold_transition(s, from, LL_FAULT_NONE);
+    for (ll_conn *c = s->reg.conns; c; c = c->next)
+        ll_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    int64_t deadline = ll_clock_mono_ms() + LL_SHUTDOWN_WAIT_MS;
+    while (s->reg.conns && ll_clock_mono_ms() < deadline)
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+}
+
+static int64_t tick_period(const ll_opts *o)
+{
+    int64_t t = (o->ping_interval_ms < o->ping_timeout_ms ? o->ping_interval_ms
+                                                          : o->ping_timeout_ms) / 4;
+    return t < 5 ? 5 : t > 250 ? 250 : t;
+}
+
+int ll_server_run(const ll_opts *opt)
+{
+    static ll_server server; /* large, and signal handling needs one anyway */
+    ll_server *s = &server;
+    memset(s, 0, sizeof(*s));
+    s->opt = *opt;
+    ll_log_init(&s->log, stderr, opt->json_logs, LL_LOG_INFO);
+    ll_srv_events_add(&s->events, ll_srv_event_log_hook, &s->log);
+    ll_registry_init(&s->reg);
+    s->tick_ms = tick_period(opt);
+    s->started_mono = ll_clock_mono_ms();
+    ll_monitor_init(&s->monitor, opt->down_after_ms, s->started_mono);
+
+    lws_log_target = &s->log;
+    lws_set_log_level(LLL_ERR, lws_log_line);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[512];
+    if (ll_db_open(opt->db_path, &s->db, err, sizeof(err))) {
+        ll_log_msg(&s->log, LL_LOG_ERROR, "db_error", "%s", err);
+        return 1;
+    }
+    if (create_context(s)) {
+        ll_log_msg(&s->log, LL_LOG_ERROR, "listen_failed", "cannot listen on %s port %d",
+                   opt->host, opt->port);
+        if (s->ctx)
+            lws_context_destroy(s->ctx);
+        ll_db_close(s->db);
+        return 1;
+    }
+    signal_ctx = s->ctx;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    printf("{\"event\":\"listening\",\"port\":%d}\n", s->port);
+    fflush(stdout);
+    emit(s, LL_SRV_EVENT_STARTING, 0);
+    s->next_flush_mono = s->started_mono + LL_FLUSH_EVERY_MS;
+    ll_server_kick(s);
+
+    while (!interrupted)
+        if (lws_service(s->ctx, 0) < 0)
+            break;
+
+    emit(s, LL_SRV_EVENT_STOPPING, 0);
+    shutdown_connections(s);
+    s->destroying = true;
+    signal_ctx = NULL;
+    lws_context_destroy(s->ctx);
+    s->ctx = NULL;
+    flush(s);
+    ll_db_close(s->db);
+    ll_registry_free(&s->reg);
+    while (s->parked) {
+        ll_parked *p = s->parked;
+        s->parked = p->next;
+        free(p);
+    }
+    free(s->pfds);
+    ll_log_msg(&s->log, LL_LOG_INFO, "server_stopped", "bye");
+    lws_log_target = NULL;
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* lifeline-server: the command line. Serves (loop.c), prints a token
+ * (--make-token) or the usage. Exit status 2 for bad options. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/options.h"
+#include "server/server.h"
+#include "server/token.h"
+
+static int make_token(const ll_opts *o)
+{
+    if (!ll_name_valid(o->token_user, strlen(o->token_user))) {
+        fprintf(stderr, "lifeline-server: --user: not a valid name\n");
+        return 2;
+    }
+    if (!ll_name_valid(o->token_store, strlen(o->token_store))) {
+        fprintf(stderr, "lifeline-server: --store: not a valid name\n");
+        return 2;
+    }
+    char *tok = ll_token_make(o->auth_secret, o->token_user, o->token_store,
+                              (int64_t)time(NULL) + o->token_ttl_s);
+    if (!tok) {
+        fprintf(stderr, "lifeline-server: cannot make a token\n");
+        return 1;
+    }
+    printf("%s\n", tok);
+    free(tok);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    ll_opts o;
+    char err[256];
+    ll_opts_init(&o);
+    if (ll_opts_parse(&o, argc, argv, err, sizeof(err))) {
+        fprintf(stderr, "lifeline-server: %s\n(see lifeline-server --help)\n", err);
+        return 2;
+    }
+    switch (o.mode) {
+    case LL_MODE_HELP:
+        ll_opts_usage(stdout);
+        return 0;
+    case LL_MODE_MAKE_TOKEN:
+        return make_token(&o);
+    case LL_MODE_SERVE:
+        break;
+    }
+    return ll_server_run(&o);
+}

@@ -1,0 +1,150 @@
+/* lifeline-server's state and the functions its libwebsockets adapter
+ * files share. One server runs on one thread: every function here is
+ * called on the service thread, from a libwebsockets callback or timer. */
+#ifndef LL_SERVER_SERVER_H
+#define LL_SERVER_SERVER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "server/db.h"
+#include "server/events.h"
+#include "server/fault.h"
+#include "server/log.h"
+#include "server/monitor.h"
+#include "server/options.h"
+#include "server/outq.h"
+#include "server/registry.h"
+
+_Static_assert(LWS_PRE <= LL_MSG_HEADROOM, "messages need LWS_PRE bytes of headroom");
+
+/* Most queued messages, and queued bytes beyond two largest messages, that
+ * a connection may hold before it counts as a slow reader and is closed. */
+#define LL_OUTQ_MAX_COUNT 1024
+#define LL_OUTQ_SLACK_BYTES (64 * 1024)
+
+/* A connection accepted during blackhole, before its first bytes say
+ * whether it is a WebSocket handshake (held) or an API request (let go). */
+typedef struct ll_parked {
+    struct lws *wsi;
+    int fd;
+    enum { LL_PARK_NEW, LL_PARK_SNIFFING, LL_PARK_HELD } state;
+    struct ll_parked *next;
+} ll_parked;
+
+/* Per-wsi user space: HTTP and WebSocket share one protocol. libwebsockets
+ * frees it at every HTTP transaction end, so it holds only pointers that
+ * the server frees first. */
+typedef struct ll_session {
+    ll_conn *conn;              /* a WebSocket connection */
+    struct ll_http_req *req;    /* an HTTP request waiting for its body */
+} ll_session;
+
+typedef struct ll_server {
+    ll_opts opt;
+    ll_log log;
+    ll_srv_events events;
+    ll_registry reg;
+    ll_db *db;
+    ll_fault_state fault;
+    ll_monitor monitor;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    int port;
+    bool tls;
+    lws_sorted_usec_list_t tick;
+    int64_t tick_ms;           /* the tick's period outside fault modes */
+    int64_t started_mono;
+    int64_t next_flush_mono;
+    ll_parked *parked;
+    struct pollfd *pfds;       /* scratch for the hold poll */
+    size_t pfds_cap;
+    bool stopping;             /* shutting down: refuse new connections */
+    bool destroying;           /* inside lws_context_destroy: send nothing */
+} ll_server;
+
+/* The server behind a wsi. */
+ll_server *ll_server_of(struct lws *wsi);
+
+/* --- loop.c --- */
+
+/* Runs the server until SIGINT/SIGTERM; returns the exit status. */
+int ll_server_run(const ll_opts *opt);
+
+/* Feeds the monitor the current count and emits any change. */
+void ll_server_check_monitor(ll_server *s);
+
+/* Asks the tick to run as soon as possible. */
+void ll_server_kick(ll_server *s);
+
+/* --- conn.c: one WebSocket connection --- */
+
+/* Queues m (taking a reference) for c. Returns 0, or -1 when dropped: c is
+ * closing or blackholed, or its queue is full (c is then closed as a slow
+ * reader with 1008). */
+int ll_conn_send(ll_server *s, ll_conn *c, ll_msg *m);
+
+/* Sends m to every member of store except `except`; returns how many
+ * accepted it. */
+size_t ll_store_send(ll_server *s, ll_store *store, const ll_conn *except, ll_msg *m);
+
+/* Starts closing c with a close frame (code, static reason); the tick
+ * drops it if the peer does not finish the close in time. */
+void ll_conn_close(ll_server *s, ll_conn *c, uint16_t code, const char *reason);
+
+/* Ends c at once, without a close frame. */
+void ll_conn_kill(ll_conn *c);
+
+/* Switches c's input on or off (libwebsockets rx flow control). */
+void ll_conn_set_rx(ll_conn *c, bool on);
+
+/* The WRITEABLE handler: one frame per call. Returns what the callback
+ * returns (-1 closes). */
+int ll_conn_writeable(ll_server *s, ll_conn *c);
+
+/* --- ws.c: the WebSocket endpoint --- */
+
+/* Handles the upgrade check and every WebSocket callback reason; returns
+ * the callback's result. */
+int ll_ws_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reason,
+                   ll_session *pss, void *in, size_t len);
+
+/* --- http.c: the HTTP API --- */
+
+int ll_http_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reason,
+                     ll_session *pss, void *in, size_t len);
+
+/* Writes a whole response: status, JSON body (may be NULL: empty), and
+ * optionally one extra header. close adds "Connection: close". Returns 0
+ * or -1. */
+int ll_http_respond(struct lws *wsi, int status, const char *body, const char *hname,
+                    const char *hvalue, bool close);
+
+/* Frees the request state in pss, if any. */
+void ll_http_release(ll_session *pss);
+
+/* --- hold.c: blackhole and delay_pongs --- */
+
+/* Called for a newly accepted connection. */
+void ll_hold_accepted(ll_server *s, struct lws *wsi);
+
+/* Called when a wsi is destroyed. */
+void ll_hold_forget(ll_server *s, struct lws *wsi);
+
+/* Applies the fault mode to a new WebSocket connection. */
+void ll_hold_new_conn(ll_server *s, ll_conn *c);
+
+/* Moves every connection from fault mode `from` to `to`. */
+void ll_hold_transition(ll_server *s, ll_fault_mode from, ll_fault_mode to);
+
+/* The hold work of one tick; returns true while it needs fast ticks. */
+bool ll_hold_tick(ll_server *s, int64_t now);
+
+/* Applies a fault request (from the admin API): returns how many
+ * connections close_all closed. */
+size_t ll_server_set_fault(ll_server *s, const ll_fault_request *req);
+
+#endif

@@ -1,0 +1,279 @@
+/* The WebSocket endpoint: the upgrade check (path, fault mode, identity),
+ * then each connection's life: join, messages, pongs, leave. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/api.h"
+#include "server/clock.h"
+#include "server/protocol.h"
+#include "server/query.h"
+#include "server/server.h"
+
+#define MAX_FRAGS 8
+
+/* The query fragments of the request being upgraded. */
+typedef struct frags {
+    char buf[MAX_FRAGS][LL_TOKEN_MAX + 16];
+    const char *ptrs[MAX_FRAGS];
+    size_t n;
+} frags;
+
+static int read_frags(struct lws *wsi, frags *f)
+{
+    f->n = 0;
+    for (int i = 0;; i++) {
+        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (flen <= 0)
+            return 0;
+        if (f->n == MAX_FRAGS || (size_t)flen >= sizeof(f->buf[0]))
+            return -1;
+        if (lws_hdr_copy_fragment(wsi, f->buf[f->n], (int)sizeof(f->buf[0]),
+                                  WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+            return -1;
+        f->ptrs[f->n] = f->buf[f->n];
+        f->n++;
+    }
+}
+
+/* Who is asking: 0 with id filled, or the status to refuse with. */
+static int identify(ll_server *s, struct lws *wsi, ll_identity *id, const char **why)
+{
+    static frags f; /* 16 KiB: too big for the stack; the loop is single-threaded */
+    ll_ws_query q;
+    if (read_frags(wsi, &f)) {
+        *why = "query too long";
+        return 400;
+    }
+    if (ll_query_collect(f.ptrs, f.n, &q, why))
+        return 400;
+    return ll_query_identity(&q, s->opt.auth_secret, ll_clock_wall_ms() / 1000, id, why);
+}
+
+static int refuse(struct lws *wsi, int status, const char *why, const char *hname,
+                  const char *hvalue)
+{
+    char *body = ll_api_error_body(why);
+    ll_http_respond(wsi, status, body, hname, hvalue, true);
+    cJSON_free(body);
+    return 1; /* lws ends the transaction, then the connection */
+}
+
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 lets the upgrade go ahead, 1 means
+ * a refusal was written, -1 hangs up without an answer. */
+static int confirm_upgrade(ll_server *s, struct lws *wsi, const char *upgrade)
+{
+    char path[64];
+    if (strcasecmp(upgrade, "websocket"))
+        return refuse(wsi, 400, "only websocket upgrades are served", NULL, NULL);
+    if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
+        return refuse(wsi, 405, "upgrade with GET", "Allow", "GET");
+    if (strcmp(path, "/ws"))
+        return refuse(wsi, 404, "not found", NULL, NULL);
+    if (s->stopping)
+        return refuse(wsi, 503, "server shutting down", NULL, NULL);
+    switch (s->fault.mode) {
+    case LL_FAULT_BLACKHOLE:
+        return -1; /* only reached with TLS, where requests cannot be sniffed */
+    case LL_FAULT_REFUSE: {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%lld",
+                 (long long)ll_fault_retry_after_s(&s->fault, ll_clock_mono_ms()));
+        return refuse(wsi, 503, "refusing connections (fault injection)", "Retry-After", ra);
+    }
+    case LL_FAULT_REJECT_401:
+        return refuse(wsi, 401, "rejected (fault injection)", NULL, NULL);
+    default:
+        break;
+    }
+    ll_identity id;
+    const char *why = "";
+    int status = identify(s, wsi, &id, &why);
+    if (status)
+        return refuse(wsi, status, why, NULL, NULL);
+    return 0;
+}
+
+static void announce(ll_server *s, ll_conn *c, const char *type)
+{
+    if (!c->store || s->stopping)
+        return;
+    ll_msg *m = ll_msg_from_text(ll_proto_presence(type, c->store->name, c->user->name));
+    ll_store_send(s, c->store, c, m);
+    ll_msg_unref(m);
+}
+
+static int established(ll_server *s, struct lws *wsi, ll_session *pss)
+{
+    ll_identity id;
+    const char *why = "";
+    if (identify(s, wsi, &id, &why))
+        return -1; /* checked at the upgrade a moment ago */
+    int64_t now = ll_clock_mono_ms();
+    ll_conn *c = ll_registry_open(&s->reg, wsi, now);
+    if (!c)
+        return -1;
+    pss->conn = c;
+    ll_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+    if (s->fault.mode == LL_FAULT_ACCEPT_THEN_CLOSE) {
+        ll_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "accept_then_close");
+        ll_server_check_monitor(s);
+        return 0;
+    }
+    if (ll_registry_join(&s->reg, c, id.store, id.user))
+        return -1;
+    ll_registry_touch(&s->reg, c, ll_clock_wall_ms());
+    ll_hold_new_conn(s, c);
+    cJSON *f = cJSON_CreateObject();
+    if (f) {
+        cJSON_AddStringToObject(f, "store", id.store);
+        cJSON_AddStringToObject(f, "user", id.user);
+        cJSON_AddNumberToObject(f, "active_connections", (double)s->reg.stats.active);
+    }
+    ll_log_emit(&s->log, LL_LOG_DEBUG, "connection_opened", f);
+    announce(s, c, "user_joined");
+    ll_server_check_monitor(s);
+    return 0;
+}
+
+static void closed(ll_server *s, ll_session *pss)
+{
+    ll_conn *c = pss->conn;
+    if (!c)
+        return;
+    pss->conn = NULL;
+    announce(s, c, "user_left");
+    if (c->store) {
+        cJSON *f = cJSON_CreateObject();
+        if (f) {
+            cJSON_AddStringToObject(f, "store", c->store->name);
+            cJSON_AddStringToObject(f, "user", c->user->name);
+            cJSON_AddNumberToObject(f, "code", c->close_code);
+        }
+        ll_log_emit(&s->log, LL_LOG_DEBUG, "connection_closed", f);
+    }
+    ll_registry_close(&s->reg, c, ll_clock_mono_ms());
+    if (!s->destroying)
+        ll_server_check_monitor(s);
+}
+
+/* One complete message from c. */
+static void handle_message(ll_server *s, ll_conn *c, const unsigned char *data, size_t len,
+                           bool binary)
+{
+    if (!binary && !ll_utf8_valid(data, len)) {
+        ll_conn_close(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
+        return;
+    }
+    s->reg.stats.messages_in++;
+    ll_registry_touch(&s->reg, c, ll_clock_wall_ms());
+    if (binary) {
+        ll_msg *m = ll_msg_new(data, len, true);
+        ll_conn_send(s, c, m);
+        ll_msg_unref(m);
+        return;
+    }
+    ll_proto_result r;
+    if (ll_proto_handle_text((const char *)data, len, &r))
+        return;
+    ll_msg *m = NULL;
+    switch (r.kind) {
+    case LL_PROTO_ECHO_RAW:
+        m = ll_msg_new(data, len, false);
+        ll_conn_send(s, c, m);
+        break;
+    case LL_PROTO_REPLY:
+    case LL_PROTO_ERROR:
+        m = ll_msg_new(r.reply, strlen(r.reply), false);
+        ll_conn_send(s, c, m);
+        break;
+    case LL_PROTO_BROADCAST:
+        m = ll_msg_from_text(ll_proto_broadcast(c->store->name, c->user->name, r.data));
+        ll_store_send(s, c->store, c, m);
+        break;
+    }
+    ll_msg_unref(m);
+    ll_proto_result_free(&r);
+}
+
+static int too_big(ll_conn *c)
+{
+    static const char reason[] = "message too big";
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = c->rx_cap = 0;
+    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
+                     sizeof(reason) - 1);
+    return -1;
+}
+
+/* LWS_CALLBACK_RECEIVE: a piece of a message; reassemble up to the limit. */
+static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len)
+{
+    struct lws *wsi = c->wsi;
+    if (c->close_code || !c->store)
+        return 0;
+    size_t max = (size_t)s->opt.max_message_bytes;
+    bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    if (first) {
+        c->rx_len = 0;
+        c->rx_binary = lws_frame_is_binary(wsi) ? 1 : 0;
+    }
+    if (c->rx_len + len > max || remaining > max - c->rx_len - len)
+        return too_big(c);
+    if (first && final) {
+        handle_message(s, c, in, len, c->rx_binary);
+        return 0;
+    }
+    size_t need = c->rx_len + len + remaining;
+    if (need > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        unsigned char *p = realloc(c->rx, cap);
+        if (!p)
+            return -1;
+        c->rx = p;
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (final) {
+        handle_message(s, c, c->rx, c->rx_len, c->rx_binary);
+        /* idle connections keep no reassembly memory */
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_len = c->rx_cap = 0;
+    }
+    return 0;
+}
+
+int ll_ws_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reason,
+                   ll_session *pss, void *in, size_t len)
+{
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(s, wsi, in ? (const char *)in : "");
+    case LWS_CALLBACK_ESTABLISHED:
+        return pss ? established(s, wsi, pss) : -1;
+    case LWS_CALLBACK_RECEIVE:
+        return pss && pss->conn ? receive(s, pss->conn, in, len) : 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (pss && pss->conn) {
+            ll_ping_pong(&pss->conn->ping);
+            ll_registry_touch(&s->reg, pss->conn, ll_clock_wall_ms());
+        }
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss && pss->conn ? ll_conn_writeable(s, pss->conn) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pss)
+            closed(s, pss);
+        return 0;
+    default:
+        return 0;
+    }
+}
