@@ -119,7 +119,7 @@ public final class LifelineClient: @unchecked Sendable {
         }
     }
 
-    /// Sends a binary message; see ``send(_:)-(String)``.
+    /// Sends a binary message, like the text `send(_:)`.
     public func send(_ data: [UInt8]) throws(LifelineError) {
         try withHandle { h in
             data.withUnsafeBytes { lifeline_client_send(h, $0.baseAddress, $0.count, 1) }

@@ -219,6 +219,27 @@ struct LiveTests {
         #expect(try await logB.next("echo b") { Self.decodeEcho($0) }.data == 2)
     }
 
+    @Test("an alert's outcome comes back as notify (a webhook answering 404 is dropped)")
+    func alertOutcomeIsNotified() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        var config = Configuration(url: server.url())
+        // lifeline-server answers 404 here: a webhook that is gone.
+        config.discordWebhookURL = "http://127.0.0.1:\(server.port)/no-such-webhook"
+        config.alertLabels = ["Store: swift", "Device: tests"]
+        let client = try LifelineClient(configuration: config)
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+
+        try client.alert(title: "Till 3", text: "drawer open")
+        let info = try await log.next("notify") { if case let .notify(i) = $0 { i } else { nil } }
+        #expect(info.channel == "discord" && info.kind == "custom")
+        #expect(!info.ok && info.httpStatus == 404 && info.attempts >= 1)
+        #expect(!info.detail.isEmpty)
+        let error = try #require(throws: LifelineError.self) { try client.alert(title: "again", text: "x") }
+        #expect(error.name == "NOTIFY_GONE")
+    }
+
     /// POST /api/v1/admin/fault {"mode": mode} from loopback.
     func setFault(_ server: ServerProcess, mode: String) async throws {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/api/v1/admin/fault")!)
