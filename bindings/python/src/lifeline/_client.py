@@ -1,0 +1,1102 @@
+"""lifeline.Client and lifeline.Loop on top of the C API.
+
+Ownership, in one picture::
+
+    Client ──> _ClientNative ──> lifeline_client *       (freed by close())
+                    │  ├──> the ctypes callback objects  (kept until freed)
+                    │  └──> _Sink: the Python callbacks and event streams
+                    └──> _LoopNative of a shared lifeline.Loop (optional)
+
+The callback objects close over the _Sink, never over the Client, so that
+dropping the last reference to a Client frees the C client at once (through
+``__del__``) even while the C loop thread is running.
+
+Threads: the C library calls back on its loop thread. ctypes takes the GIL
+for each call; every call into C releases it (``ctypes.CDLL``), so a blocking
+``stop()``/``close()`` never holds the GIL the loop thread is waiting for.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ctypes
+import logging
+import os
+import queue
+import threading
+import weakref
+from typing import (
+    Any,
+    AsyncIterator,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
+
+from . import _ffi
+from ._types import (
+    JITTER_MODES,
+    QUEUE_POLICIES,
+    ConfigError,
+    DroppedEvent,
+    ErrorCode,
+    Event,
+    JitterMode,
+    LifelineError,
+    LogLevel,
+    MessageEvent,
+    NotifyEvent,
+    NotifyInfo,
+    PongEvent,
+    Quality,
+    QualityEvent,
+    QueuePolicy,
+    RetryEvent,
+    State,
+    StateEvent,
+    StateInfo,
+    Stats,
+    error_name,
+    quality_from_c,
+    state_from_c,
+)
+
+log = logging.getLogger("lifeline")
+native_log = logging.getLogger("lifeline.native")
+
+lib = _ffi.lib
+
+Data = Union[str, bytes]
+
+# ---- options ------------------------------------------------------------------
+
+INT_MAX = 2**31 - 1
+SIZE_MAX = 2 ** (8 * ctypes.sizeof(ctypes.c_size_t)) - 1
+U64_MAX = 2**64 - 1
+
+# keyword -> (C field, kind)
+_INT = "int"
+_SIZE = "size"
+_U64 = "u64"
+_BOOL = "bool"
+_STR = "str"
+_PATH = "path"
+OPTIONS: Dict[str, Tuple[str, str]] = {
+    "base_delay_ms": ("base_delay_ms", _INT),
+    "max_delay_ms": ("max_delay_ms", _INT),
+    "jitter_ms": ("jitter_ms", _INT),
+    "jitter_mode": ("jitter_mode", "jitter_mode"),
+    "max_attempts": ("max_attempts", _INT),
+    "stable_after_ms": ("stable_after_ms", _INT),
+    "down_ping_interval_ms": ("down_ping_interval_ms", _INT),
+    "health_url": ("health_url", _STR),
+    "connect_timeout_ms": ("connect_timeout_ms", _INT),
+    "ping_interval_ms": ("ping_interval_ms", _INT),
+    "ping_timeout_ms": ("ping_timeout_ms", _INT),
+    "rtt_good_ms": ("rtt_good_ms", _INT),
+    "rtt_poor_ms": ("rtt_poor_ms", _INT),
+    "random_seed": ("random_seed", _U64),
+    "headers": ("headers", "headers"),
+    "subprotocol": ("subprotocol", _STR),
+    "origin": ("origin", _STR),
+    "permessage_deflate": ("permessage_deflate", _BOOL),
+    "http_proxy": ("http_proxy", _STR),
+    "ca_file": ("ca_file", _PATH),
+    "allow_insecure_tls": ("allow_insecure_tls", _BOOL),
+    "app_ping": ("app_ping", _BOOL),
+    "max_message_bytes": ("max_message_bytes", _SIZE),
+    "queue_policy": ("queue_policy", "queue_policy"),
+    "queue_max_messages": ("queue_max_messages", _SIZE),
+    "queue_max_bytes": ("queue_max_bytes", _SIZE),
+    "loop": ("loop", "loop"),
+    "discord_webhook": ("discord_webhook_url", _STR),
+    "discord_webhook_url": ("discord_webhook_url", _STR),
+    "alert_labels": ("alert_labels", "labels"),
+    "alert_min_interval_ms": ("alert_min_interval_ms", _INT),
+    "alert_username": ("alert_username", _STR),
+    "log_level": ("log_level", "log_level"),
+}
+
+# lifeline_config_validate() / lifeline_client_new() error -> the option
+_ERROR_OPTION: Dict[int, str] = {
+    ErrorCode.CONFIG_URL: "url",
+    ErrorCode.CONFIG_BASE_DELAY: "base_delay_ms",
+    ErrorCode.CONFIG_MAX_DELAY: "max_delay_ms",
+    ErrorCode.CONFIG_MAX_ATTEMPTS: "max_attempts",
+    ErrorCode.CONFIG_JITTER_MODE: "jitter_mode",
+    ErrorCode.CONFIG_PING_INTERVAL: "ping_interval_ms",
+    ErrorCode.CONFIG_PING_TIMEOUT: "ping_timeout_ms",
+    ErrorCode.CONFIG_DOWN_PING_INTERVAL: "down_ping_interval_ms",
+    ErrorCode.CONFIG_RTT_THRESHOLDS: "rtt_good_ms",
+    ErrorCode.CONFIG_HEALTH_URL: "health_url",
+    ErrorCode.CONFIG_QUEUE: "queue_policy",
+    ErrorCode.CONFIG_HEADER: "headers",
+    ErrorCode.CONFIG_CONNECT_TIMEOUT: "connect_timeout_ms",
+    ErrorCode.CONFIG_PROXY: "http_proxy",
+    ErrorCode.CONFIG_CA_FILE: "ca_file",
+    ErrorCode.CONFIG_LOOP: "loop",
+    ErrorCode.CONFIG_WEBHOOK: "discord_webhook",
+    ErrorCode.CONFIG_LABEL: "alert_labels",
+}
+
+_LOG_LEVEL_NAMES = {
+    "error": LogLevel.ERROR,
+    "warn": LogLevel.WARN,
+    "warning": LogLevel.WARN,
+    "info": LogLevel.INFO,
+    "debug": LogLevel.DEBUG,
+}
+
+
+def _cstr(name: str, value: Any, path: bool = False) -> bytes:
+    if path and isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str):
+        b = value.encode("utf-8")
+    elif path and isinstance(value, bytes):
+        b = value
+    else:
+        raise TypeError(f"{name}: expected str, got {type(value).__name__}")
+    if b"\0" in b:
+        raise ValueError(f"{name}: contains a NUL character")
+    return b
+
+
+def _cint(name: str, value: Any, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected int, got {type(value).__name__}")
+    if value < 0:
+        raise ConfigError(ErrorCode.CONFIG_NEGATIVE, name, f"got {value}")
+    if value > maximum:
+        raise ValueError(f"{name}: {value} is larger than {maximum}")
+    return value
+
+
+def _enum_index(name: str, value: Any, members: Tuple[Any, ...], code: int) -> int:
+    for i, m in enumerate(members):
+        if value is m or (isinstance(value, str) and value == m.value):
+            return i
+    choices = ", ".join(repr(m.value) for m in members)
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected one of {choices}, got {type(value).__name__}")
+    raise ConfigError(code, name, f"{value!r} is not one of {choices}")
+
+
+def _lines(name: str, value: Any, code: int) -> List[bytes]:
+    """headers= / alert_labels=: a mapping or "Name: value" strings."""
+    if isinstance(value, Mapping):
+        out = []
+        for k, v in value.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise TypeError(f"{name}: names and values must be str")
+            if not k or ":" in k or k != k.strip():
+                raise ConfigError(code, name, f"bad name {k!r}")
+            out.append(_cstr(name, f"{k}: {v}"))
+        return out
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f'{name}: expected a dict or a list of "Name: value" str')
+    return [_cstr(name, line) for line in value]
+
+
+def default_options() -> Dict[str, Any]:
+    """The library's defaults (lifeline_config_init()) by keyword."""
+    cfg = _ffi.Config_c()
+    lib.lifeline_config_init(ctypes.byref(cfg))
+    out: Dict[str, Any] = {}
+    for key, (field, kind) in OPTIONS.items():
+        if key == "discord_webhook_url":
+            continue
+        raw = getattr(cfg, field)
+        if kind == "jitter_mode":
+            out[key] = JITTER_MODES[raw]
+        elif kind == "queue_policy":
+            out[key] = QUEUE_POLICIES[raw]
+        elif kind == "log_level":
+            out[key] = LogLevel(raw)
+        elif kind == _BOOL:
+            out[key] = bool(raw)
+        elif kind in (_STR, _PATH):
+            out[key] = None if raw is None else raw.decode()
+        elif kind in ("headers", "labels"):
+            out[key] = {}
+        elif kind == "loop":
+            out[key] = None
+        else:
+            out[key] = raw
+    return out
+
+
+class _Config:
+    """A lifeline_config and everything it points to, kept alive together."""
+
+    def __init__(self, url: str, options: Dict[str, Any]) -> None:
+        self.cfg = _ffi.Config_c()
+        lib.lifeline_config_init(ctypes.byref(self.cfg))
+        self.keep: List[Any] = []  # what the config points to
+        self.given = dict(options)
+        self.loop_native: Optional[_LoopNative] = None
+        self.cfg.url = self._keep(_cstr("url", url))
+        if "discord_webhook" in options and "discord_webhook_url" in options:
+            raise TypeError("give discord_webhook or discord_webhook_url, not both")
+        for key, value in options.items():
+            if value is None:
+                continue
+            field, kind = OPTIONS[key]
+            self._set(key, field, kind, value)
+
+    def _keep(self, obj: Any) -> Any:
+        self.keep.append(obj)
+        return obj
+
+    def _set(self, key: str, field: str, kind: str, value: Any) -> None:
+        cfg = self.cfg
+        if kind == _INT:
+            setattr(cfg, field, _cint(key, value, INT_MAX))
+        elif kind == _SIZE:
+            setattr(cfg, field, _cint(key, value, SIZE_MAX))
+        elif kind == _U64:
+            setattr(cfg, field, _cint(key, value, U64_MAX))
+        elif kind == _BOOL:
+            if not isinstance(value, (bool, int)):
+                raise TypeError(f"{key}: expected bool, got {type(value).__name__}")
+            setattr(cfg, field, 1 if value else 0)
+        elif kind in (_STR, _PATH):
+            setattr(cfg, field, self._keep(_cstr(key, value, path=kind == _PATH)))
+        elif kind == "jitter_mode":
+            cfg.jitter_mode = _enum_index(key, value, JITTER_MODES, ErrorCode.CONFIG_JITTER_MODE)
+        elif kind == "queue_policy":
+            cfg.queue_policy = _enum_index(key, value, QUEUE_POLICIES, ErrorCode.CONFIG_QUEUE)
+        elif kind == "log_level":
+            if isinstance(value, str):
+                if value.lower() not in _LOG_LEVEL_NAMES:
+                    raise ValueError(f"{key}: {value!r} is not one of {sorted(_LOG_LEVEL_NAMES)}")
+                value = _LOG_LEVEL_NAMES[value.lower()]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{key}: expected a lifeline.LogLevel, got {value!r}")
+            if value not in tuple(LogLevel):
+                raise ValueError(f"{key}: {value!r} is not a lifeline.LogLevel")
+            cfg.log_level = int(value)
+        elif kind in ("headers", "labels"):
+            code = ErrorCode.CONFIG_HEADER if kind == "headers" else ErrorCode.CONFIG_LABEL
+            lines = _lines(key, value, code)
+            arr = self._keep((ctypes.c_char_p * max(len(lines), 1))(*lines))
+            self.keep.extend(lines)
+            if kind == "headers":
+                cfg.headers = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+                cfg.header_count = len(lines)
+            else:
+                cfg.alert_labels = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+                cfg.alert_label_count = len(lines)
+        elif kind == "loop":
+            if not isinstance(value, Loop):
+                raise TypeError(f"{key}: expected a lifeline.Loop, got {type(value).__name__}")
+            ln = value._native
+            if ln.ptr is None:
+                raise ConfigError(ErrorCode.CONFIG_LOOP, key, "the loop is closed")
+            self.loop_native = ln
+            cfg.loop = ln.ptr
+        else:  # pragma: no cover - OPTIONS and _set go together
+            raise AssertionError(kind)
+
+    def option_for(self, code: int) -> str:
+        """The keyword a lifeline_config_validate() error concerns."""
+        if code == ErrorCode.CONFIG_WEBHOOK and "discord_webhook_url" in self.given:
+            return "discord_webhook_url"
+        if code == ErrorCode.CONFIG_LIMITS:
+            for key in ("max_message_bytes", "queue_max_messages", "queue_max_bytes"):
+                if getattr(self.cfg, key) == 0:
+                    return key
+        return _ERROR_OPTION.get(code, "options")
+
+    def raise_for(self, code: int, context: str) -> None:
+        if code == ErrorCode.OK:
+            return
+        name = error_name(code)
+        if name.startswith("CONFIG_") and code != ErrorCode.CONFIG_STRUCT_SIZE:
+            raise ConfigError(code, self.option_for(code))
+        raise LifelineError(code, context)
+
+
+# ---- callbacks: from the C loop thread to Python ------------------------------
+
+_tls = threading.local()  # .loop_key: the loop whose callback this thread runs
+
+
+def _loop_key_here() -> Any:
+    return getattr(_tls, "loop_key", None)
+
+
+_END = object()  # the end of an event stream
+
+
+class _Subscription:
+    __slots__ = ("aloop", "queue", "__weakref__")
+
+    def __init__(self, aloop: asyncio.AbstractEventLoop) -> None:
+        self.aloop = aloop
+        self.queue: "asyncio.Queue[Any]" = asyncio.Queue()
+
+
+def _data(ptr: Optional[int], length: int, is_binary: int) -> Data:
+    raw = ctypes.string_at(ptr, length) if length else b""
+    return raw if is_binary else raw.decode("utf-8", "replace")
+
+
+class _Sink:
+    """The Python side of one client's callbacks: user functions and streams.
+
+    Runs on the C loop thread. Nothing raised here reaches C: exceptions from
+    the application's callbacks are logged on the "lifeline" logger.
+    """
+
+    def __init__(self, callbacks: Dict[str, Optional[Callable[..., Any]]]) -> None:
+        self.cb = callbacks
+        self.loop_key: Any = None
+        self.subs: List["weakref.ref[_Subscription]"] = []
+        self.subs_lock = threading.Lock()
+        self.finished = False
+        self.last_quality: Optional[Quality] = None
+
+    # -- streams
+    def subscribe(self, sub: _Subscription) -> None:
+        with self.subs_lock:
+            if self.finished:
+                sub.aloop.call_soon(sub.queue.put_nowait, _END)
+                return
+            self.subs.append(weakref.ref(sub))
+
+    def unsubscribe(self, sub: _Subscription) -> None:
+        with self.subs_lock:
+            self.subs = [r for r in self.subs if r() not in (None, sub)]
+
+    def publish(self, item: Any) -> None:
+        with self.subs_lock:
+            subs = [r() for r in self.subs]
+        dead = False
+        for sub in subs:
+            if sub is None:
+                dead = True
+                continue
+            try:
+                sub.aloop.call_soon_threadsafe(sub.queue.put_nowait, item)
+            except RuntimeError:  # its event loop is closed
+                self.unsubscribe(sub)
+        if dead:
+            with self.subs_lock:
+                self.subs = [r for r in self.subs if r() is not None]
+
+    def finish(self) -> None:
+        """The client is freed: every stream ends."""
+        with self.subs_lock:
+            if self.finished:
+                return
+            self.finished = True
+        self.publish(_END)
+        with self.subs_lock:
+            self.subs = []
+
+    # -- dispatch
+    def _call(self, name: str, *args: Any) -> None:
+        fn = self.cb.get(name)
+        if fn is None:
+            return
+        try:
+            fn(*args)
+        except BaseException:  # never into the C thread
+            log.exception("lifeline: the %s callback raised", name)
+
+    def _enter(self) -> Any:
+        prev = getattr(_tls, "loop_key", None)
+        _tls.loop_key = self.loop_key
+        return prev
+
+    def on_state(self, _c: Any, info_p: Any, _ud: Any) -> None:
+        prev = self._enter()
+        try:
+            i = info_p.contents
+            old, new = state_from_c(i.old_state), state_from_c(i.new_state)
+            info = StateInfo(
+                attempt=i.attempt,
+                error=error_name(i.error),
+                http_status=i.http_status,
+                reason=_ffi.text(i.reason),
+                error_code=i.error,
+            )
+            self._call("on_state", old, new, info)
+            if self.subs:
+                self.publish(StateEvent(old, new, info))
+        except BaseException:
+            log.exception("lifeline: state callback failed")
+        finally:
+            _tls.loop_key = prev
+
+    def on_message(self, _c: Any, data: Optional[int], length: int, is_binary: int, _ud: Any) -> None:
+        prev = self._enter()
+        try:
+            d = _data(data, length, is_binary)
+            self._call("on_message", d)
+            if self.subs:
+                self.publish(MessageEvent(d))
+        except BaseException:
+            log.exception("lifeline: message callback failed")
+        finally:
+            _tls.loop_key = prev
+
+    def on_pong(self, _c: Any, rtt_ms: int, quality: int, _ud: Any) -> None:
+        prev = self._enter()
+        try:
+            q = quality_from_c(quality)
+            self.last_quality = q
+            self._call("on_quality", q, rtt_ms)
+            if self.subs:
+                self.publish(PongEvent(rtt_ms, q))
+        except BaseException:
+            log.exception("lifeline: pong callback failed")
+        finally:
+            _tls.loop_key = prev
+
+    def on_quality(self, _c: Any, quality: int, _ud: Any) -> None:
+        prev = self._enter()
+        try:
+            q = quality_from_c(quality)
+            # a pong already told on_quality about this grade
+            if q != self.last_quality:
+                self.last_quality = q
+                self._call("on_quality", q, None)
+            if self.subs:
+                self.publish(QualityEvent(q))
+        except BaseException:
+            log.exception("lifeline: quality callback failed")
+        finally:
+            _tls.loop_key = prev
+
+    def on_retry(self, _c: Any, attempt: int, delay_ms: int, probe: int, _ud: Any) -> None:
+        prev = self._enter()
+        try:
+            self._call("on_retry", attempt, delay_ms, bool(probe))
+            if self.subs:
+                self.publish(RetryEvent(attempt, delay_ms, bool(probe)))
+        except BaseException:
+            log.exception("lifeline: retry callback failed")
+        finally:
+            _tls.loop_key = prev
+
+    def on_dropped(
+        self, _c: Any, data: Optional[int], length: int, is_binary: int, reason: int, _ud: Any
+    ) -> None:
+        prev = self._enter()
+        try:
+            d = _data(data, length, is_binary)
+            r = error_name(reason)
+            self._call("on_dropped", d, r)
+            if self.subs:
+                self.publish(DroppedEvent(d, r))
+        except BaseException:
+            log.exception("lifeline: dropped callback failed")
+        finally:
+            _tls.loop_key = prev
+
+    def on_log(self, _c: Any, level: int, line: Optional[bytes], _ud: Any) -> None:
+        prev = self._enter()
+        try:
+            text = _ffi.text(line)
+            try:
+                lvl = LogLevel(level)
+            except ValueError:
+                lvl = LogLevel.DEBUG
+            if self.cb.get("on_log") is not None:
+                self._call("on_log", lvl, text)
+            else:
+                native_log.log(_PY_LEVEL[lvl], "%s", text)
+        except BaseException:
+            log.exception("lifeline: log callback failed")
+        finally:
+            _tls.loop_key = prev
+
+    def on_notify(self, _c: Any, info_p: Any, _ud: Any) -> None:
+        prev = self._enter()
+        try:
+            i = info_p.contents
+            info = NotifyInfo(
+                channel=_ffi.text(i.channel),
+                kind=_ffi.text(i.kind),
+                ok=bool(i.ok),
+                http_status=i.http_status,
+                attempts=i.attempts,
+                detail=_ffi.text(i.detail),
+            )
+            self._call("on_notify", info)
+            if self.subs:
+                self.publish(NotifyEvent(info))
+        except BaseException:
+            log.exception("lifeline: notify callback failed")
+        finally:
+            _tls.loop_key = prev
+
+
+_PY_LEVEL = {
+    LogLevel.ERROR: logging.ERROR,
+    LogLevel.WARN: logging.WARNING,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.DEBUG: logging.DEBUG,
+}
+
+
+# ---- natives: the C handles and their lifetime --------------------------------
+
+_live: "weakref.WeakSet[Any]" = weakref.WeakSet()  # natives to free at exit
+
+
+class _Reaper:
+    """Frees handles whose last Python reference died on a loop thread.
+
+    lifeline_client_free() cannot run on the client's own loop thread, and a
+    finalizer (``__del__``) may run there when the garbage collector happens
+    to run inside a callback. Such handles are freed here instead.
+    """
+
+    def __init__(self) -> None:
+        self.q: "queue.Queue[Any]" = queue.Queue()
+        self.thread: Optional[threading.Thread] = None
+        self.lock = threading.Lock()
+
+    def put(self, native: Any) -> None:
+        self.q.put(native)
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=self._run, name="lifeline-reaper", daemon=True
+                )
+                self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._free(self.q.get())
+
+    def drain(self) -> None:
+        while True:
+            try:
+                native = self.q.get_nowait()
+            except queue.Empty:
+                return
+            self._free(native)
+
+    @staticmethod
+    def _free(native: Any) -> None:
+        try:
+            native.free("finalizer")
+        except BaseException:
+            log.exception("lifeline: freeing a dropped handle failed")
+
+
+_reaper = _Reaper()
+
+
+def _at_exit() -> None:
+    """Free what is still open before the interpreter goes away: the loop
+    threads must not call into a finalizing interpreter."""
+    _reaper.drain()
+    for native in list(_live):
+        if isinstance(native, _ClientNative):
+            _reaper._free(native)
+    for native in list(_live):
+        _reaper._free(native)
+
+
+atexit.register(_at_exit)
+
+
+class _LoopNative:
+    """Owns one lifeline_loop."""
+
+    def __init__(self) -> None:
+        out = ctypes.c_void_p()
+        rc = lib.lifeline_loop_new(ctypes.byref(out))
+        if rc:
+            raise LifelineError(rc, "Loop")
+        self.ptr: Optional[int] = out.value
+        self.lock = threading.Lock()
+        self.clients = 0
+        self.want_free = False
+        _live.add(self)
+
+    def attach(self) -> None:
+        with self.lock:
+            self.clients += 1
+
+    def detach(self) -> None:
+        with self.lock:
+            self.clients -= 1
+            retry = self.want_free and self.clients == 0
+        if retry:
+            self.free("finalizer")
+
+    def free(self, context: str) -> int:
+        with self.lock:
+            ptr = self.ptr
+            if ptr is None:
+                return ErrorCode.OK
+            if context in ("finalizer", "exit") and self.clients:
+                self.want_free = True  # the last client to go frees it
+                return ErrorCode.OK
+        if _loop_key_here() is self:
+            if context == "finalizer":
+                _reaper.put(self)
+                return ErrorCode.OK
+            return ErrorCode.IN_CALLBACK
+        rc = lib.lifeline_loop_free(ptr)
+        if rc == ErrorCode.OK:
+            with self.lock:
+                self.ptr = None
+            _live.discard(self)
+        return rc
+
+
+class _ClientNative:
+    """Owns one lifeline_client and what C calls back into.
+
+    Methods ``use()`` the pointer; ``free()`` waits until no other thread is
+    inside a call with it, then frees it, so a Python program cannot make the
+    library touch a freed client.
+    """
+
+    def __init__(self, config: _Config, sink: _Sink) -> None:
+        self.ptr: Optional[int] = None
+        self.sink = sink
+        self.loop = config.loop_native
+        sink.loop_key = self.loop if self.loop is not None else self
+        self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)
+        self.users = 0
+        self.closing = False
+        # The callback objects: C holds their addresses until the client is
+        # freed, so they live exactly as long as the C client.
+        self.cfuncs: Optional[Tuple[Any, ...]] = (
+            _ffi.STATE_CB(sink.on_state),
+            _ffi.MESSAGE_CB(sink.on_message),
+            _ffi.PONG_CB(sink.on_pong),
+            _ffi.QUALITY_CB(sink.on_quality),
+            _ffi.RETRY_CB(sink.on_retry),
+            _ffi.DROPPED_CB(sink.on_dropped),
+            _ffi.LOG_CB(sink.on_log),
+            _ffi.NOTIFY_CB(sink.on_notify),
+        )
+        cfg = config.cfg
+        (
+            cfg.on_state,
+            cfg.on_message,
+            cfg.on_pong,
+            cfg.on_quality,
+            cfg.on_retry,
+            cfg.on_dropped,
+            cfg.on_log,
+            cfg.on_notify,
+        ) = self.cfuncs
+        config.raise_for(lib.lifeline_config_validate(ctypes.byref(cfg)), "Client")
+        out = ctypes.c_void_p()
+        if self.loop is not None:
+            self.loop.attach()
+        rc = lib.lifeline_client_new(ctypes.byref(cfg), ctypes.byref(out))
+        if rc:
+            if self.loop is not None:
+                self.loop.detach()
+            self.cfuncs = None
+            config.raise_for(rc, "Client")
+        # config (and its strings) may go now: lifeline_client_new copied them
+        self.ptr = out.value
+        _live.add(self)
+
+    def use(self, what: str) -> int:
+        with self.lock:
+            if self.ptr is None or self.closing:
+                raise LifelineError(ErrorCode.STOPPED, f"{what}: the client is closed")
+            self.users += 1
+            return self.ptr
+
+    def done(self) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                self.idle.notify_all()
+
+    def free(self, context: str) -> int:
+        """lifeline_client_free(); returns its lifeline_error."""
+        if _loop_key_here() is self.sink.loop_key:
+            # on this client's loop thread: the library would refuse
+            if context == "finalizer":
+                _reaper.put(self)
+                return ErrorCode.OK
+            return ErrorCode.IN_CALLBACK
+        with self.lock:
+            if self.ptr is None:
+                return ErrorCode.OK
+            if self.closing:  # another thread is freeing it: wait for it
+                while self.ptr is not None and self.closing:
+                    self.idle.wait()
+                return ErrorCode.OK
+            self.closing = True
+            while self.users:
+                self.idle.wait()
+            ptr = self.ptr
+        rc = lib.lifeline_client_free(ptr)
+        with self.lock:
+            self.closing = False
+            if rc == ErrorCode.OK:
+                self.ptr = None
+                self.cfuncs = None  # no callback fires any more
+            self.idle.notify_all()
+        if rc == ErrorCode.OK:
+            _live.discard(self)
+            self.sink.finish()
+            if self.loop is not None:
+                self.loop.detach()
+        return rc
+
+
+# ---- the public classes -------------------------------------------------------
+
+
+class Loop:
+    """A service thread shared by several clients (lifeline_loop).
+
+    Pass it as ``loop=`` to each :class:`Client`; close it after them.
+    Leaving its ``with`` block, or dropping it, while clients still use it
+    frees it once the last of them is freed.
+    """
+
+    def __init__(self) -> None:
+        self._native = _LoopNative()
+
+    def close(self) -> None:
+        """lifeline_loop_free(). Raises LifelineError STATE while a client
+        still uses the loop, IN_CALLBACK from the loop's own thread."""
+        native = getattr(self, "_native", None)
+        if native is None:
+            return
+        rc = native.free("close")
+        if rc:
+            raise LifelineError(rc, "Loop.close")
+
+    @property
+    def closed(self) -> bool:
+        return self._native.ptr is None
+
+    def __enter__(self) -> "Loop":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        # clients still on the loop: it is freed after the last of them
+        rc = self._native.free("exit")
+        if rc:
+            raise LifelineError(rc, "Loop.__exit__")
+
+    def __del__(self) -> None:
+        native = getattr(self, "_native", None)
+        if native is not None and native.ptr is not None:
+            native.free("finalizer")
+
+
+class Client:
+    """One connection to one server (lifeline_client).
+
+    ``url`` is a ws:// or wss:// URL; every keyword option is named like the
+    lifeline_config field it sets (None keeps the library's default, see
+    :func:`default_options`). Callbacks run on the library's loop thread, one
+    at a time; exceptions they raise are logged on the "lifeline" logger.
+
+    Use it as a context manager (``with Client(url) as c:`` starts it and
+    stops and frees it on exit), or call :meth:`close`; a client that is
+    dropped is freed by its finalizer.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_state: Optional[Callable[[State, State, StateInfo], Any]] = None,
+        on_message: Optional[Callable[[Data], Any]] = None,
+        on_quality: Optional[Callable[[Quality, Optional[int]], Any]] = None,
+        on_retry: Optional[Callable[[int, int, bool], Any]] = None,
+        on_dropped: Optional[Callable[[Data, str], Any]] = None,
+        on_log: Optional[Callable[[LogLevel, str], Any]] = None,
+        on_notify: Optional[Callable[[NotifyInfo], Any]] = None,
+        base_delay_ms: Optional[int] = None,
+        max_delay_ms: Optional[int] = None,
+        jitter_ms: Optional[int] = None,
+        jitter_mode: Union[JitterMode, str, None] = None,
+        max_attempts: Optional[int] = None,
+        stable_after_ms: Optional[int] = None,
+        down_ping_interval_ms: Optional[int] = None,
+        health_url: Optional[str] = None,
+        connect_timeout_ms: Optional[int] = None,
+        ping_interval_ms: Optional[int] = None,
+        ping_timeout_ms: Optional[int] = None,
+        rtt_good_ms: Optional[int] = None,
+        rtt_poor_ms: Optional[int] = None,
+        random_seed: Optional[int] = None,
+        headers: Union[Mapping[str, str], Iterable[str], None] = None,
+        subprotocol: Optional[str] = None,
+        origin: Optional[str] = None,
+        permessage_deflate: Optional[bool] = None,
+        http_proxy: Optional[str] = None,
+        ca_file: Union[str, "os.PathLike[str]", None] = None,
+        allow_insecure_tls: Optional[bool] = None,
+        app_ping: Optional[bool] = None,
+        max_message_bytes: Optional[int] = None,
+        queue_policy: Union[QueuePolicy, str, None] = None,
+        queue_max_messages: Optional[int] = None,
+        queue_max_bytes: Optional[int] = None,
+        loop: Optional[Loop] = None,
+        discord_webhook: Optional[str] = None,
+        discord_webhook_url: Optional[str] = None,
+        alert_labels: Union[Mapping[str, str], Iterable[str], None] = None,
+        alert_min_interval_ms: Optional[int] = None,
+        alert_username: Optional[str] = None,
+        log_level: Union[LogLevel, str, int, None] = None,
+    ) -> None:
+        args = dict(locals())
+        callbacks = {k: args.pop(k) for k in _CALLBACKS}
+        for name, fn in callbacks.items():
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name}: expected a callable, got {type(fn).__name__}")
+        options = {k: args[k] for k in OPTIONS if args[k] is not None}
+        self._url = url
+        self._loop = loop
+        config = _Config(url, options)
+        self._native = _ClientNative(config, _Sink(callbacks))
+
+    # -- lifecycle
+    def _call(self, what: str, fn: Callable[..., int], *args: Any) -> int:
+        native = self._native
+        ptr = native.use(what)
+        try:
+            return fn(ptr, *args)
+        finally:
+            native.done()
+
+    def _check(self, what: str, fn: Callable[..., int], *args: Any) -> None:
+        rc = self._call(what, fn, *args)
+        if rc:
+            raise LifelineError(rc, what)
+
+    def start(self) -> None:
+        """Start connecting (from idle), or again (from error or closed).
+        Raises LifelineError STATE when already running."""
+        self._check("start", lib.lifeline_client_start)
+
+    def stop(self, timeout_ms: int = -1) -> None:
+        """Close with 1000 and end in closed; what is still queued goes to
+        on_dropped. Waits at most timeout_ms for the server's answer (< 0:
+        2000 ms), except from a callback, where it returns at once."""
+        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
+            raise TypeError("timeout_ms: expected int")
+        timeout_ms = max(min(timeout_ms, INT_MAX), -1)
+        self._check("stop", lib.lifeline_client_stop, timeout_ms)
+
+    def close(self) -> None:
+        """Stop and free the client (lifeline_client_free). Idempotent.
+        Raises LifelineError IN_CALLBACK from the client's own callbacks."""
+        native = getattr(self, "_native", None)
+        if native is None:
+            return
+        rc = native.free("close")
+        if rc:
+            raise LifelineError(rc, "close")
+
+    @property
+    def closed(self) -> bool:
+        """True once the client is freed."""
+        return self._native.ptr is None
+
+    def __enter__(self) -> "Client":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    async def aclose(self) -> None:
+        """close() in a worker thread, so the asyncio loop keeps running
+        while the library waits for the server to answer the close."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    async def __aenter__(self) -> "Client":
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        native = getattr(self, "_native", None)
+        if native is None or native.ptr is None:
+            return
+        try:
+            native.free("finalizer")
+        except BaseException:
+            pass
+
+    def __repr__(self) -> str:
+        return f"<lifeline.Client {self._url!r} {self.state.value}>"
+
+    # -- traffic
+    def send(self, data: Union[str, bytes, bytearray, memoryview]) -> None:
+        """Send one message: str as text, bytes-like as binary. Copied; while
+        not connected it waits in the offline queue. Raises LifelineError
+        (MESSAGE_TOO_BIG, QUEUE_FULL, NOT_CONNECTED, STOPPED)."""
+        if isinstance(data, str):
+            raw, binary = data.encode("utf-8"), 0
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            raw, binary = bytes(data), 1
+        else:
+            raise TypeError(f"send: expected str or bytes, got {type(data).__name__}")
+        self._check("send", lib.lifeline_client_send, raw, len(raw), binary)
+
+    def reconnect_now(self) -> None:
+        """Skip the current wait. Raises LifelineError STATE when idle or
+        closed."""
+        self._check("reconnect_now", lib.lifeline_client_reconnect_now)
+
+    def alert(self, title: str, text: str) -> None:
+        """Send an alert now through the alert channel; the result comes to
+        on_notify. Raises LifelineError ALERTS_OFF, QUEUE_FULL, NOTIFY_GONE."""
+        self._check(
+            "alert",
+            lib.lifeline_client_alert,
+            _cstr("title", title),
+            _cstr("text", text),
+        )
+
+    # -- figures
+    @property
+    def state(self) -> State:
+        """The current state (State.CLOSED once the client is freed)."""
+        native = self._native
+        try:
+            ptr = native.use("state")
+        except LifelineError:
+            return State.CLOSED
+        try:
+            return state_from_c(lib.lifeline_client_state(ptr))
+        finally:
+            native.done()
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def loop(self) -> Optional[Loop]:
+        return self._loop
+
+    def stats(self) -> Stats:
+        """A consistent snapshot of the client's figures (lifeline_stats)."""
+        s = _ffi.padded(_ffi.Stats_c)
+        self._check("stats", lib.lifeline_client_stats, ctypes.byref(s))
+        if s.struct_size != ctypes.sizeof(_ffi.Stats_c):
+            raise RuntimeError(
+                f"sizeof(lifeline_stats) is {s.struct_size} in the library but "
+                f"{ctypes.sizeof(_ffi.Stats_c)} in this binding's mirror"
+            )
+        return Stats(
+            state=state_from_c(s.state),
+            time_in_state_ms=s.time_in_state_ms,
+            attempt=s.attempt,
+            retry_in_ms=s.retry_in_ms,
+            last_error=error_name(s.last_error),
+            last_http_status=s.last_http_status,
+            quality=quality_from_c(s.quality),
+            rtt_last_ms=s.rtt_last_ms,
+            rtt_smoothed_ms=s.rtt_smoothed_ms,
+            rtt_variation_ms=s.rtt_variation_ms,
+            rtt_min_ms=s.rtt_min_ms,
+            rtt_max_ms=s.rtt_max_ms,
+            pongs=s.pongs,
+            ping_timeouts=s.ping_timeouts,
+            since_last_pong_ms=s.since_last_pong_ms,
+            queued_messages=s.queued_messages,
+            queued_bytes=s.queued_bytes,
+            messages_sent=s.messages_sent,
+            bytes_sent=s.bytes_sent,
+            messages_received=s.messages_received,
+            bytes_received=s.bytes_received,
+            messages_dropped=s.messages_dropped,
+            reconnections=s.reconnections,
+            downtime_ms=s.downtime_ms,
+            last_error_code=s.last_error,
+        )
+
+    # -- asyncio
+    def events(self) -> "EventStream":
+        """The client's events on the running asyncio loop::
+
+            async for event in client.events():
+                ...
+
+        Call it from a coroutine. Events are collected from this call on (so
+        call it before start() to see the first state change); the iteration
+        ends when the client is closed.
+        """
+        return EventStream(self)
+
+
+_CALLBACKS = (
+    "on_state",
+    "on_message",
+    "on_quality",
+    "on_retry",
+    "on_dropped",
+    "on_log",
+    "on_notify",
+)
+
+
+class EventStream:
+    """An async iterator of a client's events (see :meth:`Client.events`).
+
+    Handed over from the C loop thread with ``call_soon_threadsafe`` into an
+    asyncio.Queue. It keeps its client alive; ``aclose()`` (or leaving an
+    ``async with``) stops collecting.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._sink = client._native.sink
+        self._sub = _Subscription(asyncio.get_running_loop())
+        self._done = False
+        self._sink.subscribe(self._sub)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._done:
+            raise StopAsyncIteration
+        item = await self._sub.queue.get()
+        if item is _END:
+            self._finish()
+            raise StopAsyncIteration
+        return item  # type: ignore[no-any-return]
+
+    async def get(self, timeout: Optional[float] = None) -> Event:
+        """The next event; asyncio.TimeoutError after timeout seconds,
+        StopAsyncIteration once the client is closed."""
+        return await asyncio.wait_for(self.__anext__(), timeout)
+
+    def _finish(self) -> None:
+        self._done = True
+        self._sink.unsubscribe(self._sub)
+
+    async def aclose(self) -> None:
+        self._finish()
+
+    async def __aenter__(self) -> "EventStream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._finish()

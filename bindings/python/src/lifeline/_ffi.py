@@ -1,0 +1,315 @@
+"""The C side: finding liblifeline, the ctypes mirror of its public structs,
+and the prototypes of the exported ``lifeline_*`` functions.
+
+Only ``<lifeline/lifeline.h>`` is mirrored here; nothing in the library's
+sources is relied upon. ctypes was chosen over cffi because it is in the
+standard library: installing the package needs no compiler and no other
+package, and the library is opened at import time like any ``dlopen``.
+
+Every foreign call goes through ``ctypes.CDLL``, which releases the GIL for
+the duration of the call: the library's loop thread needs the GIL to run the
+Python callbacks, and several functions (``lifeline_client_stop``,
+``lifeline_client_free``) wait for that thread.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import subprocess
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_char_p,
+    c_double,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint,
+    c_uint64,
+    c_void_p,
+)
+from typing import List, Optional
+
+#: The environment variable naming the library to load (a full path).
+LIBRARY_ENV = "LIFELINE_LIBRARY"
+
+#: The ABI this binding mirrors: soname major and header version.
+ABI_MAJOR = 0
+HEADER_VERSION = (0, 1, 0)
+
+#: LIFELINE_STATE_COUNT and the number of lifeline_quality values.
+STATE_COUNT = 7
+QUALITY_COUNT = 4
+
+
+class LibraryNotFound(ImportError):
+    """liblifeline could not be found or does not match this binding."""
+
+
+# ---- callbacks (lifeline.h: "Handles and callbacks") ------------------------
+
+
+class StateInfo_c(Structure):
+    _fields_ = [
+        ("old_state", c_int),
+        ("new_state", c_int),
+        ("attempt", c_int),
+        ("error", c_int),
+        ("http_status", c_int),
+        ("reason", c_char_p),
+    ]
+
+
+class NotifyInfo_c(Structure):
+    _fields_ = [
+        ("channel", c_char_p),
+        ("kind", c_char_p),
+        ("ok", c_int),
+        ("http_status", c_int),
+        ("attempts", c_int),
+        ("detail", c_char_p),
+    ]
+
+
+STATE_CB = CFUNCTYPE(None, c_void_p, POINTER(StateInfo_c), c_void_p)
+MESSAGE_CB = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_int, c_void_p)
+PONG_CB = CFUNCTYPE(None, c_void_p, c_int64, c_int, c_void_p)
+QUALITY_CB = CFUNCTYPE(None, c_void_p, c_int, c_void_p)
+RETRY_CB = CFUNCTYPE(None, c_void_p, c_int, c_int64, c_int, c_void_p)
+DROPPED_CB = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_int, c_int, c_void_p)
+LOG_CB = CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_void_p)
+NOTIFY_CB = CFUNCTYPE(None, c_void_p, POINTER(NotifyInfo_c), c_void_p)
+
+
+# ---- lifeline_config: field for field, in the header's order ----------------
+
+
+class Config_c(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("url", c_char_p),
+        # reconnection
+        ("base_delay_ms", c_int),
+        ("max_delay_ms", c_int),
+        ("jitter_ms", c_int),
+        ("jitter_mode", c_int),
+        ("max_attempts", c_int),
+        ("stable_after_ms", c_int),
+        ("down_ping_interval_ms", c_int),
+        ("health_url", c_char_p),
+        ("connect_timeout_ms", c_int),
+        # heartbeat and quality
+        ("ping_interval_ms", c_int),
+        ("ping_timeout_ms", c_int),
+        ("rtt_good_ms", c_int),
+        ("rtt_poor_ms", c_int),
+        ("random_seed", c_uint64),
+        # transport
+        ("headers", POINTER(c_char_p)),
+        ("header_count", c_size_t),
+        ("subprotocol", c_char_p),
+        ("origin", c_char_p),
+        ("permessage_deflate", c_int),
+        ("http_proxy", c_char_p),
+        ("ca_file", c_char_p),
+        ("allow_insecure_tls", c_int),
+        ("app_ping", c_int),
+        ("max_message_bytes", c_size_t),
+        # offline queue
+        ("queue_policy", c_int),
+        ("queue_max_messages", c_size_t),
+        ("queue_max_bytes", c_size_t),
+        # threads
+        ("loop", c_void_p),
+        # alerts
+        ("discord_webhook_url", c_char_p),
+        ("alert_labels", POINTER(c_char_p)),
+        ("alert_label_count", c_size_t),
+        ("alert_min_interval_ms", c_int),
+        ("alert_username", c_char_p),
+        # callbacks
+        ("on_state", STATE_CB),
+        ("on_message", MESSAGE_CB),
+        ("on_pong", PONG_CB),
+        ("on_quality", QUALITY_CB),
+        ("on_retry", RETRY_CB),
+        ("on_dropped", DROPPED_CB),
+        ("on_log", LOG_CB),
+        ("on_notify", NOTIFY_CB),
+        ("log_level", c_int),
+        ("user_data", c_void_p),
+    ]
+
+
+class Stats_c(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("state", c_int),
+        ("time_in_state_ms", c_int64),
+        ("attempt", c_int),
+        ("retry_in_ms", c_int64),
+        ("last_error", c_int),
+        ("last_http_status", c_int),
+        ("quality", c_int),
+        ("rtt_last_ms", c_int64),
+        ("rtt_smoothed_ms", c_double),
+        ("rtt_variation_ms", c_double),
+        ("rtt_min_ms", c_int64),
+        ("rtt_max_ms", c_int64),
+        ("pongs", c_uint64),
+        ("ping_timeouts", c_uint64),
+        ("since_last_pong_ms", c_int64),
+        ("queued_messages", c_uint64),
+        ("queued_bytes", c_uint64),
+        ("messages_sent", c_uint64),
+        ("bytes_sent", c_uint64),
+        ("messages_received", c_uint64),
+        ("bytes_received", c_uint64),
+        ("messages_dropped", c_uint64),
+        ("reconnections", c_uint64),
+        ("downtime_ms", c_int64),
+    ]
+
+
+# The library writes its own sizeof() bytes into the structs it fills. Give it
+# this much room past ours, so that a library whose structs grew cannot write
+# past the buffer before the struct_size check below catches the mismatch.
+STRUCT_SLACK = 1024
+
+
+def padded(struct_type: type) -> ctypes.Structure:
+    """A zeroed struct_type inside a buffer with STRUCT_SLACK bytes to spare."""
+    buf = ctypes.create_string_buffer(ctypes.sizeof(struct_type) + STRUCT_SLACK)
+    obj = struct_type.from_buffer(buf)
+    obj._lifeline_buffer = buf  # the buffer lives as long as the view
+    return obj
+
+
+# ---- finding and opening the library ----------------------------------------
+
+
+def _pkg_config_dirs() -> List[str]:
+    """The folders pkg-config names for lifeline (-L first, then libdir)."""
+    exe = shutil.which("pkg-config")
+    if not exe:
+        return []
+    dirs: List[str] = []
+    for args in (["--libs-only-L"], ["--variable=libdir"]):
+        try:
+            out = subprocess.run(
+                [exe, *args, "lifeline"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return dirs
+        if out.returncode != 0:
+            return dirs
+        for word in out.stdout.split():
+            d = word[2:] if word.startswith("-L") else word
+            if d and d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
+def candidates() -> List[str]:
+    """Where the library is looked for, in order (see the README)."""
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        return [env]  # named explicitly: nothing else is tried
+    found: List[str] = []
+    for d in _pkg_config_dirs():
+        for name in (f"liblifeline.so.{ABI_MAJOR}", "liblifeline.so"):
+            path = os.path.join(d, name)
+            if os.path.exists(path):
+                found.append(path)
+    # the dynamic loader's own search: LD_LIBRARY_PATH, ld.so.cache, /usr/lib
+    found.append(f"liblifeline.so.{ABI_MAJOR}")
+    util = ctypes.util.find_library("lifeline")
+    if util:
+        found.append(util)
+    return found
+
+
+def _open() -> ctypes.CDLL:
+    errors = []
+    for path in candidates():
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            errors.append(f"  {path}: {e}")
+    hint = (
+        f"set {LIBRARY_ENV} to the full path of liblifeline.so, install lifeline "
+        "where pkg-config finds it, or put it on the loader's search path"
+    )
+    raise LibraryNotFound("liblifeline not found:\n" + "\n".join(errors) + "\n" + hint)
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    def fn(name: str, restype, *argtypes) -> None:
+        f = getattr(lib, name)
+        f.restype = restype
+        f.argtypes = list(argtypes)
+
+    fn("lifeline_version", c_char_p)
+    fn("lifeline_version_number", c_uint)
+    fn("lifeline_strerror", c_char_p, c_int)
+    fn("lifeline_error_name", c_char_p, c_int)
+    fn("lifeline_state_name", c_char_p, c_int)
+    fn("lifeline_quality_name", c_char_p, c_int)
+    fn("lifeline_jitter_mode_name", c_char_p, c_int)
+    fn("lifeline_config_init", None, c_void_p)
+    fn("lifeline_config_validate", c_int, c_void_p)
+    fn("lifeline_loop_new", c_int, POINTER(c_void_p))
+    fn("lifeline_loop_free", c_int, c_void_p)
+    fn("lifeline_client_new", c_int, c_void_p, POINTER(c_void_p))
+    fn("lifeline_client_start", c_int, c_void_p)
+    fn("lifeline_client_send", c_int, c_void_p, c_char_p, c_size_t, c_int)
+    fn("lifeline_client_reconnect_now", c_int, c_void_p)
+    fn("lifeline_client_stats", c_int, c_void_p, c_void_p)
+    fn("lifeline_client_state", c_int, c_void_p)
+    fn("lifeline_client_stop", c_int, c_void_p, c_int)
+    fn("lifeline_client_alert", c_int, c_void_p, c_char_p, c_char_p)
+    fn("lifeline_client_free", c_int, c_void_p)
+
+
+def _check(lib: ctypes.CDLL) -> None:
+    """Fail loudly when the library is not the ABI this module mirrors."""
+    number = lib.lifeline_version_number()
+    major = (number >> 16) & 0xFF
+    if major != ABI_MAJOR:
+        raise LibraryNotFound(
+            f"{lib._name}: liblifeline {lib.lifeline_version().decode()} has ABI "
+            f"major {major}; this binding mirrors ABI {ABI_MAJOR}"
+        )
+    cfg = padded(Config_c)
+    lib.lifeline_config_init(ctypes.byref(cfg))
+    if cfg.struct_size != ctypes.sizeof(Config_c):
+        raise LibraryNotFound(
+            f"{lib._name}: sizeof(lifeline_config) is {cfg.struct_size} in the "
+            f"library but {ctypes.sizeof(Config_c)} in this binding's mirror: "
+            "the binding does not match this version of lifeline.h"
+        )
+
+
+def load() -> ctypes.CDLL:
+    lib = _open()
+    try:
+        _declare(lib)
+    except AttributeError as e:
+        raise LibraryNotFound(f"{lib._name}: missing symbol: {e}") from None
+    _check(lib)
+    return lib
+
+
+lib = load()
+
+
+def text(p: Optional[bytes]) -> str:
+    """A C string from the library as str ("" for NULL)."""
+    return p.decode("utf-8", "replace") if p else ""

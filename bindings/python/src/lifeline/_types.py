@@ -1,0 +1,306 @@
+"""Enums, event dataclasses and exceptions of the Python surface.
+
+The enum values are the C library's own names; ``_check_names()`` compares
+them with ``lifeline_state_name()`` and friends when the module is imported,
+so a library that renamed or renumbered one fails at import, not later.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Union
+
+from . import _ffi
+
+
+class State(str, enum.Enum):
+    """lifeline_state; the values are the names lifeline_state_name() gives."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    ERROR = "error"
+    SERVER_DOWN = "server_down"
+    CLOSED = "closed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Quality(str, enum.Enum):
+    """lifeline_quality; the values are the names lifeline_quality_name() gives."""
+
+    UNKNOWN = "unknown"
+    EXCELLENT = "excellent"
+    GOOD = "good"
+    POOR = "poor"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class JitterMode(str, enum.Enum):
+    """lifeline_jitter_mode (``jitter_mode=``)."""
+
+    ADDITIVE = "additive"
+    FULL = "full"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class QueuePolicy(str, enum.Enum):
+    """lifeline_queue_policy (``queue_policy=``)."""
+
+    REJECT = "reject"  # LIFELINE_QUEUE_REJECT_NEW
+    DROP_OLDEST = "drop_oldest"
+    OFF = "off"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LogLevel(enum.IntEnum):
+    """lifeline_log_level (``log_level=``, and the level given to ``on_log``)."""
+
+    ERROR = 0
+    WARN = 1
+    INFO = 2
+    DEBUG = 3
+
+
+class ErrorCode(enum.IntEnum):
+    """lifeline_error: LIFELINE_ERR_<name> = value, as in LIFELINE_ERROR_MAP."""
+
+    OK = 0
+    INVALID_ARGUMENT = 1
+    NO_MEMORY = 2
+    CONFIG_STRUCT_SIZE = 3
+    CONFIG_URL = 4
+    CONFIG_NEGATIVE = 5
+    CONFIG_BASE_DELAY = 6
+    CONFIG_MAX_DELAY = 7
+    CONFIG_MAX_ATTEMPTS = 8
+    CONFIG_JITTER_MODE = 9
+    CONFIG_PING_INTERVAL = 10
+    CONFIG_PING_TIMEOUT = 11
+    CONFIG_DOWN_PING_INTERVAL = 12
+    CONFIG_RTT_THRESHOLDS = 13
+    CONFIG_HEALTH_URL = 14
+    STATE = 15
+    CONNECT_TIMEOUT = 16
+    DNS = 17
+    CONNECTION_REFUSED = 18
+    CONNECTION_RESET = 19
+    HTTP_STATUS = 20
+    TLS = 21
+    PING_TIMEOUT = 22
+    CLOSED_BY_PEER = 23
+    MESSAGE_TOO_BIG = 24
+    QUEUE_FULL = 25
+    NOT_CONNECTED = 26
+    STOPPED = 27
+    IN_CALLBACK = 28
+    SYSTEM = 29
+    TRANSPORT = 30
+    PROBE_FAILED = 31
+    CONFIG_QUEUE = 32
+    CONFIG_HEADER = 33
+    CONFIG_CONNECT_TIMEOUT = 34
+    CONFIG_LIMITS = 35
+    CONFIG_PROXY = 36
+    CONFIG_CA_FILE = 37
+    CONFIG_LOOP = 38
+    PROTOCOL = 39
+    CONFIG_WEBHOOK = 40
+    ALERTS_OFF = 41
+    NOTIFY_GONE = 42
+    CONFIG_LABEL = 43
+
+
+# C value -> enum member, in the C numbering (checked against the library).
+STATES = tuple(State)
+QUALITIES = tuple(Quality)
+JITTER_MODES = tuple(JitterMode)
+QUEUE_POLICIES = tuple(QueuePolicy)
+
+
+def error_name(code: int) -> str:
+    """lifeline_error_name(code), e.g. "PING_TIMEOUT"."""
+    return _ffi.text(_ffi.lib.lifeline_error_name(code))
+
+
+def strerror(code: int) -> str:
+    """lifeline_strerror(code): one line for people."""
+    return _ffi.text(_ffi.lib.lifeline_strerror(code))
+
+
+def state_from_c(value: int) -> State:
+    return STATES[value] if 0 <= value < len(STATES) else State.ERROR
+
+
+def quality_from_c(value: int) -> Quality:
+    return QUALITIES[value] if 0 <= value < len(QUALITIES) else Quality.UNKNOWN
+
+
+def _check_names() -> None:
+    lib = _ffi.lib
+    pairs = [
+        (STATES, lib.lifeline_state_name),
+        (QUALITIES, lib.lifeline_quality_name),
+        (JITTER_MODES, lib.lifeline_jitter_mode_name),
+    ]
+    for members, name_of in pairs:
+        for i, member in enumerate(members):
+            c_name = _ffi.text(name_of(i))
+            if c_name != member.value:
+                raise _ffi.LibraryNotFound(
+                    f"{type(member).__name__} {i} is {c_name!r} in the library "
+                    f"but {member.value!r} in this binding"
+                )
+    for code in ErrorCode:
+        if error_name(code) != code.name:
+            raise _ffi.LibraryNotFound(
+                f"error {int(code)} is {error_name(code)!r} in the library "
+                f"but {code.name!r} in this binding"
+            )
+
+
+_check_names()
+
+
+# ---- exceptions -------------------------------------------------------------
+
+
+class LifelineError(Exception):
+    """A lifeline_error returned by the C library.
+
+    ``code`` is the lifeline_error value (an :class:`ErrorCode` when known),
+    ``name`` its lifeline_error_name() and ``message`` its lifeline_strerror().
+    """
+
+    def __init__(self, code: int, context: str = "", detail: str = "") -> None:
+        self.code: Union[ErrorCode, int]
+        try:
+            self.code = ErrorCode(code)
+        except ValueError:
+            self.code = code
+        self.name: str = error_name(code)
+        self.message: str = strerror(code)
+        self.context = context
+        prefix = f"{context}: " if context else ""
+        suffix = f": {detail}" if detail else ""
+        super().__init__(f"{prefix}{self.message}{suffix} (LIFELINE_ERR_{self.name})")
+
+
+class ConfigError(LifelineError, ValueError):
+    """A bad option: a ValueError whose ``option`` is the keyword concerned
+    (its message starts with it)."""
+
+    def __init__(self, code: int, option: str, detail: str = "") -> None:
+        self.option = option
+        super().__init__(code, option, detail)
+
+
+# ---- what the callbacks and events carry ------------------------------------
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    """What a state change carries (lifeline_state_info)."""
+
+    attempt: int
+    error: str  # lifeline_error_name(), "OK" when there was no error
+    http_status: int
+    reason: str
+    error_code: int = 0
+
+
+@dataclass(frozen=True)
+class NotifyInfo:
+    """What became of one alert (lifeline_notify_info)."""
+
+    channel: str
+    kind: str
+    ok: bool
+    http_status: int
+    attempts: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    old: State
+    new: State
+    info: StateInfo
+
+
+@dataclass(frozen=True)
+class MessageEvent:
+    data: Union[str, bytes]  # str for a text message, bytes for a binary one
+
+
+@dataclass(frozen=True)
+class PongEvent:
+    rtt_ms: int
+    quality: Quality
+
+
+@dataclass(frozen=True)
+class QualityEvent:
+    quality: Quality
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    attempt: int
+    delay_ms: int
+    probe: bool
+
+
+@dataclass(frozen=True)
+class DroppedEvent:
+    data: Union[str, bytes]
+    reason: str  # "QUEUE_FULL" or "STOPPED"
+
+
+@dataclass(frozen=True)
+class NotifyEvent:
+    info: NotifyInfo
+
+
+Event = Union[
+    StateEvent, MessageEvent, PongEvent, QualityEvent, RetryEvent, DroppedEvent, NotifyEvent
+]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A consistent snapshot of a client's figures (lifeline_stats)."""
+
+    state: State
+    time_in_state_ms: int
+    attempt: int
+    retry_in_ms: int
+    last_error: str
+    last_http_status: int
+    quality: Quality
+    rtt_last_ms: int
+    rtt_smoothed_ms: float
+    rtt_variation_ms: float
+    rtt_min_ms: int
+    rtt_max_ms: int
+    pongs: int
+    ping_timeouts: int
+    since_last_pong_ms: int  # -1 before the first pong
+    queued_messages: int
+    queued_bytes: int
+    messages_sent: int
+    bytes_sent: int
+    messages_received: int
+    bytes_received: int
+    messages_dropped: int
+    reconnections: int
+    downtime_ms: int
+    last_error_code: int = 0

@@ -1,0 +1,156 @@
+"""The binding against the library: loading, the enum names, the struct
+mirrors and the defaults."""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import lifeline
+from lifeline import _ffi
+
+from conftest import REPO
+
+
+def test_library_is_the_abi_the_binding_mirrors():
+    assert lifeline.library_version.split(".")[0] == str(_ffi.ABI_MAJOR)
+    number = _ffi.lib.lifeline_version_number()
+    assert (number >> 16) & 0xFF == _ffi.ABI_MAJOR
+    assert os.path.exists(lifeline.library_path) or "/" not in lifeline.library_path
+
+
+def test_state_and_quality_values_are_the_c_names():
+    lib = _ffi.lib
+    assert [lib.lifeline_state_name(i).decode() for i in range(_ffi.STATE_COUNT)] == [
+        s.value for s in lifeline.State
+    ]
+    assert [lib.lifeline_quality_name(i).decode() for i in range(_ffi.QUALITY_COUNT)] == [
+        q.value for q in lifeline.Quality
+    ]
+    assert [lib.lifeline_jitter_mode_name(i).decode() for i in range(2)] == ["additive", "full"]
+    assert lib.lifeline_state_name(_ffi.STATE_COUNT).decode() == "unknown"
+    assert lifeline.State.SERVER_DOWN == "server_down"
+    assert lifeline.Quality("excellent") is lifeline.Quality.EXCELLENT
+
+
+def test_error_codes_match_the_library_table():
+    for code in lifeline.ErrorCode:
+        assert lifeline.error_name(code) == code.name
+        assert lifeline.strerror(code) not in ("", "unknown error")
+    # the enum covers every error the library knows
+    assert lifeline.error_name(len(lifeline.ErrorCode)) == "UNKNOWN"
+
+
+def test_lifeline_error_carries_code_name_and_message():
+    e = lifeline.LifelineError(lifeline.ErrorCode.QUEUE_FULL, "send")
+    assert e.code == lifeline.ErrorCode.QUEUE_FULL == 25
+    assert e.name == "QUEUE_FULL"
+    assert e.message == "offline queue is full"
+    assert str(e) == "send: offline queue is full (LIFELINE_ERR_QUEUE_FULL)"
+
+
+def test_defaults_come_from_lifeline_config_init():
+    d = lifeline.default_options()
+    assert d["base_delay_ms"] == 5000
+    assert d["max_delay_ms"] == 30000
+    assert d["jitter_ms"] == 1000
+    assert d["jitter_mode"] is lifeline.JitterMode.ADDITIVE
+    assert d["max_attempts"] == 5
+    assert d["stable_after_ms"] == 10000
+    assert d["down_ping_interval_ms"] == 5000
+    assert d["connect_timeout_ms"] == 10000
+    assert d["ping_interval_ms"] == 30000
+    assert d["ping_timeout_ms"] == 10000
+    assert d["rtt_good_ms"] == 300
+    assert d["rtt_poor_ms"] == 1000
+    assert d["max_message_bytes"] == 1024 * 1024
+    assert d["queue_policy"] is lifeline.QueuePolicy.REJECT
+    assert d["queue_max_messages"] == 1000
+    assert d["queue_max_bytes"] == 1024 * 1024
+    assert d["alert_min_interval_ms"] == 600000
+    assert d["log_level"] is lifeline.LogLevel.WARN
+    assert d["health_url"] is None and d["discord_webhook"] is None
+
+
+def _include_dir() -> Path:
+    env = os.environ.get("LIFELINE_INCLUDE_DIR")
+    return Path(env) if env else REPO / "include"
+
+
+def _c_layout(struct: str, fields) -> dict:
+    """sizeof and offsetof every field, as a C compiler sees the header."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    header = _include_dir() / "lifeline" / "lifeline.h"
+    if not cc or not header.exists():
+        pytest.skip("needs a C compiler and lifeline.h (set LIFELINE_INCLUDE_DIR)")
+    lines = [f'printf("sizeof %zu\\n", sizeof({struct}));']
+    lines += [f'printf("{f} %zu\\n", offsetof({struct}, {f}));' for f in fields]
+    src = (
+        "#include <stddef.h>\n#include <stdio.h>\n#include <lifeline/lifeline.h>\n"
+        "int main(void) {\n" + "\n".join(lines) + "\nreturn 0; }\n"
+    )
+    with tempfile.TemporaryDirectory(prefix="lifeline-py-abi-") as d:
+        c, exe = os.path.join(d, "abi.c"), os.path.join(d, "abi")
+        with open(c, "w") as f:
+            f.write(src)
+        subprocess.run([cc, "-I", str(_include_dir()), c, "-o", exe], check=True)
+        out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    return {k: int(v) for k, v in (line.split() for line in out.splitlines())}
+
+
+@pytest.mark.parametrize(
+    "struct,mirror",
+    [("lifeline_config", _ffi.Config_c), ("lifeline_stats", _ffi.Stats_c),
+     ("lifeline_state_info", _ffi.StateInfo_c), ("lifeline_notify_info", _ffi.NotifyInfo_c)],
+)
+def test_struct_mirror_matches_the_header_field_for_field(struct, mirror):
+    names = [f[0] for f in mirror._fields_]
+    layout = _c_layout(struct, names)
+    assert layout.pop("sizeof") == ctypes.sizeof(mirror)
+    assert layout == {n: getattr(mirror, n).offset for n in names}
+
+
+def _import_in_subprocess(env: dict) -> subprocess.CompletedProcess:
+    code = "import lifeline; print(lifeline.library_path)"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+def _env_without_library() -> dict:
+    env = dict(os.environ)
+    env.pop(_ffi.LIBRARY_ENV, None)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    return env
+
+
+def test_library_named_by_the_environment_variable_is_loaded():
+    env = _env_without_library()
+    env[_ffi.LIBRARY_ENV] = lifeline.library_path
+    r = _import_in_subprocess(env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == lifeline.library_path
+
+
+def test_a_bad_library_path_fails_at_import_naming_the_variable():
+    env = _env_without_library()
+    env[_ffi.LIBRARY_ENV] = "/nonexistent/liblifeline.so"
+    r = _import_in_subprocess(env)
+    assert r.returncode != 0
+    assert "LibraryNotFound" in r.stderr and _ffi.LIBRARY_ENV in r.stderr
+
+
+def test_a_freshly_built_library_is_found_through_pkg_config():
+    build = Path(lifeline.library_path).resolve().parent.parent
+    uninstalled = build / "meson-uninstalled"
+    if not (uninstalled / "lifeline-uninstalled.pc").exists() or not shutil.which("pkg-config"):
+        pytest.skip("no meson build tree with lifeline-uninstalled.pc next to the library")
+    env = _env_without_library()
+    env["PKG_CONFIG_PATH"] = str(uninstalled)
+    r = _import_in_subprocess(env)
+    assert r.returncode == 0, r.stderr
+    assert Path(r.stdout.strip()).resolve() == Path(lifeline.library_path).resolve()
