@@ -41,7 +41,8 @@ public final class LifelineClient: @unchecked Sendable {
     private let lock = ReadWriteLock()
     /// The C client; nil once freed. Guarded by `lock`.
     private var handle: OpaquePointer?
-    private let sink: EventSink
+    /// Internal, not private, so the tests can check it is released.
+    let sink: EventSink
     /// `sink`, retained once for the C client (see `EventSink`).
     private let userData: UnsafeMutableRawPointer
     /// Keeps a shared loop alive until the C client is freed.

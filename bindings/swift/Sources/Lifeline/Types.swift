@@ -155,7 +155,7 @@ public struct NotifyInfo: Sendable, Equatable {
 
 /// Everything a ``LifelineClient`` reports, in the order the C library
 /// reported it (see ``LifelineClient/events``).
-public enum LifelineEvent: Sendable {
+public enum LifelineEvent: Sendable, Equatable {
     /// The connection state changed.
     case state(old: ConnectionState, new: ConnectionState, info: StateInfo)
     /// A whole message arrived.

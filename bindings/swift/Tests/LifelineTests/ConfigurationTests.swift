@@ -1,5 +1,5 @@
 import CLifeline
-import Lifeline
+@testable import Lifeline
 import Testing
 
 /// A bad configuration and the field and error it must be refused with.
@@ -162,18 +162,55 @@ struct ConfigurationTests {
     @Test("dropping the last reference frees the client and finishes events")
     func deinitFinishesTheEventStream() async throws {
         weak var weakClient: LifelineClient?
+        weak var weakSink: EventSink?
         var events: AsyncStream<LifelineEvent>?
         do {
             let client = try LifelineClient(configuration: Configuration(url: Self.url))
             weakClient = client
+            weakSink = client.sink
             events = client.events
             try client.start()
         }
         #expect(weakClient == nil)
+        // The context box C held (passRetained) was given back after free.
+        #expect(weakSink == nil)
         let log = await EventLog.recording(try #require(events))
         try await log.waitUntilFinished()
         // It had started: the stream holds its way to closed.
         #expect(await log.states.last == .closed)
+    }
+
+    @Test("sends from many tasks racing close(): each is accepted (then dropped) or refused")
+    func concurrentSendsRacingClose() async throws {
+        let client = try LifelineClient(configuration: Configuration(url: Self.url))
+        let log = await EventLog.recording(client.events)
+        let tasks = 8, perTask = 100 // below the default queue of 1000: idle queues all
+        let (accepted, refused) = await withTaskGroup(of: (Int, Int).self) { group in
+            for t in 0..<tasks {
+                group.addTask {
+                    var ok = 0, stopped = 0
+                    for n in 0..<perTask {
+                        // One sender closes the client halfway through its own sends.
+                        if t == 0 && n == perTask / 2 { client.close() }
+                        do throws(LifelineError) {
+                            try client.send("\(t)-\(n)")
+                            ok += 1
+                        } catch {
+                            #expect(error.name == "STOPPED")
+                            stopped += 1
+                        }
+                    }
+                    return (ok, stopped)
+                }
+            }
+            return await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
+        }
+        #expect(accepted + refused == tasks * perTask)
+        #expect(refused >= perTask / 2) // at least the closing sender's second half
+        try await log.waitUntilFinished()
+        // Accepted means "written or reported as dropped": nothing is lost.
+        let dropped = await log.events.filter { if case .dropped = $0 { true } else { false } }.count
+        #expect(dropped == accepted)
     }
 
     static func code(named name: String) -> Int32 {
