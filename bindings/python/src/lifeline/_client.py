@@ -343,7 +343,7 @@ class _Subscription:
 
 
 def _data(ptr: Optional[int], length: int, is_binary: int) -> Data:
-    raw = ctypes.string_at(ptr, length) if length else b""
+    raw = ctypes.string_at(ptr, length) if ptr is not None and length else b""
     return raw if is_binary else raw.decode("utf-8", "replace")
 
 
@@ -649,7 +649,7 @@ class _LoopNative:
                 _reaper.put(self)
                 return ErrorCode.OK
             return ErrorCode.IN_CALLBACK
-        rc = lib.lifeline_loop_free(ptr)
+        rc = int(lib.lifeline_loop_free(ptr))
         if rc == ErrorCode.OK:
             with self.lock:
                 self.ptr = None
@@ -743,7 +743,7 @@ class _ClientNative:
             while self.users:
                 self.idle.wait()
             ptr = self.ptr
-        rc = lib.lifeline_client_free(ptr)
+        rc = int(lib.lifeline_client_free(ptr))
         with self.lock:
             self.closing = False
             if rc == ErrorCode.OK:

@@ -31,7 +31,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import List, Optional
+from typing import Any, List, Optional, Type, TypeVar
 
 #: The environment variable naming the library to load (a full path).
 LIBRARY_ENV = "LIFELINE_LIBRARY"
@@ -180,7 +180,10 @@ class Stats_c(Structure):
 STRUCT_SLACK = 1024
 
 
-def padded(struct_type: type) -> ctypes.Structure:
+S = TypeVar("S", bound=Structure)
+
+
+def padded(struct_type: Type[S]) -> S:
     """A zeroed struct_type inside a buffer with STRUCT_SLACK bytes to spare."""
     buf = ctypes.create_string_buffer(ctypes.sizeof(struct_type) + STRUCT_SLACK)
     obj = struct_type.from_buffer(buf)
@@ -251,7 +254,7 @@ def _open() -> ctypes.CDLL:
 
 
 def _declare(lib: ctypes.CDLL) -> None:
-    def fn(name: str, restype, *argtypes) -> None:
+    def fn(name: str, restype: Any, *argtypes: Any) -> None:
         f = getattr(lib, name)
         f.restype = restype
         f.argtypes = list(argtypes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Union
+from typing import Callable, Union
 
 from . import _ffi
 
@@ -146,7 +146,7 @@ def quality_from_c(value: int) -> Quality:
 
 def _check_names() -> None:
     lib = _ffi.lib
-    pairs = [
+    pairs: list[tuple[tuple[enum.Enum, ...], Callable[[int], bytes]]] = [
         (STATES, lib.lifeline_state_name),
         (QUALITIES, lib.lifeline_quality_name),
         (JITTER_MODES, lib.lifeline_jitter_mode_name),
