@@ -73,7 +73,7 @@ Control (for tests only; neither real service has it)
                     "body" (text), "arrival_ms" (CLOCK_MONOTONIC, ms, as a
                     float: comparable with the tests' own clock),
                     "service" ("discord" | "sendgrid" | null),
-                    "status" (0 when unanswered),
+                    "status" (0 when unanswered), "answer" (the body sent back),
                     "outcome" ("answered" | "closed" | "hung" | "hanging")}
   POST /_reset     forget the deliveries, the buckets and the mode, release
                    hanging requests
@@ -583,11 +583,13 @@ class Handler(BaseHTTPRequestHandler):
         kind = mode["mode"]
         if kind == "hang":
             self.state.hang(generation)
-            rec["outcome"] = "hung"
+            with self.state.cv:
+                rec["outcome"] = "hung"
             self.close_connection = True
             return None
         if kind == "close":
-            rec["outcome"] = "closed"
+            with self.state.cv:
+                rec["outcome"] = "closed"
             self.close_connection = True
             return None
         if kind == "status":
@@ -609,9 +611,13 @@ class Handler(BaseHTTPRequestHandler):
         return self.sendgrid(rec, method, body)
 
     def finish_with(self, rec, status, body=b"", content_type="application/json", headers=()):
+        # recorded before the answer leaves: a test that has its answer
+        # finds it in /_requests
+        with self.state.cv:
+            rec["status"] = status
+            rec["answer"] = body.decode("utf-8", errors="replace")
+            rec["outcome"] = "answered"
         self.answer(status, body, content_type, headers)
-        rec["status"] = status
-        rec["outcome"] = "answered"
 
     # -- Discord
 

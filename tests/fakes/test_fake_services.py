@@ -462,6 +462,8 @@ def test_requests_are_recorded_with_arrival_time_and_status(fake):
     after = time.monotonic() * 1000
     reqs = fake.requests()
     assert [r["status"] for r in reqs] == [204, 404, 202]
+    assert json.loads(reqs[1]["answer"]) == {"message": "Unknown Webhook", "code": 10015}
+    assert reqs[0]["answer"] == ""
     assert [r["service"] for r in reqs] == ["discord", "discord", "sendgrid"]
     assert reqs[0]["method"] == "POST"
     assert reqs[0]["path"] == f"/api/webhooks/{HOOK_ID}/{HOOK_TOKEN}"
