@@ -174,11 +174,32 @@ static void kill_all_at_exit(void)
     pthread_mutex_unlock(&procs_mu);
 }
 
+/* A test that dies of a signal (a crash, an abort, meson's timeout) takes
+ * its processes with it: kill() is async-signal-safe, the lock is not
+ * taken (best effort at that point). */
+static void kill_all_on_signal(int sig)
+{
+    for (int i = 0; i < IT_MAX_PROCS; i++) {
+        it_proc *p = procs[i];
+        if (p && p->pid > 0)
+            kill(p->pid, SIGKILL);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static void register_proc(it_proc *p, int add)
 {
     pthread_mutex_lock(&procs_mu);
     if (!atexit_done) {
         atexit(kill_all_at_exit);
+        static const int fatal[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGINT};
+        for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_handler = kill_all_on_signal;
+            sigaction(fatal[i], &sa, NULL);
+        }
         atexit_done = 1;
     }
     for (int i = 0; i < IT_MAX_PROCS; i++) {
@@ -475,6 +496,9 @@ void it_require_server(void)
 
 int it_run_group(const char *name, const struct CMUnitTest *tests, size_t n)
 {
+    const char *filter = getenv("LIFELINE_IT_FILTER"); /* e.g. "*oversize*" */
+    if (filter && *filter)
+        cmocka_set_test_filter(filter);
     const char *bin = getenv("LIFELINE_SERVER_BIN");
     if (bin && *bin)
         return _cmocka_run_group_tests(name, tests, n, NULL, NULL);
@@ -756,6 +780,9 @@ static void rec_on_message(lifeline_client *c, const void *data, size_t len, int
         m->is_binary = is_binary;
         m->at = it_now_ms();
     }
+    if (rec->log_events)
+        it_log("%s: message %zu bytes%s: %.60s", rec->name, len, is_binary ? " binary" : "",
+               is_binary ? "" : (const char *)data);
     pthread_cond_broadcast(&rec->cv);
     it_message_hook hook = rec->on_message_hook;
     pthread_mutex_unlock(&rec->mu);
