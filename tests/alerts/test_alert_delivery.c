@@ -562,6 +562,31 @@ static void the_webhook_token_appears_in_no_log_result_or_reason(void **state)
     it_log("%zu texts searched with the webhook unreachable", texts);
 }
 
+/* A log line has a size limit. A secret that the limit cuts in two must not
+ * show either: what is left of it is still a secret. Here the query token
+ * of a long server URL straddles the end of the "connecting to" line. */
+static char long_url[2048];
+
+static void a_secret_cut_by_the_log_line_limit_never_shows(void **state)
+{
+    it_fix *f = *state;
+    int n = snprintf(long_url, sizeof(long_url), "ws://127.0.0.1:%d/", al_closed_port());
+    /* "connecting to " + the URL: the token starts 10 bytes before 1023 */
+    int path = 1013 - 14 - n - 7;
+    memset(long_url + n, 'p', (size_t)path);
+    snprintf(long_url + n + path, sizeof(long_url) - (size_t)(n + path),
+             "?token=" URL_QUERY_TOKEN);
+    it_config(&f->cfg, &f->rec, long_url);
+    al_attach(f);
+    it_fix_client(f);
+    AL_ASSERT(f, al_wait_line(f, "connecting to", IT_QUICK), "no \"connecting to\" line");
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_DISCONNECTED, IT_QUICK, NULL);
+    /* any 8 characters of the token */
+    leak_check lc = {{"qtok-7f3", NULL}, 0, 0};
+    al_each_text(f, look_for_leak, &lc);
+    AL_ASSERT(f, lc.leaks == 0, "%d log lines show part of the query token", lc.leaks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +602,7 @@ int main(void)
         AL_TEST(a_refusing_webhook_changes_nothing_in_the_reconnect_schedule),
         AL_PEER(the_alert_queue_is_bounded_while_the_webhook_hangs),
         AL_PEER(the_webhook_token_appears_in_no_log_result_or_reason),
+        AL_TEST(a_secret_cut_by_the_log_line_limit_never_shows),
     };
     return IT_RUN(tests);
 }

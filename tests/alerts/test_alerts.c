@@ -373,6 +373,42 @@ static void a_down_alert_with_a_huge_label_and_a_long_path_stays_within_limits(v
     expect_no_secret(f, reqs, 0);
 }
 
+/* A path of non-ASCII characters long enough for the Server field to be
+ * shortened: it must be shortened at a character boundary (Discord refuses
+ * a body that is not UTF-8). The cut is placed inside a character on
+ * purpose. */
+static void a_long_non_ascii_path_is_shortened_at_a_character_boundary(void **state)
+{
+    it_fix *f = *state;
+    int port = al_closed_port();
+    int n = snprintf(long_url, sizeof(long_url), "ws://127.0.0.1:%d/ws/", port);
+    /* odd bytes left after the prefix within 299 so that a byte cut would
+     * split a two-byte character */
+    if ((299 - n) % 2 == 0)
+        long_url[n++] = 'x';
+    for (int i = 0; i < 600; i++) {
+        long_url[n++] = '\xC3';
+        long_url[n++] = '\xA9';
+    }
+    long_url[n] = '\0';
+    it_config(&f->cfg, &f->rec, long_url);
+    f->proc2 = al_fake_start(NULL);
+    al_webhook_url(hook, sizeof(hook), f->proc2, AL_HOOK_ID, AL_HOOK_TOKEN);
+    f->cfg.discord_webhook_url = hook;
+    al_attach(f);
+    it_fix_client(f);
+
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_SERVER_DOWN, it_scaled(5000), NULL);
+    AL_ASSERT(f, al_wait_notes(f, 1, IT_QUICK), "no on_notify result");
+    cJSON *reqs = al_fake_requests(f->proc2);
+    AL_ASSERT(f, cJSON_GetArraySize(reqs) == 1, "%d deliveries", cJSON_GetArraySize(reqs));
+    AL_ASSERT(f, al_req_status(reqs, 0) == 204, "Discord would refuse the down alert: %d %s",
+              al_req_status(reqs, 0), al_req_answer(reqs, 0));
+    cJSON *body = al_req_body(reqs, 0);
+    check_limits(f, body);
+    expect_note(f, 0, "down", 1, 204, 1);
+}
+
 static char long_text[64000];
 static char long_title[8000];
 
@@ -499,6 +535,7 @@ int main(void)
         AL_PEER(two_outages_within_the_minimum_interval_alert_once),
         AL_PEER(with_no_minimum_interval_every_outage_alerts),
         AL_TEST(a_down_alert_with_a_huge_label_and_a_long_path_stays_within_limits),
+        AL_TEST(a_long_non_ascii_path_is_shortened_at_a_character_boundary),
         AL_PEER(a_custom_alert_of_10000_characters_is_cut_within_limits),
         AL_PEER(many_long_label_names_still_fit_in_6000_characters),
         AL_PEER(client_alert_without_a_webhook_is_alerts_off),
