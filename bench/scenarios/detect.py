@@ -42,7 +42,7 @@ def until(t):
 
 
 def run(quick):
-    trials = 4 if quick else 20
+    trials = 3 if quick else 20
     rng = random.Random(5)
     srv, port, _ = start_server("lifeline")
     cmd = [os.path.join(BIN, "lifeline_detect"), "--url",

@@ -73,9 +73,9 @@ def with_ratios(res, key, lower_is_better=False):
 
 
 def run(quick):
-    seconds = 1.5 if quick else 4
+    seconds = 1.0 if quick else 4
     rounds_seq = 2 if quick else 3
-    rounds_pipe = 1 if quick else 3
+    rounds_pipe = 2 if quick else 3
     srv, port, _ = start_server("lifeline", extra=["--ping-interval-ms", "3600000"])
     try:
         log("scenario 1: sequential echo, 64 B")

@@ -55,7 +55,7 @@ def one(kind, seconds):
 
 
 def run(quick):
-    seconds = 4 if quick else 10
+    seconds = 3 if quick else 10
     out = {"connections": CONNS, "stores": STORES, "broadcasts_per_s_per_store": RATE,
            "seconds": seconds, "contenders": {}}
     for kind, name in (("lifeline", "lifeline_server"), ("node", "node_ws_server")):
