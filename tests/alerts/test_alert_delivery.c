@@ -141,6 +141,37 @@ static void a_burst_of_alerts_respects_the_webhook_bucket(void **state)
               since_first);
 }
 
+static void five_rate_limits_in_a_row_are_given_up_on_the_sixth(void **state)
+{
+    it_fix *f = *state;
+    connected_with_hook(f, NULL, AL_HOOK_TOKEN);
+    al_fake_control(f->proc2,
+                    "{\"mode\":\"ratelimit\",\"retry_after\":0.1,\"count\":10,\"where\":\"body\"}");
+    assert_int_equal(lifeline_client_alert(f->client, "Rate limited", "six times"), LIFELINE_OK);
+    al_note n = wait_note(f, 0, IT_QUICK);
+    expect(f, &n, "custom", 0, 429, 6, NULL);
+    cJSON *reqs = al_fake_requests(f->proc2);
+    const int want[] = {429, 429, 429, 429, 429, 429};
+    expect_statuses(f, reqs, want, 6);
+    for (int i = 0; i < 5; i++)
+        expect_gap(f, reqs, i, 100, it_scaled(300));
+    it_observe(&f->rec, 500);
+    assert_int_equal(al_fake_count(f->proc2), 6);
+}
+
+static void a_retry_after_over_60_s_is_given_up_at_once(void **state)
+{
+    it_fix *f = *state;
+    connected_with_hook(f, NULL, AL_HOOK_TOKEN);
+    al_fake_control(f->proc2,
+                    "{\"mode\":\"ratelimit\",\"retry_after\":61,\"count\":1,\"where\":\"both\"}");
+    assert_int_equal(lifeline_client_alert(f->client, "Rate limited", "for a minute"), LIFELINE_OK);
+    al_note n = wait_note(f, 0, IT_QUICK);
+    expect(f, &n, "custom", 0, 429, 1, NULL);
+    it_observe(&f->rec, 300);
+    assert_int_equal(al_fake_count(f->proc2), 1);
+}
+
 /* ---- 5xx, unanswered, other 4xx --------------------------------------------------- */
 
 static void server_errors_are_retried_three_times_then_given_up(void **state)
@@ -183,6 +214,25 @@ static void an_unanswered_request_is_retried_then_delivered(void **state)
               al_req_outcome(reqs, 0));
     expect_gap(f, reqs, 0, 1000, it_scaled(400));
     expect_gap(f, reqs, 1, 2000, it_scaled(400));
+}
+
+/* An attempt is bounded by the 10 s total timeout; then it counts as a
+ * network error: retried after 1 s. */
+static void a_hanging_attempt_times_out_after_10_s_and_is_retried(void **state)
+{
+    it_fix *f = *state;
+    connected_with_hook(f, NULL, AL_HOOK_TOKEN);
+    al_fake_control(f->proc2, "{\"mode\":\"hang\",\"count\":1}");
+    assert_int_equal(lifeline_client_alert(f->client, "Slow", "webhook"), LIFELINE_OK);
+    al_note n = wait_note(f, 0, 11000 + IT_QUICK);
+    expect(f, &n, "custom", 1, 204, 2, "delivered");
+    cJSON *reqs = al_fake_requests(f->proc2);
+    AL_ASSERT(f, cJSON_GetArraySize(reqs) == 2, "%d deliveries", cJSON_GetArraySize(reqs));
+    AL_ASSERT(f, strcmp(al_req_outcome(reqs, 0), "hanging") == 0, "first %s",
+              al_req_outcome(reqs, 0));
+    assert_int_equal(al_req_status(reqs, 1), 204);
+    expect_gap(f, reqs, 0, 10000 + 1000, it_scaled(500));
+    assert_int_equal(it_count_states(&f->rec, LIFELINE_STATE_DISCONNECTED), 0);
 }
 
 static void a_403_is_given_up_at_once(void **state)
@@ -594,8 +644,11 @@ int main(void)
         AL_PEER(a_429_waits_the_retry_after_header),
         AL_PEER(a_429_with_both_waits_the_body_value),
         AL_PEER(a_burst_of_alerts_respects_the_webhook_bucket),
+        AL_PEER(five_rate_limits_in_a_row_are_given_up_on_the_sixth),
+        AL_PEER(a_retry_after_over_60_s_is_given_up_at_once),
         AL_PEER(server_errors_are_retried_three_times_then_given_up),
         AL_PEER(an_unanswered_request_is_retried_then_delivered),
+        AL_PEER(a_hanging_attempt_times_out_after_10_s_and_is_retried),
         AL_PEER(a_403_is_given_up_at_once),
         AL_PEER(an_unknown_webhook_ends_the_channel),
         AL_TEST(a_hanging_webhook_changes_nothing_in_the_reconnect_schedule),
