@@ -154,3 +154,12 @@ def test_a_freshly_built_library_is_found_through_pkg_config():
     r = _import_in_subprocess(env)
     assert r.returncode == 0, r.stderr
     assert Path(r.stdout.strip()).resolve() == Path(lifeline.library_path).resolve()
+
+
+def test_a_config_mirror_of_the_wrong_size_fails_loudly(monkeypatch):
+    class Short(ctypes.Structure):  # the mirror minus its last field
+        _fields_ = _ffi.Config_c._fields_[:-1]
+
+    monkeypatch.setattr(_ffi, "Config_c", Short)
+    with pytest.raises(lifeline.LibraryNotFound, match="sizeof\\(lifeline_config\\)"):
+        _ffi._check(_ffi.lib)

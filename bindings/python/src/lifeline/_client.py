@@ -68,6 +68,10 @@ from ._types import (
 
 log = logging.getLogger("lifeline")
 native_log = logging.getLogger("lifeline.native")
+# The library's own lines reach the application's handlers when it configures
+# logging, and are not printed otherwise (no "last resort" output on stderr).
+# Exceptions from callbacks go to "lifeline" itself and are always shown.
+native_log.addHandler(logging.NullHandler())
 
 lib = _ffi.lib
 
