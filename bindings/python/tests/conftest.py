@@ -63,6 +63,7 @@ class Server:
         self.port = 0
         self.proc: Optional[subprocess.Popen[str]] = None
         self.stderr: Deque[str] = deque(maxlen=200)
+        self.readers: List[threading.Thread] = []
 
     def start(self) -> None:
         assert self.proc is None
@@ -95,18 +96,22 @@ class Server:
             text=True,
             cwd=self.dir,
         )
-        threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True).start()
+        err = threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True)
+        err.start()
         line = proc.stdout.readline() if proc.stdout else ""
         try:
             port = json.loads(line)["port"]
         except (ValueError, KeyError, TypeError):
             proc.kill()
             proc.wait()
+            err.join()
             for f in (proc.stdout, proc.stderr):
                 if f:
                     f.close()
             return False
-        threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
+        out = threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True)
+        out.start()
+        self.readers = [err, out]
         self.port = port
         self.proc = proc
         return True
@@ -136,6 +141,9 @@ class Server:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        for t in self.readers:  # they end at the pipes' end of file
+            t.join(limit(5))
+        self.readers = []
         for f in (proc.stdout, proc.stderr):
             if f:
                 f.close()

@@ -205,6 +205,7 @@ class _Webhook(http.server.BaseHTTPRequestHandler):
 def test_alert_goes_to_the_webhook_and_its_outcome_to_on_notify(clients, recorder):
     _Webhook.bodies = []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
+    httpd.daemon_threads = False  # server_close() joins the request threads
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
     try:
