@@ -144,9 +144,18 @@ _ERROR_OPTION: Dict[int, str] = {
     ErrorCode.CONFIG_PROXY: "http_proxy",
     ErrorCode.CONFIG_CA_FILE: "ca_file",
     ErrorCode.CONFIG_LOOP: "loop",
-    ErrorCode.CONFIG_WEBHOOK: "discord_webhook",
+    ErrorCode.CONFIG_WEBHOOK: "discord_webhook_url",
     ErrorCode.CONFIG_LABEL: "alert_labels",
 }
+
+# C field -> keyword, where they differ (a keyword the caller used wins)
+_FIELD_OPTION: Dict[str, str] = {
+    "discord_webhook_url": "discord_webhook",
+    "header_count": "headers",
+    "alert_label_count": "alert_labels",
+}
+
+_HAS_CONFIG_CHECK = _ffi.has(lib, "lifeline_config_check")
 
 _LOG_LEVEL_NAMES = {
     "error": LogLevel.ERROR,
@@ -308,14 +317,26 @@ class _Config:
             raise AssertionError(kind)
 
     def option_for(self, code: int) -> str:
-        """The keyword a lifeline_config_validate() error concerns."""
-        if code == ErrorCode.CONFIG_WEBHOOK and "discord_webhook_url" in self.given:
-            return "discord_webhook_url"
-        if code == ErrorCode.CONFIG_LIMITS:
-            for key in ("max_message_bytes", "queue_max_messages", "queue_max_bytes"):
-                if getattr(self.cfg, key) == 0:
-                    return key
-        return _ERROR_OPTION.get(code, "options")
+        """The keyword a lifeline_config_validate() error concerns: the
+        library's lifeline_config_check() says which field when it has it,
+        the same rules are applied here otherwise."""
+        field: Optional[str] = None
+        if _HAS_CONFIG_CHECK:
+            name = ctypes.c_char_p()
+            if lib.lifeline_config_check(ctypes.byref(self.cfg), ctypes.byref(name)) == code:
+                field = _ffi.text(name.value) or None
+        if field is None:
+            field = _ERROR_OPTION.get(code)
+            if code == ErrorCode.CONFIG_RTT_THRESHOLDS and self.cfg.rtt_good_ms:
+                field = "rtt_poor_ms"
+            elif code == ErrorCode.CONFIG_LIMITS:
+                for key in ("max_message_bytes", "queue_max_messages", "queue_max_bytes"):
+                    if getattr(self.cfg, key) == 0:
+                        field = key
+                        break
+        if field is None:
+            return "options"
+        return _FIELD_OPTION.get(field, field) if field not in self.given else field
 
     def raise_for(self, code: int, context: str) -> None:
         if code == ErrorCode.OK:

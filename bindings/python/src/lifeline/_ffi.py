@@ -279,6 +279,14 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_client_stop", c_int, c_void_p, c_int)
     fn("lifeline_client_alert", c_int, c_void_p, c_char_p, c_char_p)
     fn("lifeline_client_free", c_int, c_void_p)
+    # Optional (newer libraries): the name of the field a config error is about.
+    if hasattr(lib, "lifeline_config_check"):
+        fn("lifeline_config_check", c_int, c_void_p, POINTER(c_char_p))
+
+
+def has(lib: ctypes.CDLL, name: str) -> bool:
+    """Whether the library exports an optional function."""
+    return hasattr(lib, name)
 
 
 def _check(lib: ctypes.CDLL) -> None:
