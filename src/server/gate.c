@@ -1,8 +1,10 @@
 /* The delay_pongs gate; see gate.h. */
 #include "server/gate.h"
 
-bool ll_gate_step(ll_gate *g, int64_t now, bool data_waiting, int64_t delay_ms)
+bool ll_gate_step(ll_gate *g, int64_t now, bool data_waiting, bool busy, int64_t delay_ms)
 {
+    if (g->state == LL_GATE_OPEN && busy)
+        return true;
     if (g->state != LL_GATE_WAITING) {
         /* held, or open for its one step: wait afresh for what is there */
         if (!data_waiting) {

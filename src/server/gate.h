@@ -21,9 +21,12 @@ typedef struct ll_gate {
 } ll_gate;
 
 /* Advances the gate at time now; data_waiting says whether unread bytes are
- * in the socket. Returns true when input should be on until the next step.
- * An open gate closes at the next step; bytes still waiting then start a
- * new wait. */
-bool ll_gate_step(ll_gate *g, int64_t now, bool data_waiting, int64_t delay_ms);
+ * in the socket, busy whether a message is partly read. Returns true when
+ * input should be on until the next step. An open gate stays open while
+ * busy (a large message is delayed once, not once per read) and otherwise
+ * closes at the next step; bytes still waiting then start a new wait. The
+ * caller takes the next step as soon as the opened input has been read
+ * once, so a peer cannot slip a new message through the open gate. */
+bool ll_gate_step(ll_gate *g, int64_t now, bool data_waiting, bool busy, int64_t delay_ms);
 
 #endif

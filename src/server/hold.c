@@ -137,8 +137,11 @@ static void tick_parked(ll_server *s, struct pollfd *fds, size_t n)
     }
 }
 
-static void tick_conns(ll_server *s, struct pollfd *fds, size_t n, int64_t now)
+/* Returns true when a delay gate opened: the tick must come back as soon as
+ * the loop has read once, to shut it. */
+static bool tick_conns(ll_server *s, struct pollfd *fds, size_t n, int64_t now)
 {
+    bool opened = false;
     size_t i = 0;
     for (ll_conn *c = s->reg.conns; c && i < n; c = c->next) {
         if (c->close_code)
@@ -149,17 +152,21 @@ static void tick_conns(ll_server *s, struct pollfd *fds, size_t n, int64_t now)
             if (gone)
                 ll_conn_kill(c);
         } else if (s->fault.mode == LL_FAULT_DELAY_PONGS) {
-            bool on = gone || ll_gate_step(&c->gate, now, re & POLLIN, s->fault.delay_ms);
+            bool was_open = c->gate.state == LL_GATE_OPEN;
+            bool on = gone || ll_gate_step(&c->gate, now, re & POLLIN, c->rx_partial,
+                                           s->fault.delay_ms);
+            opened |= on && !was_open;
             ll_conn_set_rx(c, on);
         }
     }
+    return opened;
 }
 
-bool ll_hold_tick(ll_server *s, int64_t now)
+int64_t ll_hold_tick(ll_server *s, int64_t now)
 {
     bool conns = s->fault.mode == LL_FAULT_BLACKHOLE || s->fault.mode == LL_FAULT_DELAY_PONGS;
     if (!conns && !s->parked)
-        return false;
+        return 0;
     size_t n = 0;
     for (ll_parked *p = s->parked; p; p = p->next)
         n++;
@@ -170,7 +177,7 @@ bool ll_hold_tick(ll_server *s, int64_t now)
                 n++;
     struct pollfd *fds = pfds(s, n ? n : 1);
     if (!fds)
-        return true;
+        return LL_HOLD_TICK_US;
     size_t i = 0;
     for (ll_parked *p = s->parked; p; p = p->next, i++) {
         fds[i].fd = p->fd;
@@ -186,11 +193,12 @@ bool ll_hold_tick(ll_server *s, int64_t now)
                 i++;
             }
     if (n && poll(fds, (nfds_t)n, 0) < 0)
-        return true;
+        return LL_HOLD_TICK_US;
     tick_parked(s, fds, nparked);
-    if (conns)
-        tick_conns(s, fds + nparked, n - nparked, now);
-    return true;
+    /* 1 us: after the next poll of the loop, before the one after it */
+    if (conns && tick_conns(s, fds + nparked, n - nparked, now))
+        return 1;
+    return LL_HOLD_TICK_US;
 }
 
 size_t ll_server_set_fault(ll_server *s, const ll_fault_request *req)

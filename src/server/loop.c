@@ -15,8 +15,6 @@
 #define LL_CLOSE_GRACE_MS 1000
 /* Shutdown waits at most this long for connections to close. */
 #define LL_SHUTDOWN_WAIT_MS 3000
-/* The tick's period while a fault mode watches sockets. */
-#define LL_HOLD_TICK_MS 10
 #define LL_FLUSH_EVERY_MS 1000
 
 /* Signal handlers can reach nothing else: the flag and the context to wake. */
@@ -154,15 +152,15 @@ static void tick(lws_sorted_usec_list_t *sul)
         ll_log_msg(&s->log, LL_LOG_INFO, "fault_ended", "%s ran out", ll_fault_mode_name(ended));
         ll_hold_transition(s, ended, LL_FAULT_NONE);
     }
-    bool fast = ll_hold_tick(s, now);
+    int64_t hold_us = ll_hold_tick(s, now);
     heartbeats(s, now);
     ll_server_check_monitor(s);
     if (now >= s->next_flush_mono) {
         flush(s);
         s->next_flush_mono = now + LL_FLUSH_EVERY_MS;
     }
-    int64_t next = fast ? LL_HOLD_TICK_MS : s->tick_ms;
-    lws_sul_schedule(s->ctx, 0, &s->tick, tick, (lws_usec_t)next * LWS_US_PER_MS);
+    int64_t next_us = hold_us ? hold_us : s->tick_ms * LWS_US_PER_MS;
+    lws_sul_schedule(s->ctx, 0, &s->tick, tick, (lws_usec_t)next_us);
 }
 
 void ll_server_kick(ll_server *s)

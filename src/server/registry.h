@@ -53,6 +53,7 @@ typedef struct ll_conn {
     const char *close_reason;      /* static text */
     unsigned ping_due : 1;         /* write a ping frame when writable */
     unsigned rx_binary : 1;        /* the message being reassembled */
+    unsigned rx_partial : 1;       /* a message is partly read */
     unsigned rx_off : 1;           /* input is switched off (lws rx flow) */
     unsigned blackholed : 1;       /* in blackhole: no reads, writes or pings */
     unsigned killed : 1;           /* a hard close was requested */

@@ -140,8 +140,12 @@ void ll_hold_new_conn(ll_server *s, ll_conn *c);
 /* Moves every connection from fault mode `from` to `to`. */
 void ll_hold_transition(ll_server *s, ll_fault_mode from, ll_fault_mode to);
 
-/* The hold work of one tick; returns true while it needs fast ticks. */
-bool ll_hold_tick(ll_server *s, int64_t now);
+/* The tick's period while a fault mode watches sockets. */
+#define LL_HOLD_TICK_US 10000
+
+/* The hold work of one tick; returns when the next tick is wanted, in
+ * microseconds, or 0 when the hold needs no fast ticks. */
+int64_t ll_hold_tick(ll_server *s, int64_t now);
 
 /* Applies a fault request (from the admin API): returns how many
  * connections close_all closed. */

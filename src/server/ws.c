@@ -220,6 +220,7 @@ static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len
         c->rx_len = 0;
         c->rx_binary = lws_frame_is_binary(wsi) ? 1 : 0;
     }
+    c->rx_partial = !final;
     if (c->rx_len + len > max || remaining > max - c->rx_len - len)
         return too_big(c);
     if (first && final) {
