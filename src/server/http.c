@@ -170,7 +170,7 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
 static int on_body(ll_server *s, ll_session *pss, const void *in, size_t len)
 {
     ll_http_req *req = pss->req;
-    if (!req || req->too_big)
+    if (!req || req->too_big || !len)
         return 0;
     if (req->len + len > (size_t)s->opt.max_message_bytes) {
         req->too_big = true;

@@ -37,6 +37,37 @@ static void print_text_value(FILE *out, const cJSON *v)
     }
 }
 
+/* The text form of one line, into out. */
+static void format_text(FILE *out, const char *ts, ll_log_level level, const char *event,
+                        const cJSON *fields)
+{
+    fprintf(out, "%s %-5s %s", ts, level_names[level], event);
+    for (const cJSON *f = fields ? fields->child : NULL; f; f = f->next) {
+        fprintf(out, " %s=", f->string);
+        print_text_value(out, f);
+    }
+    fputc('\n', out);
+}
+
+/* The JSON form of one line, into out. */
+static void format_json(FILE *out, const char *ts, ll_log_level level, const char *event,
+                        const cJSON *fields)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "ts", ts) &&
+        cJSON_AddStringToObject(o, "level", level_names[level]) &&
+        cJSON_AddStringToObject(o, "event", event)) {
+        for (const cJSON *f = fields ? fields->child : NULL; f; f = f->next)
+            cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, true));
+        char *text = cJSON_PrintUnformatted(o);
+        if (text) {
+            fprintf(out, "%s\n", text);
+            cJSON_free(text);
+        }
+    }
+    cJSON_Delete(o);
+}
+
 void ll_log_emit(const ll_log *l, ll_log_level level, const char *event, cJSON *fields)
 {
     if (level < l->min || !l->out) {
@@ -45,29 +76,21 @@ void ll_log_emit(const ll_log *l, ll_log_level level, const char *event, cJSON *
     }
     char ts[LL_ISO_LEN];
     ll_iso8601(ll_clock_wall_ms(), ts, sizeof(ts));
-    if (l->json) {
-        cJSON *o = cJSON_CreateObject();
-        if (o && cJSON_AddStringToObject(o, "ts", ts) &&
-            cJSON_AddStringToObject(o, "level", level_names[level]) &&
-            cJSON_AddStringToObject(o, "event", event)) {
-            for (cJSON *f = fields ? fields->child : NULL; f; f = f->next)
-                cJSON_AddItemToObject(o, f->string, cJSON_Duplicate(f, true));
-            char *text = cJSON_PrintUnformatted(o);
-            if (text) {
-                fprintf(l->out, "%s\n", text);
-                cJSON_free(text);
-            }
-        }
-        cJSON_Delete(o);
-    } else {
-        fprintf(l->out, "%s %-5s %s", ts, level_names[level], event);
-        for (cJSON *f = fields ? fields->child : NULL; f; f = f->next) {
-            fprintf(l->out, " %s=", f->string);
-            print_text_value(l->out, f);
-        }
-        fputc('\n', l->out);
+    /* build the line in memory, then write it with one call: lines from
+     * this process never interleave */
+    char *line = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&line, &len);
+    if (mem) {
+        if (l->json)
+            format_json(mem, ts, level, event, fields);
+        else
+            format_text(mem, ts, level, event, fields);
+        fclose(mem);
+        fwrite(line, 1, len, l->out);
+        fflush(l->out);
+        free(line);
     }
-    fflush(l->out);
     cJSON_Delete(fields);
 }
 
