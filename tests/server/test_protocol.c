@@ -104,14 +104,16 @@ static void an_unknown_type_is_an_error_that_names_it(void **state)
 static void whitespace_around_json_is_fine(void **state)
 {
     (void)state;
-    expect_reply(" \n{\"type\":\"ping\",\"ts\":1}\r\n ", LL_PROTO_REPLY, "{\"type\":\"pong\",\"ts\":1}");
+    expect_reply(" \n{\"type\":\"ping\",\"ts\":1}\r\n ", LL_PROTO_REPLY,
+                 "{\"type\":\"pong\",\"ts\":1}");
 }
 
 static void server_messages_have_their_documented_shape(void **state)
 {
     (void)state;
     char *s = ll_proto_broadcast("s1", "alice", "{\"k\":true}");
-    assert_string_equal(s, "{\"type\":\"broadcast\",\"store\":\"s1\",\"from\":\"alice\",\"data\":{\"k\":true}}");
+    assert_string_equal(s, "{\"type\":\"broadcast\",\"store\":\"s1\",\"from\":\"alice\","
+                           "\"data\":{\"k\":true}}");
     free(s);
     s = ll_proto_presence("user_joined", "s\"1", "bob");
     assert_string_equal(s, "{\"type\":\"user_joined\",\"store\":\"s\\\"1\",\"user\":\"bob\"}");

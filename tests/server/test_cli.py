@@ -1,0 +1,102 @@
+"""The command line and the process: bad options exit 2 naming the option,
+--help, JSON logs, SIGINT/SIGTERM closing every connection with 1001 and
+exiting 0, and the status monitor's events."""
+
+import asyncio
+import json
+import signal
+import subprocess
+
+import pytest
+
+from llserver import BIN, closed_code, server_env, wait_until
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--port", "http"], "--port"),
+    (["--port", "65536"], "--port"),
+    (["--ping-interval-ms", "0"], "--ping-interval-ms"),
+    (["--ping-timeout-ms", "soon"], "--ping-timeout-ms"),
+    (["--max-message-bytes", "-1"], "--max-message-bytes"),
+    (["--down-after-ms", "1.5"], "--down-after-ms"),
+    (["--tls-cert", "cert.pem"], "--tls-key"),
+    (["--db"], "--db"),
+    (["--no-such-option"], "--no-such-option"),
+    (["--json=yes"], "--json"),
+])
+def test_bad_options_exit_2_naming_the_option(args, option):
+    out = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=10,
+                         env=server_env())
+    assert out.returncode == 2
+    assert option in out.stderr
+    assert out.stdout == ""
+
+
+def test_help_lists_every_option():
+    out = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=10,
+                         env=server_env())
+    assert out.returncode == 0
+    for option in ("--host", "--port", "--ping-interval-ms", "--ping-timeout-ms", "--db",
+                   "--auth-secret", "--admin-token", "--max-message-bytes", "--tls-cert",
+                   "--tls-key", "--down-after-ms", "--json", "--make-token"):
+        assert option in out.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_closes_connections_with_1001_and_exits_0(start_server, sig):
+    server = start_server()
+
+    async def go():
+        conns = [await server.connect("s", f"u{i}") for i in range(3)]
+        await asyncio.to_thread(server.proc.send_signal, sig)
+        codes = await asyncio.gather(*(closed_code(ws) for ws in conns))
+        assert codes == [1001, 1001, 1001]
+    asyncio.run(go())
+    assert server.stop(sig) == 0
+
+
+def test_json_logs_are_one_object_per_line(start_server):
+    server = start_server("--json")
+
+    async def go():
+        ws = await server.connect("s", "logged")
+        await ws.close()
+    asyncio.run(go())
+    server.wait_active(0)
+    assert server.stop() == 0
+    lines = [l for l in server.log().splitlines() if l.strip()]
+    events = [json.loads(l) for l in lines]  # every line parses
+    assert all({"ts", "level", "event"} <= set(e) for e in events)
+    names = [e["event"] for e in events]
+    assert names[0] == "server_starting" and "server_stopping" in names
+    assert events[0]["port"] == server.port
+
+
+def test_the_monitor_reports_no_clients_and_clients_back(start_server):
+    server = start_server("--json", "--down-after-ms", "300")
+
+    def event(name):
+        return [e for e in server.log_events() if e["event"] == name]
+
+    down = wait_until(lambda: event("no_clients"), timeout=5, what="no_clients")[0]
+    assert down["status"] == "no clients connected" and down["duration_ms"] >= 300
+
+    async def go():
+        ws = await server.connect("s", "back")
+        back = await asyncio.to_thread(
+            wait_until, lambda: event("clients_back"), 5, 0.01, "clients_back")
+        assert back[0]["status"] == "clients back"
+        assert back[0]["duration_ms"] >= down["duration_ms"]
+        await ws.close()
+    asyncio.run(go())
+    # and again once the last one has gone for 300 ms
+    wait_until(lambda: len(event("no_clients")) == 2, timeout=5, what="a second no_clients")
+
+
+def test_the_port_in_use_is_an_error(start_server):
+    server = start_server()
+    out = subprocess.run([BIN, "--port", str(server.port), "--db", ":memory:"],
+                         capture_output=True, text=True, timeout=10,
+                         env=server_env())
+    assert out.returncode == 1
+    assert "listen" in out.stderr
