@@ -5,7 +5,7 @@ Built on the `websockets` library (10.4 on Debian 12, legacy asyncio API), so
 the client is tested against code that lifeline's authors did not write.
 
     peer.py --mode MODE [--host 127.0.0.1] [--port 0]
-            [--tls-cert CERT --tls-key KEY] [--oversize-bytes N]
+            [--tls-cert CERT --tls-key KEY] [--oversize-bytes N] [--quiet]
 
 The first line on stdout is {"event":"listening","port":N}. Then one JSON
 line per fact the tests wait on: "request" (path), "open", "closed" (code),
@@ -36,7 +36,12 @@ MODES = ("echo", "accept_close", "silent", "reject_401", "oversize",
          "headers", "app_ping", "ping_client")
 
 
+QUIET = False
+
+
 def report(**fact):
+    if QUIET and fact.get("event") != "listening":
+        return
     print(json.dumps(fact, separators=(",", ":")), flush=True)
 
 
@@ -119,7 +124,11 @@ async def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--oversize-bytes", type=int, default=64 * 1024)
+    ap.add_argument("--quiet", action="store_true",
+                    help="print the listening line only")
     args = ap.parse_args()
+    global QUIET
+    QUIET = args.quiet
 
     context = None
     if args.tls_cert:
