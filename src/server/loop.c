@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "server/clock.h"
 #include "server/server.h"
@@ -192,11 +195,44 @@ static bool is_any(const char *host)
     return !strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "*");
 }
 
+/* lws takes an address or an interface name: a host name such as
+ * "localhost" is resolved here, IPv4 first. Returns 0 or -1. */
+static int resolve_host(const char *host, char *out, size_t outlen)
+{
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (is_any(host) || inet_pton(AF_INET, host, bin) == 1 ||
+        inet_pton(AF_INET6, host, bin) == 1) {
+        snprintf(out, outlen, "%s", host);
+        return 0;
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) || !res)
+        return -1;
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    const void *sa = pick->ai_addr, *addr;
+    if (pick->ai_family == AF_INET)
+        addr = &((const struct sockaddr_in *)sa)->sin_addr;
+    else
+        addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    const char *ok = inet_ntop(pick->ai_family, addr, out, (socklen_t)outlen);
+    freeaddrinfo(res);
+    return ok ? 0 : -1;
+}
+
 static int create_context(ll_server *s)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
-    const char *host = s->opt.host;
+    static char host[INET6_ADDRSTRLEN + 1];
+    if (resolve_host(s->opt.host, host, sizeof(host)))
+        return -1;
     info.port = s->opt.port;
     info.iface = is_any(host) ? NULL : host;
     info.protocols = protocols;

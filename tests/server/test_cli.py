@@ -100,3 +100,21 @@ def test_the_port_in_use_is_an_error(start_server):
                          env=server_env())
     assert out.returncode == 1
     assert "listen" in out.stderr
+
+
+@pytest.mark.parametrize("host, connect", [("localhost", "127.0.0.1"), ("::1", "::1")])
+def test_host_takes_names_and_ipv6(start_server, host, connect):
+    import http.client
+    import socket
+    if ":" in connect:
+        try:
+            with socket.socket(socket.AF_INET6) as s:
+                s.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback here")
+    server = start_server("--host", host)
+    conn = http.client.HTTPConnection(connect, server.port, timeout=5)
+    conn.request("GET", "/api/v1/websockets/health")
+    resp = conn.getresponse()
+    assert resp.status == 200 and json.loads(resp.read())["online"] is True
+    conn.close()
