@@ -26,7 +26,22 @@ from pathlib import Path
 import websockets
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = os.environ.get("LIFELINE_SERVER_BIN") or str(ROOT / "build/src/server/lifeline-server")
+
+
+def _server_bin():
+    """LIFELINE_SERVER_BIN (a relative path is taken from the current folder,
+    else from the repository), or build/src/server/lifeline-server. Always
+    absolute: servers run in their own temporary folders."""
+    given = os.environ.get("LIFELINE_SERVER_BIN")
+    if not given:
+        return str(ROOT / "build/src/server/lifeline-server")
+    path = Path(given)
+    if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
+        path = ROOT / path
+    return str(path.resolve())
+
+
+BIN = _server_bin()
 
 # Fast heartbeats so tests about pings take well under a second.
 FAST = ["--ping-interval-ms", "200", "--ping-timeout-ms", "400"]
