@@ -344,11 +344,17 @@ typedef struct lifeline_config {
  * url and health_url are NULL. Threads: any. */
 LIFELINE_API void lifeline_config_init(lifeline_config *cfg);
 
-/* Check cfg. Returns LIFELINE_OK or the LIFELINE_ERR_CONFIG_* error naming
- * the first bad field (in the order the fields are declared);
+/* Check cfg. Returns LIFELINE_OK or the LIFELINE_ERR_CONFIG_* error of the
+ * first bad field, fields checked in the order they are declared;
  * LIFELINE_ERR_INVALID_ARGUMENT when cfg is NULL. Does not keep cfg.
  * Threads: any. */
 LIFELINE_API int lifeline_config_validate(const lifeline_config *cfg);
+
+/* lifeline_config_validate(), and *field (if field is not NULL) set to the
+ * name of the bad field as declared above ("ping_timeout_ms", "headers",
+ * ...), a static string, or NULL when the config is valid. For messages
+ * that name what is wrong, and for bindings. Threads: any. */
+LIFELINE_API int lifeline_config_check(const lifeline_config *cfg, const char **field);
 
 /* ------------------------------------------------------------------------ */
 /* Loops                                                                    */

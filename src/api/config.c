@@ -96,57 +96,81 @@ static int proxy_is_valid(const char *p)
     return port > 0;
 }
 
-int lifeline_config_validate(const lifeline_config *cfg)
+#define BAD(err, name)                                                         \
+    do {                                                                       \
+        if (field)                                                             \
+            *field = (name);                                                   \
+        return (err);                                                          \
+    } while (0)
+#define NEG(name)                                                              \
+    if (cfg->name < 0)                                                         \
+    BAD(LIFELINE_ERR_CONFIG_NEGATIVE, #name)
+
+int lifeline_config_check(const lifeline_config *cfg, const char **field)
 {
+    if (field)
+        *field = NULL;
     if (!cfg)
         return LIFELINE_ERR_INVALID_ARGUMENT;
     if (cfg->struct_size != sizeof(*cfg))
-        return LIFELINE_ERR_CONFIG_STRUCT_SIZE;
+        BAD(LIFELINE_ERR_CONFIG_STRUCT_SIZE, "struct_size");
     if (!url_is_websocket(cfg->url))
-        return LIFELINE_ERR_CONFIG_URL;
-    if (cfg->base_delay_ms < 0 || cfg->max_delay_ms < 0 || cfg->jitter_ms < 0 ||
-        cfg->max_attempts < 0 || cfg->stable_after_ms < 0 ||
-        cfg->down_ping_interval_ms < 0 || cfg->connect_timeout_ms < 0 || cfg->ping_interval_ms < 0 ||
-        cfg->ping_timeout_ms < 0 || cfg->rtt_good_ms < 0 || cfg->rtt_poor_ms < 0 ||
-        cfg->alert_min_interval_ms < 0)
-        return LIFELINE_ERR_CONFIG_NEGATIVE;
+        BAD(LIFELINE_ERR_CONFIG_URL, "url");
+    NEG(base_delay_ms);
     if (cfg->base_delay_ms == 0)
-        return LIFELINE_ERR_CONFIG_BASE_DELAY;
+        BAD(LIFELINE_ERR_CONFIG_BASE_DELAY, "base_delay_ms");
+    NEG(max_delay_ms);
     if (cfg->max_delay_ms < cfg->base_delay_ms)
-        return LIFELINE_ERR_CONFIG_MAX_DELAY;
+        BAD(LIFELINE_ERR_CONFIG_MAX_DELAY, "max_delay_ms");
+    NEG(jitter_ms);
+    if (cfg->jitter_mode != LIFELINE_JITTER_ADDITIVE && cfg->jitter_mode != LIFELINE_JITTER_FULL)
+        BAD(LIFELINE_ERR_CONFIG_JITTER_MODE, "jitter_mode");
+    NEG(max_attempts);
     if (cfg->max_attempts < 1)
-        return LIFELINE_ERR_CONFIG_MAX_ATTEMPTS;
-    if (cfg->jitter_mode != LIFELINE_JITTER_ADDITIVE &&
-        cfg->jitter_mode != LIFELINE_JITTER_FULL)
-        return LIFELINE_ERR_CONFIG_JITTER_MODE;
+        BAD(LIFELINE_ERR_CONFIG_MAX_ATTEMPTS, "max_attempts");
+    NEG(stable_after_ms);
+    NEG(down_ping_interval_ms);
     if (cfg->down_ping_interval_ms == 0)
-        return LIFELINE_ERR_CONFIG_DOWN_PING_INTERVAL;
+        BAD(LIFELINE_ERR_CONFIG_DOWN_PING_INTERVAL, "down_ping_interval_ms");
     if (cfg->health_url && !url_is_http(cfg->health_url))
-        return LIFELINE_ERR_CONFIG_HEALTH_URL;
+        BAD(LIFELINE_ERR_CONFIG_HEALTH_URL, "health_url");
+    NEG(connect_timeout_ms);
     if (cfg->connect_timeout_ms == 0)
-        return LIFELINE_ERR_CONFIG_CONNECT_TIMEOUT;
+        BAD(LIFELINE_ERR_CONFIG_CONNECT_TIMEOUT, "connect_timeout_ms");
+    NEG(ping_interval_ms);
     if (cfg->ping_interval_ms == 0)
-        return LIFELINE_ERR_CONFIG_PING_INTERVAL;
+        BAD(LIFELINE_ERR_CONFIG_PING_INTERVAL, "ping_interval_ms");
+    NEG(ping_timeout_ms);
     if (cfg->ping_timeout_ms == 0 || cfg->ping_timeout_ms >= cfg->ping_interval_ms)
-        return LIFELINE_ERR_CONFIG_PING_TIMEOUT;
+        BAD(LIFELINE_ERR_CONFIG_PING_TIMEOUT, "ping_timeout_ms");
+    NEG(rtt_good_ms);
+    NEG(rtt_poor_ms);
     if (cfg->rtt_good_ms == 0 || cfg->rtt_good_ms >= cfg->rtt_poor_ms)
-        return LIFELINE_ERR_CONFIG_RTT_THRESHOLDS;
+        BAD(LIFELINE_ERR_CONFIG_RTT_THRESHOLDS, cfg->rtt_good_ms == 0 ? "rtt_good_ms" : "rtt_poor_ms");
     for (size_t i = 0; i < cfg->header_count; i++)
         if (!header_is_valid(cfg->headers ? cfg->headers[i] : NULL))
-            return LIFELINE_ERR_CONFIG_HEADER;
+            BAD(LIFELINE_ERR_CONFIG_HEADER, "headers");
     if (cfg->http_proxy && !proxy_is_valid(cfg->http_proxy))
-        return LIFELINE_ERR_CONFIG_PROXY;
-    if (cfg->max_message_bytes == 0 || cfg->queue_max_messages == 0 ||
-        cfg->queue_max_bytes == 0)
-        return LIFELINE_ERR_CONFIG_LIMITS;
+        BAD(LIFELINE_ERR_CONFIG_PROXY, "http_proxy");
+    if (cfg->max_message_bytes == 0)
+        BAD(LIFELINE_ERR_CONFIG_LIMITS, "max_message_bytes");
+    if (cfg->queue_policy != LIFELINE_QUEUE_REJECT_NEW &&
+        cfg->queue_policy != LIFELINE_QUEUE_DROP_OLDEST && cfg->queue_policy != LIFELINE_QUEUE_OFF)
+        BAD(LIFELINE_ERR_CONFIG_QUEUE, "queue_policy");
+    if (cfg->queue_max_messages == 0)
+        BAD(LIFELINE_ERR_CONFIG_LIMITS, "queue_max_messages");
+    if (cfg->queue_max_bytes == 0)
+        BAD(LIFELINE_ERR_CONFIG_LIMITS, "queue_max_bytes");
     if (cfg->discord_webhook_url && !url_is_http(cfg->discord_webhook_url))
-        return LIFELINE_ERR_CONFIG_WEBHOOK;
+        BAD(LIFELINE_ERR_CONFIG_WEBHOOK, "discord_webhook_url");
     for (size_t i = 0; i < cfg->alert_label_count; i++)
         if (!label_is_valid(cfg->alert_labels ? cfg->alert_labels[i] : NULL))
-            return LIFELINE_ERR_CONFIG_LABEL;
-    if (cfg->queue_policy != LIFELINE_QUEUE_REJECT_NEW &&
-        cfg->queue_policy != LIFELINE_QUEUE_DROP_OLDEST &&
-        cfg->queue_policy != LIFELINE_QUEUE_OFF)
-        return LIFELINE_ERR_CONFIG_QUEUE;
+            BAD(LIFELINE_ERR_CONFIG_LABEL, "alert_labels");
+    NEG(alert_min_interval_ms);
     return LIFELINE_OK;
+}
+
+int lifeline_config_validate(const lifeline_config *cfg)
+{
+    return lifeline_config_check(cfg, NULL);
 }

@@ -61,18 +61,7 @@ static void on_done(void *ud, const ll_notify_result *r)
  * logs them (redacted) with the results; a full buffer drops the line. */
 static void on_log(void *ud, int level, const char *line)
 {
-    lifeline_client *c = ud;
-    if (!c->cfg.on_log || level > c->cfg.log_level)
-        return;
-    pthread_mutex_lock(&c->mu);
-    int post = !c->notify_closing;
-    if (c->n_notify_logs < 16) {
-        snprintf(c->notify_logs[c->n_notify_logs], sizeof(c->notify_logs[0]), "%s", line);
-        c->notify_log_levels[c->n_notify_logs++] = level;
-    }
-    pthread_mutex_unlock(&c->mu);
-    if (post)
-        ll_loop_post(c, LL_CMD_NOTIFY);
+    ll_client_log_later(ud, level, line);
 }
 
 int ll_alerts_init(lifeline_client *c)
@@ -187,16 +176,6 @@ void ll_alerts_recovered(lifeline_client *c, const ll_action *act)
 
 void ll_alerts_report(lifeline_client *c)
 {
-    char lines[16][256];
-    int levels[16];
-    pthread_mutex_lock(&c->mu);
-    size_t n_lines = c->n_notify_logs;
-    memcpy(lines, c->notify_logs, n_lines * sizeof(lines[0]));
-    memcpy(levels, c->notify_log_levels, n_lines * sizeof(levels[0]));
-    c->n_notify_logs = 0;
-    pthread_mutex_unlock(&c->mu);
-    for (size_t i = 0; i < n_lines; i++)
-        ll_client_log(c, levels[i], "%s", lines[i]);
     for (;;) {
         pthread_mutex_lock(&c->mu);
         if (c->n_results == 0) {

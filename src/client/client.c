@@ -30,15 +30,66 @@ void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
 {
     if (!c->cfg.on_log || level > c->cfg.log_level)
         return;
-    char raw[1024], clean[1024];
+    /* redact the whole line first, then cut it: a secret cut in half by
+     * the length limit would escape the redaction */
+    char small[1024], clean[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(raw, sizeof(raw), fmt, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
-    ll_redact(raw, clean, sizeof(clean), c->secrets, c->n_secrets);
+    char *raw = small;
+    if (n >= (int)sizeof(small)) {
+        raw = malloc((size_t)n + 1);
+        if (!raw)
+            return;
+        va_start(ap, fmt);
+        vsnprintf(raw, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    char *full = raw == small ? clean : malloc((size_t)n + 1);
+    if (!full) {
+        free(raw);
+        return;
+    }
+    ll_redact(raw, full, (size_t)n + 1 > sizeof(clean) ? (size_t)n + 1 : sizeof(clean),
+              c->secrets, c->n_secrets);
+    if (full != clean) {
+        snprintf(clean, sizeof(clean), "%s", full);
+        free(full);
+        free(raw);
+    }
     c->in_callback++;
     c->cfg.on_log(c, level, clean, c->cfg.user_data);
     c->in_callback--;
+}
+
+void ll_client_log_later(lifeline_client *c, int level, const char *line)
+{
+    if (!c->cfg.on_log || level > c->cfg.log_level)
+        return;
+    pthread_mutex_lock(&c->mu);
+    int post = !c->notify_closing && !c->detached;
+    if (c->n_pending_logs < 16) {
+        snprintf(c->pending_logs[c->n_pending_logs], sizeof(c->pending_logs[0]), "%s", line);
+        c->pending_log_levels[c->n_pending_logs++] = level;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (post)
+        ll_loop_post(c, LL_CMD_NOTIFY);
+}
+
+void ll_client_flush_logs(lifeline_client *c)
+{
+    char lines[16][256];
+    int levels[16];
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->n_pending_logs;
+    memcpy(lines, c->pending_logs, n * sizeof(lines[0]));
+    memcpy(levels, c->pending_log_levels, n * sizeof(levels[0]));
+    c->n_pending_logs = 0;
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        ll_client_log(c, levels[i], "%s", lines[i]);
 }
 
 /* ---- the core and its actions ------------------------------------------------ */
@@ -154,9 +205,11 @@ static const char *reason_text(const ll_action *a)
 static void on_state(lifeline_client *c, const ll_action *a)
 {
     if (a->new_state == LIFELINE_STATE_CLOSED) {
+        /* what is still queued is reported before closed, the last event */
         pthread_mutex_lock(&c->mu);
         drop_all_locked(c);
         pthread_mutex_unlock(&c->mu);
+        report_dropped(c);
     }
     if (a->new_state == LIFELINE_STATE_CONNECTED) {
         pthread_mutex_lock(&c->mu);
@@ -183,8 +236,6 @@ static void on_state(lifeline_client *c, const ll_action *a)
         c->cfg.on_state(c, &info, c->cfg.user_data);
         c->in_callback--;
     }
-    if (a->new_state == LIFELINE_STATE_CLOSED)
-        report_dropped(c);
 }
 
 static void close_timeout(lws_sorted_usec_list_t *sul);
@@ -284,11 +335,15 @@ void ll_client_pump(lifeline_client *c)
         perform(c, &a);
     }
     report_dropped(c);
+    ll_client_flush_logs(c);
     ll_alerts_report(c);
     ll_client_arm_timer(c);
-    /* a stop is done when the core is closed and no socket is left */
+    /* a stop is done when the core is closed, every action it asked for is
+     * performed (the closed event and the drop reports among them), and no
+     * socket is left */
     pthread_mutex_lock(&c->mu);
-    if (c->core.state == LIFELINE_STATE_CLOSED && !c->wsi && !c->probe_wsi && !c->closed_done) {
+    if (c->core.state == LIFELINE_STATE_CLOSED && c->n_actions == 0 && !c->wsi &&
+        !c->probe_wsi && !c->closed_done) {
         c->closed_done = 1;
         pthread_cond_broadcast(&c->cv);
     }
@@ -322,32 +377,40 @@ void ll_client_run_commands(lifeline_client *c)
 
 int ll_client_write_next(lifeline_client *c, struct lws *wsi)
 {
-    pthread_mutex_lock(&c->mu);
-    ll_msg *m = ll_queue_pop(&c->queue);
-    int more = c->queue.count > 0;
-    c->write_armed = more;
-    pthread_mutex_unlock(&c->mu);
-    if (!m)
-        return 0;
-    int n = lws_write(wsi, ll_msg_payload(&c->queue, m), m->len,
-                      m->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    pthread_mutex_lock(&c->mu);
-    if (n < (int)m->len) {
-        ll_queue_push_front(&c->queue, m); /* not sent: it goes again, first */
+    /* write while the socket takes more, then wait to be writable again */
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        ll_msg *m = ll_queue_pop(&c->queue);
+        int more = c->queue.count > 0;
+        c->write_armed = more;
         pthread_mutex_unlock(&c->mu);
-        return -1;
+        if (!m)
+            return 0;
+        int n = lws_write(wsi, ll_msg_payload(&c->queue, m), m->len,
+                          m->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        pthread_mutex_lock(&c->mu);
+        if (n < (int)m->len) {
+            ll_queue_push_front(&c->queue, m); /* not sent: it goes again, first */
+            pthread_mutex_unlock(&c->mu);
+            return -1;
+        }
+        c->msgs_sent++;
+        c->bytes_sent += m->len;
+        pthread_mutex_unlock(&c->mu);
+        free(m);
+        if (!more)
+            return 0;
+        if (lws_send_pipe_choked(wsi)) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
     }
-    c->msgs_sent++;
-    c->bytes_sent += m->len;
-    pthread_mutex_unlock(&c->mu);
-    free(m);
-    if (more)
-        lws_callback_on_writable(wsi);
-    return 0;
 }
 
 void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_binary)
 {
+    if (c->close_code)
+        return; /* stopping: closed was the last state; nothing follows it */
     pthread_mutex_lock(&c->mu);
     c->msgs_recv++;
     c->bytes_recv += len;
@@ -400,7 +463,9 @@ int lifeline_client_send(lifeline_client *c, const void *data, size_t len, int i
     }
     pthread_mutex_unlock(&c->mu);
     free(m);
-    if (wake)
+    if (wake == LL_CMD_WRITE && ll_loop_is_current(c->loop))
+        ll_ws_want_write(c); /* on the loop thread already: no wake-up */
+    else if (wake)
         ll_loop_post(c, (unsigned)wake);
     return rc;
 }

@@ -27,7 +27,7 @@ enum {
     LL_CMD_WRITE = 1 << 1,   /* the queue has something new */
     LL_CMD_DROPPED = 1 << 2, /* dropped messages to report */
     LL_CMD_DETACH = 1 << 3,  /* free: let go of every wsi, never call back */
-    LL_CMD_NOTIFY = 1 << 4,  /* alert results to report */
+    LL_CMD_NOTIFY = 1 << 4,  /* alert results or pending log lines */
 };
 
 #define LL_MAX_NOTIFY_RESULTS 32
@@ -38,6 +38,7 @@ typedef struct ll_vhost {
     char *ca_file;
     char *proxy;
     int deflate;
+    int tls;
     char *name;
 } ll_vhost;
 
@@ -92,9 +93,11 @@ struct lifeline_client {
     ll_notifier *notifier;         /* NULL when alerts are off */
     ll_notify_result results[LL_MAX_NOTIFY_RESULTS]; /* mu: to report */
     size_t n_results;              /* mu */
-    char notify_logs[16][256];     /* mu: the notifier's lines, to log */
-    int notify_log_levels[16];     /* mu */
-    size_t n_notify_logs;          /* mu */
+    char pending_logs[16][256];    /* mu: lines made where on_log cannot be
+                                      called (the notifier's thread, under
+                                      the loop's lock), logged by the loop */
+    int pending_log_levels[16];    /* mu */
+    size_t n_pending_logs;         /* mu */
     int notify_closing;            /* mu: free() began, post nothing more */
     int64_t last_down_alert_ms;    /* loop thread: -1 before the first */
     int down_alert_sent;           /* loop thread: this outage's was sent */
@@ -122,6 +125,7 @@ struct lifeline_client {
     int pumping;                   /* performing actions (re-entrancy) */
     int connecting_sync;           /* inside lws_client_connect_via_info() */
     int connect_failed;            /* the attempt reported its failure */
+    int cert_refused;              /* OpenSSL refused the server's certificate */
     int in_callback;               /* an app callback is running */
 };
 
@@ -142,8 +146,11 @@ void ll_client_run_commands(lifeline_client *c);
 /* A log line from inside lifeline (printf-style), redacted, if level allows. */
 void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The wsi went away while the client was stopping: wake stop(). */
-void ll_client_closed_done(lifeline_client *c);
+/* Keep a log line for the loop thread to log (any thread; the caller may
+ * hold the loop's lock). Full: the line is dropped. */
+void ll_client_log_later(lifeline_client *c, int level, const char *line);
+/* Log the lines kept by ll_client_log_later() (loop thread). */
+void ll_client_flush_logs(lifeline_client *c);
 int64_t ll_now_ms(void);
 
 /* ---- loop.c ---------------------------------------------------------------- */

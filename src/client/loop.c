@@ -39,9 +39,11 @@ static void lws_log_emit(int level, const char *line)
         ll_client_log(ll_tls_client, ours, "%s", buf);
         return;
     }
-    pthread_mutex_lock(&l->mu); /* recursive: a log callback may create a client */
+    /* no client is known: every client of this loop gets the line, later,
+     * from its own pump (no callback runs under the loop's lock) */
+    pthread_mutex_lock(&l->mu);
     for (lifeline_client *c = l->clients; c; c = c->next_on_loop)
-        ll_client_log(c, ours, "%s", buf);
+        ll_client_log_later(c, ours, buf);
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -109,7 +111,10 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-static struct lws_vhost *make_vhost(lifeline_loop *l, const char *ca_file,
+/* A client-only vhost. Only a TLS one gets an SSL_CTX: building one loads
+ * the system's CA store, which costs tens of milliseconds and most of a
+ * megabyte, so plain ws:// clients never pay for it. */
+static struct lws_vhost *make_vhost(lifeline_loop *l, int tls, const char *ca_file,
                                     const char *proxy, int deflate, const char *name)
 {
     static const struct lws_extension exts[] = {
@@ -122,7 +127,7 @@ static struct lws_vhost *make_vhost(lifeline_loop *l, const char *ca_file,
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = ll_protocols;
     info.vhost_name = name;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
     info.client_ssl_ca_filepath = ca_file;
     info.extensions = deflate ? exts : NULL;
     char host[256];
@@ -143,8 +148,10 @@ static int same(const char *a, const char *b)
 struct lws_vhost *ll_loop_vhost(lifeline_loop *l, lifeline_client *c)
 {
     int deflate = c->cfg.permessage_deflate != 0;
+    int tls = c->url.secure || c->health.secure;
     for (ll_vhost *v = l->vhosts; v; v = v->next)
-        if (same(v->ca_file, c->ca_file) && same(v->proxy, c->proxy) && v->deflate == deflate)
+        if (v->tls == tls && same(v->ca_file, c->ca_file) && same(v->proxy, c->proxy) &&
+            v->deflate == deflate)
             return v->vh;
     ll_vhost *v = calloc(1, sizeof(*v));
     if (!v)
@@ -154,8 +161,9 @@ struct lws_vhost *ll_loop_vhost(lifeline_loop *l, lifeline_client *c)
     v->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
     v->proxy = c->proxy ? strdup(c->proxy) : NULL;
     v->deflate = deflate;
+    v->tls = tls;
     v->name = strdup(name);
-    v->vh = make_vhost(l, c->ca_file, c->proxy, deflate, v->name);
+    v->vh = make_vhost(l, tls, c->ca_file, c->proxy, deflate, v->name);
     if (!v->vh || !v->name || (c->ca_file && !v->ca_file) || (c->proxy && !v->proxy)) {
         free(v->ca_file);
         free(v->proxy);
@@ -188,7 +196,7 @@ int lifeline_loop_new(lifeline_loop **out)
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = ll_protocols;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.user = l;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
@@ -199,7 +207,7 @@ int lifeline_loop_new(lifeline_loop **out)
     if (!l->ctx || !v)
         goto fail;
     v->name = strdup("lifeline-0");
-    v->vh = v->name ? make_vhost(l, NULL, NULL, 0, v->name) : NULL;
+    v->vh = v->name ? make_vhost(l, 0, NULL, NULL, 0, v->name) : NULL;
     if (!v->vh)
         goto fail;
     l->vhosts = v;

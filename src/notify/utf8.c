@@ -28,16 +28,29 @@ char *ll_utf8_cut(const char *s, size_t max)
 {
     if (!s)
         s = "";
-    if (ll_utf8_chars(s) <= max)
-        return strdup(s);
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t n = 0; n + 1 < max; n++) /* keep max - 1, then the ellipsis */
-        p += seq_len(p);
-    size_t keep = (size_t)(p - (const unsigned char *)s);
-    char *out = malloc(keep + 4);
+    size_t chars = ll_utf8_chars(s);
+    size_t keep = chars <= max ? chars : max - 1; /* then the ellipsis */
+    /* an invalid byte becomes U+FFFD (3 bytes): JSON must be valid UTF-8 */
+    char *out = malloc(3 * keep + 4);
     if (!out)
         return NULL;
-    memcpy(out, s, keep);
-    memcpy(out + keep, "\xE2\x80\xA6", 4); /* U+2026 and the NUL */
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t n = 0; n < keep; n++) {
+        size_t len = seq_len(p);
+        if (len == 1 && *p >= 0x80) {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+        } else {
+            memcpy(out + o, p, len);
+            o += len;
+        }
+        p += len;
+    }
+    if (chars > max) {
+        memcpy(out + o, "\xE2\x80\xA6", 3); /* U+2026 */
+        o += 3;
+    }
+    out[o] = 0;
     return out;
 }

@@ -5,6 +5,7 @@
  * Each wsi carries its client as opaque user data; a wsi the client has let
  * go of (an abandoned attempt, a connection declared dead) has it cleared,
  * so its late callbacks reach nobody. */
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
     }
     c->wsi_conn_id = conn_id;
     c->connect_failed = 0;
+    c->cert_refused = 0;
     c->connecting_sync = 1;
     c->last_peer_close = 0;
     ll_client_log(c, LIFELINE_LOG_DEBUG, "connecting to %s", c->url_str);
@@ -86,6 +88,15 @@ void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
     if (c->connect_failed)
         return; /* reported by CLIENT_CONNECTION_ERROR already */
     if (!wsi) {
+        /* libwebsockets 4.1 gives up on a name it cannot resolve without
+         * saying why: ask the resolver, so DNS failures are named as such */
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+        if (getaddrinfo(c->url.host, NULL, &hints, &res) != 0)
+            fail.error = LIFELINE_ERR_DNS;
+        else
+            freeaddrinfo(res);
+        ll_client_log(c, LIFELINE_LOG_INFO, "connection attempt failed: %s",
+                      lifeline_strerror(fail.error));
         forget(c);
         ll_client_dispatch(c, &fail);
         return;
@@ -257,6 +268,11 @@ static void on_connection_error(lifeline_client *c, struct lws *wsi, const char 
 {
     ll_event ev = {.type = LL_EV_CONNECT_FAILED, .conn_id = c->wsi_conn_id};
     ll_classify_connect_error(why, &ev);
+    if (c->cert_refused && !c->cfg.allow_insecure_tls) {
+        ev.error = LIFELINE_ERR_TLS;
+        ev.permanent = 1;
+        why = "the server's certificate was refused";
+    }
     if (why && strstr(why, "not 101")) {
         char retry_after[32] = "";
         unsigned status = lws_http_client_http_response(wsi);
@@ -334,6 +350,12 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     ll_tls_client = c;
     int rc = 0;
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        /* len is OpenSSL's preverify_ok: remember a refusal, so the failure
+         * that follows is known as a refused certificate (permanent) */
+        if (len == 0)
+            c->cert_refused = 1;
+        break;
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
         rc = add_headers(c, wsi, in, len);
         break;

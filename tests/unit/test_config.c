@@ -124,6 +124,36 @@ static void each_bad_field_has_its_own_error(void **state)
     CHECK(cfg.health_url = "http://127.0.0.1:8080/api/v1/websockets/health", LIFELINE_OK);
 }
 
+static void check_names_the_bad_field(void **state)
+{
+    (void)state;
+    const char *field = "x";
+    lifeline_config cfg = valid();
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_OK);
+    assert_null(field);
+    cfg.stable_after_ms = -1;
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_NEGATIVE);
+    assert_string_equal(field, "stable_after_ms");
+    cfg = valid();
+    cfg.ping_timeout_ms = 40000;
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_PING_TIMEOUT);
+    assert_string_equal(field, "ping_timeout_ms");
+    cfg = valid();
+    cfg.queue_max_bytes = 0;
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_LIMITS);
+    assert_string_equal(field, "queue_max_bytes");
+    const char *labels[] = {"Store: 12", "no colon"};
+    cfg = valid();
+    cfg.alert_labels = labels;
+    cfg.alert_label_count = 2;
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_LABEL);
+    assert_string_equal(field, "alert_labels");
+    cfg.url = NULL; /* the first bad field in declaration order wins */
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_URL);
+    assert_string_equal(field, "url");
+    assert_int_equal(lifeline_config_check(NULL, &field), LIFELINE_ERR_INVALID_ARGUMENT);
+}
+
 static void every_error_has_a_distinct_name_and_text(void **state)
 {
     (void)state;
@@ -182,6 +212,7 @@ int main(void)
         cmocka_unit_test(uninitialised_config_is_refused),
         cmocka_unit_test(urls_that_are_not_websocket_are_refused),
         cmocka_unit_test(each_bad_field_has_its_own_error),
+        cmocka_unit_test(check_names_the_bad_field),
         cmocka_unit_test(every_error_has_a_distinct_name_and_text),
         cmocka_unit_test(enum_names_are_the_documented_strings),
         cmocka_unit_test(version_matches_the_header),
