@@ -87,6 +87,16 @@ char *config_to_json(const cli_options *o)
     add_u64(obj, "queue_max", c->queue_max_messages);
     add_u64(obj, "queue_max_bytes", c->queue_max_bytes);
 
+    char *hook = redact_webhook(c->discord_webhook_url);
+    if (c->discord_webhook_url && !hook)
+        goto done;
+    add_str(obj, "discord_webhook", hook);
+    free(hook);
+    cJSON *labels = cJSON_AddArrayToObject(obj, "alert_labels");
+    for (size_t i = 0; labels && i < c->alert_label_count; i++)
+        cJSON_AddItemToArray(labels, cJSON_CreateString(c->alert_labels[i]));
+    cJSON_AddNumberToObject(obj, "alert_min_interval_ms", c->alert_min_interval_ms);
+
     cJSON_AddBoolToObject(obj, "json", o->json);
     cJSON_AddBoolToObject(obj, "verbose", o->verbose);
     cJSON_AddStringToObject(obj, "log_level", cli_log_level_name(c->log_level));

@@ -149,6 +149,24 @@ void events_send_refused(events *e, int err)
     emit_dropped(e, err, 1);
 }
 
+/* {"event":"notify","channel":"discord","kind":"down","ok":true,"status":204} */
+static void on_notify(lifeline_client *client, const lifeline_notify_info *info,
+                      void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "notify");
+    if (ev) {
+        cJSON_AddStringToObject(ev, "channel", info->channel);
+        cJSON_AddStringToObject(ev, "kind", info->kind);
+        cJSON_AddBoolToObject(ev, "ok", info->ok);
+        cJSON_AddNumberToObject(ev, "status", info->http_status);
+        cJSON_AddNumberToObject(ev, "attempts", info->attempts);
+        add_scrubbed(e, ev, "detail", info->detail);
+    }
+    output_emit(e->out, ev);
+}
+
 static void on_log(lifeline_client *client, int level, const char *line,
                    void *user_data)
 {
@@ -177,6 +195,7 @@ void events_attach(events *e, lifeline_config *cfg, output *out,
     cfg->on_quality = on_quality;
     cfg->on_retry = on_retry;
     cfg->on_dropped = on_dropped;
+    cfg->on_notify = on_notify;
     cfg->on_log = verbose ? on_log : NULL;
     cfg->user_data = e;
 }

@@ -195,7 +195,7 @@ static int run(cli_options *o)
     output out;
     events ev;
     int code = 1;
-    if (secrets_init(&sec, o->cfg.url, o->cfg.health_url, o->cfg.headers,
+    if (secrets_init(&sec, o->cfg.url, o->cfg.health_url, o->cfg.discord_webhook_url, o->cfg.headers,
                      o->cfg.header_count)) {
         fprintf(stderr, "lifeline-cli: out of memory\n");
         return 1;

@@ -46,6 +46,9 @@ enum opt_id {
     OPT_LOG_LEVEL,
     OPT_PRINT_CONFIG,
     OPT_EXIT_ON_SERVER_DOWN,
+    OPT_DISCORD_WEBHOOK,
+    OPT_ALERT_LABEL,
+    OPT_ALERT_MIN_INTERVAL,
     OPT_HELP,
     OPT_VERSION,
     OPT_END
@@ -73,6 +76,9 @@ static const struct option long_opts[] = {
     {"proxy", required_argument, NULL, OPT_PROXY},
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"discord-webhook", required_argument, NULL, OPT_DISCORD_WEBHOOK},
+    {"alert-label", required_argument, NULL, OPT_ALERT_LABEL},
+    {"alert-min-interval-ms", required_argument, NULL, OPT_ALERT_MIN_INTERVAL},
     {"app-ping", no_argument, NULL, OPT_APP_PING},
     {"max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE_BYTES},
     {"queue-policy", required_argument, NULL, OPT_QUEUE_POLICY},
@@ -110,6 +116,7 @@ static const struct {
     {OPT_PING_TIMEOUT, offsetof(lifeline_config, ping_timeout_ms)},
     {OPT_RTT_GOOD, offsetof(lifeline_config, rtt_good_ms)},
     {OPT_RTT_POOR, offsetof(lifeline_config, rtt_poor_ms)},
+    {OPT_ALERT_MIN_INTERVAL, offsetof(lifeline_config, alert_min_interval_ms)},
 };
 
 static const struct {
@@ -259,6 +266,8 @@ static int apply(cli_options *o, int id, const char *arg)
     case OPT_CA_FILE: cfg->ca_file = arg; return 0;
     case OPT_DEFLATE: cfg->permessage_deflate = 1; return 0;
     case OPT_INSECURE: cfg->allow_insecure_tls = 1; return 0;
+    case OPT_DISCORD_WEBHOOK: cfg->discord_webhook_url = *arg ? arg : NULL; return 0;
+    case OPT_ALERT_LABEL: o->labels[cfg->alert_label_count++] = arg; return 0;
     case OPT_APP_PING: cfg->app_ping = 1; return 0;
     case OPT_JSON: o->json = 1; return 0;
     case OPT_VERBOSE: o->verbose = 1; return 0;
@@ -289,6 +298,8 @@ static int culprit(const cli_options *o, int err, size_t *header_index)
         {LIFELINE_ERR_CONFIG_CONNECT_TIMEOUT, OPT_CONNECT_TIMEOUT, 0},
         {LIFELINE_ERR_CONFIG_PROXY, OPT_PROXY, 0},
         {LIFELINE_ERR_CONFIG_CA_FILE, OPT_CA_FILE, 0},
+        {LIFELINE_ERR_CONFIG_WEBHOOK, OPT_DISCORD_WEBHOOK, 0},
+        {LIFELINE_ERR_CONFIG_LABEL, OPT_ALERT_LABEL, 0},
     };
     lifeline_config cfg = o->cfg;
     switch (err) {
@@ -371,6 +382,17 @@ int cli_parse(cli_options *o, int argc, char **argv)
         return CLI_FAIL;
     }
     o->cfg.headers = o->headers;
+    o->labels = calloc((size_t)argc + 1, sizeof(*o->labels));
+    if (!o->labels) {
+        fprintf(stderr, "lifeline-cli: out of memory\n");
+        return CLI_FAIL;
+    }
+    o->cfg.alert_labels = o->labels;
+    /* the webhook's default comes from the environment (the library reads
+     * none); an empty --discord-webhook turns alerts off */
+    const char *hook = getenv("DISCORD_WEBHOOK_URL");
+    if (hook && *hook)
+        o->cfg.discord_webhook_url = hook;
 
     int level_given = 0;
     opterr = 0;
@@ -466,6 +488,11 @@ void cli_usage(FILE *out)
         "  --insecure                accept any certificate (development only)\n"
         "  --max-message-bytes N     largest message either way (default %zu)\n"
         "\n"
+        "Alerts (a Discord webhook when the server is judged down, and when it is back):\n"
+        "  --discord-webhook URL     the webhook (default: $DISCORD_WEBHOOK_URL; \"\" turns it off)\n"
+        "  --alert-label 'Name: v'   a field in every alert, e.g. 'Store: 12' (repeatable)\n"
+        "  --alert-min-interval-ms N at most one down alert in N ms (default %d)\n"
+        "\n"
         "Offline queue:\n"
         "  --queue-policy P          reject, drop-oldest or off (default %s)\n"
         "  --queue-max N             messages the queue holds (default %zu)\n"
@@ -480,8 +507,9 @@ void cli_usage(FILE *out)
         "  -h, --help                this help\n"
         "  -V, --version             the CLI's and the library's versions\n"
         "\n"
-        "Secrets: header values, the URL's userinfo and query values are printed\n"
-        "as *** by --print-config and scrubbed from log lines and reasons.\n"
+        "Secrets: header values, the URL's userinfo and query values, and the\n"
+        "webhook's token are printed as *** by --print-config and scrubbed from\n"
+        "log lines and reasons.\n"
         "\n"
         "Exit status:\n"
         "  0  stdin ended and the client closed\n"
@@ -494,11 +522,13 @@ void cli_usage(FILE *out)
         lifeline_jitter_mode_name(d.jitter_mode), d.max_attempts, d.stable_after_ms,
         d.down_ping_interval_ms, d.connect_timeout_ms, d.ping_interval_ms,
         d.ping_timeout_ms, d.rtt_good_ms, d.rtt_poor_ms, d.max_message_bytes,
-        cli_queue_policy_name(d.queue_policy), d.queue_max_messages, d.queue_max_bytes);
+        d.alert_min_interval_ms, cli_queue_policy_name(d.queue_policy), d.queue_max_messages, d.queue_max_bytes);
 }
 
 void cli_free(cli_options *o)
 {
     free(o->headers);
     o->headers = NULL;
+    free(o->labels);
+    o->labels = NULL;
 }

@@ -18,6 +18,7 @@ enum {
 typedef struct cli_options {
     lifeline_config cfg;       /* strings point into argv */
     const char **headers;      /* the --header values (cfg.headers) */
+    const char **labels;       /* the --alert-label values (cfg.alert_labels) */
     int json;                  /* --json */
     int verbose;               /* --verbose: log events at cfg.log_level */
     int print_config;          /* --print-config */

@@ -123,6 +123,11 @@ static void print_readable(output *o, const cJSON *ev, const char *event)
         fprintf(f, "dropped %lld message%s: %s%s", num(ev, "count"),
                 num(ev, "count") == 1 ? "" : "s", str(ev, "reason"),
                 has(ev, "refused") ? " (refused by send)" : "");
+    } else if (strcmp(event, "notify") == 0) {
+        fprintf(f, "alert %s by %s: %s (HTTP %lld, %lld attempt%s)", str(ev, "kind"),
+                str(ev, "channel"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "ok"))
+                                        ? "delivered" : str(ev, "detail"),
+                num(ev, "status"), num(ev, "attempts"), num(ev, "attempts") == 1 ? "" : "s");
     } else if (strcmp(event, "log") == 0) {
         fprintf(f, "log %s: %s", str(ev, "level"), str(ev, "line"));
     } else {

@@ -183,11 +183,36 @@ static int longest_first(const void *a, const void *b)
     return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
+/* The token of https://host/api/webhooks/ID/TOKEN: where it starts, or
+ * NULL. */
+static const char *webhook_token(const char *url)
+{
+    const char *w = url ? strstr(url, "/webhooks/") : NULL;
+    const char *slash = w ? strchr(w + strlen("/webhooks/"), '/') : NULL;
+    return slash && slash[1] ? slash + 1 : NULL;
+}
+
+char *redact_webhook(const char *url)
+{
+    const char *tok = webhook_token(url);
+    if (!tok)
+        return redact_url(url);
+    buf b = {0};
+    buf_add(&b, url, (size_t)(tok - url));
+    buf_adds(&b, "***");
+    return buf_take(&b);
+}
+
 int secrets_init(secrets *s, const char *url, const char *health_url,
-                 const char *const *headers, size_t header_count)
+                 const char *webhook, const char *const *headers, size_t header_count)
 {
     memset(s, 0, sizeof(*s));
     if (add_url_secrets(s, url) || add_url_secrets(s, health_url))
+        goto fail;
+    const char *tok = webhook_token(webhook);
+    if (webhook && add_secret(s, webhook, strlen(webhook), "***"))
+        goto fail;
+    if (tok && add_secret(s, tok, strcspn(tok, "?#"), "***"))
         goto fail;
     for (size_t i = 0; i < header_count; i++) {
         const char *colon = strchr(headers[i], ':');

@@ -11,6 +11,11 @@
  * NULL gives NULL. The caller frees the result; NULL also when out of memory. */
 char *redact_url(const char *url);
 
+/* A webhook URL with everything after /webhooks/ID/ (the token) and any
+ * query replaced by three stars; other URLs as redact_url(). NULL gives
+ * NULL. The caller frees the result. */
+char *redact_webhook(const char *url);
+
 /* "Name: ***" for the header line "Name: value" (a line without a colon
  * becomes "***"). The caller frees the result. */
 char *redact_header(const char *header);
@@ -24,11 +29,12 @@ typedef struct secrets {
     size_t count;
 } secrets;
 
-/* Collect the secrets of url, health_url (both may be NULL) and headers.
+/* Collect the secrets of url, health_url, the webhook (whole, and its
+ * token; each may be NULL) and headers.
  * Values shorter than 4 bytes are not treated as secrets (they would mangle
  * every number in a log line). Returns 0, or -1 when out of memory. */
 int secrets_init(secrets *s, const char *url, const char *health_url,
-                 const char *const *headers, size_t header_count);
+                 const char *webhook, const char *const *headers, size_t header_count);
 
 /* A copy of text with every secret replaced; the caller frees it. NULL when
  * out of memory. */
