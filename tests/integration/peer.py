@@ -8,7 +8,7 @@ the client is tested against code that lifeline's authors did not write.
             [--tls-cert CERT --tls-key KEY] [--oversize-bytes N] [--quiet]
 
 The first line on stdout is {"event":"listening","port":N}. Then one JSON
-line per fact the tests wait on: "request" (path), "open", "closed" (code),
+line per fact the tests wait on: "request" (path), "open", "closed" (code), "fail" (the code the peer closed with on an error),
 "app_ping" (ts), "pong" (ok). The peer exits when its stdin closes, so it
 never outlives the test that started it.
 
@@ -49,6 +49,12 @@ class Protocol(WebSocketServerProtocol):
     """Reports each upgrade request; refuses it in reject_401 mode."""
 
     mode = "echo"
+
+    def fail_connection(self, code=1006, reason=""):
+        # the peer ends the connection itself: say why (1002, 1007, 1009...)
+        if code != 1006:
+            report(event="fail", code=code, reason=reason)
+        return super().fail_connection(code, reason)
 
     async def process_request(self, path, request_headers):
         report(event="request", path=path)

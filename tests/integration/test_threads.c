@@ -28,8 +28,8 @@
  * than 1024 of its answers pile up (a slow reader), which would be a
  * restart of its own. While the server is down the window fills and the
  * rest waits in the offline queue. What was in flight when the server died
- * never comes back: after each restart the windows start again from what
- * each thread had sent by then. */
+ * never comes back: after each new connection the windows start again from
+ * what each thread had sent by then. */
 #define WINDOW 100
 
 /* What the echoes say, per thread: kept by the message hook. */
@@ -105,6 +105,21 @@ static void on_echo(it_rec *rec, lifeline_client *c, const void *data, size_t le
         }
         T.echoed++;
     }
+    pthread_cond_broadcast(&T.cv);
+    pthread_mutex_unlock(&T.mu);
+}
+
+/* Any new connection (a restart, or a close the server chose) forgives what
+ * was in flight on the old one: the windows start again from there. */
+static void reopen_windows(it_rec *rec, lifeline_client *c, const lifeline_state_info *info)
+{
+    (void)rec;
+    (void)c;
+    if (info->new_state != LIFELINE_STATE_CONNECTED)
+        return;
+    pthread_mutex_lock(&T.mu);
+    for (int t = 0; t < THREADS; t++)
+        T.floor[t] = T.sent[t];
     pthread_cond_broadcast(&T.cv);
     pthread_mutex_unlock(&T.mu);
 }
@@ -187,6 +202,7 @@ static void four_threads_lose_nothing_unreported_while_the_server_restarts(void 
     it_fix_start(f, "echo", "threads-user");
     f->rec.keep_messages = 0; /* counted by the hook instead */
     f->rec.on_message_hook = on_echo;
+    f->rec.on_state_hook = reopen_windows;
     /* room for everything: any refusal would be a reported one anyway */
     f->cfg.queue_max_messages = (size_t)(THREADS * per_thread + 16);
     f->cfg.queue_max_bytes = 16 * 1024 * 1024;
@@ -223,11 +239,6 @@ static void four_threads_lose_nothing_unreported_while_the_server_restarts(void 
         IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_DISCONNECTED, it_scaled(10000), NULL);
         IT_ASSERT(&f->rec, it_proc_restart(f->proc), "restart %d failed", r);
         IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTED, it_scaled(10000), NULL);
-        pthread_mutex_lock(&T.mu);
-        for (int t = 0; t < THREADS; t++)
-            T.floor[t] = T.sent[t];
-        pthread_cond_broadcast(&T.cv);
-        pthread_mutex_unlock(&T.mu);
         it_log("restart %d done at %llu echoes", r, (unsigned long long)mark);
     }
     for (int t = 0; t < THREADS; t++)
@@ -269,6 +280,15 @@ static void four_threads_lose_nothing_unreported_while_the_server_restarts(void 
            (unsigned long long)T.echoed, missing, RESTARTS, (long long)took,
            (unsigned long long)(rd[0].reads + rd[1].reads));
 
+    /* the peer reports how each connection ended: never because the client
+     * sent a text frame that is not UTF-8 (1007) or broke the protocol */
+    if (f->target->kind == IT_PEER) {
+        size_t bad_payload = it_proc_count_lines(f->proc, "\"fail\",\"code\":1007");
+        size_t bad_protocol = it_proc_count_lines(f->proc, "\"fail\",\"code\":1002");
+        IT_ASSERT(&f->rec, bad_payload == 0 && bad_protocol == 0,
+                  "the peer closed %zu connections with 1007 (invalid payload) and %zu with "
+                  "1002 (protocol error)", bad_payload, bad_protocol);
+    }
     /* every accepted message is accounted for: written or reported */
     assert_int_equal(s.messages_sent + s.messages_dropped, accepted);
     assert_int_equal(s.messages_dropped, dropped_reports);
