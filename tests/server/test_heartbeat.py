@@ -7,7 +7,7 @@ import json
 import socket
 import time
 
-from llserver import OP_CLOSE, OP_PING, OP_PONG, RawWS, recv_json
+from llserver import OP_CLOSE, OP_PING, OP_PONG, QUICK_EVICTION, RawWS, recv_json
 
 
 def test_the_server_pings_every_interval(server):
@@ -26,8 +26,8 @@ def test_the_server_pings_every_interval(server):
 def test_a_client_that_answers_pings_stays_connected(server):
     async def go():
         ws = await server.connect("s", "alive")
-        # several ping intervals (200 ms) and timeouts (400 ms) go by; the
-        # library answers pings on its own
+        # several ping intervals (200 ms) go by; the library answers pings
+        # on its own
         before = time.monotonic()
         while time.monotonic() - before < 1.5:
             await ws.send(json.dumps({"type": "ping", "ts": 1}))
@@ -38,12 +38,13 @@ def test_a_client_that_answers_pings_stays_connected(server):
     asyncio.run(go())
 
 
-def test_a_silent_client_is_evicted_after_the_ping_timeout(server):
+def test_a_silent_client_is_evicted_after_the_ping_timeout(start_server):
+    server = start_server(*QUICK_EVICTION)
     raw = RawWS(server.port, "/ws?store=s&user=silent")
     assert raw.status == 101
     server.wait_active(1)
     t0 = time.monotonic()
-    # it never answers: the server closes within interval + timeout (+ slack)
+    # it never answers: the server closes after interval + timeout (600 ms)
     op, payload = raw.recv_until({OP_CLOSE}, timeout=5)
     assert int.from_bytes(payload[:2], "big") == 1001
     assert b"ping timeout" in payload
@@ -52,7 +53,9 @@ def test_a_silent_client_is_evicted_after_the_ping_timeout(server):
     raw.close()
 
 
-def test_an_evicted_client_is_announced_as_left(server):
+def test_an_evicted_client_is_announced_as_left(start_server):
+    server = start_server(*QUICK_EVICTION)
+
     async def go():
         watcher = await server.connect("s", "watcher")
         raw = RawWS(server.port, "/ws?store=s&user=silent")
