@@ -8,7 +8,7 @@
  *    first byte is read; a request for /ws stays parked and unanswered,
  *    anything else (the HTTP API) is let go at once.
  *  - delay_pongs: input stays off until bytes have waited delay_ms in the
- *    socket, then is on for one tick (see gate.h).
+ *    socket, then is on for one read (see gate.h).
  * Parking needs to see the request's first bytes, so with TLS new
  * WebSocket handshakes are dropped unanswered instead (ws.c). */
 #include <poll.h>

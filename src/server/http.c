@@ -117,7 +117,8 @@ static int admin_status(ll_server *s, struct lws *wsi)
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
         lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
         hdr = auth;
-    return ll_admin_check(s->opt.admin_token, hdr, s->opt.admin_token ? false : peer_is_loopback(wsi));
+    bool loopback = s->opt.admin_token ? false : peer_is_loopback(wsi);
+    return ll_admin_check(s->opt.admin_token, hdr, loopback);
 }
 
 static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char *in, size_t len)
@@ -144,7 +145,9 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
     pss->req = req;
     req->route = route;
     if (route.param) {
-        size_t n = route.param_len < sizeof(req->param) - 1 ? route.param_len : sizeof(req->param) - 1;
+        size_t n = route.param_len;
+        if (n > sizeof(req->param) - 1)
+            n = sizeof(req->param) - 1; /* too long for a name: 404 */
         memcpy(req->param, route.param, n);
     }
     req->route.param = NULL; /* pointed into this callback's path */

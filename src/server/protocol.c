@@ -116,11 +116,13 @@ int ll_proto_handle_text(const char *text, size_t len, ll_proto_result *r)
         rc = set_error(r, "the message needs a string \"type\"");
     } else if (!strcmp(type->valuestring, "echo")) {
         r->kind = LL_PROTO_REPLY;
-        r->reply = reply_with("echo", "data", cJSON_DetachItemFromObjectCaseSensitive(msg, "data"), 0);
+        cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(msg, "data");
+        r->reply = reply_with("echo", "data", data, 0);
         rc = r->reply ? 0 : -1;
     } else if (!strcmp(type->valuestring, "ping")) {
         r->kind = LL_PROTO_REPLY;
-        r->reply = reply_with("pong", "ts", cJSON_DetachItemFromObjectCaseSensitive(msg, "ts"), 1);
+        cJSON *ts = cJSON_DetachItemFromObjectCaseSensitive(msg, "ts");
+        r->reply = reply_with("pong", "ts", ts, 1);
         rc = r->reply ? 0 : -1;
     } else if (!strcmp(type->valuestring, "broadcast")) {
         r->kind = LL_PROTO_BROADCAST;

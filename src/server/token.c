@@ -97,9 +97,11 @@ ll_token_status ll_token_verify(const char *secret, const char *token, int64_t n
         return LL_TOKEN_MALFORMED;
     size_t len = strlen(token);
     const char *dot = memchr(token, '.', len);
-    if (len > LL_TOKEN_MAX || !dot || dot == token || memchr(dot + 1, '.', len - (size_t)(dot - token) - 1))
+    if (len > LL_TOKEN_MAX || !dot || dot == token)
         return LL_TOKEN_MALFORMED;
     size_t plen = (size_t)(dot - token);
+    if (memchr(dot + 1, '.', len - plen - 1))
+        return LL_TOKEN_MALFORMED;
     unsigned char want[MAC_LEN], got[MAC_LEN + 1];
     long n = ll_b64url_decode(dot + 1, len - plen - 1, got, sizeof(got));
     if (n != MAC_LEN)

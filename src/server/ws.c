@@ -124,13 +124,6 @@ static int established(ll_server *s, struct lws *wsi, ll_session *pss)
         return -1;
     ll_registry_touch(&s->reg, c, ll_clock_wall_ms());
     ll_hold_new_conn(s, c);
-    cJSON *f = cJSON_CreateObject();
-    if (f) {
-        cJSON_AddStringToObject(f, "store", id.store);
-        cJSON_AddStringToObject(f, "user", id.user);
-        cJSON_AddNumberToObject(f, "active_connections", (double)s->reg.stats.active);
-    }
-    ll_log_emit(&s->log, LL_LOG_DEBUG, "connection_opened", f);
     announce(s, c, "user_joined");
     ll_server_check_monitor(s);
     return 0;
@@ -143,15 +136,6 @@ static void closed(ll_server *s, ll_session *pss)
         return;
     pss->conn = NULL;
     announce(s, c, "user_left");
-    if (c->store) {
-        cJSON *f = cJSON_CreateObject();
-        if (f) {
-            cJSON_AddStringToObject(f, "store", c->store->name);
-            cJSON_AddStringToObject(f, "user", c->user->name);
-            cJSON_AddNumberToObject(f, "code", c->close_code);
-        }
-        ll_log_emit(&s->log, LL_LOG_DEBUG, "connection_closed", f);
-    }
     ll_registry_close(&s->reg, c, ll_clock_mono_ms());
     if (!s->destroying)
         ll_server_check_monitor(s);

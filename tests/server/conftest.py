@@ -7,9 +7,12 @@ must then exit with status 0.
 """
 
 import shutil
+import sys
 import tempfile
 
 import pytest
+
+sys.dont_write_bytecode = True  # leave no __pycache__ beside the tests
 
 from llserver import BIN, FAST, Server
 
