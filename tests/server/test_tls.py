@@ -36,3 +36,23 @@ def test_wss_and_https_serve_as_plain_ones_do(start_server, cert):
         await a.close()
         await b.close()
     asyncio.run(go())
+
+
+def test_under_tls_blackhole_drops_new_upgrades_and_serves_the_api(start_server, cert):
+    import websockets
+    server = start_server(tls=cert)
+
+    async def go():
+        ws = await server.connect("s", "early")
+        await server.afault("blackhole")
+        # the request cannot be peeked at under TLS: the upgrade is dropped
+        # without an answer (docs/server.md)
+        with pytest.raises((websockets.exceptions.InvalidMessage, ConnectionError, EOFError)):
+            await server.connect("s", "late", open_timeout=5)
+        status, _, body = await server.ahttp("GET", "/api/v1/websockets/health")
+        assert status == 200 and body["active_connections"] == 1
+        await server.afault("none")
+        await ws.send("still here")
+        assert await asyncio.wait_for(ws.recv(), 5) == "still here"
+        await ws.close()
+    asyncio.run(go())
