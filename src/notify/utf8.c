@@ -31,7 +31,7 @@ char *ll_utf8_cut(const char *s, size_t max)
     size_t chars = ll_utf8_chars(s);
     size_t keep = chars <= max ? chars : max - 1; /* then the ellipsis */
     /* an invalid byte becomes U+FFFD (3 bytes): JSON must be valid UTF-8 */
-    char *out = malloc(3 * keep + 4);
+    char *out = malloc(4 * keep + 4); /* up to 4 bytes each, an ellipsis, NUL */
     if (!out)
         return NULL;
     const unsigned char *p = (const unsigned char *)s;

@@ -2,6 +2,7 @@
  * that dispatches to ws.c, http.c and hold.c, the periodic tick (pings,
  * fault expiry, the monitor, database flushes), and shutdown on a signal. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,9 @@ static const struct lws_protocols protocols[] = {
 
 /* No libwebsockets validity pings: the server runs its own schedule. */
 static const lws_retry_bo_t no_validity = {0};
+
+/* How long shutdown waits for the alerts still being delivered. */
+#define LL_ALERTS_WAIT_MS 3000
 
 static void emit(ll_server *s, ll_srv_event_kind kind, int64_t duration_ms)
 {
@@ -292,6 +296,15 @@ int ll_server_run(const ll_opts *opt)
     s->opt = *opt;
     ll_log_init(&s->log, stderr, opt->json_logs, LL_LOG_INFO);
     ll_srv_events_add(&s->events, ll_srv_event_log_hook, &s->log);
+    ll_srv_alerts_init(&s->alerts, &opt->alerts, &s->log, opt->host);
+    ll_srv_events_add(&s->events, ll_srv_alerts_hook, &s->alerts);
+    /* a parent (a JVM, Foundation's Process) may start us with these
+     * blocked: the handlers below would never run */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
     ll_registry_init(&s->reg);
     s->tick_ms = tick_period(opt);
     s->started_mono = ll_clock_mono_ms();
@@ -304,6 +317,7 @@ int ll_server_run(const ll_opts *opt)
     char err[512];
     if (ll_db_open(opt->db_path, &s->db, err, sizeof(err))) {
         ll_log_msg(&s->log, LL_LOG_ERROR, "db_error", "%s", err);
+        ll_srv_alerts_free(&s->alerts, 0);
         return 1;
     }
     if (create_context(s)) {
@@ -312,6 +326,7 @@ int ll_server_run(const ll_opts *opt)
         if (s->ctx)
             lws_context_destroy(s->ctx);
         ll_db_close(s->db);
+        ll_srv_alerts_free(&s->alerts, 0);
         return 1;
     }
     signal_ctx = s->ctx;
@@ -347,6 +362,7 @@ int ll_server_run(const ll_opts *opt)
         free(p);
     }
     free(s->pfds);
+    ll_srv_alerts_free(&s->alerts, LL_ALERTS_WAIT_MS); /* the "stopping" alert */
     ll_log_msg(&s->log, LL_LOG_INFO, "server_stopped", "bye");
     lws_log_target = NULL;
     return 0;

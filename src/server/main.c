@@ -48,5 +48,6 @@ int main(int argc, char **argv)
     case LL_MODE_SERVE:
         break;
     }
+    ll_srv_alert_cfg_from_env(&o.alerts); /* the server reads its environment; the library never does */
     return ll_server_run(&o);
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "server/alert_cfg.h"
+
 #define LL_OPTS_DEFAULT_HOST "127.0.0.1"
 #define LL_OPTS_DEFAULT_PORT 8080
 #define LL_OPTS_DEFAULT_DB "lifeline-server.db"
@@ -37,6 +39,8 @@ typedef struct ll_opts {
     const char *tls_key;
     int64_t down_after_ms;
     bool json_logs;
+    /* alert channels, from the environment (main.c) */
+    ll_srv_alert_cfg alerts;
     /* --make-token */
     const char *token_user;
     const char *token_store;

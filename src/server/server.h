@@ -11,6 +11,7 @@
 #include <libwebsockets.h>
 
 #include "server/db.h"
+#include "server/alerts.h"
 #include "server/events.h"
 #include "server/fault.h"
 #include "server/log.h"
@@ -47,6 +48,7 @@ typedef struct ll_server {
     ll_opts opt;
     ll_log log;
     ll_srv_events events;
+    ll_srv_alerts alerts;
     ll_registry reg;
     ll_db *db;
     ll_fault_state fault;

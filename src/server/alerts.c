@@ -1,0 +1,177 @@
+/* See alerts.h. */
+#include "server/alerts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lifeline/lifeline.h"
+#include "notify/alert.h"
+#include "notify/discord.h"
+#include "notify/sendgrid.h"
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+void ll_srv_alert_cfg_from_env(ll_srv_alert_cfg *cfg)
+{
+    cfg->discord_webhook_url = env("DISCORD_WEBHOOK_URL");
+    cfg->sendgrid_api_url = env("SENDGRID_API_URL");
+    cfg->sendgrid_api_key = env("SENDGRID_API_KEY");
+    cfg->admin_email = env("ADMIN_EMAIL");
+    cfg->from_email = env("FROM_EMAIL");
+}
+
+static ll_log_level level_of(int lifeline_level)
+{
+    return lifeline_level == LIFELINE_LOG_ERROR  ? LL_LOG_ERROR
+         : lifeline_level == LIFELINE_LOG_WARN   ? LL_LOG_WARN
+         : lifeline_level == LIFELINE_LOG_INFO   ? LL_LOG_INFO
+                                                 : LL_LOG_DEBUG;
+}
+
+static const char *event_kind_name(int kind)
+{
+    return ll_srv_event_name((ll_srv_event_kind)kind);
+}
+
+/* The notifier's thread: one log line per delivery. The log writes each
+ * line with one call, so lines from two threads do not mix. */
+static void on_done(void *ud, const ll_notify_result *r)
+{
+    ll_srv_alerts *a = ud;
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "channel", ll_channel_name(r->channel));
+    cJSON_AddStringToObject(f, "kind", event_kind_name(r->kind));
+    cJSON_AddBoolToObject(f, "ok", r->ok);
+    cJSON_AddNumberToObject(f, "status", (double)r->http_status);
+    cJSON_AddNumberToObject(f, "attempts", r->attempts);
+    cJSON_AddStringToObject(f, "detail", r->detail ? r->detail : "");
+    ll_log_emit(a->log, r->ok ? LL_LOG_INFO : LL_LOG_WARN, "alert", f);
+}
+
+static void on_log(void *ud, int level, const char *line)
+{
+    ll_srv_alerts *a = ud;
+    ll_log_msg(a->log, level_of(level), "alert_delivery", "%s", line);
+}
+
+int ll_srv_alerts_init(ll_srv_alerts *a, const ll_srv_alert_cfg *cfg, const ll_log *log,
+                       const char *host)
+{
+    memset(a, 0, sizeof(*a));
+    a->cfg = *cfg;
+    a->log = log;
+    a->host = host;
+    if (!a->cfg.sendgrid_api_url)
+        a->cfg.sendgrid_api_url = LL_SENDGRID_DEFAULT_URL;
+    a->discord = cfg->discord_webhook_url != NULL;
+    a->email = cfg->sendgrid_api_key && cfg->admin_email && cfg->from_email;
+    if (a->discord) {
+        char id[80];
+        ll_discord_webhook_id(cfg->discord_webhook_url, id, sizeof(id));
+        ll_log_msg(log, LL_LOG_INFO, "alerts", "discord alerts on (webhook %s)", id);
+    } else {
+        ll_log_msg(log, LL_LOG_INFO, "alerts", "discord alerts off: DISCORD_WEBHOOK_URL is not set");
+    }
+    if (a->email)
+        ll_log_msg(log, LL_LOG_INFO, "alerts", "email alerts on (SendGrid, to %s)", cfg->admin_email);
+    else
+        ll_log_msg(log, LL_LOG_INFO, "alerts",
+                   "email alerts off: SENDGRID_API_KEY, ADMIN_EMAIL and FROM_EMAIL are needed");
+    if (!a->discord && !a->email)
+        return 0;
+    ll_notifier_opts o;
+    ll_notifier_opts_init(&o);
+    o.done = on_done;
+    o.log = on_log;
+    o.ud = a;
+    if (ll_notifier_new(&o, &a->notifier) != LIFELINE_OK) {
+        ll_log_msg(log, LL_LOG_ERROR, "alerts", "cannot start the alert thread: alerts off");
+        a->discord = a->email = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void duration(int64_t ms, char *out, size_t n)
+{
+    int64_t s = ms / 1000;
+    if (s >= 3600)
+        snprintf(out, n, "%lldh %02lldm %02llds", (long long)(s / 3600), (long long)(s / 60 % 60),
+                 (long long)(s % 60));
+    else if (s >= 60)
+        snprintf(out, n, "%lldm %02llds", (long long)(s / 60), (long long)(s % 60));
+    else
+        snprintf(out, n, "%lld.%03llds", (long long)s, (long long)(ms % 1000));
+}
+
+void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
+{
+    ll_srv_alerts *a = user_data;
+    if (!a->notifier)
+        return;
+    char server[300], active[24], dur[48], desc[200];
+    ll_alert al = {.kind = (int)ev->kind, .unix_ms = ev->at_ms,
+                   .footer = "lifeline-server " LIFELINE_VERSION_STRING};
+    snprintf(server, sizeof(server), "%s:%d", a->host, ev->port);
+    snprintf(active, sizeof(active), "%llu", (unsigned long long)ev->active);
+    duration(ev->duration_ms, dur, sizeof(dur));
+    switch (ev->kind) {
+    case LL_SRV_EVENT_STARTING:
+        al.title = "lifeline-server started";
+        al.description = "The server is listening.";
+        al.color = LL_COLOR_BLUE;
+        break;
+    case LL_SRV_EVENT_STOPPING:
+        al.title = "lifeline-server stopping";
+        al.description = "The server is shutting down: its clients will reconnect elsewhere or wait.";
+        al.color = LL_COLOR_BLUE;
+        break;
+    case LL_SRV_EVENT_NO_CLIENTS:
+        al.title = "No clients connected";
+        snprintf(desc, sizeof(desc), "No client has been connected for %s.", dur);
+        al.description = desc;
+        al.color = LL_COLOR_RED;
+        break;
+    case LL_SRV_EVENT_CLIENTS_BACK:
+        al.title = "Clients back";
+        snprintf(desc, sizeof(desc), "A client is connected again after %s without any.", dur);
+        al.description = desc;
+        al.color = LL_COLOR_GREEN;
+        break;
+    }
+    al.fields[al.n_fields++] = (ll_alert_field){"Server", server, 1};
+    al.fields[al.n_fields++] = (ll_alert_field){"Active connections", active, 1};
+    if (ev->kind == LL_SRV_EVENT_NO_CLIENTS || ev->kind == LL_SRV_EVENT_CLIENTS_BACK)
+        al.fields[al.n_fields++] = (ll_alert_field){"Without clients", dur, 1};
+
+    if (a->discord) {
+        char *body = ll_discord_payload(&al, "lifeline-server");
+        int rc = body ? ll_notifier_post(a->notifier, LL_CHANNEL_DISCORD, al.kind,
+                                         a->cfg.discord_webhook_url, NULL, body)
+                      : LIFELINE_ERR_NO_MEMORY;
+        if (rc)
+            ll_log_msg(a->log, LL_LOG_WARN, "alert", "discord %s alert not sent: %s",
+                       event_kind_name(al.kind), lifeline_strerror(rc));
+    }
+    if (a->email) {
+        char *body = ll_sendgrid_payload(&al, a->cfg.admin_email, a->cfg.from_email);
+        int rc = body ? ll_notifier_post(a->notifier, LL_CHANNEL_SENDGRID, al.kind,
+                                         a->cfg.sendgrid_api_url, a->cfg.sendgrid_api_key, body)
+                      : LIFELINE_ERR_NO_MEMORY;
+        if (rc)
+            ll_log_msg(a->log, LL_LOG_WARN, "alert", "email %s alert not sent: %s",
+                       event_kind_name(al.kind), lifeline_strerror(rc));
+    }
+}
+
+void ll_srv_alerts_free(ll_srv_alerts *a, int wait_ms)
+{
+    ll_notifier_free(a->notifier, wait_ms);
+    a->notifier = NULL;
+}
