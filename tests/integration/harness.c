@@ -133,6 +133,19 @@ int it_run(const char *const *argv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+void it_make_cert(const char *dir, const char *name)
+{
+    char cert[600], key[600];
+    snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
+    snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+    const char *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                          "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                          "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", NULL};
+    if (it_run(argv) != 0)
+        fail_msg("openssl req -x509 failed");
+}
+
 /* ---- processes ------------------------------------------------------------- */
 
 #define IT_MAX_ARGS 64
@@ -868,7 +881,7 @@ void it_config(lifeline_config *cfg, it_rec *rec, const char *url)
     cfg->max_attempts = 3;
     cfg->stable_after_ms = 1000;
     cfg->down_ping_interval_ms = 100;
-    cfg->connect_timeout_ms = 1000;
+    cfg->connect_timeout_ms = it_scaled(1000); /* slow runs make TLS set-up slow */
     cfg->ping_interval_ms = 300;
     cfg->ping_timeout_ms = 150;
     cfg->on_state = rec_on_state;

@@ -55,6 +55,11 @@ void it_tmpdir_remove(char *dir);
  * returns its exit status, or -1 when it could not be started. */
 int it_run(const char *const *argv);
 
+/* A self-signed certificate for 127.0.0.1 and localhost, made with
+ * openssl req -x509: dir/NAME.pem and dir/NAME.key. Fails the test if
+ * openssl fails. */
+void it_make_cert(const char *dir, const char *name);
+
 /* ---- processes ------------------------------------------------------------- */
 
 typedef struct it_proc it_proc;
@@ -192,7 +197,8 @@ void it_rec_dump(it_rec *rec);
 
 /* Short timings for loopback, every callback feeding rec:
  * base 100 ms, max 400 ms, jitter 20 ms, 3 attempts, stable after 1000 ms,
- * down ping 100 ms, connect timeout 1000 ms, ping 300 ms / timeout 150 ms. */
+ * down ping 100 ms, connect timeout 1000 ms (scaled), ping 300 ms / timeout
+ * 150 ms. */
 void it_config(lifeline_config *cfg, it_rec *rec, const char *url);
 
 /* Wait for a state change to state after the cursor; on success move the
@@ -247,6 +253,7 @@ typedef struct it_fix {
     lifeline_loop *loop;
     char url[256];
     char *tmpdir;            /* created on demand: it_fix_tmpdir() */
+    char ca_file[600];       /* a test's CA file, if any */
 } it_fix;
 
 /* cmocka setup/teardown: *state is the it_target (initial state) on entry,

@@ -1,5 +1,6 @@
-/* 1000 connect/disconnect cycles (LIFELINE_IT_CYCLES) on a shared loop, and
- * a tenth as many with a loop each, leave nothing behind:
+/* 1000 connect/disconnect cycles (LIFELINE_IT_CYCLES), each client with its
+ * own loop or all on one shared loop, ws:// and wss:// (a tenth as many wss
+ * clients with their own loops), leave nothing behind:
  * no heap growth, no file descriptor, no thread. Under LeakSanitizer (the
  * ASan build) or valgrind the same run is also checked for leaks. */
 #include <setjmp.h>
@@ -43,6 +44,8 @@ static void cycle(it_fix *f, int i)
     lifeline_config cfg;
     it_config(&cfg, &rec, f->url);
     cfg.loop = f->loop;
+    if (f->ca_file[0])
+        cfg.ca_file = f->ca_file;
     lifeline_client *c = NULL;
     assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_OK);
     assert_int_equal(lifeline_client_start(c), LIFELINE_OK);
@@ -64,12 +67,23 @@ static void cycle(it_fix *f, int i)
     assert_int_equal(wrong, 0);
 }
 
-static void run_cycles(it_fix *f, int shared)
+static void run_cycles(it_fix *f, int shared, int tls)
 {
-    /* a client with its own loop makes and destroys a libwebsockets context
-     * and a thread each time (some 30 ms, 90 ms under ASan): a tenth as many */
-    int n = it_env_int("LIFELINE_IT_CYCLES", 1000) / (shared ? 1 : 10);
-    if (f->target->kind == IT_PEER) {
+    /* a wss client with its own loop makes and destroys a TLS context each
+     * time (some 30 ms, 90 ms under ASan): a tenth as many */
+    int n = it_env_int("LIFELINE_IT_CYCLES", 1000) / (tls && !shared ? 10 : 1);
+    if (tls) {
+        const char *dir = it_fix_tmpdir(f);
+        it_make_cert(dir, "cycles");
+        char cert[600], key[600];
+        snprintf(cert, sizeof(cert), "%s/cycles.pem", dir);
+        snprintf(key, sizeof(key), "%s/cycles.key", dir);
+        const char *const extra[] = {"--quiet", "--tls-cert", cert, "--tls-key", key, NULL};
+        f->proc = it_start_peer("echo", extra);
+        assert_non_null(f->proc);
+        snprintf(f->url, sizeof(f->url), "wss://127.0.0.1:%d/ws", it_proc_port(f->proc));
+        snprintf(f->ca_file, sizeof(f->ca_file), "%s", cert);
+    } else if (f->target->kind == IT_PEER) {
         /* quiet: the lines the peer prints per connection would be kept by
          * the harness and read as growth */
         static const char *const quiet[] = {"--quiet", NULL};
@@ -94,8 +108,8 @@ static void run_cycles(it_fix *f, int shared)
     size_t heap1 = heap_in_use();
     int fds1 = count_entries("/proc/self/fd"), threads1 = count_entries("/proc/self/task");
     long growth = (long)heap1 - (long)heap0;
-    it_log("%d cycles (%s loop) in %lld ms; heap %zu -> %zu (%+ld), fds %d -> %d, threads %d -> %d",
-           n - warm, shared ? "shared" : "own", (long long)took, heap0, heap1, growth, fds0,
+    it_log("%d %s cycles (%s loop) in %lld ms; heap %zu -> %zu (%+ld), fds %d -> %d, threads %d -> %d",
+           n - warm, tls ? "wss" : "ws", shared ? "shared" : "own", (long long)took, heap0, heap1, growth, fds0,
            fds1, threads0, threads1);
     assert_int_equal(fds1, fds0);
     assert_int_equal(threads1, threads0);
@@ -104,21 +118,33 @@ static void run_cycles(it_fix *f, int shared)
               "heap grew by %ld bytes over %d cycles", growth, n - warm);
 }
 
-static void connect_disconnect_cycles_with_own_loops_leave_nothing_behind(void **state)
+static void a_thousand_connect_disconnect_cycles_leave_nothing_behind(void **state)
 {
-    run_cycles(*state, 0);
+    run_cycles(*state, 0, 0);
 }
 
 static void a_thousand_cycles_on_one_shared_loop_leave_nothing_behind(void **state)
 {
-    run_cycles(*state, 1);
+    run_cycles(*state, 1, 0);
+}
+
+static void wss_cycles_with_own_loops_leave_nothing_behind(void **state)
+{
+    run_cycles(*state, 0, 1);
+}
+
+static void a_thousand_wss_cycles_on_one_shared_loop_leave_nothing_behind(void **state)
+{
+    run_cycles(*state, 1, 1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        IT_BOTH(connect_disconnect_cycles_with_own_loops_leave_nothing_behind),
+        IT_BOTH(a_thousand_connect_disconnect_cycles_leave_nothing_behind),
         IT_BOTH(a_thousand_cycles_on_one_shared_loop_leave_nothing_behind),
+        IT_TEST(wss_cycles_with_own_loops_leave_nothing_behind),
+        IT_TEST(a_thousand_wss_cycles_on_one_shared_loop_leave_nothing_behind),
     };
     return IT_RUN(tests);
 }

@@ -10,26 +10,11 @@
 
 #include "harness.h"
 
-/* A self-signed certificate for 127.0.0.1 and localhost: dir/NAME.pem and
- * dir/NAME.key. */
-static void make_cert(const char *dir, const char *name)
-{
-    char cert[600], key[600];
-    snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
-    snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-    const char *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                          "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-                          "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-                          "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", NULL};
-    if (it_run(argv) != 0)
-        fail_msg("openssl req -x509 failed");
-}
-
 /* Start the TLS echo peer with dir/NAME.{pem,key}; f->url is wss://. */
 static void start_tls_peer(it_fix *f, const char *name)
 {
     const char *dir = it_fix_tmpdir(f);
-    make_cert(dir, name);
+    it_make_cert(dir, name);
     char cert[600], key[600];
     snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
     snprintf(key, sizeof(key), "%s/%s.key", dir, name);
@@ -89,7 +74,7 @@ static void ca_file_naming_another_certificate_is_refused(void **state)
 {
     it_fix *f = *state;
     start_tls_peer(f, "self");
-    make_cert(it_fix_tmpdir(f), "other");
+    it_make_cert(it_fix_tmpdir(f), "other");
     char ca[600];
     snprintf(ca, sizeof(ca), "%s/other.pem", it_fix_tmpdir(f));
     f->cfg.ca_file = ca;
