@@ -71,18 +71,6 @@ int ll_srv_alerts_init(ll_srv_alerts *a, const ll_srv_alert_cfg *cfg, const ll_l
         a->cfg.sendgrid_api_url = LL_SENDGRID_DEFAULT_URL;
     a->discord = cfg->discord_webhook_url != NULL;
     a->email = cfg->sendgrid_api_key && cfg->admin_email && cfg->from_email;
-    if (a->discord) {
-        char id[80];
-        ll_discord_webhook_id(cfg->discord_webhook_url, id, sizeof(id));
-        ll_log_msg(log, LL_LOG_INFO, "alerts", "discord alerts on (webhook %s)", id);
-    } else {
-        ll_log_msg(log, LL_LOG_INFO, "alerts", "discord alerts off: DISCORD_WEBHOOK_URL is not set");
-    }
-    if (a->email)
-        ll_log_msg(log, LL_LOG_INFO, "alerts", "email alerts on (SendGrid, to %s)", cfg->admin_email);
-    else
-        ll_log_msg(log, LL_LOG_INFO, "alerts",
-                   "email alerts off: SENDGRID_API_KEY, ADMIN_EMAIL and FROM_EMAIL are needed");
     if (!a->discord && !a->email)
         return 0;
     ll_notifier_opts o;
@@ -96,6 +84,25 @@ int ll_srv_alerts_init(ll_srv_alerts *a, const ll_srv_alert_cfg *cfg, const ll_l
         return -1;
     }
     return 0;
+}
+
+/* Which channels are on, said once, right after the server_starting line. */
+static void say_channels(const ll_srv_alerts *a)
+{
+    const ll_log *log = a->log;
+    const ll_srv_alert_cfg *cfg = &a->cfg;
+    if (a->discord) {
+        char id[80];
+        ll_discord_webhook_id(cfg->discord_webhook_url, id, sizeof(id));
+        ll_log_msg(log, LL_LOG_INFO, "alerts", "discord alerts on (webhook %s)", id);
+    } else {
+        ll_log_msg(log, LL_LOG_INFO, "alerts", "discord alerts off: DISCORD_WEBHOOK_URL is not set");
+    }
+    if (a->email)
+        ll_log_msg(log, LL_LOG_INFO, "alerts", "email alerts on (SendGrid, to %s)", cfg->admin_email);
+    else
+        ll_log_msg(log, LL_LOG_INFO, "alerts",
+                   "email alerts off: SENDGRID_API_KEY, ADMIN_EMAIL and FROM_EMAIL are needed");
 }
 
 static void duration(int64_t ms, char *out, size_t n)
@@ -113,6 +120,8 @@ static void duration(int64_t ms, char *out, size_t n)
 void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
 {
     ll_srv_alerts *a = user_data;
+    if (ev->kind == LL_SRV_EVENT_STARTING)
+        say_channels(a);
     if (!a->notifier)
         return;
     char server[300], active[24], dur[48], desc[200];
