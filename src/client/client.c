@@ -377,7 +377,8 @@ void ll_client_run_commands(lifeline_client *c)
 
 int ll_client_write_next(lifeline_client *c, struct lws *wsi)
 {
-    /* write while the socket takes more, then wait to be writable again */
+    /* one message per WRITEABLE: libwebsockets services reads between two
+     * writes, so a long queue never starves what the server sends back */
     for (;;) {
         pthread_mutex_lock(&c->mu);
         ll_msg *m = ll_queue_pop(&c->queue);
@@ -400,10 +401,8 @@ int ll_client_write_next(lifeline_client *c, struct lws *wsi)
         free(m);
         if (!more)
             return 0;
-        if (lws_send_pipe_choked(wsi)) {
-            lws_callback_on_writable(wsi);
-            return 0;
-        }
+        lws_callback_on_writable(wsi);
+        return 0;
     }
 }
 
