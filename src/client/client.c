@@ -379,31 +379,28 @@ int ll_client_write_next(lifeline_client *c, struct lws *wsi)
 {
     /* one message per WRITEABLE: libwebsockets services reads between two
      * writes, so a long queue never starves what the server sends back */
-    for (;;) {
-        pthread_mutex_lock(&c->mu);
-        ll_msg *m = ll_queue_pop(&c->queue);
-        int more = c->queue.count > 0;
-        c->write_armed = more;
-        pthread_mutex_unlock(&c->mu);
-        if (!m)
-            return 0;
-        int n = lws_write(wsi, ll_msg_payload(&c->queue, m), m->len,
-                          m->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        pthread_mutex_lock(&c->mu);
-        if (n < (int)m->len) {
-            ll_queue_push_front(&c->queue, m); /* not sent: it goes again, first */
-            pthread_mutex_unlock(&c->mu);
-            return -1;
-        }
-        c->msgs_sent++;
-        c->bytes_sent += m->len;
-        pthread_mutex_unlock(&c->mu);
-        free(m);
-        if (!more)
-            return 0;
-        lws_callback_on_writable(wsi);
+    pthread_mutex_lock(&c->mu);
+    ll_msg *m = ll_queue_pop(&c->queue);
+    int more = c->queue.count > 0;
+    c->write_armed = more;
+    pthread_mutex_unlock(&c->mu);
+    if (!m)
         return 0;
+    int n = lws_write(wsi, ll_msg_payload(&c->queue, m), m->len,
+                      m->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    pthread_mutex_lock(&c->mu);
+    if (n < (int)m->len) {
+        ll_queue_push_front(&c->queue, m); /* not sent: it goes again, first */
+        pthread_mutex_unlock(&c->mu);
+        return -1;
     }
+    c->msgs_sent++;
+    c->bytes_sent += m->len;
+    pthread_mutex_unlock(&c->mu);
+    free(m);
+    if (more)
+        lws_callback_on_writable(wsi);
+    return 0;
 }
 
 void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_binary)
