@@ -119,7 +119,7 @@ static struct lws_vhost *make_vhost(lifeline_loop *l, int tls, const char *ca_fi
 {
     static const struct lws_extension exts[] = {
         {"permessage-deflate", lws_extension_callback_pm_deflate,
-         "permessage-deflate; client_max_window_bits"},
+         "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
         {NULL, NULL, NULL},
     };
     struct lws_context_creation_info info;

@@ -177,8 +177,19 @@ static int on_writeable(lifeline_client *c, struct lws *wsi)
                          (unsigned char *)reason, sizeof(reason) - 1);
         return -1;
     }
-    if (c->ping_seq && write_ping(c, wsi) < 0)
-        return -1;
+    /* one lws_write() per WRITEABLE, as libwebsockets wants (with
+     * permessage-deflate a second one corrupts the stream): the ping
+     * first, the queue on the next call */
+    if (c->ping_seq) {
+        if (write_ping(c, wsi) < 0)
+            return -1;
+        pthread_mutex_lock(&c->mu);
+        int queued = c->queue.count > 0;
+        pthread_mutex_unlock(&c->mu);
+        if (queued)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
     return ll_client_write_next(c, wsi);
 }
 
