@@ -296,8 +296,8 @@ typedef struct lifeline_config {
     const char *subprotocol;    /* Sec-WebSocket-Protocol, NULL for none */
     const char *origin;         /* Origin header, NULL for none */
     int permessage_deflate;     /* 1: offer permessage-deflate (default 0).
-                                   Experimental with libwebsockets 4.1: see
-                                   the README's "Known limits" */
+                                   Broken in libwebsockets 4.1.6: see the
+                                   README's "Known limits" */
     const char *http_proxy;     /* "host:port" of an HTTP proxy, NULL: none */
     const char *ca_file;        /* PEM CA bundle for wss, NULL: system store */
     int allow_insecure_tls;     /* 1: accept self-signed certificates and any
