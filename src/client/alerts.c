@@ -10,6 +10,7 @@
 #include "client/client_impl.h"
 #include "notify/alert.h"
 #include "notify/discord.h"
+#include "notify/format.h"
 
 const char *ll_alert_kind_name(int kind)
 {
@@ -22,26 +23,6 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void iso_time(int64_t unix_ms, char *out, size_t n)
-{
-    time_t t = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void duration(int64_t ms, char *out, size_t n)
-{
-    int64_t s = ms / 1000;
-    if (s >= 3600)
-        snprintf(out, n, "%lldh %02lldm %02llds", (long long)(s / 3600), (long long)(s / 60 % 60),
-                 (long long)(s % 60));
-    else if (s >= 60)
-        snprintf(out, n, "%lldm %02llds", (long long)(s / 60), (long long)(s % 60));
-    else
-        snprintf(out, n, "%lld.%03llds", (long long)s, (long long)(ms % 1000));
 }
 
 /* Worker thread: keep the result for the loop thread to report. */
@@ -137,7 +118,7 @@ void ll_alerts_server_down(lifeline_client *c, const ll_action *act)
         snprintf(err, sizeof(err), "%s (HTTP %d)", lifeline_strerror(act->error), act->http_status);
     else
         snprintf(err, sizeof(err), "%s", lifeline_strerror(act->error));
-    iso_time(a.unix_ms - (now - act->outage_began_ms), began, sizeof(began));
+    ll_format_iso8601(a.unix_ms - (now - act->outage_began_ms), 0, began, sizeof(began));
     ll_alert_field more[] = {{"Attempts", attempts, 1}, {"Last error", err, 0},
                              {"Outage began", began, 1}};
     /* the facts first, then the labels */
@@ -165,7 +146,7 @@ void ll_alerts_recovered(lifeline_client *c, const ll_action *act)
     snprintf(title, sizeof(title), "Server recovered: %s", c->url.host);
     a.title = title;
     a.description = "lifeline is connected to its server again.";
-    duration(act->downtime_ms, down, sizeof(down));
+    ll_format_duration(act->downtime_ms, down, sizeof(down));
     a.fields[a.n_fields++] = (ll_alert_field){"Downtime", down, 1};
     common_fields(c, &a, server, sizeof(server));
     a.footer = "lifeline " LIFELINE_VERSION_STRING;
@@ -195,9 +176,7 @@ void ll_alerts_report(lifeline_client *c)
                 .ok = r.ok, .http_status = (int)r.http_status, .attempts = r.attempts,
                 .detail = r.detail ? r.detail : "",
             };
-            c->in_callback++;
             c->cfg.on_notify(c, &info, c->cfg.user_data);
-            c->in_callback--;
         }
     }
 }

@@ -58,9 +58,7 @@ void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
         free(full);
         free(raw);
     }
-    c->in_callback++;
     c->cfg.on_log(c, level, clean, c->cfg.user_data);
-    c->in_callback--;
 }
 
 void ll_client_log_later(lifeline_client *c, int level, const char *line)
@@ -169,10 +167,8 @@ static void report_dropped(lifeline_client *c)
         if (!m)
             return;
         if (c->cfg.on_dropped) {
-            c->in_callback++;
             c->cfg.on_dropped(c, ll_msg_payload(&c->queue, m), m->len, m->is_binary,
                               m->reason, c->cfg.user_data);
-            c->in_callback--;
         }
         free(m);
     }
@@ -232,9 +228,7 @@ static void on_state(lifeline_client *c, const ll_action *a)
             .old_state = a->old_state, .new_state = a->new_state, .attempt = a->attempt,
             .error = a->error, .http_status = a->http_status, .reason = reason,
         };
-        c->in_callback++;
         c->cfg.on_state(c, &info, c->cfg.user_data);
-        c->in_callback--;
     }
 }
 
@@ -270,23 +264,17 @@ static void perform(lifeline_client *c, const ll_action *a)
         ll_client_log(c, LIFELINE_LOG_INFO, "%s %d in %lld ms", a->probe ? "probe" : "retry",
                       a->attempt, (long long)a->delay_ms);
         if (c->cfg.on_retry) {
-            c->in_callback++;
             c->cfg.on_retry(c, a->attempt, a->delay_ms, a->probe, ud);
-            c->in_callback--;
         }
         break;
     case LL_ACT_PONG:
         if (c->cfg.on_pong) {
-            c->in_callback++;
             c->cfg.on_pong(c, a->rtt_ms, a->quality, ud);
-            c->in_callback--;
         }
         break;
     case LL_ACT_QUALITY:
         if (c->cfg.on_quality) {
-            c->in_callback++;
             c->cfg.on_quality(c, a->quality, ud);
-            c->in_callback--;
         }
         break;
     case LL_ACT_SERVER_DOWN:
@@ -412,9 +400,7 @@ void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_
     c->bytes_recv += len;
     pthread_mutex_unlock(&c->mu);
     if (c->cfg.on_message) {
-        c->in_callback++;
         c->cfg.on_message(c, data, len, is_binary, c->cfg.user_data);
-        c->in_callback--;
     }
 }
 

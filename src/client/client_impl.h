@@ -126,7 +126,6 @@ struct lifeline_client {
     int connecting_sync;           /* inside lws_client_connect_via_info() */
     int connect_failed;            /* the attempt reported its failure */
     int cert_refused;              /* OpenSSL refused the server's certificate */
-    int in_callback;               /* an app callback is running */
 };
 
 /* ---- client.c: the glue the transport calls (loop thread) ---------------- */

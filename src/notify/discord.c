@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "notify/format.h"
 #include "notify/utf8.h"
 
 static int add_cut(cJSON *obj, const char *key, const char *text, size_t max)
@@ -18,16 +19,6 @@ static int add_cut(cJSON *obj, const char *key, const char *text, size_t max)
     cJSON *s = cJSON_AddStringToObject(obj, key, cut);
     free(cut);
     return s ? 0 : -1;
-}
-
-static void iso8601(int64_t unix_ms, char *out, size_t n)
-{
-    time_t t = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char base[32];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%s.%03dZ", base, (int)(unix_ms % 1000));
 }
 
 /* Discord's total counts title, description, field names and values, the
@@ -85,7 +76,7 @@ char *ll_discord_payload(const ll_alert *a, const char *username)
     cJSON *root = oom ? NULL : cJSON_CreateObject();
     if (root) {
         char ts[40];
-        iso8601(a->unix_ms, ts, sizeof(ts));
+        ll_format_iso8601(a->unix_ms, 1, ts, sizeof(ts));
         cJSON *embeds = cJSON_AddArrayToObject(root, "embeds");
         cJSON *e = cJSON_CreateObject();
         cJSON *fields = cJSON_CreateArray();

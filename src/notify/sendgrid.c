@@ -1,6 +1,8 @@
 /* See sendgrid.h. */
 #include "notify/sendgrid.h"
 
+#include "notify/format.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +22,10 @@ char *ll_sendgrid_payload(const ll_alert *a, const char *to, const char *from)
     for (size_t i = 0; i < a->n_fields && o < cap; i++)
         o += (size_t)snprintf(text + o, cap - o, "%s: %s\n", a->fields[i].name ? a->fields[i].name : "",
                               a->fields[i].value ? a->fields[i].value : "");
-    time_t t = (time_t)(a->unix_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
+    char at[40];
+    ll_format_iso8601(a->unix_ms, 0, at, sizeof(at));
     if (o < cap)
-        strftime(text + o, cap - o, "\nAt %Y-%m-%dT%H:%M:%SZ\n", &tm);
+        snprintf(text + o, cap - o, "\nAt %s\n", at);
 
     char *json = NULL;
     cJSON *root = cJSON_CreateObject();

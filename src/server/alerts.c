@@ -9,6 +9,7 @@
 #include "lifeline/lifeline.h"
 #include "notify/alert.h"
 #include "notify/discord.h"
+#include "notify/format.h"
 #include "notify/sendgrid.h"
 
 static const char *env(const char *name)
@@ -105,18 +106,6 @@ static void say_channels(const ll_srv_alerts *a)
                    "email alerts off: SENDGRID_API_KEY, ADMIN_EMAIL and FROM_EMAIL are needed");
 }
 
-static void duration(int64_t ms, char *out, size_t n)
-{
-    int64_t s = ms / 1000;
-    if (s >= 3600)
-        snprintf(out, n, "%lldh %02lldm %02llds", (long long)(s / 3600), (long long)(s / 60 % 60),
-                 (long long)(s % 60));
-    else if (s >= 60)
-        snprintf(out, n, "%lldm %02llds", (long long)(s / 60), (long long)(s % 60));
-    else
-        snprintf(out, n, "%lld.%03llds", (long long)s, (long long)(ms % 1000));
-}
-
 void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
 {
     ll_srv_alerts *a = user_data;
@@ -129,7 +118,7 @@ void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
                    .footer = "lifeline-server " LIFELINE_VERSION_STRING};
     snprintf(server, sizeof(server), "%s:%d", a->host, ev->port);
     snprintf(active, sizeof(active), "%llu", (unsigned long long)ev->active);
-    duration(ev->duration_ms, dur, sizeof(dur));
+    ll_format_duration(ev->duration_ms, dur, sizeof(dur));
     switch (ev->kind) {
     case LL_SRV_EVENT_STARTING:
         al.title = "lifeline-server started";
