@@ -374,8 +374,27 @@ int ll_client_write_next(lifeline_client *c, struct lws *wsi)
     pthread_mutex_unlock(&c->mu);
     if (!m)
         return 0;
-    int n = lws_write(wsi, ll_msg_payload(&c->queue, m), m->len,
+    /* libwebsockets masks a client's payload in place: write a copy, so a
+     * message whose write fails goes again, first, unharmed */
+    if (c->tx_cap < LWS_PRE + m->len) {
+        unsigned char *p = realloc(c->tx, LWS_PRE + m->len);
+        if (!p) {
+            pthread_mutex_lock(&c->mu);
+            ll_queue_push_front(&c->queue, m);
+            pthread_mutex_unlock(&c->mu);
+            return -1;
+        }
+        c->tx = p;
+        c->tx_cap = LWS_PRE + m->len;
+    }
+    memcpy(c->tx + LWS_PRE, ll_msg_payload(&c->queue, m), m->len);
+    int n = lws_write(wsi, c->tx + LWS_PRE, m->len,
                       m->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    if (c->tx_cap > 65536) { /* do not keep a big buffer for an idle link */
+        free(c->tx);
+        c->tx = NULL;
+        c->tx_cap = 0;
+    }
     pthread_mutex_lock(&c->mu);
     if (n < (int)m->len) {
         ll_queue_push_front(&c->queue, m); /* not sent: it goes again, first */
@@ -509,6 +528,7 @@ static void free_client(lifeline_client *c)
         free(m);
     free(c->actions);
     free(c->rx);
+    free(c->tx);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);

@@ -117,6 +117,8 @@ struct lifeline_client {
     int64_t app_ping_ts[4];        /* app_ping: the ts of recent pings */
     uint32_t app_ping_seq[4];
     ll_msg *writing;               /* popped, being written */
+    unsigned char *tx;             /* a copy of the message being written */
+    size_t tx_cap;
     unsigned char *rx;             /* reassembly of a fragmented message */
     size_t rx_len, rx_cap;
     int rx_binary;

@@ -64,20 +64,33 @@ int ll_loop_is_current(const lifeline_loop *loop)
     return tls_loop == loop;
 }
 
+/* Run the commands of every client that has some. The list is taken apart
+ * under the lock (an app thread may post the same client again at once);
+ * a client cannot be freed meanwhile: free waits for its DETACH to run
+ * here. */
 static void drain(lifeline_loop *l)
 {
+    lifeline_client *small[64], **list = small;
+    size_t n = 0;
     pthread_mutex_lock(&l->mu);
-    lifeline_client *list = l->dirty;
-    l->dirty = NULL;
-    for (lifeline_client *c = list; c; c = c->next_dirty)
-        c->is_dirty = 0;
-    pthread_mutex_unlock(&l->mu);
-    while (list) {
-        lifeline_client *c = list;
-        list = c->next_dirty;
-        c->next_dirty = NULL;
-        ll_client_run_commands(c);
+    for (lifeline_client *c = l->dirty; c; c = c->next_dirty)
+        n++;
+    if (n > 64 && !(list = malloc(n * sizeof(*list)))) {
+        list = small; /* out of memory: these now, the rest next time */
+        n = 64;
     }
+    for (size_t i = 0; i < n; i++) {
+        lifeline_client *c = l->dirty;
+        l->dirty = c->next_dirty;
+        c->next_dirty = NULL;
+        c->is_dirty = 0;
+        list[i] = c;
+    }
+    pthread_mutex_unlock(&l->mu);
+    for (size_t i = 0; i < n; i++)
+        ll_client_run_commands(list[i]);
+    if (list != small)
+        free(list);
 }
 
 /* protocols[0] of every vhost gets EVENT_WAIT_CANCELLED: drain once. */

@@ -175,9 +175,10 @@ static int write_ping(lifeline_client *c, struct lws *wsi)
 static int on_writeable(lifeline_client *c, struct lws *wsi)
 {
     if (c->close_code) {
-        static const char reason[] = "bye";
-        lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)reason, sizeof(reason) - 1);
+        const char *reason = c->close_code == LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE
+                                 ? "message too big" : "bye";
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)reason,
+                         strlen(reason));
         return -1;
     }
     /* one lws_write() per WRITEABLE, as libwebsockets wants (with
@@ -233,6 +234,8 @@ static void deliver(lifeline_client *c, const unsigned char *data, size_t len, i
 
 static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_t len)
 {
+    if (c->rx_overflow)
+        return 0; /* closing with 1009: the rest of the message is dropped */
     if (lws_is_first_fragment(wsi)) {
         c->rx_len = 0;
         c->rx_binary = lws_frame_is_binary(wsi);
@@ -243,11 +246,13 @@ static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_
         ll_client_log(c, LIFELINE_LOG_WARN,
                       "inbound message over max_message_bytes (%zu): closing with 1009",
                       c->cfg.max_message_bytes);
+        /* close from WRITEABLE: returning -1 here, with more of the
+         * message in libwebsockets' read buffer, corrupts its heap */
         c->rx_overflow = 1;
-        static const char reason[] = "message too big";
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
-                         sizeof(reason) - 1);
-        return -1;
+        c->rx_len = 0;
+        c->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
+        lws_callback_on_writable(wsi);
+        return 0;
     }
     if (final && c->rx_len == 0) { /* the common case: one frame, no copy */
         deliver(c, in, len, c->rx_binary);
