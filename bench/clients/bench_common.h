@@ -31,6 +31,40 @@ static inline double cpu_s(void)
 }
 
 /* Bytes of heap in use (glibc mallinfo2: every arena). */
+/* The echo clients' measurement: a warm-up, then a timed window of
+ * replies, with the RTT of each when one message is in flight. */
+typedef struct bench_meter {
+    size_t window;            /* messages in flight */
+    double warmup_s, seconds; /* warm-up, then the measured window */
+    long max;                 /* or this many replies, whichever first */
+    int64_t first_send, t0, t1, last_send;
+    double cpu0, cpu1;
+    long recv, n0, n1;
+    int64_t *rtt;
+    size_t n_rtt, cap_rtt;
+} bench_meter;
+
+/* A reply arrived. Returns 1 when the run is over. */
+static inline int bench_account(bench_meter *m)
+{
+    int64_t now = now_us();
+    m->recv++;
+    if (m->window == 1 && m->t0 && m->n_rtt < m->cap_rtt)
+        m->rtt[m->n_rtt++] = now - m->last_send;
+    if (!m->t0 && now - m->first_send >= (int64_t)(m->warmup_s * 1e6)) {
+        m->t0 = now;
+        m->cpu0 = cpu_s();
+        m->n0 = m->recv;
+    }
+    if (m->t0 && (now - m->t0 >= (int64_t)(m->seconds * 1e6) || m->recv - m->n0 >= m->max)) {
+        m->t1 = now;
+        m->cpu1 = cpu_s();
+        m->n1 = m->recv;
+        return 1;
+    }
+    return 0;
+}
+
 static inline size_t heap_bytes(void)
 {
     struct mallinfo2 mi = mallinfo2();

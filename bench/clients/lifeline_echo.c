@@ -15,43 +15,17 @@ static struct {
     pthread_cond_t cv;
     lifeline_client *c;
     int thread_mode, connected, done;
-    size_t size, window;
-    double warmup_s, seconds;
-    long max;
+    size_t size;
     char *payload;
-    int64_t first_send, t0, t1, last_send;
-    double cpu0, cpu1;
-    long sent, recv, n0, n1;
-    int64_t *rtt;
-    size_t n_rtt, cap_rtt;
+    long sent;
+    bench_meter m;
 } B = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void send_one(void)
 {
-    B.last_send = now_us();
+    B.m.last_send = now_us();
     if (lifeline_client_send(B.c, B.payload, B.size, 0) == LIFELINE_OK)
         B.sent++;
-}
-
-/* A reply arrived (mu held in thread mode). Returns 1 when the run is over. */
-static int account(void)
-{
-    int64_t now = now_us();
-    B.recv++;
-    if (B.window == 1 && B.t0 && B.n_rtt < B.cap_rtt)
-        B.rtt[B.n_rtt++] = now - B.last_send;
-    if (!B.t0 && now - B.first_send >= (int64_t)(B.warmup_s * 1e6)) {
-        B.t0 = now;
-        B.cpu0 = cpu_s();
-        B.n0 = B.recv;
-    }
-    if (B.t0 && (now - B.t0 >= (int64_t)(B.seconds * 1e6) || B.recv - B.n0 >= B.max)) {
-        B.t1 = now;
-        B.cpu1 = cpu_s();
-        B.n1 = B.recv;
-        return 1;
-    }
-    return 0;
 }
 
 static void on_message(lifeline_client *c, const void *d, size_t len, int bin, void *ud)
@@ -61,7 +35,7 @@ static void on_message(lifeline_client *c, const void *d, size_t len, int bin, v
         return; /* not an echo of ours */
     if (B.thread_mode) {
         pthread_mutex_lock(&B.mu);
-        if (!B.done && account())
+        if (!B.done && bench_account(&B.m))
             B.done = 1;
         pthread_cond_signal(&B.cv);
         pthread_mutex_unlock(&B.mu);
@@ -69,7 +43,7 @@ static void on_message(lifeline_client *c, const void *d, size_t len, int bin, v
     }
     if (B.done)
         return;
-    if (account()) {
+    if (bench_account(&B.m)) {
         pthread_mutex_lock(&B.mu);
         B.done = 1;
         pthread_cond_signal(&B.cv);
@@ -102,31 +76,31 @@ int main(int argc, char **argv)
         return 2;
     }
     B.size = (size_t)opt_num(argc, argv, "--size", 64);
-    B.window = (size_t)opt_num(argc, argv, "--window", 1);
-    B.seconds = opt_num(argc, argv, "--seconds", 3);
-    B.warmup_s = opt_num(argc, argv, "--warmup", 0.5);
-    B.max = (long)opt_num(argc, argv, "--max", 1e9);
+    B.m.window = (size_t)opt_num(argc, argv, "--window", 1);
+    B.m.seconds = opt_num(argc, argv, "--seconds", 3);
+    B.m.warmup_s = opt_num(argc, argv, "--warmup", 0.5);
+    B.m.max = (long)opt_num(argc, argv, "--max", 1e9);
     B.thread_mode = !strcmp(opt_str(argc, argv, "--mode", "cb"), "thread");
     B.payload = malloc(B.size);
     memset(B.payload, 'x', B.size);
     B.payload[0] = 'm'; /* not JSON: echoed unchanged */
-    B.cap_rtt = B.window == 1 ? 4000000 : 0;
-    B.rtt = malloc((B.cap_rtt ? B.cap_rtt : 1) * sizeof(int64_t));
+    B.m.cap_rtt = B.m.window == 1 ? 4000000 : 0;
+    B.m.rtt = malloc((B.m.cap_rtt ? B.m.cap_rtt : 1) * sizeof(int64_t));
 
     lifeline_config cfg;
     lifeline_config_init(&cfg);
     cfg.url = url;
     cfg.on_message = on_message;
     cfg.on_state = on_state;
-    cfg.queue_max_messages = B.window * 2 + 16;
-    cfg.queue_max_bytes = (B.window * 2 + 16) * B.size;
+    cfg.queue_max_messages = B.m.window * 2 + 16;
+    cfg.queue_max_bytes = (B.m.window * 2 + 16) * B.size;
     int err = lifeline_client_new(&cfg, &B.c);
     if (err) {
         fprintf(stderr, "lifeline_echo: %s\n", lifeline_strerror(err));
         return 1;
     }
     lifeline_client_start(B.c);
-    int64_t deadline = now_us() + (int64_t)((B.warmup_s + B.seconds + 20) * 1e6);
+    int64_t deadline = now_us() + (int64_t)((B.m.warmup_s + B.m.seconds + 20) * 1e6);
     pthread_mutex_lock(&B.mu);
     while (!B.connected && now_us() < deadline) {
         pthread_mutex_unlock(&B.mu);
@@ -140,10 +114,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "lifeline_echo: not connected\n");
         return 1;
     }
-    B.first_send = now_us();
+    B.m.first_send = now_us();
     if (!B.thread_mode) {
         /* the first window from here; on_message keeps it full */
-        for (size_t k = 0; k < B.window; k++)
+        for (size_t k = 0; k < B.m.window; k++)
             send_one();
         pthread_mutex_lock(&B.mu);
         while (!B.done && now_us() < deadline) {
@@ -156,14 +130,14 @@ int main(int argc, char **argv)
     } else {
         pthread_mutex_lock(&B.mu);
         while (!B.done && now_us() < deadline) {
-            while (!B.done && (size_t)(B.sent - B.recv) < B.window) {
+            while (!B.done && (size_t)(B.sent - B.m.recv) < B.m.window) {
                 B.sent++;
-                B.last_send = now_us();
+                B.m.last_send = now_us();
                 pthread_mutex_unlock(&B.mu);
                 lifeline_client_send(B.c, B.payload, B.size, 0);
                 pthread_mutex_lock(&B.mu);
             }
-            if (!B.done && (size_t)(B.sent - B.recv) >= B.window)
+            if (!B.done && (size_t)(B.sent - B.m.recv) >= B.m.window)
                 pthread_cond_wait(&B.cv, &B.mu);
         }
         pthread_mutex_unlock(&B.mu);
@@ -174,9 +148,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "lifeline_echo: run did not complete\n");
         return 1;
     }
-    double secs = (double)(B.t1 - B.t0) / 1e6;
-    write_samples(opt_str(argc, argv, "--samples", NULL), B.rtt, B.n_rtt);
-    printf("{\"msgs\":%ld,\"seconds\":%.6f,\"cpu_s\":%.6f,\"rtt_samples\":%zu}\n", B.n1 - B.n0,
-           secs, B.cpu1 - B.cpu0, B.n_rtt);
+    double secs = (double)(B.m.t1 - B.m.t0) / 1e6;
+    write_samples(opt_str(argc, argv, "--samples", NULL), B.m.rtt, B.m.n_rtt);
+    printf("{\"msgs\":%ld,\"seconds\":%.6f,\"cpu_s\":%.6f,\"rtt_samples\":%zu}\n", B.m.n1 - B.m.n0,
+           secs, B.m.cpu1 - B.m.cpu0, B.m.n_rtt);
     return 0;
 }

@@ -8,41 +8,15 @@
 #include "bench_common.h"
 
 static struct {
-    size_t size, window;
-    double warmup_s, seconds;
-    long max;
+    size_t size;
     unsigned char *buf; /* LWS_PRE + payload */
     unsigned char *rx;
     unsigned char *tmpl; /* the payload */
     size_t rx_len;
-    int64_t first_send, t0, t1, last_send;
-    double cpu0, cpu1;
-    long recv, n0, n1;
     size_t to_send; /* messages owed to the window */
-    int64_t *rtt;
-    size_t n_rtt, cap_rtt;
     int done, failed, established;
+    bench_meter m;
 } B;
-
-static int account(void)
-{
-    int64_t now = now_us();
-    B.recv++;
-    if (B.window == 1 && B.t0 && B.n_rtt < B.cap_rtt)
-        B.rtt[B.n_rtt++] = now - B.last_send;
-    if (!B.t0 && now - B.first_send >= (int64_t)(B.warmup_s * 1e6)) {
-        B.t0 = now;
-        B.cpu0 = cpu_s();
-        B.n0 = B.recv;
-    }
-    if (B.t0 && (now - B.t0 >= (int64_t)(B.seconds * 1e6) || B.recv - B.n0 >= B.max)) {
-        B.t1 = now;
-        B.cpu1 = cpu_s();
-        B.n1 = B.recv;
-        return 1;
-    }
-    return 0;
-}
 
 static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -50,8 +24,8 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         B.established = 1;
-        B.first_send = now_us();
-        B.to_send = B.window;
+        B.m.first_send = now_us();
+        B.to_send = B.m.window;
         lws_callback_on_writable(wsi);
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -62,7 +36,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         /* lws masks client frames in place: the payload is copied in for
          * every write, as lifeline's queue does once per message */
         memcpy(B.buf + LWS_PRE, B.tmpl, B.size);
-        B.last_send = now_us();
+        B.m.last_send = now_us();
         if (lws_write(wsi, B.buf + LWS_PRE, B.size, LWS_WRITE_TEXT) < (int)B.size)
             return -1;
         if (--B.to_send)
@@ -79,7 +53,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
             break;
         if (B.rx_len != B.size || B.done)
             break;
-        if (account()) {
+        if (bench_account(&B.m)) {
             B.done = 1;
             lws_callback_on_writable(wsi); /* to close */
             break;
@@ -122,18 +96,18 @@ int main(int argc, char **argv)
         return 2;
     }
     B.size = (size_t)opt_num(argc, argv, "--size", 64);
-    B.window = (size_t)opt_num(argc, argv, "--window", 1);
-    B.seconds = opt_num(argc, argv, "--seconds", 3);
-    B.warmup_s = opt_num(argc, argv, "--warmup", 0.5);
-    B.max = (long)opt_num(argc, argv, "--max", 1e9);
+    B.m.window = (size_t)opt_num(argc, argv, "--window", 1);
+    B.m.seconds = opt_num(argc, argv, "--seconds", 3);
+    B.m.warmup_s = opt_num(argc, argv, "--warmup", 0.5);
+    B.m.max = (long)opt_num(argc, argv, "--max", 1e9);
     B.buf = calloc(1, LWS_PRE + B.size);
     memset(B.buf + LWS_PRE, 'x', B.size);
     B.buf[LWS_PRE] = 'm'; /* not JSON: echoed unchanged */
     B.tmpl = malloc(B.size);
     memcpy(B.tmpl, B.buf + LWS_PRE, B.size);
     B.rx = malloc(B.size);
-    B.cap_rtt = B.window == 1 ? 4000000 : 0;
-    B.rtt = malloc((B.cap_rtt ? B.cap_rtt : 1) * sizeof(int64_t));
+    B.m.cap_rtt = B.m.window == 1 ? 4000000 : 0;
+    B.m.rtt = malloc((B.m.cap_rtt ? B.m.cap_rtt : 1) * sizeof(int64_t));
 
     char urlbuf[512];
     snprintf(urlbuf, sizeof(urlbuf), "%s", url);
@@ -170,17 +144,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "raw_lws_echo: connect failed\n");
         return 1;
     }
-    int64_t deadline = now_us() + (int64_t)((B.warmup_s + B.seconds + 20) * 1e6);
+    int64_t deadline = now_us() + (int64_t)((B.m.warmup_s + B.m.seconds + 20) * 1e6);
     while (B.done != 2 && !B.failed && now_us() < deadline)
         if (lws_service(ctx, 0) < 0)
             break;
     lws_context_destroy(ctx);
-    if (!B.t1) {
+    if (!B.m.t1) {
         fprintf(stderr, "raw_lws_echo: run did not complete\n");
         return 1;
     }
-    write_samples(opt_str(argc, argv, "--samples", NULL), B.rtt, B.n_rtt);
-    printf("{\"msgs\":%ld,\"seconds\":%.6f,\"cpu_s\":%.6f,\"rtt_samples\":%zu}\n", B.n1 - B.n0,
-           (double)(B.t1 - B.t0) / 1e6, B.cpu1 - B.cpu0, B.n_rtt);
+    write_samples(opt_str(argc, argv, "--samples", NULL), B.m.rtt, B.m.n_rtt);
+    printf("{\"msgs\":%ld,\"seconds\":%.6f,\"cpu_s\":%.6f,\"rtt_samples\":%zu}\n", B.m.n1 - B.m.n0,
+           (double)(B.m.t1 - B.m.t0) / 1e6, B.m.cpu1 - B.m.cpu0, B.m.n_rtt);
     return 0;
 }
