@@ -300,6 +300,7 @@ static int culprit(const cli_options *o, int err, size_t *header_index)
         {LIFELINE_ERR_CONFIG_CA_FILE, OPT_CA_FILE, 0},
         {LIFELINE_ERR_CONFIG_WEBHOOK, OPT_DISCORD_WEBHOOK, 0},
         {LIFELINE_ERR_CONFIG_LABEL, OPT_ALERT_LABEL, 0},
+        {LIFELINE_ERR_CONFIG_DEFLATE, OPT_DEFLATE, 0},
     };
     lifeline_config cfg = o->cfg;
     switch (err) {

@@ -109,7 +109,9 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(CONFIG_WEBHOOK, 40, "discord_webhook_url is not an http:// or https:// URL") \
     XX(ALERTS_OFF, 41, "no alert channel is configured (discord_webhook_url)")  \
     XX(NOTIFY_GONE, 42, "the webhook answered 404 and is no longer used")      \
-    XX(CONFIG_LABEL, 43, "an alert label is not of the form \"Name: value\"")
+    XX(CONFIG_LABEL, 43, "an alert label is not of the form \"Name: value\"")   \
+    XX(CONFIG_DEFLATE, 44,                                                     \
+       "permessage_deflate needs libwebsockets 4.2 or later (4.1 stalls)")
 
 typedef enum lifeline_error {
 #define LIFELINE_XX_(name, value, msg) LIFELINE_ERR_##name = value,
@@ -296,8 +298,10 @@ typedef struct lifeline_config {
     const char *subprotocol;    /* Sec-WebSocket-Protocol, NULL for none */
     const char *origin;         /* Origin header, NULL for none */
     int permessage_deflate;     /* 1: offer permessage-deflate (default 0).
-                                   Broken in libwebsockets 4.1.6: see the
-                                   README's "Known limits" */
+                                   lifeline_client_new() refuses it with
+                                   LIFELINE_ERR_CONFIG_DEFLATE on
+                                   libwebsockets 4.1, whose client stalls
+                                   with it (README, "Known limits") */
     const char *http_proxy;     /* "host:port" of an HTTP proxy, NULL: none */
     const char *ca_file;        /* PEM CA bundle for wss, NULL: system store */
     int allow_insecure_tls;     /* 1: accept self-signed certificates and any

@@ -83,9 +83,6 @@ void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
     c->connecting_sync = 1;
     c->last_peer_close = 0;
     ll_client_log(c, LIFELINE_LOG_DEBUG, "connecting to %s", c->url_str);
-    if (c->cfg.permessage_deflate)
-        ll_client_log(c, LIFELINE_LOG_WARN, "permessage-deflate is on: libwebsockets 4.1 can "
-                      "stall the connection after the first compressed message (see README)");
     struct lws *wsi = lws_client_connect_via_info(&i);
     c->connecting_sync = 0;
     if (c->connect_failed)

@@ -8,6 +8,9 @@
 
 #include <cmocka.h>
 
+#include <libwebsockets.h>
+#include <stdio.h>
+
 #include "lifeline/lifeline.h"
 
 static lifeline_config valid(void)
@@ -196,6 +199,23 @@ static void enum_names_are_the_documented_strings(void **state)
     assert_string_equal(lifeline_jitter_mode_name(LIFELINE_JITTER_ADDITIVE), "additive");
 }
 
+static void deflate_is_refused_on_libwebsockets_4_1(void **state)
+{
+    (void)state;
+    lifeline_config cfg = valid();
+    cfg.permessage_deflate = 1;
+    lifeline_client *c = NULL;
+    int major = 0, minor = 0;
+    sscanf(lws_get_library_version(), "%d.%d", &major, &minor);
+    if (major == 4 && minor < 2) {
+        assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_ERR_CONFIG_DEFLATE);
+        assert_null(c);
+    } else {
+        assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_OK);
+        assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+    }
+}
+
 static void version_matches_the_header(void **state)
 {
     (void)state;
@@ -215,6 +235,7 @@ int main(void)
         cmocka_unit_test(check_names_the_bad_field),
         cmocka_unit_test(every_error_has_a_distinct_name_and_text),
         cmocka_unit_test(enum_names_are_the_documented_strings),
+        cmocka_unit_test(deflate_is_refused_on_libwebsockets_4_1),
         cmocka_unit_test(version_matches_the_header),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

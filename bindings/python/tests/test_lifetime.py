@@ -177,9 +177,6 @@ def test_library_log_lines_reach_on_log_or_the_logging_module(caplog):
     assert any(r.name == "lifeline.native" and "state" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.xfail(reason="library bug: freeing a client while another client's own loop "
-                          "is alive leaks the default vhost's TLS context (~800 kB)",
-                   strict=False)
 def test_overlapping_clients_with_their_own_loops_leave_no_growth():
     prev = lifeline.Client(URL, **FAST)
     for _ in range(10):

@@ -140,7 +140,6 @@ def test_good_options_in_every_accepted_form():
         headers={"Authorization": "Bearer x", "X-Till": "3"},
         subprotocol="pos.v1",
         origin="https://pos.example.com",
-        permessage_deflate=True,
         allow_insecure_tls=False,
         app_ping=True,
         queue_policy="drop_oldest",
@@ -153,6 +152,22 @@ def test_good_options_in_every_accepted_form():
     make(headers=["X-A: 1", "X-B: 2"], alert_labels=["Store: 12"], queue_policy="off",
          jitter_mode="additive", log_level=lifeline.LogLevel.ERROR)
     make(queue_policy=lifeline.QueuePolicy.REJECT, log_level=0)
+
+
+def test_permessage_deflate_is_refused_on_libwebsockets_4_1():
+    # libwebsockets 4.1's client stalls with it (see the README): the
+    # library refuses it rather than hang
+    import ctypes
+    import ctypes.util
+
+    lws = ctypes.CDLL(ctypes.util.find_library("websockets"))
+    lws.lws_get_library_version.restype = ctypes.c_char_p
+    major, minor = (int(x) for x in lws.lws_get_library_version().decode().split(".")[:2])
+    if (major, minor) >= (4, 2):
+        pytest.skip("libwebsockets 4.2 or later")
+    with pytest.raises(lifeline.LifelineError) as e:
+        make(permessage_deflate=True)
+    assert e.value.name == "CONFIG_DEFLATE"
 
 
 def test_a_closed_loop_is_refused():

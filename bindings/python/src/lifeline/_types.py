@@ -117,6 +117,7 @@ class ErrorCode(enum.IntEnum):
     ALERTS_OFF = 41
     NOTIFY_GONE = 42
     CONFIG_LABEL = 43
+    CONFIG_DEFLATE = 44
 
 
 # C value -> enum member, in the C numbering (checked against the library).
