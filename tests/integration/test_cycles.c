@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -107,6 +108,14 @@ static void run_cycles(it_fix *f, int shared, int tls)
     int64_t took = it_now_ms() - t0;
     size_t heap1 = heap_in_use();
     int fds1 = count_entries("/proc/self/fd"), threads1 = count_entries("/proc/self/task");
+    /* a joined thread can stay listed in /proc/self/task for a moment after
+     * pthread_join() returns: give the count a little time to settle (a
+     * thread that is really left behind stays, and fails below) */
+    for (int64_t until = it_now_ms() + it_scaled(2000); threads1 > threads0 && it_now_ms() < until;) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling a condition with a deadline */
+        threads1 = count_entries("/proc/self/task");
+    }
     long growth = (long)heap1 - (long)heap0;
     it_log("%d %s cycles (%s loop) in %lld ms; heap %zu -> %zu (%+ld), fds %d -> %d, threads %d -> %d",
            n - warm, tls ? "wss" : "ws", shared ? "shared" : "own", (long long)took, heap0, heap1, growth, fds0,
