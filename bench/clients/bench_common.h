@@ -113,4 +113,14 @@ static inline void write_samples(const char *path, const int64_t *v, size_t n)
     fclose(f);
 }
 
+/* The measurement options every echo client takes: --window, --seconds,
+ * --warmup, --max. */
+static inline void bench_meter_args(bench_meter *m, int argc, char **argv)
+{
+    m->window = (size_t)opt_num(argc, argv, "--window", 1);
+    m->seconds = opt_num(argc, argv, "--seconds", 3);
+    m->warmup_s = opt_num(argc, argv, "--warmup", 0.5);
+    m->max = (long)opt_num(argc, argv, "--max", 1e9);
+}
+
 #endif

@@ -76,10 +76,7 @@ int main(int argc, char **argv)
         return 2;
     }
     B.size = (size_t)opt_num(argc, argv, "--size", 64);
-    B.m.window = (size_t)opt_num(argc, argv, "--window", 1);
-    B.m.seconds = opt_num(argc, argv, "--seconds", 3);
-    B.m.warmup_s = opt_num(argc, argv, "--warmup", 0.5);
-    B.m.max = (long)opt_num(argc, argv, "--max", 1e9);
+    bench_meter_args(&B.m, argc, argv);
     B.thread_mode = !strcmp(opt_str(argc, argv, "--mode", "cb"), "thread");
     B.payload = malloc(B.size);
     memset(B.payload, 'x', B.size);

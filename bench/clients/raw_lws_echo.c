@@ -96,10 +96,7 @@ int main(int argc, char **argv)
         return 2;
     }
     B.size = (size_t)opt_num(argc, argv, "--size", 64);
-    B.m.window = (size_t)opt_num(argc, argv, "--window", 1);
-    B.m.seconds = opt_num(argc, argv, "--seconds", 3);
-    B.m.warmup_s = opt_num(argc, argv, "--warmup", 0.5);
-    B.m.max = (long)opt_num(argc, argv, "--max", 1e9);
+    bench_meter_args(&B.m, argc, argv);
     B.buf = calloc(1, LWS_PRE + B.size);
     memset(B.buf + LWS_PRE, 'x', B.size);
     B.buf[LWS_PRE] = 'm'; /* not JSON: echoed unchanged */
