@@ -380,7 +380,7 @@ size_t al_note_count(it_fix *f)
 
 al_note al_note_at(it_fix *f, size_t i)
 {
-    al_note n;
+    al_note n = {0};
     pthread_mutex_lock(&f->rec.mu);
     int ok = i < g.n_notes;
     if (ok)
