@@ -46,6 +46,10 @@ bool ll_name_valid(const char *s, size_t len)
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f)
             return false;
+        /* C1 controls, U+0080..U+009F: 0xc2 then 0x80..0x9f (0xc2 is
+         * always a lead byte in valid UTF-8, checked below) */
+        if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] < 0xa0)
+            return false;
     }
     return ll_utf8_valid((const unsigned char *)s, len);
 }

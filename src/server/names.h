@@ -9,8 +9,12 @@
 /* Longest user or store name, in bytes. */
 #define LL_NAME_MAX 128
 
-/* A name is 1..LL_NAME_MAX bytes of valid UTF-8 with no control characters
- * (below 0x20, or 0x7f). */
+/* A name is 1..LL_NAME_MAX bytes of valid UTF-8 with no control characters:
+ * C0 (below 0x20, NUL included), DEL (0x7f) and C1 (U+0080..U+009F). len
+ * is the whole decoded length: a strlen taken after decoding stops at a NUL
+ * and would pass the name cut short ("victim\0x" as "victim"), so a caller
+ * that cannot know the decoded length refuses input with a NUL first (as
+ * token.c does for its claims). */
 bool ll_name_valid(const char *s, size_t len);
 
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */

@@ -2,6 +2,7 @@
 #include "server/token.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,11 +69,30 @@ static int copy_name(const cJSON *item, char *out)
     return 0;
 }
 
+/* cJSON hands a string over NUL-terminated, without its length: a claim
+ * "victim\u0000x" would read as "victim". So a payload with a NUL anywhere,
+ * as a raw byte or as the escape \u0000, is refused whole; then strlen of
+ * every string is its decoded length. The escapes are walked so that an
+ * escaped backslash followed by "u0000" is not taken for one. */
+static bool has_nul(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\0')
+            return true;
+        if (s[i] != '\\' || i + 1 == n)
+            continue;
+        if (s[i + 1] == 'u' && n - i >= 6 && !memcmp(s + i + 2, "0000", 4))
+            return true;
+        i++; /* the escaped character */
+    }
+    return false;
+}
+
 static ll_token_status read_claims(const char *part, size_t len, ll_token_claims *claims)
 {
     unsigned char json[LL_TOKEN_MAX];
     long n = ll_b64url_decode(part, len, json, sizeof(json) - 1);
-    if (n < 0)
+    if (n < 0 || has_nul(json, (size_t)n))
         return LL_TOKEN_MALFORMED;
     cJSON *o = cJSON_ParseWithLength((const char *)json, (size_t)n);
     ll_token_status st = LL_TOKEN_MALFORMED;

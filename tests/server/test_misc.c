@@ -74,6 +74,17 @@ static void names_are_short_printable_utf8(void **state)
     assert_false(ll_name_valid(name, 129));
 }
 
+static void c1_controls_are_not_name_characters(void **state)
+{
+    (void)state;
+    assert_false(ll_name_valid("a\xc2\x80", 3));  /* U+0080 */
+    assert_false(ll_name_valid("\xc2\x85z", 3));  /* U+0085, next line */
+    assert_false(ll_name_valid("a\xc2\x9f", 3));  /* U+009F */
+    assert_true(ll_name_valid("a\xc2\xa0", 3));   /* U+00A0 is not a control */
+    assert_true(ll_name_valid("\xc3\x85", 2));    /* U+00C5: 0x85 as a continuation byte */
+    assert_false(ll_name_valid("victim\0x", 8));  /* a NUL inside the given length */
+}
+
 static void utf8_validation_follows_the_standard(void **state)
 {
     (void)state;
@@ -95,6 +106,7 @@ int main(void)
         cmocka_unit_test(the_average_covers_closed_and_open_connections),
         cmocka_unit_test(handshakes_for_ws_are_told_from_other_requests),
         cmocka_unit_test(names_are_short_printable_utf8),
+        cmocka_unit_test(c1_controls_are_not_name_characters),
         cmocka_unit_test(utf8_validation_follows_the_standard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

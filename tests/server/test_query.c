@@ -66,6 +66,17 @@ static void control_characters_and_long_names_are_a_bad_request(void **state)
     assert_int_equal(identify(bad_utf8, 2, NULL, &id, &why), 400);
 }
 
+static void c1_controls_in_names_are_a_bad_request(void **state)
+{
+    (void)state;
+    ll_identity id;
+    const char *why = NULL;
+    const char *user[] = {"store=s", "user=victim\xc2\x85"};
+    const char *store[] = {"store=\xc2\x9bs", "user=u"};
+    assert_int_equal(identify(user, 2, NULL, &id, &why), 400);
+    assert_int_equal(identify(store, 2, NULL, &id, &why), 400);
+}
+
 static void a_repeated_parameter_is_refused(void **state)
 {
     (void)state;
@@ -140,6 +151,7 @@ int main(void)
         cmocka_unit_test(store_and_user_name_the_connection),
         cmocka_unit_test(missing_or_empty_names_are_a_bad_request),
         cmocka_unit_test(control_characters_and_long_names_are_a_bad_request),
+        cmocka_unit_test(c1_controls_in_names_are_a_bad_request),
         cmocka_unit_test(a_repeated_parameter_is_refused),
         cmocka_unit_test(with_a_secret_the_token_alone_says_who),
         cmocka_unit_test(missing_tampered_or_expired_tokens_get_401),

@@ -100,17 +100,22 @@ static void malformed_tokens_are_refused(void **state)
     assert_int_equal(ll_token_verify("k", NULL, NOW, &c), LL_TOKEN_MALFORMED);
 }
 
-/* Signs an arbitrary payload, to reach the claim checks. */
-static char *sign(const char *secret, const char *json)
+/* Signs an arbitrary payload of len bytes, to reach the claim checks. */
+static char *sign_len(const char *secret, const char *json, size_t len)
 {
     static char tok[512];
-    size_t n = ll_b64url_encode(json, strlen(json), tok, sizeof(tok));
+    size_t n = ll_b64url_encode(json, len, tok, sizeof(tok));
     unsigned char mac[32];
     unsigned int mlen = 0;
     HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)tok, n, mac, &mlen);
     tok[n] = '.';
     ll_b64url_encode(mac, mlen, tok + n + 1, sizeof(tok) - n - 1);
     return tok;
+}
+
+static char *sign(const char *secret, const char *json)
+{
+    return sign_len(secret, json, strlen(json));
 }
 
 static void signed_but_bad_claims_are_malformed(void **state)
@@ -127,6 +132,53 @@ static void signed_but_bad_claims_are_malformed(void **state)
         "{\"u\":\"a\\n\",\"s\":\"b\",\"exp\":1700000060}", NULL};
     for (size_t i = 0; bad[i]; i++)
         assert_int_equal(ll_token_verify("k", sign("k", bad[i]), NOW, &c), LL_TOKEN_MALFORMED);
+}
+
+/* A NUL in a claim must refuse the token, not cut the name at the NUL:
+ * json.dumps writes it as \u0000. */
+static void a_nul_in_a_signed_name_is_malformed_not_cut_short(void **state)
+{
+    (void)state;
+    ll_token_claims c;
+    const char *bad[] = {
+        "{\"u\":\"victim\\u0000x\",\"s\":\"b\",\"exp\":1700000060}",
+        "{\"u\":\"victim\\u0000\",\"s\":\"b\",\"exp\":1700000060}",
+        "{\"u\":\"a\",\"s\":\"shop\\u0000-7\",\"exp\":1700000060}",
+        "{\"u\\u0000x\":\"victim\",\"s\":\"b\",\"exp\":1700000060}", /* the key "u\0x" */
+        NULL};
+    for (size_t i = 0; bad[i]; i++) {
+        assert_int_equal(ll_token_verify("k", sign("k", bad[i]), NOW, &c), LL_TOKEN_MALFORMED);
+        assert_string_equal(c.user, "");
+    }
+    /* a raw NUL byte inside the string */
+    static const char raw[] = "{\"u\":\"victim\0x\",\"s\":\"b\",\"exp\":1700000060}";
+    assert_int_equal(ll_token_verify("k", sign_len("k", raw, sizeof(raw) - 1), NOW, &c),
+                     LL_TOKEN_MALFORMED);
+    /* an escaped backslash then "u0000" is a name of printable characters */
+    assert_int_equal(ll_token_verify("k", sign("k", "{\"u\":\"a\\\\u0000\",\"s\":\"b\","
+                                                    "\"exp\":1700000060}"), NOW, &c),
+                     LL_TOKEN_OK);
+    assert_string_equal(c.user, "a\\u0000");
+}
+
+static void c0_del_and_c1_controls_in_a_signed_name_are_malformed(void **state)
+{
+    (void)state;
+    ll_token_claims c;
+    const char *bad[] = {
+        "{\"u\":\"a\\u001f\",\"s\":\"b\",\"exp\":1700000060}",
+        "{\"u\":\"a\\u007f\",\"s\":\"b\",\"exp\":1700000060}",
+        "{\"u\":\"a\\u0080\",\"s\":\"b\",\"exp\":1700000060}",
+        "{\"u\":\"a\",\"s\":\"b\\u009f\",\"exp\":1700000060}",
+        "{\"u\":\"a\xc2\x85\",\"s\":\"b\",\"exp\":1700000060}", /* raw U+0085 */
+        NULL};
+    for (size_t i = 0; bad[i]; i++)
+        assert_int_equal(ll_token_verify("k", sign("k", bad[i]), NOW, &c), LL_TOKEN_MALFORMED);
+    /* U+00A0, the first code point after C1, is a name character */
+    assert_int_equal(ll_token_verify("k", sign("k", "{\"u\":\"a\\u00a0\",\"s\":\"b\","
+                                                    "\"exp\":1700000060}"), NOW, &c),
+                     LL_TOKEN_OK);
+    assert_string_equal(c.user, "a\xc2\xa0");
 }
 
 static void invalid_names_get_no_token(void **state)
@@ -159,6 +211,8 @@ int main(void)
         cmocka_unit_test(a_tampered_payload_is_a_bad_signature),
         cmocka_unit_test(malformed_tokens_are_refused),
         cmocka_unit_test(signed_but_bad_claims_are_malformed),
+        cmocka_unit_test(a_nul_in_a_signed_name_is_malformed_not_cut_short),
+        cmocka_unit_test(c0_del_and_c1_controls_in_a_signed_name_are_malformed),
         cmocka_unit_test(invalid_names_get_no_token),
         cmocka_unit_test(status_names_read_well),
     };
