@@ -11,6 +11,7 @@ struct ll_db {
     sqlite3 *h;
     sqlite3_stmt *put;
     sqlite3_stmt *get;
+    char err[256]; /* the last failure, kept past the rollback that follows it */
 };
 
 static const char schema[] =
@@ -55,6 +56,21 @@ int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen)
     return 0;
 }
 
+/* Keeps SQLite's message for the failure that just happened (with the
+ * system's error, such as "File too large" from EFBIG, when there is one):
+ * the rollback that follows a failed batch replaces sqlite3_errmsg. */
+static int failed(ll_db *db)
+{
+    int code = sqlite3_errcode(db->h) & 0xff;
+    /* sqlite3_system_errno is only set (and never cleared) by these */
+    int sys = code == SQLITE_IOERR || code == SQLITE_CANTOPEN ? sqlite3_system_errno(db->h) : 0;
+    if (sys)
+        snprintf(db->err, sizeof(db->err), "%s (%s)", sqlite3_errmsg(db->h), strerror(sys));
+    else
+        snprintf(db->err, sizeof(db->err), "%s", sqlite3_errmsg(db->h));
+    return -1;
+}
+
 void ll_db_close(ll_db *db)
 {
     if (!db)
@@ -67,16 +83,20 @@ void ll_db_close(ll_db *db)
 
 int ll_db_begin(ll_db *db)
 {
-    return sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    return sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : failed(db);
 }
 
 int ll_db_commit(ll_db *db)
 {
-    return sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    return sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : failed(db);
 }
 
 void ll_db_rollback(ll_db *db)
 {
+    /* after some errors SQLite has rolled back already: "no transaction is
+     * active" is then expected, and db->err keeps the first failure */
+    if (sqlite3_get_autocommit(db->h))
+        return;
     sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -86,8 +106,10 @@ int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_
     if (sqlite3_bind_text(db->put, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(db->put, 2, store, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(db->put, 3, last_active_ms) != SQLITE_OK)
-        return -1;
+        return failed(db);
     int rc = sqlite3_step(db->put);
+    if (rc != SQLITE_DONE)
+        failed(db); /* before the reset, which may change the message */
     sqlite3_reset(db->put);
     sqlite3_clear_bindings(db->put);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -98,7 +120,7 @@ int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,
 {
     sqlite3_reset(db->get);
     if (sqlite3_bind_text(db->get, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
-        return -1;
+        return failed(db);
     int rc = sqlite3_step(db->get), found = 0;
     if (rc == SQLITE_ROW) {
         const unsigned char *s = sqlite3_column_text(db->get, 0);
@@ -106,7 +128,7 @@ int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,
         *last_active_ms = sqlite3_column_int64(db->get, 1);
         found = 1;
     } else if (rc != SQLITE_DONE) {
-        found = -1;
+        found = failed(db);
     }
     sqlite3_reset(db->get);
     sqlite3_clear_bindings(db->get);
@@ -115,5 +137,5 @@ int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,
 
 const char *ll_db_error(ll_db *db)
 {
-    return sqlite3_errmsg(db->h);
+    return db->err[0] ? db->err : "no error recorded";
 }

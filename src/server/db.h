@@ -30,7 +30,9 @@ int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_
 int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,
                    int64_t *last_active_ms);
 
-/* The last SQLite error message. */
+/* The message of the last failed call (SQLite's, with the system error
+ * when there is one, e.g. "disk I/O error (File too large)"), kept through
+ * the rollback that follows. */
 const char *ll_db_error(ll_db *db);
 
 #endif

@@ -1,5 +1,6 @@
 /* lifeline-server: the command line. Serves (loop.c), prints a token
  * (--make-token) or the usage. Exit status 2 for bad options. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,5 +50,8 @@ int main(int argc, char **argv)
         break;
     }
     ll_srv_alert_cfg_from_env(&o.alerts); /* the server reads its environment; the library never does */
+    /* past RLIMIT_FSIZE (ulimit -f) a write would kill the server; ignored,
+     * it fails with EFBIG instead and SQLite reports it as a db_error */
+    signal(SIGXFSZ, SIG_IGN);
     return ll_server_run(&o);
 }

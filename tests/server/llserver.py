@@ -73,11 +73,12 @@ def wait_until(predicate, timeout=5.0, interval=0.01, what="condition"):
 class Server:
     """One lifeline-server process in a temporary folder."""
 
-    def __init__(self, workdir, args=(), db=None, tls=None):
+    def __init__(self, workdir, args=(), db=None, tls=None, preexec_fn=None):
         self.workdir = Path(workdir)
         self.db = str(db or self.workdir / "lifeline.db")
         self.args = list(args)
         self.tls = tls  # (cert, key) or None
+        self.preexec_fn = preexec_fn  # run in the child before exec (resource limits)
         self.proc = None
         self.port = None
         self.stderr_path = self.workdir / f"server-{time.monotonic_ns()}.log"
@@ -89,7 +90,8 @@ class Server:
             cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     cwd=self.workdir, env=server_env())
+                                     cwd=self.workdir, env=server_env(),
+                                     preexec_fn=self.preexec_fn)
         line = self._first_line(timeout)
         event = json.loads(line)
         assert event["event"] == "listening", line

@@ -117,6 +117,19 @@ static void last_active_never_moves_backwards(void **state)
     assert_string_equal(store, "s2"); /* the latest store seen */
 }
 
+static void a_failed_write_keeps_its_message_through_the_rollback(void **state)
+{
+    ll_db *db = *state;
+    assert_int_equal(ll_db_begin(db), 0);
+    assert_int_equal(ll_db_put_user(db, "gus", NULL, 1), -1); /* store is NOT NULL */
+    ll_db_rollback(db);
+    assert_string_equal(ll_db_error(db), "NOT NULL constraint failed: users.store");
+    ll_db_rollback(db); /* no transaction left: changes nothing */
+    assert_string_equal(ll_db_error(db), "NOT NULL constraint failed: users.store");
+    assert_int_equal(ll_db_commit(db), -1);
+    assert_string_equal(ll_db_error(db), "cannot commit - no transaction is active");
+}
+
 static void the_same_user_in_two_connections_is_one_row(void **state)
 {
     (void)state;
@@ -143,6 +156,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(activity_is_written_in_one_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(a_departed_user_is_kept_until_written, setup, teardown),
         cmocka_unit_test_setup_teardown(last_active_never_moves_backwards, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failed_write_keeps_its_message_through_the_rollback,
+                                        setup, teardown),
         cmocka_unit_test(the_same_user_in_two_connections_is_one_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
