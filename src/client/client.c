@@ -52,7 +52,7 @@ void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
         return;
     }
     ll_redact(raw, full, (size_t)n + 1 > sizeof(clean) ? (size_t)n + 1 : sizeof(clean),
-              c->secrets, c->n_secrets);
+              c->secrets.list, c->secrets.count);
     if (full != clean) {
         snprintf(clean, sizeof(clean), "%s", full);
         free(full);
@@ -490,14 +490,6 @@ static char *dup_opt(const char *s, int *oom)
     return d;
 }
 
-static void add_secret(lifeline_client *c, char *s)
-{
-    if (s && c->n_secrets < LL_MAX_SECRETS)
-        c->secrets[c->n_secrets++] = s;
-    else
-        free(s);
-}
-
 static void free_client(lifeline_client *c)
 {
     free(c->url_str);
@@ -509,8 +501,7 @@ static void free_client(lifeline_client *c)
     for (size_t i = 0; i < c->header_count; i++)
         free(c->headers[i]);
     free(c->headers);
-    for (size_t i = 0; i < c->n_secrets; i++)
-        free(c->secrets[i]);
+    ll_secrets_free(&c->secrets);
     for (size_t i = 0; i < c->label_count; i++) {
         free(c->label_names[i]);
         free(c->label_values[i]);
@@ -576,7 +567,8 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
             const char *v = strchr(cfg->headers[i], ':') + 1;
             while (*v == ' ')
                 v++;
-            add_secret(c, dup_opt(v, &oom)); /* header values never reach a log */
+            /* header values never reach a log */
+            oom |= ll_secrets_add(&c->secrets, v, strlen(v)) != 0;
         }
     }
     c->webhook = dup_opt(cfg->discord_webhook_url, &oom);
@@ -595,8 +587,14 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
             oom |= !c->label_names[i];
         }
     }
-    /* the webhook URL is a secret, whole, and its token on its own */
-    add_secret(c, dup_opt(cfg->discord_webhook_url, &oom));
+    /* the webhook URL is a secret, whole, and its token on its own; so are
+     * the secret parts of the URLs */
+    if (cfg->discord_webhook_url)
+        oom |= ll_secrets_add(&c->secrets, cfg->discord_webhook_url,
+                              strlen(cfg->discord_webhook_url)) != 0;
+    oom |= ll_secrets_add_url(&c->secrets, cfg->url) != 0;
+    oom |= ll_secrets_add_url(&c->secrets, cfg->health_url) != 0;
+    oom |= ll_secrets_add_url(&c->secrets, cfg->discord_webhook_url) != 0;
     c->cfg.discord_webhook_url = c->webhook;
     c->cfg.alert_username = c->alert_username;
     c->cfg.alert_labels = NULL; /* use label_names / label_values */
@@ -627,17 +625,6 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
         }
         fclose(f);
     }
-    char *found[LL_MAX_SECRETS];
-    size_t n = ll_url_secrets(c->url_str, found, LL_MAX_SECRETS / 2);
-    for (size_t i = 0; i < n; i++)
-        add_secret(c, found[i]);
-    n = ll_url_secrets(c->health_str, found, LL_MAX_SECRETS / 4);
-    for (size_t i = 0; i < n; i++)
-        add_secret(c, found[i]);
-    n = ll_url_secrets(c->webhook, found, LL_MAX_SECRETS / 4);
-    for (size_t i = 0; i < n; i++)
-        add_secret(c, found[i]);
-
     c->seed = cfg->random_seed;
     if (!c->seed && getrandom(&c->seed, sizeof(c->seed), 0) != (ssize_t)sizeof(c->seed))
         c->seed = (uint64_t)ll_now_ms() ^ (uint64_t)(uintptr_t)c;

@@ -14,12 +14,11 @@
 #include <libwebsockets.h>
 
 #include "client/queue.h"
+#include "client/redact.h"
 #include "core/machine.h"
 #include "lifeline/lifeline.h"
 #include "notify/notifier.h"
 #include "transport/url.h"
-
-#define LL_MAX_SECRETS 32
 
 /* Work posted by app threads for the loop thread. */
 enum {
@@ -73,8 +72,7 @@ struct lifeline_client {
     char **label_names, **label_values; /* alert labels, split at the colon */
     size_t label_count;
     ll_url url, health;
-    char *secrets[LL_MAX_SECRETS];
-    size_t n_secrets;
+    ll_secrets secrets;            /* removed from every log line */
     uint64_t seed;
 
     pthread_mutex_t mu;

@@ -1,4 +1,4 @@
-/* URL parsing and redaction; see url.h. */
+/* URL parsing; see url.h. */
 #include "transport/url.h"
 
 #include <stdio.h>
@@ -115,60 +115,4 @@ void ll_url_display(const ll_url *u, char *out, size_t n)
     size_t plen = u->path ? strcspn(u->path, "?#") : 0;
     snprintf(out, n, "%s://%s%s%s:%d%.*s", scheme, v6 ? "[" : "", u->host ? u->host : "",
              v6 ? "]" : "", u->port, (int)plen, u->path ? u->path : "");
-}
-
-size_t ll_url_secrets(const char *url, char **list, size_t max)
-{
-    size_t n = 0;
-    if (!url)
-        return 0;
-    const char *scheme_end = strstr(url, "://");
-    const char *auth = scheme_end ? scheme_end + 3 : url;
-    const char *auth_end = auth + strcspn(auth, "/?#");
-    const char *at = memchr(auth, '@', (size_t)(auth_end - auth));
-    if (at && n < max)
-        list[n++] = dup_n(auth, (size_t)(at - auth));
-    const char *q = strchr(url, '?');
-    while (q && n < max) {
-        q++;
-        const char *amp = q + strcspn(q, "&#");
-        const char *eq = memchr(q, '=', (size_t)(amp - q));
-        if (eq && amp > eq + 1)
-            list[n++] = dup_n(eq + 1, (size_t)(amp - eq - 1));
-        q = *amp == '&' ? amp : NULL;
-    }
-    /* a Discord-style webhook carries its token as the last path segment */
-    const char *wh = strstr(url, "/webhooks/");
-    if (wh && n < max) {
-        const char *tok = strchr(wh + strlen("/webhooks/"), '/');
-        if (tok && tok[1])
-            list[n++] = dup_n(tok + 1, strcspn(tok + 1, "?#"));
-    }
-    return n;
-}
-
-void ll_redact(const char *src, char *dst, size_t n, char *const *secrets,
-               size_t n_secrets)
-{
-    size_t o = 0;
-    if (n == 0)
-        return;
-    while (*src && o + 1 < n) {
-        size_t hit = 0;
-        for (size_t i = 0; i < n_secrets; i++) {
-            size_t len = secrets[i] ? strlen(secrets[i]) : 0;
-            if (len >= 3 && strncmp(src, secrets[i], len) == 0) {
-                hit = len;
-                break;
-            }
-        }
-        if (hit) {
-            for (const char *r = "***"; *r && o + 1 < n; r++)
-                dst[o++] = *r;
-            src += hit;
-        } else {
-            dst[o++] = *src++;
-        }
-    }
-    dst[o] = 0;
 }

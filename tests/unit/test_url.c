@@ -1,4 +1,4 @@
-/* URL parsing for the transport, and keeping secrets out of logs. */
+/* URL parsing for the transport (secrets and redaction: test_redact.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,41 +53,11 @@ static void malformed_urls_are_refused(void **state)
     }
 }
 
-static void secrets_are_userinfo_query_values_and_webhook_tokens(void **state)
-{
-    (void)state;
-    char *s[8];
-    size_t n = ll_url_secrets("wss://bob:hunter2@h/ws?token=abc.def&store=7", s, 8);
-    assert_int_equal(n, 3);
-    assert_string_equal(s[0], "bob:hunter2");
-    assert_string_equal(s[1], "abc.def");
-    assert_string_equal(s[2], "7");
-    for (size_t i = 0; i < n; i++)
-        free(s[i]);
-    n = ll_url_secrets("https://discord.com/api/webhooks/123/SeCrEtToKeN", s, 8);
-    assert_int_equal(n, 1);
-    assert_string_equal(s[0], "SeCrEtToKeN");
-    free(s[0]);
-}
-
-static void redaction_replaces_every_occurrence(void **state)
-{
-    (void)state;
-    char *secrets[] = {"hunter2", "abc.def", "7"};
-    char out[128];
-    ll_redact("pw hunter2 tok=abc.def again hunter2 store=7", out, sizeof(out), secrets, 3);
-    assert_string_equal(out, "pw *** tok=*** again *** store=7"); /* < 3 bytes: kept */
-    ll_redact("hunter2hunter2", out, 8, secrets, 3);
-    assert_string_equal(out, "******"); /* truncated, still NUL-terminated */
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(websocket_urls_split_into_host_port_and_path),
         cmocka_unit_test(malformed_urls_are_refused),
-        cmocka_unit_test(secrets_are_userinfo_query_values_and_webhook_tokens),
-        cmocka_unit_test(redaction_replaces_every_occurrence),
     };
     return cmocka_run_group_tests_name("url", tests, NULL, NULL);
 }
