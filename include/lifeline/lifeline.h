@@ -362,6 +362,17 @@ LIFELINE_API int lifeline_config_validate(const lifeline_config *cfg);
  * that name what is wrong, and for bindings. Threads: any. */
 LIFELINE_API int lifeline_config_check(const lifeline_config *cfg, const char **field);
 
+/* url as it may be shown (to print a configuration, say): its userinfo,
+ * each query value (a whole item without '='), its fragment and a
+ * webhook's token (what follows /webhooks/ID/) each become "***", whatever
+ * their length: in "wss://u:pw@h/ws?store=7&token=abc", "u:pw", "7" and
+ * "abc" do. These are the parts the client removes from its log lines.
+ * Writes at most out_size bytes to out, NUL included, as snprintf does (out
+ * may be NULL when out_size is 0); the caller owns out. Returns the length
+ * of the whole redacted URL without the NUL: out_size must exceed it for
+ * the result not to be cut. A NULL url gives "" and 0. Threads: any. */
+LIFELINE_API size_t lifeline_redact_url(const char *url, char *out, size_t out_size);
+
 /* ------------------------------------------------------------------------ */
 /* Loops                                                                    */
 /* ------------------------------------------------------------------------ */

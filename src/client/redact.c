@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lifeline/lifeline.h"
+
 /* The URL's secret parts in order; the first of them with start >= from
  * and at least one byte is the answer. */
 int ll_url_next_secret(const char *url, size_t from, ll_span *span)
@@ -123,4 +125,29 @@ void ll_redact(const char *src, char *dst, size_t n, char *const *secrets,
         }
     }
     dst[o] = 0;
+}
+
+/* Append the len bytes at s to out (size size) at *o, as snprintf would:
+ * *o counts every byte, out keeps what fits with room for the NUL. */
+static void put(char *out, size_t size, size_t *o, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++, (*o)++)
+        if (*o + 1 < size)
+            out[*o] = s[i];
+}
+
+size_t lifeline_redact_url(const char *url, char *out, size_t out_size)
+{
+    size_t o = 0, pos = 0;
+    ll_span sp;
+    if (url) {
+        for (; ll_url_next_secret(url, pos, &sp); pos = sp.start + sp.len) {
+            put(out, out_size, &o, url + pos, sp.start - pos);
+            put(out, out_size, &o, "***", 3);
+        }
+        put(out, out_size, &o, url + pos, strlen(url + pos));
+    }
+    if (out_size)
+        out[o < out_size ? o : out_size - 1] = 0;
+    return o;
 }

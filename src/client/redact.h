@@ -1,6 +1,8 @@
 /* Secrets and how to hide them: which parts of a URL are secret, the set of
  * a client's secrets, and text with every secret replaced by "***".
- * Pure: no I/O, no clock, no lock. */
+ * Pure: no I/O, no clock, no lock. The one implementation: the log lines
+ * of the client and lifeline_redact_url() (the CLI's --print-config) both
+ * come from here. */
 #ifndef LL_CLIENT_REDACT_H
 #define LL_CLIENT_REDACT_H
 

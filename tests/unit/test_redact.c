@@ -1,5 +1,5 @@
 /* Secrets and redaction (src/client/redact.c): which parts of a URL are
- * secret, text with every secret replaced. */
+ * secret, text with every secret replaced, lifeline_redact_url(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "client/redact.h"
+#include "lifeline/lifeline.h"
 
 /* ll_redact into a buffer large enough, for the cases below. */
 static const char *redact(const char *text, char *const *secrets, size_t n)
@@ -126,6 +127,44 @@ static void a_client_secret_set_keeps_what_is_long_enough(void **state)
     assert_null(s.list);
 }
 
+/* lifeline_redact_url into a buffer large enough, checking the length. */
+static const char *shown(const char *url)
+{
+    static char out[256];
+    size_t n = lifeline_redact_url(url, out, sizeof(out));
+    assert_int_equal(n, strlen(out));
+    assert_int_equal(lifeline_redact_url(url, NULL, 0), n);
+    return out;
+}
+
+static void a_url_is_shown_with_every_secret_part_starred(void **state)
+{
+    (void)state;
+    assert_string_equal(shown("ws://kiosk:pw@127.0.0.1:9/ws?store=S1&token=tok"),
+                        "ws://***@127.0.0.1:9/ws?store=***&token=***");
+    /* whatever their length, unlike secrets in text */
+    assert_string_equal(shown("wss://u:p@h/ws?a=1&b&c=&d=4#x"), "wss://***@h/ws?a=***&***&c=&d=***#***");
+    assert_string_equal(shown("https://discord.com/api/webhooks/42/TOKEN"),
+                        "https://discord.com/api/webhooks/42/***");
+    assert_string_equal(shown("http://h:8080/health"), "http://h:8080/health");
+    assert_string_equal(shown("ws://h/ws?#"), "ws://h/ws?#");
+    assert_string_equal(shown(NULL), "");
+}
+
+static void a_short_output_is_cut_like_snprintf(void **state)
+{
+    (void)state;
+    const char *url = "ws://u:p@h/?t=secret";
+    char out[12];
+    memset(out, 'x', sizeof(out));
+    size_t n = lifeline_redact_url(url, out, sizeof(out));
+    assert_int_equal(n, strlen("ws://***@h/?t=***"));
+    assert_string_equal(out, "ws://***@h/"); /* 11 bytes and the NUL */
+    out[0] = 'x';
+    assert_int_equal(lifeline_redact_url(url, out, 1), n);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +173,8 @@ int main(void)
         cmocka_unit_test(a_short_buffer_is_cut_and_terminated),
         cmocka_unit_test(url_secrets_are_userinfo_query_values_fragment_and_webhook_token),
         cmocka_unit_test(a_client_secret_set_keeps_what_is_long_enough),
+        cmocka_unit_test(a_url_is_shown_with_every_secret_part_starred),
+        cmocka_unit_test(a_short_output_is_cut_like_snprintf),
     };
     return cmocka_run_group_tests_name("redact", tests, NULL, NULL);
 }
