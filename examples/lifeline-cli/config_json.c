@@ -4,10 +4,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
-
-#include "redact.h"
 
 /* An unsigned 64-bit number, exactly: cJSON numbers are doubles, so it goes
  * in as raw JSON text. */
@@ -27,15 +26,38 @@ static void add_str(cJSON *obj, const char *key, const char *s)
         cJSON_AddNullToObject(obj, key);
 }
 
-/* A URL with its secrets redacted, or null. Returns -1 when out of memory. */
+/* A URL with its secrets shown as *** by the library, or null. Returns -1
+ * when out of memory. */
 static int add_url(cJSON *obj, const char *key, const char *url)
 {
-    char *r = redact_url(url);
-    if (url && !r)
+    if (!url) {
+        cJSON_AddNullToObject(obj, key);
+        return 0;
+    }
+    size_t n = lifeline_redact_url(url, NULL, 0);
+    char *r = malloc(n + 1);
+    if (!r)
         return -1;
+    lifeline_redact_url(url, r, n + 1);
     add_str(obj, key, r);
     free(r);
     return 0;
+}
+
+/* "Name: ***" for the header line "Name: value", "***" for a line without
+ * a colon: only the name is shown. The caller frees the result; NULL when
+ * out of memory. */
+static char *header_name_only(const char *header)
+{
+    const char *colon = strchr(header, ':');
+    const char *stars = colon ? ": ***" : "***";
+    size_t name = colon ? (size_t)(colon - header) : 0;
+    char *r = malloc(name + strlen(stars) + 1);
+    if (r) {
+        memcpy(r, header, name);
+        strcpy(r + name, stars);
+    }
+    return r;
 }
 
 char *config_to_json(const cli_options *o)
@@ -67,7 +89,7 @@ char *config_to_json(const cli_options *o)
 
     cJSON *headers = cJSON_AddArrayToObject(obj, "headers");
     for (size_t i = 0; headers && i < c->header_count; i++) {
-        char *h = redact_header(c->headers[i]);
+        char *h = header_name_only(c->headers[i]);
         cJSON *item = h ? cJSON_CreateString(h) : NULL;
         free(h);
         if (!item)
@@ -87,11 +109,8 @@ char *config_to_json(const cli_options *o)
     add_u64(obj, "queue_max", c->queue_max_messages);
     add_u64(obj, "queue_max_bytes", c->queue_max_bytes);
 
-    char *hook = redact_webhook(c->discord_webhook_url);
-    if (c->discord_webhook_url && !hook)
+    if (add_url(obj, "discord_webhook", c->discord_webhook_url))
         goto done;
-    add_str(obj, "discord_webhook", hook);
-    free(hook);
     cJSON *labels = cJSON_AddArrayToObject(obj, "alert_labels");
     for (size_t i = 0; labels && i < c->alert_label_count; i++)
         cJSON_AddItemToArray(labels, cJSON_CreateString(c->alert_labels[i]));

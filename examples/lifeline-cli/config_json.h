@@ -5,8 +5,8 @@
 #include "options.h"
 
 /* The configuration o describes, as unformatted JSON whose keys are the
- * option names with '_' for '-'; secrets redacted (see redact.h). The caller
- * frees it with cJSON_free(). NULL when out of memory. */
+ * option names with '_' for '-'; secrets as *** (lifeline_redact_url()).
+ * The caller frees it with cJSON_free(). NULL when out of memory. */
 char *config_to_json(const cli_options *o);
 
 #endif

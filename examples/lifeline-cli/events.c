@@ -10,13 +10,6 @@
 #include "encode.h"
 #include "options.h"
 
-/* A copy of s, or "" when out of memory, with the secrets scrubbed. */
-static void add_scrubbed(events *e, cJSON *ev, const char *key, const char *s)
-{
-    char *clean = secrets_scrub(e->secrets, s ? s : "");
-    cJSON_AddStringToObject(ev, key, clean ? clean : "");
-    free(clean);
-}
 
 /* The CLI must end with code (first decision wins); wake the main thread. */
 static void request_exit(events *e, int code)
@@ -39,7 +32,7 @@ static void on_state(lifeline_client *client, const lifeline_state_info *info,
         cJSON_AddStringToObject(ev, "state", lifeline_state_name(info->new_state));
         cJSON_AddStringToObject(ev, "from", lifeline_state_name(info->old_state));
         cJSON_AddNumberToObject(ev, "attempt", info->attempt);
-        add_scrubbed(e, ev, "reason", info->reason);
+        cJSON_AddStringToObject(ev, "reason", info->reason ? info->reason : "");
         if (info->error != LIFELINE_OK)
             cJSON_AddStringToObject(ev, "error", lifeline_error_name(info->error));
         if (info->http_status)
@@ -48,15 +41,13 @@ static void on_state(lifeline_client *client, const lifeline_state_info *info,
     output_emit(e->out, ev);
 
     if (info->new_state == LIFELINE_STATE_ERROR) {
-        char *reason = secrets_scrub(e->secrets, info->reason ? info->reason : "");
+        const char *reason = info->reason ? info->reason : "";
         if (info->http_status)
             fprintf(stderr, "lifeline-cli: permanent failure (%s, HTTP %d): %s\n",
-                    lifeline_error_name(info->error), info->http_status,
-                    reason ? reason : "");
+                    lifeline_error_name(info->error), info->http_status, reason);
         else
             fprintf(stderr, "lifeline-cli: permanent failure (%s): %s\n",
-                    lifeline_error_name(info->error), reason ? reason : "");
-        free(reason);
+                    lifeline_error_name(info->error), reason);
         request_exit(e, CLI_EXIT_ERROR);
     } else if (info->new_state == LIFELINE_STATE_SERVER_DOWN && e->exit_on_server_down) {
         request_exit(e, CLI_EXIT_SERVER_DOWN);
@@ -162,7 +153,7 @@ static void on_notify(lifeline_client *client, const lifeline_notify_info *info,
         cJSON_AddBoolToObject(ev, "ok", info->ok);
         cJSON_AddNumberToObject(ev, "status", info->http_status);
         cJSON_AddNumberToObject(ev, "attempts", info->attempts);
-        add_scrubbed(e, ev, "detail", info->detail);
+        cJSON_AddStringToObject(ev, "detail", info->detail ? info->detail : "");
     }
     output_emit(e->out, ev);
 }
@@ -175,17 +166,15 @@ static void on_log(lifeline_client *client, int level, const char *line,
     cJSON *ev = output_event(e->out, "log");
     if (ev) {
         cJSON_AddStringToObject(ev, "level", cli_log_level_name(level));
-        add_scrubbed(e, ev, "line", line);
+        cJSON_AddStringToObject(ev, "line", line);
     }
     output_emit(e->out, ev);
 }
 
 void events_attach(events *e, lifeline_config *cfg, output *out,
-                   const secrets *s, int verbose, int exit_on_server_down,
-                   int wake_fd)
+                   int verbose, int exit_on_server_down, int wake_fd)
 {
     e->out = out;
-    e->secrets = s;
     e->exit_on_server_down = exit_on_server_down;
     e->wake_fd = wake_fd;
     atomic_init(&e->exit_code, -1);

@@ -9,21 +9,20 @@
 
 #include "lifeline/lifeline.h"
 #include "output.h"
-#include "redact.h"
 
 typedef struct events {
     output *out;
-    const secrets *secrets;   /* scrubbed from reasons and log lines */
     int exit_on_server_down;
     int wake_fd;              /* written to when exit_code is set */
     atomic_int exit_code;     /* -1 until the CLI must end */
 } events;
 
 /* Set up e and point cfg's callbacks and user_data at it; log lines are
- * reported only when verbose. */
+ * reported only when verbose. The library has already removed the
+ * configuration's secrets from every log line it reports; reasons and
+ * details are its own fixed texts. */
 void events_attach(events *e, lifeline_config *cfg, output *out,
-                   const secrets *s, int verbose, int exit_on_server_down,
-                   int wake_fd);
+                   int verbose, int exit_on_server_down, int wake_fd);
 
 /* A line that lifeline_client_send() refused (err), or that was too long to
  * send (LIFELINE_ERR_MESSAGE_TOO_BIG): reported as a "dropped" event with

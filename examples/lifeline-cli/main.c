@@ -19,7 +19,6 @@
 #include "input.h"
 #include "options.h"
 #include "output.h"
-#include "redact.h"
 
 static int wake_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_signal;
@@ -191,26 +190,18 @@ static int print_config(const cli_options *o)
 
 static int run(cli_options *o)
 {
-    secrets sec;
     output out;
     events ev;
     int code = 1;
-    if (secrets_init(&sec, o->cfg.url, o->cfg.health_url, o->cfg.discord_webhook_url, o->cfg.headers,
-                     o->cfg.header_count)) {
-        fprintf(stderr, "lifeline-cli: out of memory\n");
-        return 1;
-    }
     if (output_init(&out, stdout, o->json, isatty(STDOUT_FILENO))) {
         fprintf(stderr, "lifeline-cli: cannot set up the output\n");
-        secrets_free(&sec);
         return 1;
     }
     if (make_wake_pipe() || setup_signals()) {
         perror("lifeline-cli: pipe or signals");
         goto out;
     }
-    events_attach(&ev, &o->cfg, &out, &sec, o->verbose, o->exit_on_server_down,
-                  wake_pipe[1]);
+    events_attach(&ev, &o->cfg, &out, o->verbose, o->exit_on_server_down, wake_pipe[1]);
 
     lifeline_client *client = NULL;
     mask_signals(SIG_BLOCK);
@@ -256,7 +247,6 @@ static int run(cli_options *o)
 out:
     output_finish(&out);
     output_destroy(&out);
-    secrets_free(&sec);
     return code;
 }
 

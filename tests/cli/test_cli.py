@@ -611,6 +611,23 @@ def test_secrets_never_printed_with_json_verbose(cli, server):
 
 
 @needs_server
+def test_a_secret_inside_a_longer_one_leaves_no_tail(cli, server):
+    # The header value is the start of the token: the library must replace
+    # the token whole (the longest secret), not the header value in it
+    # followed by the token's tail (issue 10, item 18).
+    short, tail = "pfx-secret-1a", "-tail-9c4e"
+    c = cli("--verbose", "--header", f"X-Key: {short}",
+            server.url(f"store=S1&user=U1&token={short}{tail}"))
+    c.wait_state("connected")
+    c.close_stdin()
+    assert c.wait_exit() == 0
+    printed = "".join(c.raw) + c.stderr()
+    assert any("token=***" in e.get("line", "") for e in c.events if e["event"] == "log")
+    assert short not in printed
+    assert tail not in printed
+
+
+@needs_server
 def test_readable_output_names_each_transition(tmp_path, server):
     proc = subprocess.Popen([str(CLI), server.url()], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
