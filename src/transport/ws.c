@@ -12,6 +12,7 @@
 
 #include "client/client_impl.h"
 #include "transport/classify.h"
+#include "transport/pong.h"
 
 
 static void forget(lifeline_client *c)
@@ -200,17 +201,9 @@ static int on_writeable(lifeline_client *c, struct lws *wsi)
  * Then it is the heartbeat's, not the app's. */
 static int app_pong(lifeline_client *c, const unsigned char *data, size_t len)
 {
-    if (!c->cfg.app_ping || len > 256 || len < 10 || data[0] != '{')
+    long long v;
+    if (!c->cfg.app_ping || !ll_app_pong_ts(data, len, &v))
         return 0;
-    char buf[257];
-    memcpy(buf, data, len);
-    buf[len] = 0;
-    if (!strstr(buf, "\"pong\""))
-        return 0;
-    const char *ts = strstr(buf, "\"ts\"");
-    if (!ts || !(ts = strchr(ts + 4, ':')))
-        return 0;
-    long long v = strtoll(ts + 1, NULL, 10);
     for (size_t k = 0; k < 4; k++) {
         if (c->app_ping_seq[k] && c->app_ping_ts[k] == v) {
             ll_client_dispatch(c, &(ll_event){.type = LL_EV_PONG, .conn_id = c->wsi_conn_id,
