@@ -108,7 +108,7 @@ static int user(ll_server *s, const char *name, ll_api_response *r)
 
 static int store_broadcast(ll_server *s, const ll_api_request *req, ll_api_response *r)
 {
-    cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
+    cJSON *body = ll_json_parse_whole(req->body, req->body_len);
     if (!body)
         return error(r, 400, "the body must be JSON");
     char *data = cJSON_PrintUnformatted(body);

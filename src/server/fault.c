@@ -8,6 +8,8 @@
 
 #include <cJSON.h>
 
+#include "server/protocol.h"
+
 static const char *const names[LL_FAULT_MODE_COUNT] = {
     [LL_FAULT_NONE] = "none",
     [LL_FAULT_BLACKHOLE] = "blackhole",
@@ -60,7 +62,7 @@ static int member(const cJSON *o, const char *key, int64_t min, int64_t max, int
 int ll_fault_parse(const char *body, size_t len, ll_fault_request *req, char *err, size_t errlen)
 {
     memset(req, 0, sizeof(*req));
-    cJSON *o = cJSON_ParseWithLength(body, len);
+    cJSON *o = ll_json_parse_whole(body, len);
     int rc = -1;
     if (!cJSON_IsObject(o)) {
         fail(err, errlen, "body must be a JSON object");

@@ -98,13 +98,22 @@ static int unknown_type(ll_proto_result *r, const char *type)
     return set_error(r, msg);
 }
 
+cJSON *ll_json_parse_whole(const char *text, size_t len)
+{
+    /* the end pointer, not cJSON_GetErrorPtr(): that one is global state */
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (v && end && is_blank(end, text + len))
+        return v;
+    cJSON_Delete(v);
+    return NULL;
+}
+
 int ll_proto_handle_text(const char *text, size_t len, ll_proto_result *r)
 {
     memset(r, 0, sizeof(*r));
-    const char *end = NULL;
-    cJSON *msg = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!msg || !end || !is_blank(end, text + len)) {
-        cJSON_Delete(msg);
+    cJSON *msg = ll_json_parse_whole(text, len);
+    if (!msg) {
         r->kind = LL_PROTO_ECHO_RAW; /* not JSON */
         return 0;
     }

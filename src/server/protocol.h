@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <cJSON.h>
+
 typedef enum ll_proto_kind {
     LL_PROTO_ECHO_RAW = 0, /* send the message back unchanged */
     LL_PROTO_REPLY,        /* send reply back to the sender */
@@ -28,6 +30,12 @@ typedef struct ll_proto_result {
 int ll_proto_handle_text(const char *text, size_t len, ll_proto_result *r);
 
 void ll_proto_result_free(ll_proto_result *r);
+
+/* Parses text[0..len) as exactly one JSON value: only whitespace (space,
+ * tab, CR, LF) may follow it. Returns the value (cJSON_Delete it), or NULL
+ * for anything else: "{}x", "{} {}", "{}\0", an empty text. Used for
+ * WebSocket messages and HTTP request bodies alike. */
+cJSON *ll_json_parse_whole(const char *text, size_t len);
 
 /* {"type":"broadcast","store":S,"from":U,"data":DATA}; data_json must be
  * valid JSON text. Returns malloc'd text or NULL. */

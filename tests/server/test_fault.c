@@ -74,6 +74,21 @@ static void bad_bodies_are_refused_with_a_reason(void **state)
     }
 }
 
+static void text_after_the_json_body_is_malformed(void **state)
+{
+    (void)state;
+    ll_fault_request r;
+    char err[128];
+    const char *bad[] = {"{\"mode\":\"none\"}garbage", "{\"mode\":\"none\"} {}",
+                         "{\"mode\":\"none\"}}", NULL};
+    for (size_t i = 0; bad[i]; i++)
+        assert_int_equal(parse(bad[i], &r, err), -1);
+    /* the length is the body's, not the first NUL's */
+    static const char nul[] = "{\"mode\":\"none\"}\0x";
+    assert_int_equal(ll_fault_parse(nul, sizeof(nul) - 1, &r, err, sizeof(err)), -1);
+    assert_int_equal(parse(" {\"mode\":\"none\"}\r\n", &r, err), 0);
+}
+
 static void a_mode_with_a_duration_expires_on_time(void **state)
 {
     (void)state;
@@ -134,6 +149,7 @@ int main(void)
         cmocka_unit_test(a_mode_alone_lasts_until_the_next_call),
         cmocka_unit_test(durations_delays_and_retry_after_are_read),
         cmocka_unit_test(bad_bodies_are_refused_with_a_reason),
+        cmocka_unit_test(text_after_the_json_body_is_malformed),
         cmocka_unit_test(a_mode_with_a_duration_expires_on_time),
         cmocka_unit_test(a_mode_without_a_duration_never_expires),
         cmocka_unit_test(close_all_is_one_shot_and_leaves_normal_service),

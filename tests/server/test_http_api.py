@@ -120,6 +120,19 @@ def test_malformed_json_bodies_are_400_with_an_error(server):
     assert status == 400
 
 
+def test_text_after_the_json_body_is_malformed_and_400(server):
+    for path, body in (("/api/v1/stores/A/broadcast", b'{"a":1}garbage'),
+                       ("/api/v1/admin/fault", b'{"mode":"none"}garbage'),
+                       ("/api/v1/admin/fault", b'{"mode":"none"} {}'),
+                       ("/api/v1/admin/fault", b'{"mode":"none"}\0')):
+        status, _, got = server.http("POST", path, raw_body=body)
+        assert status == 400, (path, body)
+        assert got["error"]
+    # whitespace after the value is fine
+    status, _, got = server.http("POST", "/api/v1/admin/fault", raw_body=b'{"mode":"none"}\r\n')
+    assert status == 200 and got["mode"] == "none"
+
+
 def test_bodies_over_the_limit_are_413(start_server):
     server = start_server("--max-message-bytes", "1024")
     status, _, body = server.http("POST", "/api/v1/stores/A/broadcast",

@@ -108,6 +108,26 @@ static void whitespace_around_json_is_fine(void **state)
                  "{\"type\":\"pong\",\"ts\":1}");
 }
 
+static void a_whole_json_text_is_one_value_and_whitespace(void **state)
+{
+    (void)state;
+    const char *bad[] = {"{}garbage", "{} {}", "[1]]", "\"a\"\"b\"", "", " ", "{", NULL};
+    for (size_t i = 0; bad[i]; i++)
+        assert_null(ll_json_parse_whole(bad[i], strlen(bad[i])));
+    static const char nul[] = "{}\0";
+    assert_null(ll_json_parse_whole(nul, sizeof(nul) - 1));
+    const char *good[] = {"{}", " {\"a\":1}\r\n\t ", "42", "null", NULL};
+    for (size_t i = 0; good[i]; i++) {
+        cJSON *v = ll_json_parse_whole(good[i], strlen(good[i]));
+        assert_non_null(v);
+        cJSON_Delete(v);
+    }
+    /* only len bytes are read: what follows in memory does not count */
+    cJSON *v = ll_json_parse_whole("{}garbage", 2);
+    assert_non_null(v);
+    cJSON_Delete(v);
+}
+
 static void server_messages_have_their_documented_shape(void **state)
 {
     (void)state;
@@ -134,6 +154,7 @@ int main(void)
         cmocka_unit_test(an_object_without_a_string_type_is_an_error),
         cmocka_unit_test(an_unknown_type_is_an_error_that_names_it),
         cmocka_unit_test(whitespace_around_json_is_fine),
+        cmocka_unit_test(a_whole_json_text_is_one_value_and_whitespace),
         cmocka_unit_test(server_messages_have_their_documented_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
