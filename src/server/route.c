@@ -24,7 +24,10 @@ static const pattern patterns[] = {
     {"/ws", NULL, "GET", LL_ROUTE_WS_PLAIN, false, false},
 };
 
-/* Does path match p? Sets the parameter span. */
+/* Does path match p? Sets the parameter span: everything between the
+ * prefix and the suffix, '/' included. libwebsockets has already turned
+ * %2F into '/', so a raw '/' and an encoded one cannot be told apart; with
+ * one parameter per route there is no need to. */
 static bool matches(const pattern *p, const char *path, const char **param, size_t *plen)
 {
     size_t n = strlen(p->prefix);
@@ -33,12 +36,11 @@ static bool matches(const pattern *p, const char *path, const char **param, size
     if (!p->suffix)
         return path[n] == '\0';
     const char *start = path + n;
-    const char *slash = strchr(start, '/');
-    size_t len = slash ? (size_t)(slash - start) : strlen(start);
-    if (!len || strcmp(start + len, p->suffix))
+    size_t rest = strlen(start), slen = strlen(p->suffix);
+    if (rest <= slen || strcmp(start + rest - slen, p->suffix))
         return false;
     *param = start;
-    *plen = len;
+    *plen = rest - slen;
     return true;
 }
 

@@ -28,7 +28,9 @@ typedef struct ll_route {
 } ll_route;
 
 /* Matches method ("GET", "POST", ...) and an absolute, percent-decoded
- * path without its query. */
+ * path without its query. A route's parameter ({user}, {store}) is all
+ * that lies between the route's fixed parts, so it may contain '/':
+ * "/api/v1/users/a/b" is user "a/b". */
 ll_route ll_route_match(const char *method, const char *path);
 
 /* The admin rule. With a configured token: no "Authorization: Bearer"

@@ -67,6 +67,28 @@ def test_users_are_found_with_their_store_and_last_activity(server):
     asyncio.run(go())
 
 
+def test_names_with_a_slash_or_a_plus_are_looked_up_and_broadcast_to(server):
+    async def go():
+        ws = await server.connect("north/east", "a/b")  # sent as a%2Fb
+        plus = await server.connect("north/east", "c+d")
+        await recv_until(ws, lambda m: m.get("type") == "user_joined")
+        for path, user in (("/api/v1/users/a%2Fb", "a/b"), ("/api/v1/users/a/b", "a/b"),
+                           ("/api/v1/users/c%2Bd", "c+d")):
+            status, _, body = await server.ahttp("GET", path)
+            assert status == 200, path
+            assert body["user"] == user and body["store"] == "north/east"
+        status, _, body = await server.ahttp("POST", "/api/v1/stores/north%2Feast/broadcast",
+                                             {"n": 1})
+        assert status == 200 and body == {"delivered": 2}
+        got = await recv_until(ws, lambda m: m.get("type") == "broadcast")
+        assert got["store"] == "north/east" and got["data"] == {"n": 1}
+        # a raw '+' in a path is a space to libwebsockets, as in a query
+        assert (await server.ahttp("GET", "/api/v1/users/c+d"))[0] == 404
+        await ws.close()
+        await plus.close()
+    asyncio.run(go())
+
+
 def test_an_unknown_user_is_404(server):
     status, headers, body = server.http("GET", "/api/v1/users/nobody")
     assert status == 404

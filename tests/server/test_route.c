@@ -32,11 +32,32 @@ static void each_route_matches_its_method_and_path(void **state)
 static void unknown_paths_are_not_found(void **state)
 {
     (void)state;
-    const char *paths[] = {"/", "/api", "/api/v1/users/", "/api/v1/users/a/b",
+    const char *paths[] = {"/", "/api", "/api/v1/users/", "/api/v1/stores/broadcast",
                            "/api/v1/stores//broadcast", "/api/v1/stores/s/broadcastx",
                            "/api/v1/websockets/health/", "/wss", NULL};
     for (size_t i = 0; paths[i]; i++)
         assert_int_equal(ll_route_match("GET", paths[i]).id, LL_ROUTE_NOT_FOUND);
+}
+
+/* libwebsockets decodes %2F before routing: a parameter is everything
+ * between the route's fixed parts */
+static void a_parameter_may_contain_slashes(void **state)
+{
+    (void)state;
+    ll_route r = ll_route_match("GET", "/api/v1/users/a/b");
+    assert_int_equal(r.id, LL_ROUTE_USER);
+    assert_int_equal(r.param_len, 3);
+    assert_memory_equal(r.param, "a/b", 3);
+    r = ll_route_match("GET", "/api/v1/users/a/");
+    assert_int_equal(r.param_len, 2);
+    r = ll_route_match("POST", "/api/v1/stores/north/east/broadcast");
+    assert_int_equal(r.id, LL_ROUTE_STORE_BROADCAST);
+    assert_int_equal(r.param_len, 10);
+    assert_memory_equal(r.param, "north/east", 10);
+    r = ll_route_match("POST", "/api/v1/stores/x/broadcast/broadcast");
+    assert_int_equal(r.id, LL_ROUTE_STORE_BROADCAST);
+    assert_int_equal(r.param_len, 11);
+    assert_memory_equal(r.param, "x/broadcast", 11);
 }
 
 static void a_wrong_method_is_405_with_the_allowed_ones(void **state)
@@ -94,6 +115,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_route_matches_its_method_and_path),
         cmocka_unit_test(unknown_paths_are_not_found),
+        cmocka_unit_test(a_parameter_may_contain_slashes),
         cmocka_unit_test(a_wrong_method_is_405_with_the_allowed_ones),
         cmocka_unit_test(with_a_token_admin_needs_the_bearer),
         cmocka_unit_test(without_a_token_admin_is_loopback_only),
