@@ -9,8 +9,14 @@
 
 struct ll_db {
     sqlite3 *h;
-    sqlite3_stmt *put;
+    sqlite3_stmt *update;
+    sqlite3_stmt *insert;
     sqlite3_stmt *get;
+    sqlite3_stmt *evict;
+    int64_t rows;       /* users in the table, the open transaction included */
+    int64_t rows_begin; /* rows when the open transaction began; -1: none open */
+    bool (*keep)(const char *user, void *ctx); /* during ll_db_evict */
+    void *keep_ctx;
     char err[256]; /* the last failure, kept past the rollback that follows it */
 };
 
@@ -21,14 +27,45 @@ static const char schema[] =
     " user TEXT PRIMARY KEY NOT NULL,"
     " store TEXT NOT NULL,"
     " last_active_at INTEGER NOT NULL"
-    ") WITHOUT ROWID;";
+    ") WITHOUT ROWID;"
+    /* eviction walks users from the least recently active */
+    "CREATE INDEX IF NOT EXISTS users_by_activity ON users (last_active_at);";
 
-static const char put_sql[] =
-    "INSERT INTO users (user, store, last_active_at) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT(user) DO UPDATE SET store = excluded.store, "
-    "last_active_at = max(last_active_at, excluded.last_active_at)";
+/* An update, then an insert when there was no row: unlike an upsert, this
+ * tells a new user (one more row) from a known one. */
+static const char update_sql[] =
+    "UPDATE users SET store = ?2, last_active_at = max(last_active_at, ?3) WHERE user = ?1";
+static const char insert_sql[] =
+    "INSERT INTO users (user, store, last_active_at) VALUES (?1, ?2, ?3)";
 
 static const char get_sql[] = "SELECT store, last_active_at FROM users WHERE user = ?1";
+
+/* The ?1 least recently active users that ll_keep() does not keep (ties
+ * broken by name; the index holds (last_active_at, user), so no sort). */
+static const char evict_sql[] =
+    "DELETE FROM users WHERE user IN (SELECT user FROM users WHERE NOT ll_keep(user) "
+    "ORDER BY last_active_at, user LIMIT ?1)";
+
+/* ll_keep(user): true for a user that ll_db_evict's caller keeps. */
+static void keep_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const ll_db *db = sqlite3_user_data(cx);
+    const unsigned char *user = sqlite3_value_text(argv[0]);
+    sqlite3_result_int(cx, db->keep && user && db->keep((const char *)user, db->keep_ctx));
+}
+
+static int count_rows(ll_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->h, "SELECT count(*) FROM users", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db->rows = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
 
 int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen)
 {
@@ -38,15 +75,25 @@ int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    db->rows_begin = -1;
     int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(db->h, 2000);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db->h, schema, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db->h, put_sql, -1, &db->put, NULL);
+        rc = sqlite3_create_function_v2(db->h, "ll_keep", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, db,
+                                        keep_fn, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, update_sql, -1, &db->update, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, insert_sql, -1, &db->insert, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db->h, get_sql, -1, &db->get, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, evict_sql, -1, &db->evict, NULL);
+    if (rc == SQLITE_OK)
+        rc = count_rows(db);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
         ll_db_close(db);
@@ -75,24 +122,35 @@ void ll_db_close(ll_db *db)
 {
     if (!db)
         return;
-    sqlite3_finalize(db->put);
+    sqlite3_finalize(db->update);
+    sqlite3_finalize(db->insert);
     sqlite3_finalize(db->get);
+    sqlite3_finalize(db->evict);
     sqlite3_close(db->h);
     free(db);
 }
 
 int ll_db_begin(ll_db *db)
 {
-    return sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : failed(db);
+    if (sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return failed(db);
+    db->rows_begin = db->rows;
+    return 0;
 }
 
 int ll_db_commit(ll_db *db)
 {
-    return sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : failed(db);
+    if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return failed(db); /* the caller rolls back */
+    db->rows_begin = -1;
+    return 0;
 }
 
 void ll_db_rollback(ll_db *db)
 {
+    if (db->rows_begin >= 0)
+        db->rows = db->rows_begin;
+    db->rows_begin = -1;
     /* after some errors SQLite has rolled back already: "no transaction is
      * active" is then expected, and db->err keeps the first failure */
     if (sqlite3_get_autocommit(db->h))
@@ -100,19 +158,59 @@ void ll_db_rollback(ll_db *db)
     sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_active_ms)
+/* Runs st (user, store, time) once; 0 or -1. */
+static int run_put(ll_db *db, sqlite3_stmt *st, const char *user, const char *store,
+                   int64_t last_active_ms)
 {
-    sqlite3_reset(db->put);
-    if (sqlite3_bind_text(db->put, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_text(db->put, 2, store, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(db->put, 3, last_active_ms) != SQLITE_OK)
+    sqlite3_reset(st);
+    if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, store, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, last_active_ms) != SQLITE_OK)
         return failed(db);
-    int rc = sqlite3_step(db->put);
+    int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         failed(db); /* before the reset, which may change the message */
-    sqlite3_reset(db->put);
-    sqlite3_clear_bindings(db->put);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_active_ms)
+{
+    if (run_put(db, db->update, user, store, last_active_ms))
+        return -1;
+    if (sqlite3_changes(db->h) > 0)
+        return 0;
+    if (run_put(db, db->insert, user, store, last_active_ms))
+        return -1;
+    db->rows++;
+    return 0;
+}
+
+int64_t ll_db_user_count(const ll_db *db)
+{
+    return db->rows;
+}
+
+int64_t ll_db_evict(ll_db *db, int64_t n, bool (*keep)(const char *user, void *ctx), void *ctx)
+{
+    if (n <= 0)
+        return 0;
+    db->keep = keep;
+    db->keep_ctx = ctx;
+    sqlite3_reset(db->evict);
+    int rc = sqlite3_bind_int64(db->evict, 1, n);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(db->evict);
+    int64_t gone = rc == SQLITE_DONE ? sqlite3_changes(db->h) : -1;
+    if (gone < 0)
+        failed(db);
+    sqlite3_reset(db->evict);
+    db->keep = NULL;
+    db->keep_ctx = NULL;
+    if (gone > 0)
+        db->rows -= gone;
+    return gone;
 }
 
 int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,

@@ -4,6 +4,7 @@
 #ifndef LL_SERVER_DB_H
 #define LL_SERVER_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,14 +17,23 @@ int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen);
 /* Closes it; NULL is ignored. */
 void ll_db_close(ll_db *db);
 
-/* One transaction around a batch of ll_db_put_user calls. Each returns 0
- * or -1; on a failed batch call ll_db_rollback. */
+/* One transaction around a batch of ll_db_put_user and ll_db_evict calls.
+ * Each returns 0 or -1; on a failed batch call ll_db_rollback. */
 int ll_db_begin(ll_db *db);
 int ll_db_commit(ll_db *db);
 void ll_db_rollback(ll_db *db);
 
 /* Inserts or updates a user's row; last_active_at never moves backwards. */
 int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_active_ms);
+
+/* The number of users in the table, the open transaction's changes
+ * included (counted at open, then kept in memory). */
+int64_t ll_db_user_count(const ll_db *db);
+
+/* Deletes up to n users, the least recently active first (ties by name),
+ * skipping those for which keep(user, ctx) is true (keep may be NULL).
+ * keep must not use db. Returns how many were deleted, or -1. */
+int64_t ll_db_evict(ll_db *db, int64_t n, bool (*keep)(const char *user, void *ctx), void *ctx);
 
 /* Reads a user's row. Returns 1 (found, outputs filled), 0 (no such user)
  * or -1 (error). */

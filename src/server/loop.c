@@ -122,6 +122,14 @@ static void flush(ll_server *s)
 {
     if (ll_registry_flush(&s->reg, s->db) < 0)
         ll_log_msg(&s->log, LL_LOG_ERROR, "db_error", "%s", ll_db_error(s->db));
+    /* at most once a minute, and what is left at shutdown */
+    uint64_t n = ll_registry_take_evicted(&s->reg, ll_clock_mono_ms(), s->destroying);
+    cJSON *f = n ? cJSON_CreateObject() : NULL;
+    if (f) {
+        cJSON_AddNumberToObject(f, "evicted", (double)n);
+        cJSON_AddNumberToObject(f, "max_users", (double)s->opt.max_users);
+        ll_log_emit(&s->log, LL_LOG_WARN, "users_evicted", f);
+    }
 }
 
 static void heartbeats(ll_server *s, int64_t now)
@@ -306,6 +314,7 @@ int ll_server_run(const ll_opts *opt)
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
     ll_registry_init(&s->reg);
+    s->reg.max_users = opt->max_users;
     s->tick_ms = tick_period(opt);
     s->started_mono = ll_clock_mono_ms();
     ll_monitor_init(&s->monitor, opt->down_after_ms, s->started_mono);

@@ -31,6 +31,8 @@ static const opt_spec specs[] = {
      "close a connection whose pong is this late (default 10000)"},
     {"db", OPT_STR, FIELD(db_path), 0, 0,
      "SQLite file for last_active_at (default ./" LL_OPTS_DEFAULT_DB ")"},
+    {"max-users", OPT_I64, FIELD(max_users), 1, 1000000000,
+     "users kept in the database; the least recently active go first (default 100000)"},
     {"auth-secret", OPT_STR, FIELD(auth_secret), 0, 0,
      "HMAC secret: connections then need ?token= (default: none)"},
     {"admin-token", OPT_STR, FIELD(admin_token), 0, 0,
@@ -60,6 +62,7 @@ void ll_opts_init(ll_opts *o)
     o->ping_interval_ms = LL_OPTS_DEFAULT_PING_INTERVAL_MS;
     o->ping_timeout_ms = LL_OPTS_DEFAULT_PING_TIMEOUT_MS;
     o->db_path = LL_OPTS_DEFAULT_DB;
+    o->max_users = LL_OPTS_DEFAULT_MAX_USERS;
     o->max_message_bytes = LL_OPTS_DEFAULT_MAX_MESSAGE_BYTES;
     o->down_after_ms = LL_OPTS_DEFAULT_DOWN_AFTER_MS;
     o->token_ttl_s = LL_OPTS_DEFAULT_TTL_S;

@@ -18,6 +18,7 @@
 #define LL_OPTS_DEFAULT_MAX_MESSAGE_BYTES (1024 * 1024)
 #define LL_OPTS_DEFAULT_DOWN_AFTER_MS 60000
 #define LL_OPTS_DEFAULT_TTL_S 3600
+#define LL_OPTS_DEFAULT_MAX_USERS 100000
 
 typedef enum ll_opts_mode {
     LL_MODE_SERVE,      /* run the server */
@@ -32,6 +33,7 @@ typedef struct ll_opts {
     int64_t ping_interval_ms;
     int64_t ping_timeout_ms;
     const char *db_path;
+    int64_t max_users;          /* users kept in the database */
     const char *auth_secret;    /* NULL: identity from ?store=&user= */
     const char *admin_token;    /* NULL: admin routes answer loopback only */
     int64_t max_message_bytes;

@@ -159,9 +159,18 @@ void ll_registry_touch(ll_registry *r, ll_conn *c, int64_t wall)
     }
 }
 
+/* ll_db_evict's keep: a user with an open connection. */
+static bool connected(const char *user, void *ctx)
+{
+    const ll_user *u = ll_map_get(&((ll_registry *)ctx)->users, user);
+    return u && u->refs;
+}
+
 int ll_registry_flush(ll_registry *r, ll_db *db)
 {
-    if (!r->dirty)
+    /* a table already over the limit (a lower --max-users than last time)
+     * is trimmed even with nothing to write */
+    if (!r->dirty && !(r->max_users && ll_db_user_count(db) > r->max_users))
         return 0;
     if (ll_db_begin(db))
         return -1;
@@ -170,10 +179,14 @@ int ll_registry_flush(ll_registry *r, ll_db *db)
             ll_db_rollback(db);
             return -1;
         }
-    if (ll_db_commit(db)) {
+    int64_t evicted = 0;
+    if (r->max_users && ll_db_user_count(db) > r->max_users)
+        evicted = ll_db_evict(db, ll_db_user_count(db) - r->max_users, connected, r);
+    if (evicted < 0 || ll_db_commit(db)) {
         ll_db_rollback(db);
         return -1;
     }
+    r->evicted += (uint64_t)evicted;
     int n = (int)r->dirty_count;
     ll_user *u = r->dirty;
     r->dirty = NULL;
@@ -188,6 +201,18 @@ int ll_registry_flush(ll_registry *r, ll_db *db)
         }
         u = next;
     }
+    return n;
+}
+
+uint64_t ll_registry_take_evicted(ll_registry *r, int64_t now, bool final)
+{
+    if (!r->evicted ||
+        (r->evicted_reported && now - r->evicted_report_ms < LL_EVICT_REPORT_EVERY_MS && !final))
+        return 0;
+    uint64_t n = r->evicted;
+    r->evicted = 0;
+    r->evicted_report_ms = now;
+    r->evicted_reported = true;
     return n;
 }
 

@@ -59,6 +59,9 @@ typedef struct ll_conn {
     unsigned killed : 1;           /* a hard close was requested */
 } ll_conn;
 
+/* Evictions are reported at most this often (see ll_registry_take_evicted). */
+#define LL_EVICT_REPORT_EVERY_MS 60000
+
 typedef struct ll_registry {
     ll_map stores;     /* name -> ll_store*, only stores with members */
     ll_map users;      /* name -> ll_user*, connected or not yet written */
@@ -66,6 +69,10 @@ typedef struct ll_registry {
     ll_user *dirty;    /* users to write at the next flush */
     size_t dirty_count;
     ll_stats stats;
+    int64_t max_users;         /* users the database keeps; 0: no limit */
+    uint64_t evicted;          /* users evicted since the last report */
+    int64_t evicted_report_ms; /* monotonic ms of the last report */
+    bool evicted_reported;     /* there has been a report */
 } ll_registry;
 
 void ll_registry_init(ll_registry *r);
@@ -87,8 +94,18 @@ void ll_registry_close(ll_registry *r, ll_conn *c, int64_t now);
 void ll_registry_touch(ll_registry *r, ll_conn *c, int64_t wall);
 
 /* Writes every dirty user in one transaction and forgets users with no
- * connection left. Returns the number written, or -1 (they stay dirty). */
+ * connection left. When the table then holds more than max_users users,
+ * the least recently active are deleted in the same transaction, connected
+ * users last: they are never deleted, so while more than max_users users
+ * are connected the table holds them all. Returns the number written, or
+ * -1 (they stay dirty, nothing is deleted). */
 int ll_registry_flush(ll_registry *r, ll_db *db);
+
+/* How many users were evicted since the last report, to be reported now:
+ * 0 when none were, or when the last report is less than
+ * LL_EVICT_REPORT_EVERY_MS old (now: monotonic ms) and final is false.
+ * A non-zero result starts a new count. */
+uint64_t ll_registry_take_evicted(ll_registry *r, int64_t now, bool final);
 
 /* The user with that name, if connected or not yet written; else NULL. */
 const ll_user *ll_registry_user(const ll_registry *r, const char *name);

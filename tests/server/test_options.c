@@ -95,6 +95,25 @@ static void unknown_missing_and_stray_arguments_are_errors(void **state)
     assert_non_null(strstr(err, "--db"));
 }
 
+static void max_users_defaults_to_100000_and_is_checked(void **state)
+{
+    (void)state;
+    ll_opts o;
+    char err[256];
+    char *argv[] = {"lifeline-server"};
+    assert_int_equal(parse(&o, err, 1, argv), 0);
+    assert_int_equal(o.max_users, 100000);
+    assert_int_equal(PARSE(&o, err, "--max-users", "5"), 0);
+    assert_int_equal(o.max_users, 5);
+    assert_int_equal(PARSE(&o, err, "--max-users=1000000000"), 0);
+    assert_int_equal(o.max_users, 1000000000);
+    const char *bad[] = {"0", "-1", "1000000001", "lots", "5k", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(PARSE(&o, err, "--max-users", (char *)bad[i]), -1);
+        assert_non_null(strstr(err, "--max-users: expected an integer in 1..1000000000"));
+    }
+}
+
 static void tls_needs_both_files(void **state)
 {
     (void)state;
@@ -142,6 +161,7 @@ int main(void)
         cmocka_unit_test(values_are_read_in_both_spellings),
         cmocka_unit_test(bad_numbers_name_the_option),
         cmocka_unit_test(unknown_missing_and_stray_arguments_are_errors),
+        cmocka_unit_test(max_users_defaults_to_100000_and_is_checked),
         cmocka_unit_test(tls_needs_both_files),
         cmocka_unit_test(make_token_needs_user_store_and_secret),
         cmocka_unit_test(help_is_a_mode),

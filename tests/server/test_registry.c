@@ -2,6 +2,7 @@
  * real (in-memory) SQLite database. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -130,6 +131,139 @@ static void a_failed_write_keeps_its_message_through_the_rollback(void **state)
     assert_string_equal(ll_db_error(db), "cannot commit - no transaction is active");
 }
 
+/* A user who connects to s1 at wall time `at` and leaves (not yet written). */
+static void visit(ll_registry *r, const char *user, int64_t at)
+{
+    ll_conn *c = ll_registry_open(r, NULL, 0);
+    assert_int_equal(ll_registry_join(r, c, "s1", user), 0);
+    ll_registry_touch(r, c, at);
+    ll_registry_close(r, c, 0);
+}
+
+static bool has_user(ll_db *db, const char *user)
+{
+    char store[LL_NAME_MAX + 1];
+    int64_t last = 0;
+    return ll_db_get_user(db, user, store, sizeof(store), &last) == 1;
+}
+
+static void past_max_users_the_least_recently_active_are_evicted(void **state)
+{
+    ll_db *db = *state;
+    ll_registry r;
+    ll_registry_init(&r);
+    r.max_users = 3;
+    visit(&r, "ann", 500);
+    visit(&r, "ben", 100);
+    visit(&r, "cid", 300);
+    assert_int_equal(ll_registry_flush(&r, db), 3);
+    assert_int_equal(ll_db_user_count(db), 3);
+    assert_int_equal(r.evicted, 0);
+    visit(&r, "dan", 400);
+    visit(&r, "eva", 200);
+    visit(&r, "ben", 600); /* ben is back: now the most recent */
+    assert_int_equal(ll_registry_flush(&r, db), 3);
+    assert_int_equal(ll_db_user_count(db), 3);
+    assert_int_equal(r.evicted, 2);
+    assert_false(has_user(db, "eva")); /* 200 */
+    assert_false(has_user(db, "cid")); /* 300 */
+    assert_true(has_user(db, "dan") && has_user(db, "ann") && has_user(db, "ben"));
+    ll_registry_free(&r);
+}
+
+static void connected_users_are_evicted_last(void **state)
+{
+    ll_db *db = *state;
+    ll_registry r;
+    ll_registry_init(&r);
+    r.max_users = 2;
+    ll_conn *old = ll_registry_open(&r, NULL, 0);
+    ll_registry_join(&r, old, "s1", "old-but-here");
+    ll_registry_touch(&r, old, 1);
+    visit(&r, "b", 2);
+    visit(&r, "c", 3);
+    visit(&r, "d", 4);
+    assert_int_equal(ll_registry_flush(&r, db), 4);
+    assert_true(has_user(db, "old-but-here"));
+    assert_true(has_user(db, "d"));
+    assert_int_equal(ll_db_user_count(db), 2);
+    /* more users connected than the limit: they all stay */
+    r.max_users = 1;
+    ll_conn *other = ll_registry_open(&r, NULL, 0);
+    ll_registry_join(&r, other, "s1", "e");
+    ll_registry_touch(&r, other, 5);
+    assert_int_equal(ll_registry_flush(&r, db), 1);
+    assert_false(has_user(db, "d"));
+    assert_int_equal(ll_db_user_count(db), 2);
+    assert_true(has_user(db, "old-but-here") && has_user(db, "e"));
+    assert_int_equal(r.evicted, 3);
+    ll_registry_close(&r, old, 1);
+    ll_registry_close(&r, other, 1);
+    ll_registry_free(&r);
+}
+
+static void a_table_over_the_limit_is_trimmed_with_nothing_to_write(void **state)
+{
+    ll_db *db = *state;
+    assert_int_equal(ll_db_begin(db), 0);
+    const char *names[] = {"u1", "u2", "u3", "u4", "u5"};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ll_db_put_user(db, names[i], "s", 10 * i), 0);
+    assert_int_equal(ll_db_commit(db), 0);
+    ll_registry r;
+    ll_registry_init(&r);
+    r.max_users = 2; /* a lower --max-users than last time */
+    assert_int_equal(ll_registry_flush(&r, db), 0);
+    assert_int_equal(ll_db_user_count(db), 2);
+    assert_true(has_user(db, "u4") && has_user(db, "u5"));
+    assert_int_equal(r.evicted, 3);
+    ll_registry_free(&r);
+}
+
+static void the_user_count_follows_commits_and_rollbacks(void **state)
+{
+    ll_db *db = *state;
+    assert_int_equal(ll_db_user_count(db), 0);
+    assert_int_equal(ll_db_begin(db), 0);
+    assert_int_equal(ll_db_put_user(db, "a", "s", 1), 0);
+    assert_int_equal(ll_db_put_user(db, "a", "s", 2), 0); /* the same row */
+    assert_int_equal(ll_db_put_user(db, "b", "s", 3), 0);
+    assert_int_equal(ll_db_user_count(db), 2);
+    ll_db_rollback(db);
+    assert_int_equal(ll_db_user_count(db), 0);
+    assert_false(has_user(db, "a"));
+    assert_int_equal(ll_db_begin(db), 0);
+    assert_int_equal(ll_db_put_user(db, "a", "s", 1), 0);
+    assert_int_equal(ll_db_evict(db, 5, NULL, NULL), 1);
+    assert_int_equal(ll_db_commit(db), 0);
+    assert_int_equal(ll_db_user_count(db), 0);
+    assert_int_equal(ll_db_begin(db), 0);
+    assert_int_equal(ll_db_put_user(db, "c", "s", 1), 0);
+    assert_int_equal(ll_db_commit(db), 0);
+    ll_db_rollback(db); /* none open: changes nothing */
+    assert_int_equal(ll_db_user_count(db), 1);
+}
+
+static void evictions_are_reported_at_most_once_a_minute(void **state)
+{
+    (void)state;
+    ll_registry r;
+    ll_registry_init(&r);
+    assert_int_equal(ll_registry_take_evicted(&r, 0, false), 0); /* none yet */
+    r.evicted = 5;
+    assert_int_equal(ll_registry_take_evicted(&r, 1000, false), 5); /* the first at once */
+    r.evicted += 3;
+    assert_int_equal(ll_registry_take_evicted(&r, 1000 + LL_EVICT_REPORT_EVERY_MS - 1, false),
+                     0);
+    r.evicted += 1;
+    assert_int_equal(ll_registry_take_evicted(&r, 1000 + LL_EVICT_REPORT_EVERY_MS, false), 4);
+    r.evicted += 2;
+    assert_int_equal(ll_registry_take_evicted(&r, 2000 + LL_EVICT_REPORT_EVERY_MS, false), 0);
+    assert_int_equal(ll_registry_take_evicted(&r, 2000 + LL_EVICT_REPORT_EVERY_MS, true), 2);
+    assert_int_equal(ll_registry_take_evicted(&r, 3000 + LL_EVICT_REPORT_EVERY_MS, true), 0);
+    ll_registry_free(&r);
+}
+
 static void the_same_user_in_two_connections_is_one_row(void **state)
 {
     (void)state;
@@ -158,6 +292,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(last_active_never_moves_backwards, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failed_write_keeps_its_message_through_the_rollback,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(past_max_users_the_least_recently_active_are_evicted,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(connected_users_are_evicted_last, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_table_over_the_limit_is_trimmed_with_nothing_to_write,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(the_user_count_follows_commits_and_rollbacks, setup,
+                                        teardown),
+        cmocka_unit_test(evictions_are_reported_at_most_once_a_minute),
         cmocka_unit_test(the_same_user_in_two_connections_is_one_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
