@@ -1,0 +1,73 @@
+/* The client's reading of a failed connection (src/transport/classify.c):
+ * the Retry-After of a refused upgrade, the HTTP status, and
+ * libwebsockets' reason text (which carries bytes the server sent, such as
+ * a status line). Input: two bytes of status, then the text, used both as
+ * Retry-After and as a reason.
+ * Properties: Retry-After is whole seconds, capped at a day, and exactly
+ * "[ \t]*digits[ \t]*" gives a hint (anything else none); a status is
+ * permanent exactly when classify.h says; a reason gives one of the
+ * transport errors, permanent only for a certificate or a 401. */
+#include "fuzz.h"
+#include "transport/classify.h"
+
+static int64_t retry_after_rule(const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (*v < '0' || *v > '9')
+        return 0;
+    int64_t s = 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        if (s <= 86400)
+            s = s * 10 + (*v - '0');
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (*v)
+        return 0;
+    return (s > 86400 ? 86400 : s) * 1000;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_in in = fuzz_input(data, size);
+    int status = (int)(fuzz_take_u64(&in, 2) % 1000);
+    char *text = fuzz_rest(&in, NULL);
+
+    int64_t ra = ll_parse_retry_after(text);
+    FUZZ_CHECK(ra == retry_after_rule(text));
+    FUZZ_CHECK(ra >= 0 && ra <= 86400 * 1000 && ra % 1000 == 0);
+    FUZZ_CHECK(ll_parse_retry_after(NULL) == 0);
+
+    ll_event ev;
+    memset(&ev, 0xa5, sizeof(ev));
+    ll_classify_http(status, text, &ev);
+    FUZZ_CHECK(ev.error == LIFELINE_ERR_HTTP_STATUS && ev.http_status == status);
+    bool permanent = status >= 400 && status < 500 && status != 408 && status != 425 &&
+                     status != 429;
+    FUZZ_CHECK(ev.permanent == permanent);
+    FUZZ_CHECK(ev.retry_after_ms == (status == 429 || status == 503 ? ra : 0));
+
+    memset(&ev, 0xa5, sizeof(ev));
+    ll_classify_connect_error(text, &ev);
+    switch (ev.error) {
+    case LIFELINE_ERR_HTTP_STATUS:
+        FUZZ_CHECK(ev.http_status == 401 && ev.permanent);
+        break;
+    case LIFELINE_ERR_TLS:
+        FUZZ_CHECK(ev.http_status == 0);
+        break;
+    case LIFELINE_ERR_DNS:
+    case LIFELINE_ERR_CONNECT_TIMEOUT:
+    case LIFELINE_ERR_CONNECTION_REFUSED:
+    case LIFELINE_ERR_PROTOCOL:
+    case LIFELINE_ERR_CONNECTION_RESET:
+        FUZZ_CHECK(ev.http_status == 0 && !ev.permanent);
+        break;
+    default:
+        FUZZ_FAIL("an error a failed connection cannot have");
+    }
+    ll_classify_connect_error(NULL, &ev);
+    FUZZ_CHECK(ev.error == LIFELINE_ERR_CONNECTION_RESET && !ev.permanent);
+    free(text);
+    return 0;
+}
