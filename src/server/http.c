@@ -1,10 +1,19 @@
 /* The HTTP side of the one protocol: routing, the admin check, request
  * bodies, and writing JSON responses. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#endif
 
 #include "server/api.h"
+#include "server/clock.h"
 #include "server/server.h"
 
 typedef struct ll_http_req {
@@ -14,6 +23,16 @@ typedef struct ll_http_req {
     size_t len, cap;
     bool too_big;
 } ll_http_req;
+
+/* What the server keeps about a connection from one request to the next
+ * (libwebsockets frees the session space at every transaction's end): the
+ * wsi's opaque user data, from accept to WSI_DESTROY. */
+typedef struct ll_http_conn {
+    int64_t start_ms;   /* accepted, or the previous request ended: see LL_REQUEST_DEADLINE_MS */
+    uint64_t read_mark; /* bytes read from the socket when the previous request ended */
+    bool ended;         /* a request has ended on this connection */
+    bool mark_ok;       /* read_mark is known */
+} ll_http_conn;
 
 static const char *status_text(int status)
 {
@@ -73,12 +92,104 @@ void ll_http_release(ll_session *pss)
     pss->req = NULL;
 }
 
+/* How many bytes this process has read from a TCP socket, from the
+ * kernel's counts: bytes received (TCP_INFO, Linux 4.1 on) less those still
+ * queued (SIOCINQ). Returns false when that cannot be known. */
+static bool socket_bytes_read(int fd, uint64_t *out)
+{
+#ifdef __linux__
+    for (int tries = 0; tries < 4; tries++) {
+        struct tcp_info a, b;
+        socklen_t la = sizeof(a), lb = sizeof(b);
+        int queued = 0;
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &a, &la) || ioctl(fd, SIOCINQ, &queued) ||
+            getsockopt(fd, IPPROTO_TCP, TCP_INFO, &b, &lb))
+            return false;
+        if (la < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(a.tcpi_bytes_received))
+            return false;
+        if (a.tcpi_bytes_received != b.tcpi_bytes_received || a.tcpi_state != b.tcpi_state)
+            continue; /* bytes arrived between the calls */
+        /* the peer's FIN counts one in bytes received and none in SIOCINQ
+         * (states CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT) */
+        unsigned st = a.tcpi_state;
+        uint64_t fin = st == 8 || st == 9 || st == 11 || st == 6;
+        *out = a.tcpi_bytes_received - (uint64_t)queued - fin;
+        return true;
+    }
+#else
+    (void)fd;
+    (void)out;
+#endif
+    return false;
+}
+
+void ll_http_accepted(struct lws *wsi)
+{
+    ll_http_conn *hc = calloc(1, sizeof(*hc));
+    if (hc)
+        hc->start_ms = ll_clock_mono_ms();
+    lws_set_opaque_user_data(wsi, hc);
+}
+
+void ll_http_forget(struct lws *wsi)
+{
+    free(lws_get_opaque_user_data(wsi));
+    lws_set_opaque_user_data(wsi, NULL);
+}
+
+void ll_http_request_ended(struct lws *wsi)
+{
+    ll_http_conn *hc = lws_get_opaque_user_data(wsi);
+    if (!hc)
+        return;
+    hc->ended = true;
+    hc->start_ms = ll_clock_mono_ms();
+    hc->mark_ok = socket_bytes_read(lws_get_socket_fd(wsi), &hc->read_mark);
+}
+
+/* Does libwebsockets read a body after LWS_CALLBACK_HTTP? Its rule
+ * (lws_http_action): the Content-Length if there is one, else any POST,
+ * PUT or PATCH. */
+static bool has_body(struct lws *wsi, int method)
+{
+    char clen[32];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        lws_hdr_copy(wsi, clen, sizeof(clen) - 1, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+        return atoll(clen) > 0;
+    return method == LWSHUMETH_POST || method == LWSHUMETH_PUT || method == LWSHUMETH_PATCH;
+}
+
+/* libwebsockets 4.1 cannot take a request with a body whose bytes were
+ * already in its buffer when the previous request on the connection ended
+ * (HTTP pipelining): after LWS_CALLBACK_HTTP, lws_http_action() drains the
+ * connection's buffer list through the body parser, starting again at this
+ * request's own headers, and once the answer has ended the transaction
+ * lws_read_h1() takes nothing more from it and the loop never ends (100 %
+ * CPU, no one else served, signals unseen). Such a request must be refused
+ * from LWS_CALLBACK_HTTP, before that loop. Its bytes came from the buffer
+ * list exactly when nothing was read from the socket since the previous
+ * request ended: libwebsockets reads its socket only once the list is
+ * empty. Unknown counts (not Linux) count as pipelined after a first
+ * request. */
+static bool pipelined(struct lws *wsi, const ll_http_conn *hc)
+{
+    if (!hc)
+        return true;
+    if (!hc->ended)
+        return false; /* the first request is always read from the socket */
+    uint64_t now;
+    if (!hc->mark_ok || !socket_bytes_read(lws_get_socket_fd(wsi), &now))
+        return true;
+    return now == hc->read_mark;
+}
+
 /* Sends resp and ends the transaction; returns the callback's result. */
 static int finish(struct lws *wsi, ll_session *pss, ll_api_response *resp)
 {
     int rc = ll_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, false);
     cJSON_free(resp->body);
     ll_http_release(pss);
+    ll_http_request_ended(wsi);
     if (rc)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -88,6 +199,24 @@ static int fail(struct lws *wsi, ll_session *pss, int status, const char *why)
 {
     ll_api_response resp = {.status = status, .body = ll_api_error_body(why)};
     return finish(wsi, pss, &resp);
+}
+
+/* Answers from LWS_CALLBACK_HTTP a request whose body is still unread: with
+ * "Connection: close", and the connection is closed. Keeping it would have
+ * libwebsockets discard the body first (up to 100 MB for a POST without a
+ * Content-Length), and a pipelined request would then meet the loop above. */
+static int refuse(struct lws *wsi, ll_session *pss, ll_api_response *resp)
+{
+    ll_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, true);
+    cJSON_free(resp->body);
+    ll_http_release(pss);
+    return -1; /* lws_http_action() returns before reading the body */
+}
+
+static int refuse_why(struct lws *wsi, ll_session *pss, int status, const char *why)
+{
+    ll_api_response resp = {.status = status, .body = ll_api_error_body(why)};
+    return refuse(wsi, pss, &resp);
 }
 
 static const char *method_name(int m)
@@ -125,10 +254,18 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
 {
     char *uri = NULL;
     int ulen = 0;
-    const char *method = method_name(lws_http_get_uri_and_method(wsi, &uri, &ulen));
+    int m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+    const char *method = method_name(m);
+    if (has_body(wsi, m) && pipelined(wsi, lws_get_opaque_user_data(wsi)))
+        return refuse_why(wsi, pss, 503,
+                          "a request with a body must not be pipelined: send it again");
+    /* an answer given before a body is read closes the connection */
+    bool unread = m == LWSHUMETH_POST || m == LWSHUMETH_PUT || m == LWSHUMETH_PATCH ||
+                  has_body(wsi, m);
+    int (*early)(struct lws *, ll_session *, int, const char *) = unread ? refuse_why : fail;
     char path[1024];
     if (len >= sizeof(path))
-        return fail(wsi, pss, 404, "not found");
+        return early(wsi, pss, 404, "not found");
     memcpy(path, in, len);
     path[len] = '\0';
 
@@ -136,7 +273,7 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
     if (route.admin) {
         int st = admin_status(s, wsi);
         if (st)
-            return fail(wsi, pss, st, st == 401 ? "admin token required" : "forbidden");
+            return early(wsi, pss, st, st == 401 ? "admin token required" : "forbidden");
     }
     ll_http_release(pss);
     ll_http_req *req = calloc(1, sizeof(*req));
@@ -155,18 +292,18 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
         ll_api_request ar = {.route = req->route, .param = req->param};
         ll_api_response resp;
         ll_api_handle(s, &ar, &resp);
-        return finish(wsi, pss, &resp);
+        return unread ? refuse(wsi, pss, &resp) : finish(wsi, pss, &resp);
     }
     char clen[32];
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
         lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-        return fail(wsi, pss, 411, "a Content-Length is required");
+        return early(wsi, pss, 411, "a Content-Length is required");
     char *end = NULL;
     long long cl = strtoll(clen, &end, 10);
     if (*end || cl < 0)
-        return fail(wsi, pss, 400, "bad Content-Length");
+        return early(wsi, pss, 400, "bad Content-Length");
     if (cl > s->opt.max_message_bytes)
-        return fail(wsi, pss, 413, "body too large");
+        return early(wsi, pss, 413, "body too large");
     return 0; /* the body follows: LWS_CALLBACK_HTTP_BODY, then _COMPLETION */
 }
 

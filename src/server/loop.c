@@ -57,9 +57,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     ll_session *pss = user;
     switch (reason) {
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        ll_http_accepted(wsi);
         ll_hold_accepted(s, wsi);
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
+        ll_http_forget(wsi);
         ll_hold_forget(s, wsi);
         if (pss) {
             ll_ws_callback(s, wsi, LWS_CALLBACK_CLOSED, pss, NULL, 0);
@@ -67,6 +69,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        ll_http_request_ended(wsi); /* a refused upgrade leaves the connection open */
+        return ll_ws_callback(s, wsi, reason, pss, in, len);
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_RECEIVE_PONG:

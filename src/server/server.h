@@ -128,6 +128,17 @@ int ll_http_respond(struct lws *wsi, int status, const char *body, const char *h
 /* Frees the request state in pss, if any. */
 void ll_http_release(ll_session *pss);
 
+/* The HTTP side keeps a little state per connection from one request to
+ * the next: made when a connection is accepted, freed when its wsi is
+ * destroyed. */
+void ll_http_accepted(struct lws *wsi);
+void ll_http_forget(struct lws *wsi);
+
+/* Notes that a request on wsi has ended (answered, or an upgrade checked):
+ * bytes still buffered after it came pipelined. http.c calls it for its
+ * requests, loop.c for upgrade checks. */
+void ll_http_request_ended(struct lws *wsi);
+
 /* --- hold.c: blackhole and delay_pongs --- */
 
 /* Called for a newly accepted connection. */
