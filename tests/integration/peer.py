@@ -22,18 +22,40 @@ Modes:
   app_ping      answer {"type":"ping","ts":N} with {"type":"pong","ts":N},
                 echo everything else
   ping_client   send a ping frame, report its pong, then echo
+
+Raw modes, on plain sockets rather than the websockets library, for what no
+well-behaved server does. Each reports the request ("request": path and
+headers), then what the client sends: "message" (text, or hex for binary),
+"close_received" (the close code and reason the client sent, or code null
+for an empty close) or "eof" (the connection ended without a close frame).
+Pings are answered. The peer echoes a close it did not start, and ends the
+connection after a close either way.
+  raw_status    answer the upgrade with --status-line (and any --header)
+  raw_redirect  answer the upgrade with 302 and Location: --location
+  raw_masked    send a text message in a masked frame
+  raw_bad_utf8  send "before", then a text message in two fragments whose
+                second holds bytes that are not UTF-8
+  raw_bad_frame send "hello", then a frame with a reserved bit set, in one
+                write
+  raw_bad_close send a close frame with the payload --close-payload (hex)
 """
 import argparse
 import asyncio
+import base64
+import hashlib
 import http
 import json
+import os
 import ssl
+import struct
 import sys
 
 from websockets.legacy.server import WebSocketServerProtocol, serve
 
+RAW_MODES = ("raw_status", "raw_redirect", "raw_masked", "raw_bad_utf8",
+             "raw_bad_frame", "raw_bad_close")
 MODES = ("echo", "accept_close", "silent", "reject_401", "oversize",
-         "headers", "app_ping", "ping_client")
+         "headers", "app_ping", "ping_client") + RAW_MODES
 
 
 QUIET = False
@@ -122,6 +144,137 @@ async def handle(ws, args):
     report(event="closed", code=ws.close_code, reason=ws.close_reason)
 
 
+# ---- raw modes ---------------------------------------------------------------
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def frame(opcode, payload, fin=True, rsv=0, mask=None):
+    """One server frame (unmasked unless mask, a 4-byte key, is given)."""
+    head = bytes([(0x80 if fin else 0) | rsv << 4 | opcode])
+    n = len(payload)
+    bit = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([bit | n])
+    elif n < 65536:
+        head += bytes([bit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([bit | 127]) + struct.pack("!Q", n)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        head += mask
+    return head + payload
+
+
+async def read_frame(reader):
+    """A client frame: (fin, opcode, payload), or None at the end."""
+    try:
+        b0, b1 = await reader.readexactly(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack("!H", await reader.readexactly(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", await reader.readexactly(8))[0]
+        key = await reader.readexactly(4) if b1 & 0x80 else b"\0\0\0\0"
+        data = await reader.readexactly(n)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    return bool(b0 & 0x80), b0 & 0x0F, bytes(b ^ key[i % 4] for i, b in enumerate(data))
+
+
+def close_fields(payload):
+    if len(payload) < 2:
+        return {"code": None, "reason": payload.hex()}
+    return {"code": struct.unpack("!H", payload[:2])[0],
+            "reason": payload[2:].decode("utf-8", "replace")}
+
+
+async def raw_session(reader, writer, args):
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        writer.close()
+        return
+    lines = head.decode("latin-1").split("\r\n")
+    path = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else ""
+    headers = [l.split(":", 1) for l in lines[1:] if ":" in l]
+    headers = [[k.strip(), v.strip()] for k, v in headers]
+    report(event="request", path=path, headers=headers)
+    get = {k.lower(): v for k, v in headers}
+    if args.mode in ("raw_status", "raw_redirect"):
+        status = args.status_line or "HTTP/1.1 302 Found"
+        extra = list(args.header)
+        if args.mode == "raw_redirect":
+            extra.append("Location: " + args.location)
+        writer.write((status + "\r\n" + "".join(h + "\r\n" for h in extra)
+                      + "Content-Length: 0\r\n\r\n").encode("latin-1"))
+        await writer.drain()
+        writer.close()
+        return
+    accept = base64.b64encode(hashlib.sha1(
+        (get.get("sec-websocket-key", "") + WS_GUID).encode()).digest()).decode()
+    answer = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+              "Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + "\r\n")
+    offered = get.get("sec-websocket-protocol")
+    if offered:
+        answer += "Sec-WebSocket-Protocol: " + offered.split(",")[0].strip() + "\r\n"
+    writer.write((answer + "\r\n").encode())
+    report(event="open", path=path)
+
+    we_closed = False
+    if args.mode == "raw_masked":
+        out = frame(0x1, b"masked hello", mask=os.urandom(4))
+    elif args.mode == "raw_bad_utf8":
+        out = (frame(0x1, b"before")
+               + frame(0x1, "valid start, ".encode(), fin=False)
+               + frame(0x0, b"\xce\xba\xed\xa0\x80 then more", fin=True))
+    elif args.mode == "raw_bad_frame":
+        out = frame(0x1, b"hello") + frame(0x1, b"reserved bit", rsv=4)
+    else:  # raw_bad_close
+        out = frame(0x8, bytes.fromhex(args.close_payload))
+        we_closed = True
+    writer.write(out)
+    await writer.drain()
+    fragments = []
+    while True:
+        got = await read_frame(reader)
+        if got is None:
+            report(event="eof")
+            break
+        fin, opcode, payload = got
+        if opcode == 0x9:
+            writer.write(frame(0xA, payload))
+            continue
+        if opcode == 0xA:
+            continue
+        if opcode == 0x8:
+            report(event="close_received", **close_fields(payload))
+            if not we_closed:
+                writer.write(frame(0x8, payload[:2]))
+            break
+        fragments.append((opcode, payload))
+        if fin:
+            data = b"".join(p for _, p in fragments)
+            if fragments[0][0] == 0x1:
+                report(event="message", text=data.decode("utf-8", "replace"))
+            else:
+                report(event="message", hex=data.hex())
+            fragments = []
+    try:
+        await writer.drain()
+    except ConnectionError:
+        pass
+    writer.close()
+
+
+async def raw_main(args, done):
+    server = await asyncio.start_server(lambda r, w: raw_session(r, w, args),
+                                        args.host, args.port)
+    async with server:
+        report(event="listening", port=server.sockets[0].getsockname()[1])
+        await done
+
+
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=MODES, default="echo")
@@ -132,6 +285,13 @@ async def main():
     ap.add_argument("--oversize-bytes", type=int, default=64 * 1024)
     ap.add_argument("--quiet", action="store_true",
                     help="print the listening line only")
+    ap.add_argument("--status-line", help="raw_status: the status line")
+    ap.add_argument("--header", action="append", default=[],
+                    help="raw_status: a header line to add (repeatable)")
+    ap.add_argument("--location", default="ws://127.0.0.1:9/elsewhere",
+                    help="raw_redirect: the Location")
+    ap.add_argument("--close-payload", default="03e8",
+                    help="raw_bad_close: the close frame's payload, in hex")
     args = ap.parse_args()
     global QUIET
     QUIET = args.quiet
@@ -151,6 +311,10 @@ async def main():
             loop.remove_reader(sys.stdin.fileno())
             done.set_result(None)
     loop.add_reader(sys.stdin.fileno(), stdin_readable)
+
+    if args.mode in RAW_MODES:
+        await raw_main(args, done)
+        return
 
     async with serve(lambda ws: handle(ws, args), args.host, args.port,
                      create_protocol=klass, ssl=context,
