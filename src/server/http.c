@@ -24,6 +24,13 @@ typedef struct ll_http_req {
     bool too_big;
 } ll_http_req;
 
+/* A request must be whole, headers and body, this long after its
+ * connection was accepted or, on a keep-alive connection, after the
+ * previous request ended; else it is answered 408 and the connection
+ * closed. libwebsockets' own timeout restarts with every piece of a body,
+ * so a body sent a byte at a time would never end. */
+#define LL_REQUEST_DEADLINE_MS 10000
+
 /* What the server keeps about a connection from one request to the next
  * (libwebsockets frees the session space at every transaction's end): the
  * wsi's opaque user data, from accept to WSI_DESTROY. */
@@ -43,6 +50,7 @@ static const char *status_text(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
     case 426: return "Upgrade Required";
@@ -304,6 +312,14 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
         return early(wsi, pss, 400, "bad Content-Length");
     if (cl > s->opt.max_message_bytes)
         return early(wsi, pss, 413, "body too large");
+    if (cl) {
+        const ll_http_conn *hc = lws_get_opaque_user_data(wsi);
+        int64_t left = hc ? hc->start_ms + LL_REQUEST_DEADLINE_MS - ll_clock_mono_ms()
+                          : LL_REQUEST_DEADLINE_MS;
+        if (left <= 0)
+            return early(wsi, pss, 408, "the request took too long");
+        lws_set_timer_usecs(wsi, (lws_usec_t)left * LWS_US_PER_MS); /* LWS_CALLBACK_TIMER */
+    }
     return 0; /* the body follows: LWS_CALLBACK_HTTP_BODY, then _COMPLETION */
 }
 
@@ -334,6 +350,7 @@ static int on_body(ll_server *s, ll_session *pss, const void *in, size_t len)
 static int on_body_done(ll_server *s, struct lws *wsi, ll_session *pss)
 {
     ll_http_req *req = pss->req;
+    lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
     if (!req)
         return -1;
     if (req->too_big)
@@ -355,6 +372,11 @@ int ll_http_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons re
         return pss ? on_body(s, pss, in, len) : -1;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return pss ? on_body_done(s, wsi, pss) : -1;
+    case LWS_CALLBACK_TIMER:
+        /* LL_REQUEST_DEADLINE_MS passed with the body still coming */
+        if (!pss || !pss->req)
+            return 0;
+        return refuse_why(wsi, pss, 408, "the request took too long");
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         ll_http_release(pss);

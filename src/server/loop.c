@@ -82,6 +82,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_TIMER: /* only http.c sets wsi timers */
         return ll_http_callback(s, wsi, reason, pss, in, len);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return 0;
