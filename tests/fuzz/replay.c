@@ -2,8 +2,9 @@
  * the committed corpus. Feeds the empty input, then every file named on the
  * command line or found (sorted, dotfiles skipped) in a folder named there,
  * through LLVMFuzzerTestOneInput once each. A property that fails aborts;
- * a file that cannot be read fails the run.
- *   fuzz_replay_url tests/fuzz/corpus/url tests/fuzz/regressions/url */
+ * a file that cannot be read fails the run, and so does a missing path,
+ * unless it follows --optional (a target's regressions, before it has any).
+ *   fuzz_replay_url tests/fuzz/corpus/url --optional tests/fuzz/regressions/url */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,9 +97,14 @@ int main(int argc, char **argv)
     int rc = 0;
     LLVMFuzzerTestOneInput((const uint8_t *)"", 0);
     replayed++;
-    for (int i = 1; i < argc; i++)
-        if (replay_path(argv[i]))
+    int optional = 0;
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (!strcmp(argv[i], "--optional"))
+            optional = 1;
+        else if (!(optional && stat(argv[i], &st)) && replay_path(argv[i]))
             rc = 1;
+    }
     printf("%s: %zu inputs replayed%s\n", argv[0], replayed, rc ? ", some unreadable" : "");
     return rc;
 }
