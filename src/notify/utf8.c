@@ -4,15 +4,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes in the sequence that starts with lead byte b (1 for invalid). */
+/* Bytes in the well-formed sequence at p (Unicode table 3-7: no overlong
+ * form, no surrogate, nothing above U+10FFFF), or 1 for an invalid or
+ * truncated one: that byte is then one character on its own. */
 static size_t seq_len(const unsigned char *p)
 {
-    unsigned char b = p[0];
-    size_t n = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3
-             : (b & 0xF8) == 0xF0 ? 4 : 1;
-    for (size_t i = 1; i < n; i++)
+    unsigned char b = p[0], lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (b < 0x80)
+        return 1;
+    if (b >= 0xC2 && b <= 0xDF) {
+        n = 2;
+    } else if (b == 0xE0) {
+        n = 3;
+        lo = 0xA0; /* below: an overlong form */
+    } else if (b == 0xED) {
+        n = 3;
+        hi = 0x9F; /* above: a surrogate */
+    } else if (b >= 0xE1 && b <= 0xEF) {
+        n = 3;
+    } else if (b == 0xF0) {
+        n = 4;
+        lo = 0x90; /* below: an overlong form */
+    } else if (b == 0xF4) {
+        n = 4;
+        hi = 0x8F; /* above: past U+10FFFF */
+    } else if (b >= 0xF1 && b <= 0xF3) {
+        n = 4;
+    } else {
+        return 1; /* a continuation byte, C0, C1 or F5..FF */
+    }
+    /* p[1] is there (at worst the NUL), and p[i] for as long as the bytes
+     * before it were continuation bytes */
+    if (p[1] < lo || p[1] > hi)
+        return 1;
+    for (size_t i = 2; i < n; i++)
         if ((p[i] & 0xC0) != 0x80)
-            return 1; /* truncated or invalid: one byte, one character */
+            return 1;
     return n;
 }
 

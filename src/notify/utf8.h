@@ -5,12 +5,13 @@
 
 #include <stddef.h>
 
-/* Characters (code points) in s; invalid bytes count one each. */
+/* Characters (code points) in s; each byte of an ill-formed sequence (an
+ * overlong form, a surrogate, past U+10FFFF, cut short) counts one. */
 size_t ll_utf8_chars(const char *s);
 
 /* A heap copy of s with at most max characters: when it is cut, the last
- * character is an ellipsis (U+2026). Always valid UTF-8: an invalid byte
- * becomes U+FFFD. NULL on OOM. max >= 1. */
+ * character is an ellipsis (U+2026). Always valid UTF-8: each byte of an
+ * ill-formed sequence becomes U+FFFD. NULL on OOM. max >= 1. */
 char *ll_utf8_cut(const char *s, size_t max);
 
 #endif

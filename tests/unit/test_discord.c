@@ -60,6 +60,21 @@ static void cut_keeps_characters_whole_and_ends_with_an_ellipsis(void **state)
     assert_int_equal(ll_utf8_chars("\xE2\x82\xAC\xFF"), 2); /* an invalid byte counts one */
 }
 
+static void ill_formed_sequences_become_replacement_characters(void **state)
+{
+    (void)state;
+    /* an overlong '/', a surrogate, past U+10FFFF: each byte one U+FFFD
+     * (found by tests/fuzz/fuzz_utf8: they went through unchanged) */
+    char *s = ll_utf8_cut("a\xC0\xAF" "b\xED\xA0\x80" "c\xF4\x90\x80\x80", 100);
+    assert_string_equal(s, "a\xEF\xBF\xBD\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                           "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    free(s);
+    assert_int_equal(ll_utf8_chars("\xC0\xAF"), 2);
+    s = ll_utf8_cut("\xF0\x9F\x98\x80\xEF\xBF\xBF\xF4\x8F\xBF\xBF", 3); /* well-formed: kept */
+    assert_string_equal(s, "\xF0\x9F\x98\x80\xEF\xBF\xBF\xF4\x8F\xBF\xBF");
+    free(s);
+}
+
 static void a_normal_alert_has_every_field_discord_needs(void **state)
 {
     (void)state;
@@ -151,6 +166,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cut_keeps_characters_whole_and_ends_with_an_ellipsis),
+        cmocka_unit_test(ill_formed_sequences_become_replacement_characters),
         cmocka_unit_test(a_normal_alert_has_every_field_discord_needs),
         cmocka_unit_test(huge_texts_stay_within_every_limit),
         cmocka_unit_test(empty_field_texts_become_a_dash),
