@@ -247,15 +247,20 @@ static bool peer_is_loopback(struct lws *wsi)
     return ll_addr_is_loopback(addr);
 }
 
+/* The admin rule for this request: 0, or the status to refuse with. The
+ * Authorization header is read whole, whatever its length (libwebsockets
+ * caps every header at 4 KiB): a long wrong token is 403, like a short one. */
 static int admin_status(ll_server *s, struct lws *wsi)
 {
-    char auth[512];
-    const char *hdr = NULL;
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
-        lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
-        hdr = auth;
     bool loopback = s->opt.admin_token ? false : peer_is_loopback(wsi);
-    return ll_admin_check(s->opt.admin_token, hdr, loopback);
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    char *auth = n > 0 ? malloc((size_t)n + 1) : NULL;
+    const char *hdr = NULL;
+    if (auth && lws_hdr_copy(wsi, auth, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0)
+        hdr = auth;
+    int st = n > 0 && !hdr ? 500 : ll_admin_check(s->opt.admin_token, hdr, loopback);
+    free(auth);
+    return st;
 }
 
 static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char *in, size_t len)
@@ -281,7 +286,9 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
     if (route.admin) {
         int st = admin_status(s, wsi);
         if (st)
-            return early(wsi, pss, st, st == 401 ? "admin token required" : "forbidden");
+            return early(wsi, pss, st, st == 401   ? "admin token required"
+                                       : st == 403 ? "forbidden"
+                                                   : "out of memory");
     }
     ll_http_release(pss);
     ll_http_req *req = calloc(1, sizeof(*req));

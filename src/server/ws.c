@@ -19,18 +19,28 @@ typedef struct frags {
     size_t n;
 } frags;
 
+/* Copies the query's fragments. One too long for its buffer is cut short:
+ * it is still too long to be a token (401) or a name (400), the status a
+ * longer one deserves. Returns -1 past MAX_FRAGS fragments. */
 static int read_frags(struct lws *wsi, frags *f)
 {
+    static char whole[4096 + 1]; /* libwebsockets' header space, by default */
     f->n = 0;
     for (int i = 0;; i++) {
         int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
         if (flen <= 0)
             return 0;
-        if (f->n == MAX_FRAGS || (size_t)flen >= sizeof(f->buf[0]))
+        if (f->n == MAX_FRAGS)
             return -1;
-        if (lws_hdr_copy_fragment(wsi, f->buf[f->n], (int)sizeof(f->buf[0]),
-                                  WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+        bool cut = (size_t)flen >= sizeof(f->buf[0]);
+        char *dst = cut ? whole : f->buf[f->n];
+        int cap = cut ? (int)sizeof(whole) : (int)sizeof(f->buf[0]);
+        if (lws_hdr_copy_fragment(wsi, dst, cap, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
             return -1;
+        if (cut) {
+            memcpy(f->buf[f->n], whole, sizeof(f->buf[0]) - 1);
+            f->buf[f->n][sizeof(f->buf[0]) - 1] = '\0';
+        }
         f->ptrs[f->n] = f->buf[f->n];
         f->n++;
     }
@@ -42,7 +52,7 @@ static int identify(ll_server *s, struct lws *wsi, ll_identity *id, const char *
     static frags f; /* 16 KiB: too big for the stack; the loop is single-threaded */
     ll_ws_query q;
     if (read_frags(wsi, &f)) {
-        *why = "query too long";
+        *why = "more than 8 query parameters";
         return 400;
     }
     if (ll_query_collect(f.ptrs, f.n, &q, why))

@@ -5,6 +5,8 @@ import select
 import socket
 import time
 
+from llserver import RawWS
+
 DEADLINE_S = 10  # LL_REQUEST_DEADLINE_MS in src/server/http.c
 
 
@@ -48,3 +50,37 @@ def test_a_body_trickled_a_byte_at_a_time_meets_the_request_deadline(server):
     assert b"Connection: close" in got
     assert DEADLINE_S - 1 <= elapsed <= DEADLINE_S + 3, elapsed
     assert server.http("GET", "/api/v1/websockets/health")[0] == 200
+
+
+def handshake_status(port, path):
+    raw = RawWS(port, handshake=False)
+    try:
+        return raw.handshake(path)
+    finally:
+        raw.close()
+
+
+def test_an_over_long_token_is_401_and_an_over_long_name_400(start_server):
+    server = start_server("--auth-secret", "s3cret")
+    for n in (2049, 2058, 2100, 3000):
+        assert handshake_status(server.port, "/ws?token=" + "a" * n) == 401, n
+    server = start_server()
+    assert handshake_status(server.port, "/ws?store=s&user=" + "u" * 3000) == 400
+    assert handshake_status(server.port, "/ws?store=s&user=u&other=" + "x" * 3000) == 101
+    many = "&".join(f"p{i}=1" for i in range(7))
+    assert handshake_status(server.port, f"/ws?store=s&user=u&{many}") == 400
+
+
+def test_a_long_authorization_header_is_judged_whole(start_server):
+    server = start_server("--admin-token", "s3cr3t")
+    path, body = "/api/v1/admin/fault", {"mode": "none"}
+    # docs/server.md: a wrong token is 403, another scheme 401, at any length
+    status, _, got = server.http("POST", path, body, headers={"Authorization": "Bearer " + "w" * 600})
+    assert status == 403 and got["error"]
+    status, _, _ = server.http("POST", path, body, headers={"Authorization": "Basic " + "w" * 600})
+    assert status == 401
+    long_token = "k" * 1500
+    server = start_server("--admin-token", long_token)
+    status, _, got = server.http("POST", path, body,
+                                 headers={"Authorization": "Bearer " + long_token})
+    assert status == 200 and got["mode"] == "none"
