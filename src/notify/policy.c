@@ -6,6 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* s >= 0 seconds as ms, rounded up. Past what int64_t holds (1e300,
+ * "inf") it is INT64_MAX, a wait no policy takes: converting such a double
+ * is undefined, and on x86 gave INT64_MIN, read as "no hint". */
+static int64_t seconds_to_ms(double s)
+{
+    double ms = ceil(s * 1000.0);
+    return ms < 9.2e18 ? (int64_t)ms : INT64_MAX;
+}
+
 int64_t ll_retry_after_ms(const char *body, const char *header)
 {
     if (body) {
@@ -14,7 +23,7 @@ int64_t ll_retry_after_ms(const char *body, const char *header)
         double s = cJSON_IsNumber(ra) ? ra->valuedouble : -1;
         cJSON_Delete(j);
         if (s >= 0)
-            return (int64_t)ceil(s * 1000.0);
+            return seconds_to_ms(s);
     }
     if (header) {
         char *end;
@@ -22,7 +31,7 @@ int64_t ll_retry_after_ms(const char *body, const char *header)
         while (*end == ' ' || *end == '\r' || *end == '\n')
             end++;
         if (end != header && !*end && s >= 0)
-            return (int64_t)ceil(s * 1000.0);
+            return seconds_to_ms(s);
     }
     return -1;
 }

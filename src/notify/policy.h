@@ -27,7 +27,8 @@ ll_verdict ll_notify_decide(const ll_retry_policy *p, int is_discord, int transp
                             int failures, int rate_limited, int64_t *wait_ms);
 
 /* Discord's 429 body {"retry_after": seconds (fractional), ...} or the
- * Retry-After header (seconds, may be fractional), in ms; -1 if neither. */
+ * Retry-After header (seconds, may be fractional), in ms (INT64_MAX for
+ * more than that holds); -1 if neither. */
 int64_t ll_retry_after_ms(const char *body, const char *header);
 
 #endif

@@ -39,6 +39,19 @@ static void rate_limits_wait_retry_after_from_the_body_or_header(void **state)
     assert_int_equal(ll_notify_decide(&P, 1, 1, 429, NULL, "1", 0, 5, &w), LL_VERDICT_FAIL);
 }
 
+static void an_absurdly_long_retry_after_gives_up(void **state)
+{
+    (void)state;
+    int64_t w;
+    /* past int64_t milliseconds: gave a retry after a second (found by
+     * tests/fuzz/fuzz_policy, undefined behaviour under UBSan) */
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 429, "{\"retry_after\":1e300}", NULL, 0, 0, &w),
+                     LL_VERDICT_FAIL);
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 429, NULL, "1e20", 0, 0, &w), LL_VERDICT_FAIL);
+    assert_int_equal(ll_notify_decide(&P, 1, 1, 429, NULL, "inf", 0, 0, &w), LL_VERDICT_FAIL);
+    assert_true(ll_retry_after_ms(NULL, "1e300") == INT64_MAX);
+}
+
 static void server_errors_and_network_errors_back_off_a_bounded_number_of_times(void **state)
 {
     (void)state;
@@ -87,6 +100,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(any_2xx_is_success),
         cmocka_unit_test(rate_limits_wait_retry_after_from_the_body_or_header),
+        cmocka_unit_test(an_absurdly_long_retry_after_gives_up),
         cmocka_unit_test(server_errors_and_network_errors_back_off_a_bounded_number_of_times),
         cmocka_unit_test(client_errors_do_not_retry_and_404_means_gone),
         cmocka_unit_test(sendgrid_body_has_the_v3_shape),
