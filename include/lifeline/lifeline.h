@@ -62,8 +62,8 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(INVALID_ARGUMENT, 1, "invalid argument (a required pointer is NULL)")   \
     XX(NO_MEMORY, 2, "out of memory")                                          \
     XX(CONFIG_STRUCT_SIZE, 3,                                                  \
-       "config was not initialised with lifeline_config_init() "               \
-       "(struct_size mismatch)")                                               \
+       "config was not initialised with lifeline_config_init(), or by a "      \
+       "newer lifeline.h than this library (struct_size)")                     \
     XX(CONFIG_URL, 4, "url is missing or is not a ws:// or wss:// URL")       \
     XX(CONFIG_NEGATIVE, 5, "a duration, count or limit in the config is negative") \
     XX(CONFIG_BASE_DELAY, 6, "base_delay_ms must be greater than zero")        \
@@ -260,10 +260,20 @@ typedef void (*lifeline_log_cb)(lifeline_client *client, int level,
 /* ------------------------------------------------------------------------ */
 
 /* Every duration is in milliseconds. Initialise with lifeline_config_init()
- * and then override fields: fields may be appended in later versions, and
- * struct_size tells the library which ones the application knows. */
+ * and then override fields.
+ *
+ * Fields may be appended in later versions (never removed or reordered); the
+ * library reads and writes only what your struct has. lifeline_config_init()
+ * is a macro that passes your sizeof(lifeline_config) to the library, which
+ * keeps it in struct_size; lifeline_config_validate(), lifeline_config_check()
+ * and lifeline_client_new() then read only struct_size bytes, and give every
+ * field your struct does not have its default. An application built against
+ * an older lifeline.h thus runs with a newer library, and nothing is written
+ * past its struct. lifeline_stats and lifeline_client_stats() work the same
+ * way. */
 typedef struct lifeline_config {
-    size_t struct_size;      /* set by lifeline_config_init(); do not touch */
+    size_t struct_size;      /* set by lifeline_config_init(): the size of the
+                                application's struct; do not touch */
 
     const char *url;         /* ws:// or wss:// URL (required) */
 
@@ -346,14 +356,34 @@ typedef struct lifeline_config {
     void *user_data;
 } lifeline_config;
 
-/* Fill cfg with every default documented above and set struct_size.
- * url and health_url are NULL. Threads: any. */
-LIFELINE_API void lifeline_config_init(lifeline_config *cfg);
+/* Fill *cfg, a struct of size bytes, with every default documented above
+ * (url, health_url and every other pointer NULL) and set struct_size to
+ * size. Writes exactly size bytes. Applications use lifeline_config_init(),
+ * which passes the size for them; a binding that lays the struct out itself
+ * passes the size of its own layout.
+ * A size below the library's sizeof(lifeline_config) (an older lifeline.h)
+ * gets the fields it has; a larger one (a lifeline.h newer than the library)
+ * gets the library's fields, zero beyond, and LIFELINE_ERR_CONFIG_STRUCT_SIZE,
+ * which every function given that config then returns too.
+ * Returns LIFELINE_OK, LIFELINE_ERR_CONFIG_STRUCT_SIZE, or
+ * LIFELINE_ERR_INVALID_ARGUMENT when cfg is NULL or size cannot hold
+ * struct_size and url (then nothing is written). Threads: any. */
+LIFELINE_API int lifeline_config_init_sized(lifeline_config *cfg, size_t size);
+
+/* lifeline_config_init(lifeline_config *cfg): lifeline_config_init_sized()
+ * with the size of the lifeline_config this header declares; returns what
+ * it returns. (Programs built with the 0.1 development headers, where it
+ * was a function, call the function of that name, which the library still
+ * exports: it fills the struct as those headers declared it.) */
+#define lifeline_config_init(cfg)                                              \
+    lifeline_config_init_sized((cfg), sizeof(lifeline_config))
 
 /* Check cfg. Returns LIFELINE_OK or the LIFELINE_ERR_CONFIG_* error of the
  * first bad field, fields checked in the order they are declared;
- * LIFELINE_ERR_INVALID_ARGUMENT when cfg is NULL. Does not keep cfg.
- * Threads: any. */
+ * LIFELINE_ERR_INVALID_ARGUMENT when cfg is NULL;
+ * LIFELINE_ERR_CONFIG_STRUCT_SIZE when struct_size is not one
+ * lifeline_config_init() sets. Reads struct_size bytes of cfg (see above);
+ * does not keep cfg. Threads: any. */
 LIFELINE_API int lifeline_config_validate(const lifeline_config *cfg);
 
 /* lifeline_config_validate(), and *field (if field is not NULL) set to the
@@ -430,9 +460,12 @@ LIFELINE_API int lifeline_client_send_text(lifeline_client *client,
  * Threads: any, callbacks included. */
 LIFELINE_API int lifeline_client_reconnect_now(lifeline_client *client);
 
-/* A consistent snapshot of the client's figures. */
+/* A consistent snapshot of the client's figures. Fields may be appended in
+ * later versions, as in lifeline_config: the library writes only what your
+ * struct has. */
 typedef struct lifeline_stats {
-    size_t struct_size;         /* set by lifeline_client_stats() */
+    size_t struct_size;         /* set by lifeline_client_stats(): how many
+                                   bytes of the struct it filled */
     int state;                  /* lifeline_state */
     int64_t time_in_state_ms;
     int attempt;
@@ -459,10 +492,23 @@ typedef struct lifeline_stats {
     int64_t downtime_ms;        /* total time not connected after a loss */
 } lifeline_stats;
 
-/* Fill *out with a snapshot. Returns LIFELINE_OK or
- * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
-LIFELINE_API int lifeline_client_stats(lifeline_client *client,
-                                       lifeline_stats *out);
+/* Fill *out, a struct of size bytes, with a snapshot. Writes exactly size
+ * bytes: the fields that fit, and zero past the library's own
+ * sizeof(lifeline_stats) (a lifeline.h newer than the library); struct_size
+ * is set to the bytes filled, the smaller of the two sizes. Applications use
+ * lifeline_client_stats(), which passes the size for them.
+ * Returns LIFELINE_OK, or LIFELINE_ERR_INVALID_ARGUMENT when client or out is
+ * NULL or size cannot hold struct_size and state (then nothing is written).
+ * Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_stats_sized(lifeline_client *client,
+                                             lifeline_stats *out, size_t size);
+
+/* lifeline_client_stats(lifeline_client *client, lifeline_stats *out):
+ * lifeline_client_stats_sized() with the size of the lifeline_stats this
+ * header declares; returns what it returns. (As for lifeline_config_init(),
+ * the function of the 0.1 development headers is still exported.) */
+#define lifeline_client_stats(client, out)                                     \
+    lifeline_client_stats_sized((client), (out), sizeof(lifeline_stats))
 
 /* The current state (lifeline_state). Threads: any. */
 LIFELINE_API int lifeline_client_state(lifeline_client *client);

@@ -1,34 +1,57 @@
-/* lifeline_config_init() and lifeline_config_validate(): the defaults the
- * product is specified with, and one distinct error per bad field. */
+/* lifeline_config_init_sized() and lifeline_config_validate(): the defaults
+ * the product is specified with, one distinct error per bad field, and how
+ * much of the application's struct the library may touch (api/config.h). */
+#include "api/config.h"
+
 #include <string.h>
 #include <strings.h>
 
-#include "lifeline/lifeline.h"
+int lifeline_config_init_sized(lifeline_config *cfg, size_t size)
+{
+    if (!cfg || size < LL_CONFIG_SIZE_MIN)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    lifeline_config d;
+    memset(&d, 0, sizeof(d));
+    d.base_delay_ms = 5000;
+    d.max_delay_ms = 30000;
+    d.jitter_ms = 1000;
+    d.jitter_mode = LIFELINE_JITTER_ADDITIVE;
+    d.max_attempts = 5;
+    d.stable_after_ms = 10000;
+    d.down_ping_interval_ms = 5000;
+    d.connect_timeout_ms = 10000;
+    d.ping_interval_ms = 30000;
+    d.ping_timeout_ms = 10000;
+    d.rtt_good_ms = 300;
+    d.rtt_poor_ms = 1000;
+    d.max_message_bytes = 1024 * 1024;
+    d.queue_policy = LIFELINE_QUEUE_REJECT_NEW;
+    d.queue_max_messages = 1000;
+    d.queue_max_bytes = 1024 * 1024;
+    d.log_level = LIFELINE_LOG_WARN;
+    d.alert_min_interval_ms = 600000;
+    /* the application's struct gets what it has room for, and nothing more */
+    size_t own = size < sizeof(d) ? size : sizeof(d);
+    memcpy(cfg, &d, own);
+    if (size > own)
+        memset((char *)cfg + own, 0, size - own);
+    cfg->struct_size = size;
+    return size > sizeof(d) ? LIFELINE_ERR_CONFIG_STRUCT_SIZE : LIFELINE_OK;
+}
 
-void lifeline_config_init(lifeline_config *cfg)
+int ll_config_widen(const lifeline_config *cfg, lifeline_config *full)
 {
     if (!cfg)
-        return;
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->struct_size = sizeof(*cfg);
-    cfg->base_delay_ms = 5000;
-    cfg->max_delay_ms = 30000;
-    cfg->jitter_ms = 1000;
-    cfg->jitter_mode = LIFELINE_JITTER_ADDITIVE;
-    cfg->max_attempts = 5;
-    cfg->stable_after_ms = 10000;
-    cfg->down_ping_interval_ms = 5000;
-    cfg->connect_timeout_ms = 10000;
-    cfg->ping_interval_ms = 30000;
-    cfg->ping_timeout_ms = 10000;
-    cfg->rtt_good_ms = 300;
-    cfg->rtt_poor_ms = 1000;
-    cfg->max_message_bytes = 1024 * 1024;
-    cfg->queue_policy = LIFELINE_QUEUE_REJECT_NEW;
-    cfg->queue_max_messages = 1000;
-    cfg->queue_max_bytes = 1024 * 1024;
-    cfg->log_level = LIFELINE_LOG_WARN;
-    cfg->alert_min_interval_ms = 600000;
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    size_t size = cfg->struct_size;
+    /* larger: a lifeline.h newer than this library, whose fields past ours
+     * this library cannot honour (or a config never initialised) */
+    if (size < LL_CONFIG_SIZE_MIN || size > sizeof(*full))
+        return LIFELINE_ERR_CONFIG_STRUCT_SIZE;
+    lifeline_config_init_sized(full, sizeof(*full));
+    memcpy(full, cfg, size);
+    full->struct_size = sizeof(*full);
+    return LIFELINE_OK;
 }
 
 /* True when s starts with scheme (case-insensitive) and has a host after it. */
@@ -110,10 +133,13 @@ int lifeline_config_check(const lifeline_config *cfg, const char **field)
 {
     if (field)
         *field = NULL;
-    if (!cfg)
-        return LIFELINE_ERR_INVALID_ARGUMENT;
-    if (cfg->struct_size != sizeof(*cfg))
-        BAD(LIFELINE_ERR_CONFIG_STRUCT_SIZE, "struct_size");
+    lifeline_config full;
+    int rc = ll_config_widen(cfg, &full);
+    if (rc == LIFELINE_ERR_CONFIG_STRUCT_SIZE)
+        BAD(rc, "struct_size");
+    if (rc)
+        return rc;
+    cfg = &full; /* from here on, every field exists */
     if (!url_is_websocket(cfg->url))
         BAD(LIFELINE_ERR_CONFIG_URL, "url");
     NEG(base_delay_ms);

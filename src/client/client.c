@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "api/config.h"
 #include "client/client_impl.h"
 
 
@@ -540,7 +541,14 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
     if (!out)
         return LIFELINE_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    int rc = lifeline_config_validate(cfg);
+    /* the application's struct may be older (smaller) than ours: from here
+     * on, cfg is a full copy with defaults for what it lacks */
+    lifeline_config full;
+    int rc = ll_config_widen(cfg, &full);
+    if (rc)
+        return rc;
+    cfg = &full;
+    rc = lifeline_config_validate(cfg);
     if (rc)
         return rc;
     if (cfg->permessage_deflate && !deflate_supported())
@@ -730,12 +738,14 @@ int lifeline_client_free(lifeline_client *c)
     return LIFELINE_OK;
 }
 
-int lifeline_client_stats(lifeline_client *c, lifeline_stats *s)
+int lifeline_client_stats_sized(lifeline_client *c, lifeline_stats *out, size_t size)
 {
-    if (!c || !s)
+    if (!c || !out || size < LL_STATS_SIZE_MIN)
         return LIFELINE_ERR_INVALID_ARGUMENT;
+    /* the whole snapshot here; the application's struct gets what it has
+     * room for, and nothing more */
+    lifeline_stats snap, *s = &snap;
     memset(s, 0, sizeof(*s));
-    s->struct_size = sizeof(*s);
     pthread_mutex_lock(&c->mu);
     const ll_core *k = &c->core;
     int64_t now = ll_now_ms();
@@ -764,5 +774,10 @@ int lifeline_client_stats(lifeline_client *c, lifeline_stats *s)
     s->reconnections = k->reconnections;
     s->downtime_ms = ll_core_downtime(k, now);
     pthread_mutex_unlock(&c->mu);
+    size_t filled = size < sizeof(snap) ? size : sizeof(snap);
+    snap.struct_size = filled;
+    memcpy(out, &snap, filled);
+    if (size > filled)
+        memset((char *)out + filled, 0, size - filled);
     return LIFELINE_OK;
 }

@@ -11,6 +11,7 @@
 #include <libwebsockets.h>
 #include <stdio.h>
 
+#include "api/config.h"
 #include "lifeline/lifeline.h"
 
 static lifeline_config valid(void)
@@ -68,6 +69,113 @@ static void uninitialised_config_is_refused(void **state)
     lifeline_config cfg = valid();
     cfg.struct_size = 0;
     assert_int_equal(lifeline_config_validate(&cfg), LIFELINE_ERR_CONFIG_STRUCT_SIZE);
+    cfg.struct_size = LL_CONFIG_SIZE_MIN - 1;
+    assert_int_equal(lifeline_config_validate(&cfg), LIFELINE_ERR_CONFIG_STRUCT_SIZE);
+    cfg.struct_size = sizeof(cfg) + 8;
+    assert_int_equal(lifeline_config_validate(&cfg), LIFELINE_ERR_CONFIG_STRUCT_SIZE);
+    cfg.struct_size = (size_t)-1;
+    assert_int_equal(lifeline_config_validate(&cfg), LIFELINE_ERR_CONFIG_STRUCT_SIZE);
+}
+
+/* A lifeline_config in a buffer of guard bytes, as an application with a
+ * struct of another size has it. */
+typedef union {
+    lifeline_config cfg;
+    unsigned char bytes[sizeof(lifeline_config) + 64];
+} guarded_config;
+
+#define GUARD 0xA5
+
+static void assert_guard_from(const guarded_config *g, size_t from)
+{
+    for (size_t i = from; i < sizeof(g->bytes); i++)
+        if (g->bytes[i] != GUARD)
+            fail_msg("byte %zu past a struct of %zu bytes was written", i, from);
+}
+
+static void init_sized_refuses_what_cannot_hold_the_url_and_writes_nothing(void **state)
+{
+    (void)state;
+    guarded_config g;
+    memset(&g, GUARD, sizeof(g));
+    assert_int_equal(lifeline_config_init_sized(NULL, sizeof(lifeline_config)),
+                     LIFELINE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(lifeline_config_init_sized(&g.cfg, 0), LIFELINE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(lifeline_config_init_sized(&g.cfg, LL_CONFIG_SIZE_MIN - 1),
+                     LIFELINE_ERR_INVALID_ARGUMENT);
+    assert_guard_from(&g, 0);
+    assert_int_equal(lifeline_config_init_sized(&g.cfg, LL_CONFIG_SIZE_MIN), LIFELINE_OK);
+    assert_int_equal(g.cfg.struct_size, LL_CONFIG_SIZE_MIN);
+    assert_null(g.cfg.url);
+    assert_guard_from(&g, LL_CONFIG_SIZE_MIN);
+}
+
+static void an_older_smaller_config_is_written_up_to_its_size_and_defaulted_past_it(void **state)
+{
+    (void)state;
+    /* an application whose lifeline.h ended the config before the queue */
+    const size_t older = offsetof(lifeline_config, max_message_bytes);
+    guarded_config g;
+    memset(&g, GUARD, sizeof(g));
+    assert_int_equal(lifeline_config_init_sized(&g.cfg, older), LIFELINE_OK);
+    assert_guard_from(&g, older);
+    assert_int_equal(g.cfg.struct_size, older);
+    assert_int_equal(g.cfg.ping_interval_ms, 30000);
+    assert_int_equal(g.cfg.app_ping, 0);
+    g.cfg.url = "ws://127.0.0.1:1/ws";
+    g.cfg.max_attempts = 9;
+    const char *field = "x";
+    assert_int_equal(lifeline_config_check(&g.cfg, &field), LIFELINE_OK);
+    assert_null(field);
+    /* what the library works with: the application's fields, then ours */
+    lifeline_config full;
+    assert_int_equal(ll_config_widen(&g.cfg, &full), LIFELINE_OK);
+    assert_int_equal(full.struct_size, sizeof(full));
+    assert_string_equal(full.url, "ws://127.0.0.1:1/ws");
+    assert_int_equal(full.max_attempts, 9);
+    assert_int_equal(full.max_message_bytes, 1024 * 1024);
+    assert_int_equal(full.queue_max_messages, 1000);
+    assert_int_equal(full.alert_min_interval_ms, 600000);
+    assert_int_equal(full.log_level, LIFELINE_LOG_WARN);
+    assert_null(full.on_state);
+    assert_null(full.user_data);
+    assert_guard_from(&g, older);
+}
+
+static void a_config_larger_than_the_library_knows_is_refused(void **state)
+{
+    (void)state;
+    /* an application built against a newer lifeline.h than this library */
+    const size_t newer = sizeof(lifeline_config) + 16;
+    guarded_config g;
+    memset(&g, GUARD, sizeof(g));
+    assert_int_equal(lifeline_config_init_sized(&g.cfg, newer), LIFELINE_ERR_CONFIG_STRUCT_SIZE);
+    assert_int_equal(g.cfg.struct_size, newer);
+    assert_int_equal(g.cfg.max_attempts, 5);
+    for (size_t i = sizeof(lifeline_config); i < newer; i++)
+        assert_int_equal(g.bytes[i], 0); /* fields this library does not know */
+    assert_guard_from(&g, newer);
+    g.cfg.url = "ws://127.0.0.1:1/ws";
+    const char *field = NULL;
+    assert_int_equal(lifeline_config_check(&g.cfg, &field), LIFELINE_ERR_CONFIG_STRUCT_SIZE);
+    assert_string_equal(field, "struct_size");
+    lifeline_client *c = (lifeline_client *)&g;
+    assert_int_equal(lifeline_client_new(&g.cfg, &c), LIFELINE_ERR_CONFIG_STRUCT_SIZE);
+    assert_null(c);
+}
+
+static void the_0_1_init_symbol_writes_the_0_1_struct_only(void **state)
+{
+    (void)state;
+    /* what a program built with the 0.1 headers (a function, not the
+     * macro) calls */
+    guarded_config g;
+    memset(&g, GUARD, sizeof(g));
+    (lifeline_config_init)(&g.cfg);
+    assert_int_equal(g.cfg.struct_size, LL_CONFIG_SIZE_0_1);
+    assert_int_equal(g.cfg.base_delay_ms, 5000);
+    assert_guard_from(&g, LL_CONFIG_SIZE_0_1);
+    (lifeline_config_init)(NULL); /* a no-op, as it was */
 }
 
 static void urls_that_are_not_websocket_are_refused(void **state)
@@ -230,6 +338,10 @@ int main(void)
         cmocka_unit_test(defaults_with_a_url_validate),
         cmocka_unit_test(null_config_is_an_invalid_argument),
         cmocka_unit_test(uninitialised_config_is_refused),
+        cmocka_unit_test(init_sized_refuses_what_cannot_hold_the_url_and_writes_nothing),
+        cmocka_unit_test(an_older_smaller_config_is_written_up_to_its_size_and_defaulted_past_it),
+        cmocka_unit_test(a_config_larger_than_the_library_knows_is_refused),
+        cmocka_unit_test(the_0_1_init_symbol_writes_the_0_1_struct_only),
         cmocka_unit_test(urls_that_are_not_websocket_are_refused),
         cmocka_unit_test(each_bad_field_has_its_own_error),
         cmocka_unit_test(check_names_the_bad_field),

@@ -90,8 +90,7 @@ public struct Configuration: Sendable {
 
     /// A configuration for `url` with every other field at the library's default.
     public init(url: String) {
-        var c = lifeline_config()
-        lifeline_config_init(&c)
+        var c = Self.cDefaults()
         self.url = url
         baseDelayMs = Int(c.base_delay_ms)
         maxDelayMs = Int(c.max_delay_ms)
@@ -138,11 +137,21 @@ public struct Configuration: Sendable {
 
     // MARK: - To C
 
+    /// A C configuration with the library's defaults. `lifeline_config_init()`
+    /// is a C macro passing `sizeof(lifeline_config)`, which Swift cannot
+    /// import: the size of the struct as Swift lays it out (this binding's
+    /// lifeline.h) goes to `lifeline_config_init_sized()` instead, so the
+    /// library writes no more than that.
+    static func cDefaults() -> lifeline_config {
+        var c = lifeline_config()
+        _ = lifeline_config_init_sized(&c, MemoryLayout<lifeline_config>.size)
+        return c
+    }
+
     /// Calls body with the C configuration; its strings live until body returns.
     func withCConfig<R>(_ body: (inout lifeline_config) -> R) throws(LifelineError) -> R {
         let strings = CStrings()
-        var c = lifeline_config()
-        lifeline_config_init(&c)
+        var c = Self.cDefaults()
         c.url = try strings.add(url, field: "url")
         c.base_delay_ms = try Self.cInt(baseDelayMs, "baseDelayMs")
         c.max_delay_ms = try Self.cInt(maxDelayMs, "maxDelayMs")

@@ -160,7 +160,8 @@ public final class LifelineClient: @unchecked Sendable {
     /// the client is closed.
     public func stats() throws(LifelineError) -> Stats {
         var s = lifeline_stats()
-        try withHandle { lifeline_client_stats($0, &s) }
+        // lifeline_client_stats() is a C macro passing sizeof(lifeline_stats)
+        try withHandle { lifeline_client_stats_sized($0, &s, MemoryLayout<lifeline_stats>.size) }
         return Stats(s)
     }
 

@@ -41,7 +41,8 @@ struct ConfigurationTests {
     @Test("defaults are the C library's lifeline_config_init()")
     func defaultsComeFromTheCLibrary() {
         var c = lifeline_config()
-        lifeline_config_init(&c)
+        #expect(lifeline_config_init_sized(&c, MemoryLayout<lifeline_config>.size) == LifelineError.ok)
+        #expect(c.struct_size == MemoryLayout<lifeline_config>.size)
         let config = Configuration(url: Self.url)
         #expect(config.baseDelayMs == Int(c.base_delay_ms))
         #expect(config.maxDelayMs == Int(c.max_delay_ms))
