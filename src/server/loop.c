@@ -2,6 +2,8 @@
  * that dispatches to ws.c, http.c and hold.c, the periodic tick (pings,
  * fault expiry, the monitor, database flushes), and shutdown on a signal. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <netdb.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "server/clock.h"
 #include "server/server.h"
@@ -21,9 +24,18 @@
 #define LL_SHUTDOWN_WAIT_MS 3000
 #define LL_FLUSH_EVERY_MS 1000
 
-/* Signal handlers can reach nothing else: the flag and the context to wake. */
+/* After the first SIGINT or SIGTERM the server has this long to stop. Past
+ * it its loop is stuck (a callback that never returns, a log nobody reads):
+ * a watchdog thread logs forced_exit and ends the process with status 1.
+ * A normal stop takes at most about 6 s: 3 s for the closes, 3 s for the
+ * last alert. */
+#define LL_STOP_GRACE_MS 10000
+
+/* Signal handlers can reach nothing else: the flag, the context to wake,
+ * and the watchdog's pipe ('s' for a signal, 'd' when the server is done). */
 static volatile sig_atomic_t interrupted;
 static struct lws_context *volatile signal_ctx;
+static int watchdog_fds[2] = {-1, -1};
 /* libwebsockets' log hook has no user pointer. */
 static const ll_log *lws_log_target;
 
@@ -31,6 +43,11 @@ static void on_signal(int sig)
 {
     (void)sig;
     interrupted = 1;
+    int saved = errno;
+    if (watchdog_fds[1] >= 0 && write(watchdog_fds[1], "s", 1) < 0) {
+        /* full: the watchdog is awake already */
+    }
+    errno = saved;
     if (signal_ctx)
         lws_cancel_service(signal_ctx);
 }
@@ -43,6 +60,92 @@ static void lws_log_line(int level, const char *line)
     if (lws_log_target)
         ll_log_msg(lws_log_target, level == LLL_ERR ? LL_LOG_WARN : LL_LOG_DEBUG, "lws", "%.*s",
                    (int)n, line);
+}
+
+/* Writes the forced_exit line if stderr takes it within a second (it may be
+ * what is stuck), then ends the process. */
+static _Noreturn void forced_exit(const ll_log *log)
+{
+    char *line = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&line, &len);
+    if (mem) {
+        ll_log l;
+        ll_log_init(&l, mem, log->json, LL_LOG_DEBUG);
+        ll_log_msg(&l, LL_LOG_ERROR, "forced_exit",
+                   "still running %d ms after the signal: exiting with status 1",
+                   LL_STOP_GRACE_MS);
+        fclose(mem);
+        struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
+        if (line && poll(&p, 1, 1000) == 1 && (p.revents & POLLOUT) &&
+            write(STDERR_FILENO, line, len) < 0) {
+            /* nothing more to try */
+        }
+    }
+    _exit(1);
+}
+
+/* Reads one byte from the watchdog pipe within timeout_ms (-1: no limit);
+ * returns it, or 0 on timeout. */
+static char watchdog_read(int timeout_ms)
+{
+    struct pollfd p = {.fd = watchdog_fds[0], .events = POLLIN};
+    char c = 0;
+    int n = poll(&p, 1, timeout_ms);
+    if (n > 0 && read(watchdog_fds[0], &c, 1) != 1)
+        c = 0;
+    return c; /* 0 after an interrupted poll too: only a signal's 's' starts the grace */
+}
+
+/* The watchdog thread: waits for the first signal, then for the server to
+ * be done, at most LL_STOP_GRACE_MS. */
+static void *watchdog(void *log)
+{
+    char c;
+    while ((c = watchdog_read(-1)) != 's')
+        if (c == 'd')
+            return NULL;
+    int64_t deadline = ll_clock_mono_ms() + LL_STOP_GRACE_MS;
+    for (int64_t left; (left = deadline - ll_clock_mono_ms()) > 0;)
+        if (watchdog_read((int)left) == 'd')
+            return NULL;
+    forced_exit(log);
+}
+
+/* Starts the watchdog with the stop signals blocked in its thread, so that
+ * they interrupt the loop's thread. Returns 0 or -1. */
+static int watchdog_start(pthread_t *t, const ll_log *log)
+{
+    if (pipe2(watchdog_fds, O_CLOEXEC | O_NONBLOCK))
+        return -1;
+    /* the reading end blocks in poll() only */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    int rc = pthread_create(t, NULL, watchdog, (void *)log);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        close(watchdog_fds[0]);
+        close(watchdog_fds[1]);
+        watchdog_fds[0] = watchdog_fds[1] = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static void watchdog_stop(pthread_t t)
+{
+    while (write(watchdog_fds[1], "d", 1) < 0 && (errno == EINTR || errno == EAGAIN)) {
+        /* full of signals' bytes: the watchdog is draining them */
+    }
+    pthread_join(t, NULL);
+    int w = watchdog_fds[1];
+    watchdog_fds[1] = -1; /* before the close: a late signal writes nowhere */
+    close(w);
+    close(watchdog_fds[0]);
+    watchdog_fds[0] = -1;
 }
 
 ll_server *ll_server_of(struct lws *wsi)
@@ -344,6 +447,10 @@ int ll_server_run(const ll_opts *opt)
         return 1;
     }
     signal_ctx = s->ctx;
+    pthread_t dog;
+    bool dog_on = !watchdog_start(&dog, &s->log);
+    if (!dog_on)
+        ll_log_msg(&s->log, LL_LOG_WARN, "watchdog", "cannot start: a stuck stop is not ended");
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -379,5 +486,7 @@ int ll_server_run(const ll_opts *opt)
     ll_srv_alerts_free(&s->alerts, LL_ALERTS_WAIT_MS); /* the "stopping" alert */
     ll_log_msg(&s->log, LL_LOG_INFO, "server_stopped", "bye");
     lws_log_target = NULL;
+    if (dog_on)
+        watchdog_stop(dog);
     return 0;
 }
