@@ -1,0 +1,487 @@
+/*
+ * lifeline: keeps a point-of-sale or kiosk app connected to its server over
+ * WebSocket, tells the app how that connection is doing, and raises the alarm
+ * when the server is down.
+ *
+ * This is the only header an application includes.
+ *
+ * Conventions used throughout:
+ *  - Every function returns a lifeline_error (0 is LIFELINE_OK) unless its
+ *    comment says otherwise. When a function returns an error, no callback
+ *    fires because of that call.
+ *  - Strings passed in are copied unless a comment says otherwise; the caller
+ *    keeps ownership of what it passes.
+ *  - "Threads:" says from which threads a function may be called.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LIFELINE_H
+#define LIFELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LIFELINE_BUILDING) && defined(__GNUC__)
+#define LIFELINE_API __attribute__((visibility("default")))
+#else
+#define LIFELINE_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define LIFELINE_VERSION_MAJOR 0
+#define LIFELINE_VERSION_MINOR 1
+#define LIFELINE_VERSION_PATCH 0
+#define LIFELINE_VERSION_STRING "0.1.0"
+#define LIFELINE_VERSION_NUMBER                                                \
+    ((LIFELINE_VERSION_MAJOR << 16) | (LIFELINE_VERSION_MINOR << 8) |          \
+     LIFELINE_VERSION_PATCH)
+
+/* The library's version as "MAJOR.MINOR.PATCH". Static storage, never freed.
+ * Threads: any. */
+LIFELINE_API const char *lifeline_version(void);
+
+/* The library's version as LIFELINE_VERSION_NUMBER was when it was built:
+ * compare with the header's macro to detect a mismatch. Threads: any. */
+LIFELINE_API unsigned lifeline_version_number(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* One table for every error: XX(NAME, value, message). Values are part of
+ * the ABI and are never renumbered; new errors are appended. */
+#define LIFELINE_ERROR_MAP(XX)                                                 \
+    XX(OK, 0, "success")                                                       \
+    XX(INVALID_ARGUMENT, 1, "invalid argument (a required pointer is NULL)")   \
+    XX(NO_MEMORY, 2, "out of memory")                                          \
+    XX(CONFIG_STRUCT_SIZE, 3,                                                  \
+       "config was not initialised with lifeline_config_init() "               \
+       "(struct_size mismatch)")                                               \
+    XX(CONFIG_URL, 4, "url is missing or is not a ws:// or wss:// URL")       \
+    XX(CONFIG_NEGATIVE, 5, "a duration, count or limit in the config is negative") \
+    XX(CONFIG_BASE_DELAY, 6, "base_delay_ms must be greater than zero")        \
+    XX(CONFIG_MAX_DELAY, 7, "max_delay_ms must not be below base_delay_ms")    \
+    XX(CONFIG_MAX_ATTEMPTS, 8, "max_attempts must be at least 1")              \
+    XX(CONFIG_JITTER_MODE, 9, "jitter_mode is not a lifeline_jitter_mode")     \
+    XX(CONFIG_PING_INTERVAL, 10, "ping_interval_ms must be greater than zero") \
+    XX(CONFIG_PING_TIMEOUT, 11,                                                \
+       "ping_timeout_ms must be greater than zero and below ping_interval_ms") \
+    XX(CONFIG_DOWN_PING_INTERVAL, 12,                                          \
+       "down_ping_interval_ms must be greater than zero")                      \
+    XX(CONFIG_RTT_THRESHOLDS, 13,                                              \
+       "rtt_good_ms must be greater than zero and below rtt_poor_ms")          \
+    XX(CONFIG_HEALTH_URL, 14, "health_url is not an http:// or https:// URL")  \
+    XX(STATE, 15, "the operation is not allowed in the current state")        \
+    XX(CONNECT_TIMEOUT, 16, "connection attempt timed out")                    \
+    XX(DNS, 17, "host name could not be resolved")                             \
+    XX(CONNECTION_REFUSED, 18, "connection refused")                           \
+    XX(CONNECTION_RESET, 19, "connection reset or closed unexpectedly")        \
+    XX(HTTP_STATUS, 20, "server refused the WebSocket upgrade")                \
+    XX(TLS, 21, "TLS handshake failed or certificate refused")                 \
+    XX(PING_TIMEOUT, 22, "no pong within ping_timeout_ms")                     \
+    XX(CLOSED_BY_PEER, 23, "server closed the connection")                     \
+    XX(MESSAGE_TOO_BIG, 24, "message is larger than max_message_bytes")        \
+    XX(QUEUE_FULL, 25, "offline queue is full")                                \
+    XX(NOT_CONNECTED, 26, "not connected and offline queueing is off")         \
+    XX(STOPPED, 27, "the client was stopped")                                  \
+    XX(IN_CALLBACK, 28,                                                        \
+       "not allowed from inside a lifeline callback on the loop thread")       \
+    XX(SYSTEM, 29, "a system call failed (thread, pipe or clock)")             \
+    XX(TRANSPORT, 30, "the WebSocket transport could not be set up")           \
+    XX(PROBE_FAILED, 31, "health check did not answer 2xx")                    \
+    XX(CONFIG_QUEUE, 32, "queue_policy is not a lifeline_queue_policy")        \
+    XX(CONFIG_HEADER, 33, "a header is not of the form \"Name: value\"")        \
+    XX(CONFIG_CONNECT_TIMEOUT, 34, "connect_timeout_ms must be greater than zero") \
+    XX(CONFIG_LIMITS, 35,                                                      \
+       "max_message_bytes, queue_max_messages and queue_max_bytes must be "    \
+       "greater than zero")                                                    \
+    XX(CONFIG_PROXY, 36, "http_proxy is not of the form host:port")           \
+    XX(CONFIG_CA_FILE, 37, "ca_file cannot be read")                           \
+    XX(CONFIG_LOOP, 38, "loop belongs to another thread that is stopping")     \
+    XX(PROTOCOL, 39, "the server broke the WebSocket protocol")               \
+    XX(CONFIG_WEBHOOK, 40, "discord_webhook_url is not an http:// or https:// URL") \
+    XX(ALERTS_OFF, 41, "no alert channel is configured (discord_webhook_url)")  \
+    XX(NOTIFY_GONE, 42, "the webhook answered 404 and is no longer used")      \
+    XX(CONFIG_LABEL, 43, "an alert label is not of the form \"Name: value\"")   \
+    XX(CONFIG_DEFLATE, 44,                                                     \
+       "permessage_deflate needs libwebsockets 4.2 or later (4.1 stalls)")
+
+typedef enum lifeline_error {
+#define LIFELINE_XX_(name, value, msg) LIFELINE_ERR_##name = value,
+    LIFELINE_ERROR_MAP(LIFELINE_XX_)
+#undef LIFELINE_XX_
+} lifeline_error;
+
+/* Shorthand for success. */
+#define LIFELINE_OK LIFELINE_ERR_OK
+
+/* A human-readable, one-line description of err. Static storage, never
+ * freed; an unknown value gives "unknown error". Threads: any. */
+LIFELINE_API const char *lifeline_strerror(int err);
+
+/* The error's name without prefix, e.g. "PING_TIMEOUT". Static storage;
+ * "UNKNOWN" for an unknown value. Threads: any. */
+LIFELINE_API const char *lifeline_error_name(int err);
+
+/* ------------------------------------------------------------------------ */
+/* States, quality grades, modes                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef enum lifeline_state {
+    LIFELINE_STATE_IDLE = 0,        /* created, not started */
+    LIFELINE_STATE_CONNECTING = 1,  /* a connection attempt is in progress */
+    LIFELINE_STATE_CONNECTED = 2,   /* open and heartbeating */
+    LIFELINE_STATE_DISCONNECTED = 3,/* lost or failed, waiting to retry */
+    LIFELINE_STATE_ERROR = 4,       /* permanent failure, no automatic retry */
+    LIFELINE_STATE_SERVER_DOWN = 5, /* retry budget spent, probing */
+    LIFELINE_STATE_CLOSED = 6       /* stopped by the application */
+} lifeline_state;
+
+#define LIFELINE_STATE_COUNT 7
+
+/* "idle", "connecting", "connected", "disconnected", "error", "server_down"
+ * or "closed"; "unknown" otherwise. Static storage. Threads: any. */
+LIFELINE_API const char *lifeline_state_name(int state);
+
+typedef enum lifeline_quality {
+    LIFELINE_QUALITY_UNKNOWN = 0,   /* nothing measured on this connection */
+    LIFELINE_QUALITY_EXCELLENT = 1,
+    LIFELINE_QUALITY_GOOD = 2,
+    LIFELINE_QUALITY_POOR = 3
+} lifeline_quality;
+
+/* "unknown", "excellent", "good" or "poor". Static storage. Threads: any. */
+LIFELINE_API const char *lifeline_quality_name(int quality);
+
+typedef enum lifeline_jitter_mode {
+    /* wait = min(base * 2^(n-1), max) + uniform[0, jitter_ms) */
+    LIFELINE_JITTER_ADDITIVE = 0,
+    /* wait = uniform[0, min(base * 2^(n-1), max)]: spreads a fleet that lost
+     * the same server over the whole window */
+    LIFELINE_JITTER_FULL = 1
+} lifeline_jitter_mode;
+
+/* "additive" or "full"; "unknown" otherwise. Threads: any. */
+LIFELINE_API const char *lifeline_jitter_mode_name(int mode);
+
+typedef enum lifeline_queue_policy {
+    LIFELINE_QUEUE_REJECT_NEW = 0,  /* full queue: the new send fails */
+    LIFELINE_QUEUE_DROP_OLDEST = 1, /* full queue: the oldest is dropped */
+    LIFELINE_QUEUE_OFF = 2          /* no queue: send fails while offline */
+} lifeline_queue_policy;
+
+/* ------------------------------------------------------------------------ */
+/* Handles and callbacks                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A connection to one server. Opaque; see lifeline_client_new(). */
+typedef struct lifeline_client lifeline_client;
+
+/* A service thread with one libwebsockets context, shared by any number of
+ * clients. Opaque; see lifeline_loop_new(). */
+typedef struct lifeline_loop lifeline_loop;
+
+typedef enum lifeline_log_level {
+    LIFELINE_LOG_ERROR = 0,
+    LIFELINE_LOG_WARN = 1,
+    LIFELINE_LOG_INFO = 2,
+    LIFELINE_LOG_DEBUG = 3
+} lifeline_log_level;
+
+/* What a state change carries. Valid during the callback only. */
+typedef struct lifeline_state_info {
+    int old_state;          /* lifeline_state */
+    int new_state;          /* lifeline_state */
+    int attempt;            /* reconnection attempt (0: first connection) */
+    int error;              /* lifeline_error that caused it, or LIFELINE_OK */
+    int http_status;        /* status of a refused upgrade, else 0 */
+    const char *reason;     /* one line for people, never NULL */
+} lifeline_state_info;
+
+/* All callbacks run on the client's loop thread, one at a time, never while
+ * a lifeline lock is held: they may call any lifeline function except
+ * lifeline_client_free() and lifeline_loop_free() on their own loop (which
+ * return LIFELINE_ERR_IN_CALLBACK). Keep them short: the loop serves pings
+ * and every other client of the loop meanwhile. */
+typedef void (*lifeline_state_cb)(lifeline_client *client,
+                                  const lifeline_state_info *info,
+                                  void *user_data);
+/* A whole message (fragments reassembled). data is valid during the call. */
+typedef void (*lifeline_message_cb)(lifeline_client *client, const void *data,
+                                    size_t len, int is_binary, void *user_data);
+/* A pong matched its ping: rtt_ms and the grade it gives (lifeline_quality). */
+typedef void (*lifeline_pong_cb)(lifeline_client *client, int64_t rtt_ms,
+                                 int quality, void *user_data);
+/* The quality grade changed (lifeline_quality). */
+typedef void (*lifeline_quality_cb)(lifeline_client *client, int quality,
+                                    void *user_data);
+/* A retry is scheduled: attempt (1-based) after delay_ms exactly; probe is 1
+ * for the probes of server_down. */
+typedef void (*lifeline_retry_cb)(lifeline_client *client, int attempt,
+                                  int64_t delay_ms, int probe, void *user_data);
+/* A message the app handed to lifeline_client_send() will never be sent:
+ * reason is LIFELINE_ERR_QUEUE_FULL (dropped as the oldest) or
+ * LIFELINE_ERR_STOPPED (still queued at stop or free). data is valid during
+ * the call. */
+typedef void (*lifeline_dropped_cb)(lifeline_client *client, const void *data,
+                                    size_t len, int is_binary, int reason,
+                                    void *user_data);
+/* What became of one alert: channel "discord"; kind "down", "recovered" or
+ * "custom"; ok when the webhook answered 2xx; http_status the last answer
+ * (0: none); attempts made; detail one line ("delivered", "refused",
+ * "unreachable", "webhook gone (404)", "shutdown"). Valid during the call. */
+typedef struct lifeline_notify_info {
+    const char *channel;
+    const char *kind;
+    int ok;
+    int http_status;
+    int attempts;
+    const char *detail;
+} lifeline_notify_info;
+
+typedef void (*lifeline_notify_cb)(lifeline_client *client,
+                                   const lifeline_notify_info *info,
+                                   void *user_data);
+
+/* A log line (no newline), secrets already removed. level is a
+ * lifeline_log_level; lines above config.log_level are not produced. */
+typedef void (*lifeline_log_cb)(lifeline_client *client, int level,
+                                const char *line, void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Every duration is in milliseconds. Initialise with lifeline_config_init()
+ * and then override fields: fields may be appended in later versions, and
+ * struct_size tells the library which ones the application knows. */
+typedef struct lifeline_config {
+    size_t struct_size;      /* set by lifeline_config_init(); do not touch */
+
+    const char *url;         /* ws:// or wss:// URL (required) */
+
+    /* Reconnection. The wait before reconnection attempt n (1-based) is
+     * min(base_delay_ms * 2^(n-1), max_delay_ms) plus jitter. */
+    int base_delay_ms;       /* default 5000 */
+    int max_delay_ms;        /* default 30000 */
+    int jitter_ms;           /* default 1000 (additive mode only) */
+    int jitter_mode;         /* lifeline_jitter_mode, default ADDITIVE */
+    int max_attempts;        /* default 5; then the state is server_down */
+    int stable_after_ms;     /* default 10000: a connection must stay up this
+                                long before the attempt counter resets */
+    int down_ping_interval_ms; /* default 5000: probe cadence in server_down */
+    const char *health_url;  /* optional http(s) URL probed (2xx) before a
+                                connection attempt in server_down */
+    int connect_timeout_ms;  /* default 10000: one attempt or probe, TCP, TLS
+                                and the WebSocket handshake included */
+
+    /* Heartbeat and quality. */
+    int ping_interval_ms;    /* default 30000 */
+    int ping_timeout_ms;     /* default 10000; must be < ping_interval_ms */
+    int rtt_good_ms;         /* default 300: smoothed RTT below is excellent */
+    int rtt_poor_ms;         /* default 1000: smoothed RTT at/above is poor */
+
+    /* Seed for the jitter generator. 0 (the default) lets the client pick
+     * one from the operating system; any other value replays exactly. */
+    uint64_t random_seed;
+
+    /* Transport. Strings are copied by lifeline_client_new(). */
+    const char *const *headers; /* "Name: value" lines sent on the upgrade */
+    size_t header_count;
+    const char *subprotocol;    /* Sec-WebSocket-Protocol, NULL for none */
+    const char *origin;         /* Origin header, NULL for none */
+    int permessage_deflate;     /* 1: offer permessage-deflate (default 0).
+                                   lifeline_client_new() refuses it with
+                                   LIFELINE_ERR_CONFIG_DEFLATE on
+                                   libwebsockets 4.1, whose client stalls
+                                   with it (README, "Known limits") */
+    const char *http_proxy;     /* "host:port" of an HTTP proxy, NULL: none */
+    const char *ca_file;        /* PEM CA bundle for wss, NULL: system store */
+    int allow_insecure_tls;     /* 1: accept self-signed certificates and any
+                                   host name (development only; default 0) */
+    int app_ping;               /* 1: heartbeat with {"type":"ping","ts":N}
+                                   text messages instead of ping frames */
+    size_t max_message_bytes;   /* default 1 MiB: larger inbound closes 1009,
+                                   larger outbound is refused */
+
+    /* Offline queue: messages sent while not connected (and those not yet
+     * written while connected) wait here, in order. */
+    int queue_policy;           /* lifeline_queue_policy, default REJECT_NEW */
+    size_t queue_max_messages;  /* default 1000 */
+    size_t queue_max_bytes;     /* default 1 MiB */
+
+    /* Threads: NULL (the default) gives the client its own service thread;
+     * a loop from lifeline_loop_new() shares that loop's thread. */
+    lifeline_loop *loop;
+
+    /* Alerts: a Discord webhook called through libcurl on a worker thread
+     * when the server is judged down, and when it recovers. The URL holds a
+     * secret: it never appears in a log, event or error text. */
+    const char *discord_webhook_url; /* NULL (default): alerts off */
+    const char *const *alert_labels; /* "Name: value" fields in every alert,
+                                        e.g. "Store: 12", "Device: till-3" */
+    size_t alert_label_count;
+    int alert_min_interval_ms;  /* default 600000: at most one down alert in
+                                   10 minutes, however the server flaps */
+    const char *alert_username; /* the webhook's display name, default
+                                   "lifeline" */
+
+    /* Callbacks, all optional, and the pointer given to each of them. */
+    lifeline_state_cb on_state;
+    lifeline_message_cb on_message;
+    lifeline_pong_cb on_pong;
+    lifeline_quality_cb on_quality;
+    lifeline_retry_cb on_retry;
+    lifeline_dropped_cb on_dropped;
+    lifeline_log_cb on_log;
+    lifeline_notify_cb on_notify;
+    int log_level;              /* lifeline_log_level, default WARN */
+    void *user_data;
+} lifeline_config;
+
+/* Fill cfg with every default documented above and set struct_size.
+ * url and health_url are NULL. Threads: any. */
+LIFELINE_API void lifeline_config_init(lifeline_config *cfg);
+
+/* Check cfg. Returns LIFELINE_OK or the LIFELINE_ERR_CONFIG_* error of the
+ * first bad field, fields checked in the order they are declared;
+ * LIFELINE_ERR_INVALID_ARGUMENT when cfg is NULL. Does not keep cfg.
+ * Threads: any. */
+LIFELINE_API int lifeline_config_validate(const lifeline_config *cfg);
+
+/* lifeline_config_validate(), and *field (if field is not NULL) set to the
+ * name of the bad field as declared above ("ping_timeout_ms", "headers",
+ * ...), a static string, or NULL when the config is valid. For messages
+ * that name what is wrong, and for bindings. Threads: any. */
+LIFELINE_API int lifeline_config_check(const lifeline_config *cfg, const char **field);
+
+/* ------------------------------------------------------------------------ */
+/* Loops                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Start a service thread with its own libwebsockets context, for clients
+ * created with config.loop set to it. On success *out owns the loop: free it
+ * with lifeline_loop_free() after every client on it is freed.
+ * Returns LIFELINE_OK, LIFELINE_ERR_INVALID_ARGUMENT, LIFELINE_ERR_NO_MEMORY,
+ * LIFELINE_ERR_TRANSPORT or LIFELINE_ERR_SYSTEM. Threads: any. */
+LIFELINE_API int lifeline_loop_new(lifeline_loop **out);
+
+/* Stop the loop's thread and free it. Returns LIFELINE_ERR_STATE while a
+ * client still uses it, LIFELINE_ERR_IN_CALLBACK from its own thread.
+ * Threads: any but the loop's own. */
+LIFELINE_API int lifeline_loop_free(lifeline_loop *loop);
+
+/* ------------------------------------------------------------------------ */
+/* Clients                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Create a client from cfg (validated first; its strings are copied, cfg is
+ * not kept). The client is idle until lifeline_client_start(). On success
+ * *out owns the client: free it with lifeline_client_free().
+ * Returns LIFELINE_OK, an error of lifeline_config_validate(),
+ * LIFELINE_ERR_CONFIG_* for the transport fields, LIFELINE_ERR_NO_MEMORY,
+ * LIFELINE_ERR_TRANSPORT or LIFELINE_ERR_SYSTEM. Threads: any. */
+LIFELINE_API int lifeline_client_new(const lifeline_config *cfg,
+                                     lifeline_client **out);
+
+/* Start connecting (from idle), or start again (from error or closed).
+ * Returns at once; progress is reported through the callbacks.
+ * Returns LIFELINE_OK or LIFELINE_ERR_STATE (already running).
+ * Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_start(lifeline_client *client);
+
+/* Send one message: copied, then written in order once connected. While not
+ * connected it waits in the offline queue.
+ * Returns LIFELINE_OK (accepted: it will be written or reported to
+ * on_dropped), LIFELINE_ERR_MESSAGE_TOO_BIG, LIFELINE_ERR_QUEUE_FULL (policy
+ * REJECT_NEW), LIFELINE_ERR_NOT_CONNECTED (policy OFF and not connected),
+ * LIFELINE_ERR_STOPPED (the client is closed; a client that is idle, or in
+ * error, queues), LIFELINE_ERR_INVALID_ARGUMENT. A message refused by an error return is the
+ * caller's and is never reported to on_dropped. Threads: any, callbacks
+ * included. */
+LIFELINE_API int lifeline_client_send(lifeline_client *client, const void *data,
+                                      size_t len, int is_binary);
+
+/* lifeline_client_send() of a NUL-terminated text message. */
+LIFELINE_API int lifeline_client_send_text(lifeline_client *client,
+                                           const char *text);
+
+/* Skip the current wait: the pending attempt now (disconnected), a probe now
+ * (server_down), a fresh start (error); nothing while connecting or
+ * connected. Returns LIFELINE_OK or LIFELINE_ERR_STATE (idle or closed).
+ * Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_reconnect_now(lifeline_client *client);
+
+/* A consistent snapshot of the client's figures. */
+typedef struct lifeline_stats {
+    size_t struct_size;         /* set by lifeline_client_stats() */
+    int state;                  /* lifeline_state */
+    int64_t time_in_state_ms;
+    int attempt;
+    int64_t retry_in_ms;        /* until the next retry or probe, 0: none */
+    int last_error;             /* lifeline_error of the last failure */
+    int last_http_status;       /* of the last refused upgrade, else 0 */
+    int quality;                /* lifeline_quality */
+    int64_t rtt_last_ms;
+    double rtt_smoothed_ms;
+    double rtt_variation_ms;
+    int64_t rtt_min_ms;
+    int64_t rtt_max_ms;
+    uint64_t pongs;
+    uint64_t ping_timeouts;
+    int64_t since_last_pong_ms; /* -1 before the first pong */
+    uint64_t queued_messages;
+    uint64_t queued_bytes;
+    uint64_t messages_sent;
+    uint64_t bytes_sent;
+    uint64_t messages_received;
+    uint64_t bytes_received;
+    uint64_t messages_dropped;
+    uint64_t reconnections;
+    int64_t downtime_ms;        /* total time not connected after a loss */
+} lifeline_stats;
+
+/* Fill *out with a snapshot. Returns LIFELINE_OK or
+ * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_stats(lifeline_client *client,
+                                       lifeline_stats *out);
+
+/* The current state (lifeline_state). Threads: any. */
+LIFELINE_API int lifeline_client_state(lifeline_client *client);
+
+/* Stop: close the connection with 1000, report what is still queued to
+ * on_dropped, end in closed. From any thread but the loop's, it returns once
+ * the client is closed, waiting at most timeout_ms (< 0: 2000 ms) for the
+ * server to answer the close before the connection is dropped; from a
+ * callback it returns at once and the close completes after the callback.
+ * Returns LIFELINE_OK (also when already closed) or
+ * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_stop(lifeline_client *client, int timeout_ms);
+
+/* Send an alert now through the client's alert channel, with the same
+ * delivery rules as the automatic ones (worker thread, timeouts, 429 and 5xx
+ * retries). title and text are copied; Discord's limits are applied.
+ * Returns LIFELINE_OK (queued: the result comes to on_notify),
+ * LIFELINE_ERR_ALERTS_OFF, LIFELINE_ERR_QUEUE_FULL, LIFELINE_ERR_NOTIFY_GONE,
+ * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_alert(lifeline_client *client, const char *title,
+                                       const char *text);
+
+/* Stop (as above, waiting at most 2000 ms) and free the client. NULL is a
+ * no-op. Returns LIFELINE_OK, or LIFELINE_ERR_IN_CALLBACK from the client's
+ * own loop thread (nothing is freed then). After LIFELINE_OK no callback
+ * fires any more. Threads: any but the client's loop thread. */
+LIFELINE_API int lifeline_client_free(lifeline_client *client);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIFELINE_H */
