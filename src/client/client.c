@@ -216,15 +216,23 @@ static void on_state(lifeline_client *c, const ll_action *a)
         if (start)
             ll_ws_want_write(c);
     }
-    ll_client_log(c, LIFELINE_LOG_INFO, "state %s -> %s (attempt %d%s%s)",
+    /* the transport's own words on this failure, if it left some */
+    const char *detail = "";
+    if (a->error && a->error == c->detail_error &&
+        (a->new_state == LIFELINE_STATE_DISCONNECTED || a->new_state == LIFELINE_STATE_ERROR)) {
+        detail = c->detail;
+        c->detail_error = 0;
+    }
+    ll_client_log(c, LIFELINE_LOG_INFO, "state %s -> %s (attempt %d%s%s%s%s)",
                   lifeline_state_name(a->old_state), lifeline_state_name(a->new_state),
-                  a->attempt, a->error ? ", " : "", a->error ? lifeline_strerror(a->error) : "");
+                  a->attempt, a->error ? ", " : "", a->error ? lifeline_strerror(a->error) : "",
+                  *detail ? ": " : "", detail);
     if (c->cfg.on_state) {
-        char reason[160];
+        char reason[256], http[24] = "";
         if (a->http_status)
-            snprintf(reason, sizeof(reason), "%s (HTTP %d)", reason_text(a), a->http_status);
-        else
-            snprintf(reason, sizeof(reason), "%s", reason_text(a));
+            snprintf(http, sizeof(http), " (HTTP %d)", a->http_status);
+        snprintf(reason, sizeof(reason), "%s%s%s%s", reason_text(a), http, *detail ? ": " : "",
+                 detail);
         lifeline_state_info info = {
             .old_state = a->old_state, .new_state = a->new_state, .attempt = a->attempt,
             .error = a->error, .http_status = a->http_status, .reason = reason,
@@ -409,6 +417,18 @@ int ll_client_write_next(lifeline_client *c, struct lws *wsi)
     if (more)
         lws_callback_on_writable(wsi);
     return 0;
+}
+
+void ll_client_detail(lifeline_client *c, int error, const char *fmt, ...)
+{
+    char raw[sizeof(c->detail)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    va_end(ap);
+    /* it may quote what the server sent: none of our secrets in it */
+    ll_redact(raw, c->detail, sizeof(c->detail), c->secrets.list, c->secrets.count);
+    c->detail_error = error;
 }
 
 void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_binary)

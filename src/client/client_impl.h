@@ -126,6 +126,12 @@ struct lifeline_client {
     int connecting_sync;           /* inside lws_client_connect_via_info() */
     int connect_failed;            /* the attempt reported its failure */
     int cert_refused;              /* OpenSSL refused the server's certificate */
+    int hs_status;                 /* the upgrade answer's status (0: none yet
+                                      or malformed) */
+    int hs_malformed;              /* its status line was not HTTP's */
+    int detail_error;              /* the error detail[] explains, or 0 */
+    char detail[200];              /* what the transport saw, for the reason
+                                      of the state change that error makes */
 };
 
 /* ---- client.c: the glue the transport calls (loop thread) ---------------- */
@@ -140,6 +146,11 @@ void ll_client_arm_timer(lifeline_client *c);
 int ll_client_write_next(lifeline_client *c, struct lws *wsi);
 /* A whole inbound message. */
 void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_binary);
+/* Explain the next failure with error (printf-style): the state change it
+ * causes (disconnected or error) gets "<lifeline_strerror(error)>: <this>"
+ * as its reason. Kept until used, or until the next connection attempt. */
+void ll_client_detail(lifeline_client *c, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Run the commands app threads posted. */
 void ll_client_run_commands(lifeline_client *c);
 /* A log line from inside lifeline (printf-style), redacted, if level allows. */

@@ -33,6 +33,15 @@ void ll_classify_http(int status, const char *retry_after, ll_event *ev)
     ev->retry_after_ms = (status == 429 || status == 503) ? ll_parse_retry_after(retry_after) : 0;
 }
 
+int ll_parse_http_status(const char *s, size_t len)
+{
+    if (!s || len < 3 || (len > 3 && s[3] != ' '))
+        return 0;
+    if (s[0] < '1' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9')
+        return 0;
+    return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+}
+
 static int has(const char *s, const char *needle)
 {
     size_t n = strlen(needle);

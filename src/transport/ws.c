@@ -81,6 +81,9 @@ void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
     c->wsi_conn_id = conn_id;
     c->connect_failed = 0;
     c->cert_refused = 0;
+    c->hs_status = 0;
+    c->hs_malformed = 0;
+    c->detail_error = 0; /* what explained an earlier failure is stale */
     c->connecting_sync = 1;
     c->last_peer_close = 0;
     ll_client_log(c, LIFELINE_LOG_DEBUG, "connecting to %s", c->url_str);
@@ -273,6 +276,50 @@ static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_
     return 0;
 }
 
+/* Copy at most n - 1 bytes of s to out for a reason line: control bytes
+ * and what is not ASCII become '?', and "..." marks a cut. */
+static void printable(char *out, size_t n, const char *s)
+{
+    size_t len = strlen(s), k = 0;
+    for (; k + 1 < n && k < len; k++)
+        out[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
+    if (k < len && k >= 3)
+        memcpy(out + k - 3, "...", 3);
+    out[k] = 0;
+}
+
+/* The server's answer to the upgrade, before libwebsockets judges it:
+ * ESTABLISHED_CLIENT_HTTP comes for every answer, 101 or not (client-
+ * http.c, lws_client_interpret_server_handshake()). libwebsockets reads the
+ * status with atoi(), so "999999999999" became -727379969 and "-401" -401,
+ * and "101abc" passed as 101: the status line is read here instead, and a
+ * malformed one refused (returning non-zero fails the attempt with "HS:
+ * disallowed by client filter"). */
+static int on_upgrade_answer(lifeline_client *c, struct lws *wsi)
+{
+    /* what follows "HTTP/1.1 " (or "HTTP/1.0 ") on the status line */
+    enum lws_token_indexes tok = WSI_TOKEN_HTTP;
+    int n = lws_hdr_total_length(wsi, tok);
+    if (n <= 0)
+        n = lws_hdr_total_length(wsi, tok = WSI_TOKEN_HTTP1_0);
+    char *line = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (line && lws_hdr_copy(wsi, line, n + 1, tok) != n) {
+        free(line);
+        line = NULL;
+    }
+    c->hs_status = line ? ll_parse_http_status(line, (size_t)n) : 0;
+    if (!c->hs_status) {
+        char shown[48];
+        printable(shown, sizeof(shown), line ? line : "");
+        free(line);
+        c->hs_malformed = 1;
+        ll_client_detail(c, LIFELINE_ERR_PROTOCOL, "malformed HTTP status \"%s\"", shown);
+        return -1;
+    }
+    free(line);
+    return 0;
+}
+
 static void on_connection_error(lifeline_client *c, struct lws *wsi, const char *why)
 {
     ll_event ev = {.type = LL_EV_CONNECT_FAILED, .conn_id = c->wsi_conn_id};
@@ -281,14 +328,16 @@ static void on_connection_error(lifeline_client *c, struct lws *wsi, const char 
         ev.error = LIFELINE_ERR_TLS;
         ev.permanent = 1;
         why = "the server's certificate was refused";
-    }
-    if (why && strstr(why, "not 101")) {
+    } else if (c->hs_malformed) {
+        ev.error = LIFELINE_ERR_PROTOCOL; /* transient, as other handshake faults */
+        ev.http_status = 0;
+        ev.permanent = 0;
+        why = "malformed status line";
+    } else if (c->hs_status && c->hs_status != 101) {
         char retry_after[32] = "";
-        unsigned status = lws_http_client_http_response(wsi);
         if (lws_hdr_copy(wsi, retry_after, sizeof(retry_after), WSI_TOKEN_HTTP_RETRY_AFTER) < 0)
             retry_after[0] = 0;
-        if (status)
-            ll_classify_http((int)status, retry_after, &ev);
+        ll_classify_http(c->hs_status, retry_after, &ev);
     }
     ll_client_log(c, ev.permanent ? LIFELINE_LOG_ERROR : LIFELINE_LOG_INFO,
                   "connection attempt failed: %s (HTTP %d)", why ? why : "unknown",
@@ -367,6 +416,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         break;
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
         rc = add_headers(c, wsi, in, len);
+        break;
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+        rc = on_upgrade_answer(c, wsi);
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         c->wsi_open = 1;

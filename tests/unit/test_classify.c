@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "transport/classify.h"
 
 static void upgrade_statuses_that_will_not_change_are_permanent(void **state)
@@ -68,12 +70,47 @@ static void connection_errors_map_to_their_kind(void **state)
     }
 }
 
+static void a_status_is_three_digits_from_100_to_599(void **state)
+{
+    (void)state;
+    const struct { const char *line; int status; } rows[] = {
+        {"101 Switching Protocols", 101},
+        {"101", 101},
+        {"302 Found", 302},
+        {"599 x", 599},
+        {"100 Continue", 100},
+        {"404 ", 404},
+        {"999999999999 Huge", 0},  /* atoi() made it -727379969 */
+        {"-401 Negative", 0},
+        {"+401", 0},
+        {"20 Short", 0},
+        {"2000", 0},
+        {"101abc", 0},             /* atoi() made it 101 */
+        {"099 Low", 0},
+        {"600 High", 0},
+        {" 101", 0},
+        {"10a", 0},
+        {"101\tTab", 0},
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int got = ll_parse_http_status(rows[i].line, strlen(rows[i].line));
+        if (got != rows[i].status)
+            fail_msg("\"%s\": %d, want %d", rows[i].line, got, rows[i].status);
+    }
+    /* only len bytes are read: no NUL needed, none looked for */
+    assert_int_equal(ll_parse_http_status("2004", 3), 200);
+    assert_int_equal(ll_parse_http_status("200 OK", 2), 0);
+    assert_int_equal(ll_parse_http_status(NULL, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(upgrade_statuses_that_will_not_change_are_permanent),
         cmocka_unit_test(retry_after_is_a_hint_on_429_and_503_only),
         cmocka_unit_test(connection_errors_map_to_their_kind),
+        cmocka_unit_test(a_status_is_three_digits_from_100_to_599),
     };
     return cmocka_run_group_tests_name("classify", tests, NULL, NULL);
 }
