@@ -28,8 +28,9 @@ void ll_classify_http(int status, const char *retry_after, ll_event *ev)
 {
     ev->error = LIFELINE_ERR_HTTP_STATUS;
     ev->http_status = status;
-    ev->permanent = status >= 400 && status < 500 && status != 408 && status != 425 &&
-                    status != 429;
+    ev->permanent = (status >= 300 && status < 400) ||
+                    (status >= 400 && status < 500 && status != 408 && status != 425 &&
+                     status != 429);
     ev->retry_after_ms = (status == 429 || status == 503) ? ll_parse_retry_after(retry_after) : 0;
 }
 

@@ -9,8 +9,10 @@
 #include "core/machine.h"
 
 /* An upgrade refused with status (Retry-After header value or NULL):
- * 401/403/404/410 and other 4xx but 408, 425 and 429 are permanent; 429,
- * 503 and the rest transient, with Retry-After (delta-seconds) as a hint. */
+ * every 3xx (a WebSocket client does not follow redirects, RFC 6455
+ * §4.1), 401/403/404/410 and other 4xx but 408, 425 and 429 are permanent;
+ * 429, 503 and the rest transient, with Retry-After (delta-seconds) as a
+ * hint. */
 void ll_classify_http(int status, const char *retry_after, ll_event *ev);
 
 /* The status code of an HTTP response, from its status line as

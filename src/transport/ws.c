@@ -78,6 +78,13 @@ void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
             i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
                                 LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
     }
+    /* A WebSocket client fails the handshake on a 3xx, as browsers do:
+     * libwebsockets 4.1 would follow it (lws_client_interpret_server_
+     * handshake(), client-http.c, calls lws_client_reset() on 301, 302,
+     * 303, 307 and 308) to whatever origin the Location names, and send
+     * it the same headers, Authorization and the query's token included.
+     * This flag skips that; the 3xx is then refused as "not 101". */
+    i.ssl_connection |= LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
     c->wsi_conn_id = conn_id;
     c->connect_failed = 0;
     c->cert_refused = 0;
@@ -290,7 +297,8 @@ static void printable(char *out, size_t n, const char *s)
 
 /* The server's answer to the upgrade, before libwebsockets judges it:
  * ESTABLISHED_CLIENT_HTTP comes for every answer, 101 or not (client-
- * http.c, lws_client_interpret_server_handshake()). libwebsockets reads the
+ * http.c, lws_client_interpret_server_handshake()), after the redirect
+ * that LCCSCF_HTTP_NO_FOLLOW_REDIRECT turned off. libwebsockets reads the
  * status with atoi(), so "999999999999" became -727379969 and "-401" -401,
  * and "101abc" passed as 101: the status line is read here instead, and a
  * malformed one refused (returning non-zero fails the attempt with "HS:
@@ -317,6 +325,15 @@ static int on_upgrade_answer(lifeline_client *c, struct lws *wsi)
         return -1;
     }
     free(line);
+    if (c->hs_status >= 300 && c->hs_status < 400) {
+        char location[400] = "", redacted[160], shown[120];
+        if (lws_hdr_copy(wsi, location, sizeof(location), WSI_TOKEN_HTTP_LOCATION) < 0)
+            snprintf(location, sizeof(location), "(too long)");
+        lifeline_redact_url(location, redacted, sizeof(redacted));
+        printable(shown, sizeof(shown), redacted);
+        ll_client_detail(c, LIFELINE_ERR_HTTP_STATUS, "redirect to %s not followed",
+                         *shown ? shown : "(no Location)");
+    }
     return 0;
 }
 

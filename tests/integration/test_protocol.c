@@ -39,6 +39,47 @@ static void next_client(it_fix *f)
 
 /* ---- the handshake ------------------------------------------------------ */
 
+static void a_redirect_is_refused_and_its_location_never_contacted(void **state)
+{
+    it_fix *f = *state;
+    /* where the redirect points: a WebSocket server that would accept */
+    f->proc2 = it_start_peer("echo", NULL);
+    assert_non_null(f->proc2);
+    char location[200];
+    snprintf(location, sizeof(location), "ws://127.0.0.1:%d/elsewhere?token=redirect-s3cret",
+             it_proc_port(f->proc2));
+    const char *const extra[] = {"--location", location, NULL};
+    start_raw(f, "raw_redirect", extra);
+    static const char *const headers[] = {"Authorization: Bearer header-s3cret"};
+    f->cfg.headers = headers;
+    f->cfg.header_count = 1;
+    it_fix_client(f);
+
+    it_ev ev;
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_ERROR, IT_QUICK, &ev);
+    IT_ASSERT(&f->rec, ev.error == LIFELINE_ERR_HTTP_STATUS, "error %s",
+              lifeline_error_name(ev.error));
+    assert_int_equal(ev.http_status, 302);
+    it_log("reason: %s", ev.reason);
+    assert_non_null(strstr(ev.reason, "302"));
+    char shown[200];
+    snprintf(shown, sizeof(shown), "redirect to ws://127.0.0.1:%d/elsewhere?token=*** not followed",
+             it_proc_port(f->proc2));
+    IT_ASSERT(&f->rec, strstr(ev.reason, shown) != NULL, "reason \"%s\"", ev.reason);
+    assert_null(strstr(ev.reason, "s3cret"));
+    lifeline_stats s;
+    assert_int_equal(lifeline_client_stats(f->client, &s), LIFELINE_OK);
+    assert_int_equal(s.last_error, LIFELINE_ERR_HTTP_STATUS);
+    assert_int_equal(s.last_http_status, 302);
+
+    /* permanent: no retry; and the other origin never saw a request */
+    IT_ASSERT(&f->rec, it_no_state_within(&f->rec, LIFELINE_STATE_CONNECTING, 600),
+              "a redirect was retried");
+    assert_int_equal(it_count_events(&f->rec, IT_EV_RETRY), 0);
+    assert_int_equal(it_proc_count_lines(f->proc, "\"request\""), 1);
+    assert_int_equal(it_proc_count_lines(f->proc2, "\"request\""), 0);
+}
+
 static void a_malformed_status_is_a_protocol_error_without_http_status(void **state)
 {
     it_fix *f = *state;
@@ -78,6 +119,7 @@ static void a_malformed_status_is_a_protocol_error_without_http_status(void **st
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        IT_TEST(a_redirect_is_refused_and_its_location_never_contacted),
         IT_TEST(a_malformed_status_is_a_protocol_error_without_http_status),
     };
     return IT_RUN(tests);

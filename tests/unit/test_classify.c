@@ -14,8 +14,8 @@
 static void upgrade_statuses_that_will_not_change_are_permanent(void **state)
 {
     (void)state;
-    const int permanent[] = {400, 401, 403, 404, 405, 410, 426};
-    const int transient[] = {408, 429, 500, 502, 503, 504, 302};
+    const int permanent[] = {400, 401, 403, 404, 405, 410, 426, 300, 301, 302, 303, 307, 308};
+    const int transient[] = {408, 425, 429, 500, 502, 503, 504};
     for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++) {
         ll_event ev = {0};
         ll_classify_http(permanent[i], NULL, &ev);
