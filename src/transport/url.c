@@ -47,7 +47,9 @@ int ll_url_parse(const char *url, ll_url *out)
     if (!p || strpbrk(url, " \t\r\n"))
         return -1;
     const char *end = p + strcspn(p, "/?#");
-    const char *at = memchr(p, '@', (size_t)(end - p));
+    /* the userinfo ends at the authority's last '@' (a password may hold
+     * one), as client/redact.c and browsers read it */
+    const char *at = memrchr(p, '@', (size_t)(end - p));
     if (at) {
         out->userinfo = dup_n(p, (size_t)(at - p));
         p = at + 1;

@@ -41,6 +41,22 @@ static void websocket_urls_split_into_host_port_and_path(void **state)
     ll_url_free(&u);
 }
 
+static void the_userinfo_ends_at_the_last_at_sign(void **state)
+{
+    (void)state;
+    /* the host was "ss@h.example", and logs showed that part of the
+     * password (found by tests/fuzz/fuzz_url) */
+    ll_url u;
+    assert_int_equal(ll_url_parse("wss://user:p@ss@h.example:8443/ws", &u), 0);
+    assert_string_equal(u.userinfo, "user:p@ss");
+    assert_string_equal(u.host, "h.example");
+    assert_int_equal(u.port, 8443);
+    char shown[64];
+    ll_url_display(&u, shown, sizeof(shown));
+    assert_string_equal(shown, "wss://h.example:8443/ws");
+    ll_url_free(&u);
+}
+
 static void malformed_urls_are_refused(void **state)
 {
     (void)state;
@@ -57,6 +73,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(websocket_urls_split_into_host_port_and_path),
+        cmocka_unit_test(the_userinfo_ends_at_the_last_at_sign),
         cmocka_unit_test(malformed_urls_are_refused),
     };
     return cmocka_run_group_tests_name("url", tests, NULL, NULL);
