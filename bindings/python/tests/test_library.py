@@ -156,10 +156,51 @@ def test_a_freshly_built_library_is_found_through_pkg_config():
     assert Path(r.stdout.strip()).resolve() == Path(lifeline.library_path).resolve()
 
 
-def test_a_config_mirror_of_the_wrong_size_fails_loudly(monkeypatch):
-    class Short(ctypes.Structure):  # the mirror minus its last field
-        _fields_ = _ffi.Config_c._fields_[:-1]
+GUARD = 0xA5
 
+
+def _guarded(struct_type, slack=64):
+    """A struct_type at the start of a buffer of GUARD bytes."""
+    n = ctypes.sizeof(struct_type) + slack
+    buf = ctypes.create_string_buffer(n)
+    ctypes.memset(buf, GUARD, n)
+    return struct_type.from_buffer(buf), buf
+
+
+def test_a_shorter_config_mirror_is_written_up_to_its_size_only(monkeypatch):
+    class Short(ctypes.Structure):  # an older mirror: the last fields came later
+        _fields_ = _ffi.Config_c._fields_[:-10]
+
+    cfg, buf = _guarded(Short)
+    size = ctypes.sizeof(Short)
+    assert _ffi.lib.lifeline_config_init_sized(ctypes.byref(cfg), size) == 0
+    assert buf.raw[size:] == bytes([GUARD]) * (len(buf.raw) - size)
+    assert cfg.struct_size == size and cfg.max_attempts == 5
+    cfg.url = b"ws://127.0.0.1:1/ws"
+    assert _ffi.lib.lifeline_config_validate(ctypes.byref(cfg)) == 0
     monkeypatch.setattr(_ffi, "Config_c", Short)
-    with pytest.raises(lifeline.LibraryNotFound, match="sizeof\\(lifeline_config\\)"):
+    _ffi._check(_ffi.lib)  # a library newer than the mirror is fine
+
+
+def test_a_config_mirror_larger_than_the_library_fails_loudly(monkeypatch):
+    class Long(ctypes.Structure):  # a newer mirror than the library
+        _fields_ = _ffi.Config_c._fields_ + [("appended_later", ctypes.c_int64)]
+
+    monkeypatch.setattr(_ffi, "Config_c", Long)
+    with pytest.raises(lifeline.LibraryNotFound, match="older than the lifeline.h"):
         _ffi._check(_ffi.lib)
+
+
+def test_stats_write_exactly_the_mirror():
+    with lifeline.Client("ws://127.0.0.1:1/ws") as client:
+        client.send("queued while idle")
+        ptr = client._native.use("stats")
+        try:
+            st, buf = _guarded(_ffi.Stats_c)
+            size = ctypes.sizeof(_ffi.Stats_c)
+            assert _ffi.lib.lifeline_client_stats_sized(ptr, ctypes.byref(st), size) == 0
+        finally:
+            client._native.done()
+        assert buf.raw[size:] == bytes([GUARD]) * (len(buf.raw) - size)
+        assert st.struct_size == size and st.queued_messages == 1
+        assert client.stats().queued_messages == 1

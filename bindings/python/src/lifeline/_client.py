@@ -218,8 +218,7 @@ def _lines(name: str, value: Any, code: int) -> List[bytes]:
 
 def default_options() -> Dict[str, Any]:
     """The library's defaults (lifeline_config_init()) by keyword."""
-    cfg = _ffi.Config_c()
-    lib.lifeline_config_init(ctypes.byref(cfg))
+    cfg = _ffi.new_config()
     out: Dict[str, Any] = {}
     for key, (field, kind) in OPTIONS.items():
         if key == "discord_webhook_url":
@@ -248,8 +247,7 @@ class _Config:
     """A lifeline_config and everything it points to, kept alive together."""
 
     def __init__(self, url: str, options: Dict[str, Any]) -> None:
-        self.cfg = _ffi.Config_c()
-        lib.lifeline_config_init(ctypes.byref(self.cfg))
+        self.cfg = _ffi.new_config()
         self.keep: List[Any] = []  # what the config points to
         self.given = dict(options)
         self.loop_native: Optional[_LoopNative] = None
@@ -1021,13 +1019,11 @@ class Client:
 
     def stats(self) -> Stats:
         """A consistent snapshot of the client's figures (lifeline_stats)."""
-        s = _ffi.padded(_ffi.Stats_c)
-        self._check("stats", lib.lifeline_client_stats, ctypes.byref(s))
-        if s.struct_size != ctypes.sizeof(_ffi.Stats_c):
-            raise RuntimeError(
-                f"sizeof(lifeline_stats) is {s.struct_size} in the library but "
-                f"{ctypes.sizeof(_ffi.Stats_c)} in this binding's mirror"
-            )
+        # the library writes exactly sizeof(Stats_c) bytes (zero for fields
+        # it does not have, should it be older than the mirror)
+        s = _ffi.Stats_c()
+        self._check("stats", lib.lifeline_client_stats_sized, ctypes.byref(s),
+                    ctypes.sizeof(s))
         return Stats(
             state=state_from_c(s.state),
             time_in_state_ms=s.time_in_state_ms,

@@ -31,7 +31,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Any, List, Optional, Type, TypeVar
+from typing import Any, List, Optional
 
 #: The environment variable naming the library to load (a full path).
 LIBRARY_ENV = "LIFELINE_LIBRARY"
@@ -174,21 +174,18 @@ class Stats_c(Structure):
     ]
 
 
-# The library writes its own sizeof() bytes into the structs it fills. Give it
-# this much room past ours, so that a library whose structs grew cannot write
-# past the buffer before the struct_size check below catches the mismatch.
-STRUCT_SLACK = 1024
+def config_init(cfg: Config_c) -> int:
+    """lifeline_config_init() as the C macro does it: the library fills the
+    config with its defaults, writing no more than this mirror's size, which
+    it keeps in struct_size. Returns its lifeline_error."""
+    return int(lib.lifeline_config_init_sized(ctypes.byref(cfg), ctypes.sizeof(cfg)))
 
 
-S = TypeVar("S", bound=Structure)
-
-
-def padded(struct_type: Type[S]) -> S:
-    """A zeroed struct_type inside a buffer with STRUCT_SLACK bytes to spare."""
-    buf = ctypes.create_string_buffer(ctypes.sizeof(struct_type) + STRUCT_SLACK)
-    obj = struct_type.from_buffer(buf)
-    obj._lifeline_buffer = buf  # the buffer lives as long as the view
-    return obj
+def new_config() -> Config_c:
+    """A Config_c with the library's defaults."""
+    cfg = Config_c()
+    config_init(cfg)
+    return cfg
 
 
 # ---- finding and opening the library ----------------------------------------
@@ -266,7 +263,9 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_state_name", c_char_p, c_int)
     fn("lifeline_quality_name", c_char_p, c_int)
     fn("lifeline_jitter_mode_name", c_char_p, c_int)
-    fn("lifeline_config_init", None, c_void_p)
+    # lifeline_config_init() and lifeline_client_stats() are C macros that
+    # pass the caller's sizeof; a binding passes the size of its mirror.
+    fn("lifeline_config_init_sized", c_int, c_void_p, c_size_t)
     fn("lifeline_config_validate", c_int, c_void_p)
     fn("lifeline_loop_new", c_int, POINTER(c_void_p))
     fn("lifeline_loop_free", c_int, c_void_p)
@@ -274,7 +273,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_client_start", c_int, c_void_p)
     fn("lifeline_client_send", c_int, c_void_p, c_char_p, c_size_t, c_int)
     fn("lifeline_client_reconnect_now", c_int, c_void_p)
-    fn("lifeline_client_stats", c_int, c_void_p, c_void_p)
+    fn("lifeline_client_stats_sized", c_int, c_void_p, c_void_p, c_size_t)
     fn("lifeline_client_state", c_int, c_void_p)
     fn("lifeline_client_stop", c_int, c_void_p, c_int)
     fn("lifeline_client_alert", c_int, c_void_p, c_char_p, c_char_p)
@@ -298,13 +297,17 @@ def _check(lib: ctypes.CDLL) -> None:
             f"{lib._name}: liblifeline {lib.lifeline_version().decode()} has ABI "
             f"major {major}; this binding mirrors ABI {ABI_MAJOR}"
         )
-    cfg = padded(Config_c)
-    lib.lifeline_config_init(ctypes.byref(cfg))
-    if cfg.struct_size != ctypes.sizeof(Config_c):
+    # The library reads and writes only as much of a config as the mirror
+    # has, and gives what the mirror lacks its defaults: a newer library is
+    # fine. An older one does not know every field of the mirror.
+    cfg = Config_c()
+    rc = lib.lifeline_config_init_sized(ctypes.byref(cfg), ctypes.sizeof(Config_c))
+    if rc != 0:
         raise LibraryNotFound(
-            f"{lib._name}: sizeof(lifeline_config) is {cfg.struct_size} in the "
-            f"library but {ctypes.sizeof(Config_c)} in this binding's mirror: "
-            "the binding does not match this version of lifeline.h"
+            f"{lib._name}: liblifeline {lib.lifeline_version().decode()} refuses "
+            f"this binding's sizeof(lifeline_config), {ctypes.sizeof(Config_c)} "
+            f"({lib.lifeline_error_name(rc).decode()}): the library is older than "
+            "the lifeline.h this binding mirrors"
         )
 
 
