@@ -73,7 +73,9 @@ int ll_url_parse(const char *url, ll_url *out)
         if (colon)
             port_at = colon + 1;
     }
-    if (!out->host || !out->host[0])
+    /* a bracket inside the host ("ws://[[]", "ws://a]b") is no host name
+     * nor IPv6 literal, and would not read back from ll_url_display */
+    if (!out->host || !out->host[0] || strpbrk(out->host, "[]"))
         goto bad;
     if (port_at) {
         long port = 0;

@@ -61,7 +61,8 @@ static void malformed_urls_are_refused(void **state)
 {
     (void)state;
     const char *bad[] = {NULL, "", "ftp://h/", "ws://", "ws://:80/", "ws://h:0/", "ws://h:70000/",
-                         "ws://h:8x/", "ws://[::1/", "ws://h :80/", "ws://h:/"};
+                         "ws://h:8x/", "ws://[::1/", "ws://h :80/", "ws://h:/",
+                         "ws://[[]/", "ws://a]b/", "ws://[a[b]:80/"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ll_url u;
         if (ll_url_parse(bad[i], &u) == 0)
