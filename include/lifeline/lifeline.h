@@ -168,7 +168,8 @@ typedef enum lifeline_jitter_mode {
     LIFELINE_JITTER_FULL = 1
 } lifeline_jitter_mode;
 
-/* "additive" or "full"; "unknown" otherwise. Threads: any. */
+/* "additive" or "full"; "unknown" otherwise. Static storage, never freed.
+ * Threads: any. */
 LIFELINE_API const char *lifeline_jitter_mode_name(int mode);
 
 typedef enum lifeline_queue_policy {
@@ -176,6 +177,10 @@ typedef enum lifeline_queue_policy {
     LIFELINE_QUEUE_DROP_OLDEST = 1, /* full queue: the oldest is dropped */
     LIFELINE_QUEUE_OFF = 2          /* no queue: send fails while offline */
 } lifeline_queue_policy;
+
+/* "reject" (LIFELINE_QUEUE_REJECT_NEW), "drop_oldest" or "off"; "unknown"
+ * otherwise. Static storage, never freed. Threads: any. */
+LIFELINE_API const char *lifeline_queue_policy_name(int policy);
 
 /* ------------------------------------------------------------------------ */
 /* Handles and callbacks                                                    */
@@ -194,6 +199,10 @@ typedef enum lifeline_log_level {
     LIFELINE_LOG_INFO = 2,
     LIFELINE_LOG_DEBUG = 3
 } lifeline_log_level;
+
+/* "error", "warn", "info" or "debug"; "unknown" otherwise. Static storage,
+ * never freed. Threads: any. */
+LIFELINE_API const char *lifeline_log_level_name(int level);
 
 /* What a state change carries. Valid during the callback only. */
 typedef struct lifeline_state_info {

@@ -27,3 +27,16 @@ const char *lifeline_jitter_mode_name(int mode)
     static const char *const names[] = {"additive", "full"};
     return name_at(names, 2, mode);
 }
+
+const char *lifeline_queue_policy_name(int policy)
+{
+    /* REJECT_NEW is "reject": the name the CLI and the bindings have used */
+    static const char *const names[] = {"reject", "drop_oldest", "off"};
+    return name_at(names, 3, policy);
+}
+
+const char *lifeline_log_level_name(int level)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    return name_at(names, 4, level);
+}

@@ -305,6 +305,17 @@ static void enum_names_are_the_documented_strings(void **state)
     assert_string_equal(lifeline_quality_name(9), "unknown");
     assert_string_equal(lifeline_jitter_mode_name(LIFELINE_JITTER_FULL), "full");
     assert_string_equal(lifeline_jitter_mode_name(LIFELINE_JITTER_ADDITIVE), "additive");
+    assert_string_equal(lifeline_jitter_mode_name(2), "unknown");
+    assert_string_equal(lifeline_queue_policy_name(LIFELINE_QUEUE_REJECT_NEW), "reject");
+    assert_string_equal(lifeline_queue_policy_name(LIFELINE_QUEUE_DROP_OLDEST), "drop_oldest");
+    assert_string_equal(lifeline_queue_policy_name(LIFELINE_QUEUE_OFF), "off");
+    assert_string_equal(lifeline_queue_policy_name(3), "unknown");
+    assert_string_equal(lifeline_queue_policy_name(-1), "unknown");
+    assert_string_equal(lifeline_log_level_name(LIFELINE_LOG_ERROR), "error");
+    assert_string_equal(lifeline_log_level_name(LIFELINE_LOG_WARN), "warn");
+    assert_string_equal(lifeline_log_level_name(LIFELINE_LOG_INFO), "info");
+    assert_string_equal(lifeline_log_level_name(LIFELINE_LOG_DEBUG), "debug");
+    assert_string_equal(lifeline_log_level_name(4), "unknown");
 }
 
 static void deflate_is_refused_on_libwebsockets_4_1(void **state)
