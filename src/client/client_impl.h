@@ -18,6 +18,7 @@
 #include "core/machine.h"
 #include "lifeline/lifeline.h"
 #include "notify/notifier.h"
+#include "proto/ws_utf8.h"
 #include "transport/url.h"
 
 /* Work posted by app threads for the loop thread. */
@@ -120,7 +121,11 @@ struct lifeline_client {
     unsigned char *rx;             /* reassembly of a fragmented message */
     size_t rx_len, rx_cap;
     int rx_binary;
-    int rx_overflow;
+    ll_utf8_stream rx_utf8;        /* the text message being received */
+    int fail_error;                /* 0, or the lifeline_error this
+                                      connection is being failed with:
+                                      MESSAGE_TOO_BIG (1009), PROTOCOL (1002,
+                                      1007); reading stops */
     int last_peer_close;           /* close code the server sent, or 0 */
     int pumping;                   /* performing actions (re-entrancy) */
     int connecting_sync;           /* inside lws_client_connect_via_info() */

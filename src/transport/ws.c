@@ -13,6 +13,7 @@
 #include "client/client_impl.h"
 #include "transport/classify.h"
 #include "transport/pong.h"
+#include "proto/ws_utf8.h"
 
 
 static void forget(lifeline_client *c)
@@ -24,7 +25,7 @@ static void forget(lifeline_client *c)
     c->close_code = 0;
     c->ping_seq = 0;
     c->rx_len = 0;
-    c->rx_overflow = 0;
+    c->fail_error = 0;
     lws_sul_cancel(&c->close_sul);
 }
 
@@ -180,13 +181,47 @@ static int write_ping(lifeline_client *c, struct lws *wsi)
     return lws_write(wsi, p, 4, LWS_WRITE_PING) < 4 ? -1 : 0;
 }
 
+/* Before the close frame of a failure (fail_error), what the app queued
+ * goes out: its answers to the messages the server sent before its fault.
+ * The writes past the first are appended to libwebsockets' output buffer
+ * (lws_issue_raw(), output.c), which it sends before the close frame.
+ * (Several writes in one callback corrupt a permessage-deflate stream;
+ * lifeline refuses permessage-deflate on libwebsockets 4.1.) */
+static void flush_queue(lifeline_client *c, struct lws *wsi)
+{
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        int more = c->queue.count > 0;
+        pthread_mutex_unlock(&c->mu);
+        if (!more || ll_client_write_next(c, wsi) < 0)
+            return;
+    }
+}
+
+static const char *close_text(int code)
+{
+    switch (code) {
+    case LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE:
+        return "message too big";
+    case LWS_CLOSE_STATUS_INVALID_PAYLOAD:
+        return "invalid UTF-8";
+    case LWS_CLOSE_STATUS_PROTOCOL_ERR:
+        return "protocol error";
+    case LWS_CLOSE_STATUS_UNEXPECTED_CONDITION:
+        return "internal error";
+    default:
+        return "bye";
+    }
+}
+
 static int on_writeable(lifeline_client *c, struct lws *wsi)
 {
     if (c->close_code) {
-        const char *reason = c->close_code == LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE
-                                 ? "message too big" : "bye";
-        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)reason,
-                         strlen(reason));
+        if (c->fail_error)
+            flush_queue(c, wsi);
+        const char *text = close_text(c->close_code);
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)text,
+                         strlen(text));
         return -1;
     }
     /* one lws_write() per WRITEABLE, as libwebsockets wants (with
@@ -232,13 +267,28 @@ static void deliver(lifeline_client *c, const unsigned char *data, size_t len, i
     ll_client_deliver(c, data, len, binary);
 }
 
+/* Fail the connection from inside a read: close with code from the next
+ * WRITEABLE, and read nothing more. Not by returning -1 here: then
+ * lws_ws_client_rx_sm() returns before it resets rx_ubuf_head (client-
+ * parser-ws.c, "if (m) return 1;"), and when the rest of the frame is
+ * parsed on, a buffer that was full is written past its end (the heap
+ * corruption an oversize message caused). */
+static void fail_reading(lifeline_client *c, struct lws *wsi, int code, int error)
+{
+    c->fail_error = error;
+    c->close_code = code;
+    c->rx_len = 0;
+    lws_callback_on_writable(wsi);
+}
+
 static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_t len)
 {
-    if (c->rx_overflow)
-        return 0; /* closing with 1009: the rest of the message is dropped */
+    if (c->fail_error)
+        return 0; /* closing: the rest is dropped */
     if (lws_is_first_fragment(wsi)) {
         c->rx_len = 0;
         c->rx_binary = lws_frame_is_binary(wsi);
+        ll_utf8_stream_init(&c->rx_utf8);
     }
     int final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     size_t need = c->rx_len + len;
@@ -246,13 +296,27 @@ static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_
         ll_client_log(c, LIFELINE_LOG_WARN,
                       "inbound message over max_message_bytes (%zu): closing with 1009",
                       c->cfg.max_message_bytes);
-        /* close from WRITEABLE: returning -1 here, with more of the
-         * message in libwebsockets' read buffer, corrupts its heap */
-        c->rx_overflow = 1;
-        c->rx_len = 0;
-        c->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
-        lws_callback_on_writable(wsi);
+        ll_client_detail(c, LIFELINE_ERR_MESSAGE_TOO_BIG,
+                         "a message over max_message_bytes (%zu), closed with 1009",
+                         c->cfg.max_message_bytes);
+        fail_reading(c, wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, LIFELINE_ERR_MESSAGE_TOO_BIG);
         return 0;
+    }
+    /* text is checked as it comes, each piece of each fragment: the
+     * connection fails at the first byte that is not UTF-8 (RFC 6455
+     * §8.1), and nothing of that message is delivered */
+    if (!c->rx_binary) {
+        size_t ok = ll_utf8_stream_feed(&c->rx_utf8, in, len);
+        if (ok < len || (final && !ll_utf8_stream_complete(&c->rx_utf8))) {
+            size_t at = c->rx_len + ok;
+            ll_client_log(c, LIFELINE_LOG_WARN,
+                          "text message not UTF-8 at byte %zu: closing with 1007", at);
+            ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+                             "a text message that is not UTF-8 (at byte %zu), closed with 1007",
+                             at);
+            fail_reading(c, wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, LIFELINE_ERR_PROTOCOL);
+            return 0;
+        }
     }
     if (final && c->rx_len == 0) { /* the common case: one frame, no copy */
         deliver(c, in, len, c->rx_binary);
@@ -263,8 +327,11 @@ static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_
         while (cap < need + 1)
             cap *= 2;
         unsigned char *p = realloc(c->rx, cap);
-        if (!p)
-            return -1;
+        if (!p) {
+            ll_client_detail(c, LIFELINE_ERR_NO_MEMORY, "no memory for a %zu-byte message", need);
+            fail_reading(c, wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, LIFELINE_ERR_NO_MEMORY);
+            return 0;
+        }
         c->rx = p;
         c->rx_cap = cap;
     }
@@ -367,13 +434,11 @@ static void on_connection_error(lifeline_client *c, struct lws *wsi, const char 
 
 static void on_closed(lifeline_client *c)
 {
-    int was_open = c->wsi_open, overflow = c->rx_overflow, peer = c->last_peer_close;
+    int was_open = c->wsi_open, failed = c->fail_error, peer = c->last_peer_close;
     uint32_t id = c->wsi_conn_id;
     forget(c);
     ll_event ev = {.type = was_open ? LL_EV_CLOSED : LL_EV_CONNECT_FAILED, .conn_id = id};
-    ev.error = overflow ? LIFELINE_ERR_MESSAGE_TOO_BIG
-             : peer     ? LIFELINE_ERR_CLOSED_BY_PEER
-                        : LIFELINE_ERR_CONNECTION_RESET;
+    ev.error = failed ? failed : peer ? LIFELINE_ERR_CLOSED_BY_PEER : LIFELINE_ERR_CONNECTION_RESET;
     if (peer)
         ll_client_log(c, LIFELINE_LOG_INFO, "server closed the connection with %d", peer);
     ll_client_dispatch(c, &ev);

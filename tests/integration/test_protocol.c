@@ -24,6 +24,18 @@ static void start_raw(it_fix *f, const char *mode, const char *const *extra)
     it_config(&f->cfg, &f->rec, f->url);
 }
 
+/* How many delivered messages contain needle. */
+static int delivered_containing(it_rec *rec, const char *needle)
+{
+    int n = 0;
+    pthread_mutex_lock(&rec->mu);
+    for (size_t i = 0; i < rec->n_msg; i++)
+        if (strstr(rec->msg[i].data, needle))
+            n++;
+    pthread_mutex_unlock(&rec->mu);
+    return n;
+}
+
 /* Free the client and the peer, for the next round of a table: the next
  * client has its own loop, so its callbacks come from another thread. */
 static void next_client(it_fix *f)
@@ -116,11 +128,40 @@ static void a_malformed_status_is_a_protocol_error_without_http_status(void **st
     }
 }
 
+/* ---- frames ------------------------------------------------------------- */
+
+static void text_that_is_not_utf8_closes_1007_and_delivers_nothing_of_it(void **state)
+{
+    it_fix *f = *state;
+    start_raw(f, "raw_bad_utf8", NULL);
+    it_fix_client(f);
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTED, IT_QUICK, NULL);
+    IT_ASSERT(&f->rec, it_wait_message(&f->rec, "before", IT_QUICK),
+              "the valid message before it was not delivered");
+    it_ev ev;
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_DISCONNECTED, IT_QUICK, &ev);
+    it_log("reason: %s", ev.reason);
+    IT_ASSERT(&f->rec, ev.error == LIFELINE_ERR_PROTOCOL, "lost with %s",
+              lifeline_error_name(ev.error));
+    IT_ASSERT(&f->rec, strstr(ev.reason, "UTF-8") != NULL, "reason \"%s\"", ev.reason);
+    IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, "\"code\":1007", IT_QUICK),
+              "the peer did not get a close with 1007");
+    /* nothing of the bad message, not even its valid first fragment */
+    assert_int_equal(delivered_containing(&f->rec, "valid start"), 0);
+    assert_int_equal(delivered_containing(&f->rec, "then more"), 0);
+    /* and the client reconnects on its schedule */
+    it_ev retry;
+    IT_ASSERT(&f->rec, it_wait_event(&f->rec, IT_EV_RETRY, IT_QUICK, &retry), "no retry");
+    assert_int_equal(retry.retry_attempt, 1);
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTING, IT_QUICK, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         IT_TEST(a_redirect_is_refused_and_its_location_never_contacted),
         IT_TEST(a_malformed_status_is_a_protocol_error_without_http_status),
+        IT_TEST(text_that_is_not_utf8_closes_1007_and_delivers_nothing_of_it),
     };
     return IT_RUN(tests);
 }
