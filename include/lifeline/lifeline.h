@@ -387,9 +387,13 @@ LIFELINE_API int lifeline_config_init_sized(lifeline_config *cfg, size_t size);
 #define lifeline_config_init(cfg)                                              \
     lifeline_config_init_sized((cfg), sizeof(lifeline_config))
 
-/* Check cfg. Returns LIFELINE_OK or the LIFELINE_ERR_CONFIG_* error of the
- * first bad field, fields checked in the order they are declared;
- * LIFELINE_ERR_INVALID_ARGUMENT when cfg is NULL;
+/* Check cfg as lifeline_client_new() will: every rule above, url and
+ * health_url parsed as the client parses them, ca_file opened to see that
+ * it can be read, permessage_deflate refused on libwebsockets 4.1. Only
+ * LIFELINE_ERR_CONFIG_LOOP (a loop being freed meanwhile) is left to
+ * lifeline_client_new(). Returns LIFELINE_OK or the LIFELINE_ERR_CONFIG_*
+ * error of the first bad field, fields checked in the order they are
+ * declared; LIFELINE_ERR_INVALID_ARGUMENT when cfg is NULL;
  * LIFELINE_ERR_CONFIG_STRUCT_SIZE when struct_size is not one
  * lifeline_config_init() sets. Reads struct_size bytes of cfg (see above);
  * does not keep cfg. Threads: any. */
@@ -397,8 +401,13 @@ LIFELINE_API int lifeline_config_validate(const lifeline_config *cfg);
 
 /* lifeline_config_validate(), and *field (if field is not NULL) set to the
  * name of the bad field as declared above ("ping_timeout_ms", "headers",
- * ...), a static string, or NULL when the config is valid. For messages
- * that name what is wrong, and for bindings. Threads: any. */
+ * "struct_size", ...), a static string, or NULL when the config is valid.
+ * For a rule between two fields (max_delay_ms and base_delay_ms,
+ * ping_timeout_ms and ping_interval_ms, rtt_poor_ms and rtt_good_ms) the
+ * field named is the one the application changed from its default when it
+ * changed only one of them, else the one the rule's error is about (the
+ * first named). The one place that decides which field is bad: messages
+ * that name it, the CLI and the bindings ask here. Threads: any. */
 LIFELINE_API int lifeline_config_check(const lifeline_config *cfg, const char **field);
 
 /* url as it may be shown (to print a configuration, say): its userinfo,
@@ -436,8 +445,8 @@ LIFELINE_API int lifeline_loop_free(lifeline_loop *loop);
  * not kept). The client is idle until lifeline_client_start(). On success
  * *out owns the client: free it with lifeline_client_free().
  * Returns LIFELINE_OK, an error of lifeline_config_validate(),
- * LIFELINE_ERR_CONFIG_* for the transport fields, LIFELINE_ERR_NO_MEMORY,
- * LIFELINE_ERR_TRANSPORT or LIFELINE_ERR_SYSTEM. Threads: any. */
+ * LIFELINE_ERR_CONFIG_LOOP, LIFELINE_ERR_NO_MEMORY, LIFELINE_ERR_TRANSPORT
+ * or LIFELINE_ERR_SYSTEM. Threads: any. */
 LIFELINE_API int lifeline_client_new(const lifeline_config *cfg,
                                      lifeline_client **out);
 

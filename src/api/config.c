@@ -1,10 +1,17 @@
-/* lifeline_config_init_sized() and lifeline_config_validate(): the defaults
- * the product is specified with, one distinct error per bad field, and how
- * much of the application's struct the library may touch (api/config.h). */
+/* lifeline_config_init_sized() and lifeline_config_check(): the defaults
+ * the product is specified with, one distinct error per bad field (every
+ * config rule lives here; lifeline_client_new(), the CLI and the bindings
+ * ask), and how much of the application's struct the library may touch
+ * (api/config.h). */
 #include "api/config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include <libwebsockets.h>
+
+#include "transport/url.h"
 
 int lifeline_config_init_sized(lifeline_config *cfg, size_t size)
 {
@@ -79,6 +86,45 @@ static int url_is_http(const char *url)
     return has_scheme(url, "http://") || has_scheme(url, "https://");
 }
 
+/* url as lifeline_client_new() will parse it (a port of 1 to 65535, a
+ * closed IPv6 bracket), of the kind wanted: ws(s) or http(s). */
+static int url_parses(const char *url, int websocket)
+{
+    ll_url u;
+    if (ll_url_parse(url, &u))
+        return 0;
+    int ok = u.websocket == websocket;
+    ll_url_free(&u);
+    return ok;
+}
+
+/* permessage-deflate works from libwebsockets 4.2 on: 4.1's client spins
+ * at 100 % CPU after its first compressed message and never reads again. */
+static int deflate_supported(void)
+{
+    int major = 0, minor = 0;
+    if (sscanf(lws_get_library_version(), "%d.%d", &major, &minor) != 2)
+        return 0;
+    return major > 4 || (major == 4 && minor >= 2);
+}
+
+static int file_is_readable(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+/* For a rule between two fields, the one to name: the other when the
+ * application changed only that one from its default (the rule is broken
+ * by what it set), else the one the rule is stated about. */
+static const char *blame(int changed, const char *name, int other_changed, const char *other)
+{
+    return other_changed && !changed ? other : name;
+}
+
 /* "Name: value": a token name, a colon, no line breaks anywhere. */
 static int header_is_valid(const char *h)
 {
@@ -140,14 +186,18 @@ int lifeline_config_check(const lifeline_config *cfg, const char **field)
     if (rc)
         return rc;
     cfg = &full; /* from here on, every field exists */
-    if (!url_is_websocket(cfg->url))
+    lifeline_config d;
+    lifeline_config_init_sized(&d, sizeof(d));
+#define CHANGED(name) (cfg->name != d.name)
+    if (!url_is_websocket(cfg->url) || !url_parses(cfg->url, 1))
         BAD(LIFELINE_ERR_CONFIG_URL, "url");
     NEG(base_delay_ms);
     if (cfg->base_delay_ms == 0)
         BAD(LIFELINE_ERR_CONFIG_BASE_DELAY, "base_delay_ms");
     NEG(max_delay_ms);
     if (cfg->max_delay_ms < cfg->base_delay_ms)
-        BAD(LIFELINE_ERR_CONFIG_MAX_DELAY, "max_delay_ms");
+        BAD(LIFELINE_ERR_CONFIG_MAX_DELAY, blame(CHANGED(max_delay_ms), "max_delay_ms",
+                                                 CHANGED(base_delay_ms), "base_delay_ms"));
     NEG(jitter_ms);
     if (cfg->jitter_mode != LIFELINE_JITTER_ADDITIVE && cfg->jitter_mode != LIFELINE_JITTER_FULL)
         BAD(LIFELINE_ERR_CONFIG_JITTER_MODE, "jitter_mode");
@@ -158,7 +208,7 @@ int lifeline_config_check(const lifeline_config *cfg, const char **field)
     NEG(down_ping_interval_ms);
     if (cfg->down_ping_interval_ms == 0)
         BAD(LIFELINE_ERR_CONFIG_DOWN_PING_INTERVAL, "down_ping_interval_ms");
-    if (cfg->health_url && !url_is_http(cfg->health_url))
+    if (cfg->health_url && (!url_is_http(cfg->health_url) || !url_parses(cfg->health_url, 0)))
         BAD(LIFELINE_ERR_CONFIG_HEALTH_URL, "health_url");
     NEG(connect_timeout_ms);
     if (cfg->connect_timeout_ms == 0)
@@ -167,17 +217,28 @@ int lifeline_config_check(const lifeline_config *cfg, const char **field)
     if (cfg->ping_interval_ms == 0)
         BAD(LIFELINE_ERR_CONFIG_PING_INTERVAL, "ping_interval_ms");
     NEG(ping_timeout_ms);
-    if (cfg->ping_timeout_ms == 0 || cfg->ping_timeout_ms >= cfg->ping_interval_ms)
+    if (cfg->ping_timeout_ms == 0)
         BAD(LIFELINE_ERR_CONFIG_PING_TIMEOUT, "ping_timeout_ms");
+    if (cfg->ping_timeout_ms >= cfg->ping_interval_ms)
+        BAD(LIFELINE_ERR_CONFIG_PING_TIMEOUT, blame(CHANGED(ping_timeout_ms), "ping_timeout_ms",
+                                                    CHANGED(ping_interval_ms), "ping_interval_ms"));
     NEG(rtt_good_ms);
     NEG(rtt_poor_ms);
-    if (cfg->rtt_good_ms == 0 || cfg->rtt_good_ms >= cfg->rtt_poor_ms)
-        BAD(LIFELINE_ERR_CONFIG_RTT_THRESHOLDS, cfg->rtt_good_ms == 0 ? "rtt_good_ms" : "rtt_poor_ms");
+    if (cfg->rtt_good_ms == 0)
+        BAD(LIFELINE_ERR_CONFIG_RTT_THRESHOLDS, "rtt_good_ms");
+    if (cfg->rtt_good_ms >= cfg->rtt_poor_ms)
+        BAD(LIFELINE_ERR_CONFIG_RTT_THRESHOLDS, blame(CHANGED(rtt_poor_ms), "rtt_poor_ms",
+                                                      CHANGED(rtt_good_ms), "rtt_good_ms"));
+#undef CHANGED
     for (size_t i = 0; i < cfg->header_count; i++)
         if (!header_is_valid(cfg->headers ? cfg->headers[i] : NULL))
             BAD(LIFELINE_ERR_CONFIG_HEADER, "headers");
+    if (cfg->permessage_deflate && !deflate_supported())
+        BAD(LIFELINE_ERR_CONFIG_DEFLATE, "permessage_deflate");
     if (cfg->http_proxy && !proxy_is_valid(cfg->http_proxy))
         BAD(LIFELINE_ERR_CONFIG_PROXY, "http_proxy");
+    if (cfg->ca_file && !file_is_readable(cfg->ca_file))
+        BAD(LIFELINE_ERR_CONFIG_CA_FILE, "ca_file");
     if (cfg->max_message_bytes == 0)
         BAD(LIFELINE_ERR_CONFIG_LIMITS, "max_message_bytes");
     if (cfg->queue_policy != LIFELINE_QUEUE_REJECT_NEW &&

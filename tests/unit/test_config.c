@@ -265,6 +265,64 @@ static void check_names_the_bad_field(void **state)
     assert_int_equal(lifeline_config_check(NULL, &field), LIFELINE_ERR_INVALID_ARGUMENT);
 }
 
+/* Apply one edit to a valid config; check names the field expected. */
+#define NAMES(edit, expected_err, expected_field)                              \
+    do {                                                                       \
+        lifeline_config cfg = valid();                                         \
+        const char *field = NULL;                                              \
+        edit;                                                                  \
+        assert_int_equal(lifeline_config_check(&cfg, &field), (expected_err)); \
+        assert_non_null(field);                                                \
+        assert_string_equal(field, (expected_field));                          \
+    } while (0)
+
+static void a_rule_between_two_fields_names_the_one_the_app_changed(void **state)
+{
+    (void)state;
+    /* only one changed from its default: that one broke the rule */
+    NAMES(cfg.base_delay_ms = 40000, LIFELINE_ERR_CONFIG_MAX_DELAY, "base_delay_ms");
+    NAMES(cfg.max_delay_ms = 100, LIFELINE_ERR_CONFIG_MAX_DELAY, "max_delay_ms");
+    NAMES(cfg.ping_interval_ms = 5000, LIFELINE_ERR_CONFIG_PING_TIMEOUT, "ping_interval_ms");
+    NAMES(cfg.ping_timeout_ms = 40000, LIFELINE_ERR_CONFIG_PING_TIMEOUT, "ping_timeout_ms");
+    NAMES(cfg.rtt_good_ms = 2000, LIFELINE_ERR_CONFIG_RTT_THRESHOLDS, "rtt_good_ms");
+    NAMES(cfg.rtt_good_ms = 1000, LIFELINE_ERR_CONFIG_RTT_THRESHOLDS, "rtt_good_ms");
+    NAMES(cfg.rtt_poor_ms = 100, LIFELINE_ERR_CONFIG_RTT_THRESHOLDS, "rtt_poor_ms");
+    /* both changed: the field the error is about */
+    NAMES((cfg.base_delay_ms = 500, cfg.max_delay_ms = 400), LIFELINE_ERR_CONFIG_MAX_DELAY,
+          "max_delay_ms");
+    NAMES((cfg.ping_interval_ms = 300, cfg.ping_timeout_ms = 300),
+          LIFELINE_ERR_CONFIG_PING_TIMEOUT, "ping_timeout_ms");
+    NAMES((cfg.rtt_good_ms = 1500, cfg.rtt_poor_ms = 1200), LIFELINE_ERR_CONFIG_RTT_THRESHOLDS,
+          "rtt_poor_ms");
+    /* a rule on one field names it, whatever the other */
+    NAMES((cfg.ping_interval_ms = 5000, cfg.ping_timeout_ms = 0),
+          LIFELINE_ERR_CONFIG_PING_TIMEOUT, "ping_timeout_ms");
+    NAMES((cfg.rtt_poor_ms = 100, cfg.rtt_good_ms = 0), LIFELINE_ERR_CONFIG_RTT_THRESHOLDS,
+          "rtt_good_ms");
+}
+
+static void check_refuses_what_the_client_would(void **state)
+{
+    (void)state;
+    /* URLs as the client parses them */
+    NAMES(cfg.url = "ws://host:0/ws", LIFELINE_ERR_CONFIG_URL, "url");
+    NAMES(cfg.url = "ws://host:65536/ws", LIFELINE_ERR_CONFIG_URL, "url");
+    NAMES(cfg.url = "wss://[::1/ws", LIFELINE_ERR_CONFIG_URL, "url");
+    NAMES(cfg.health_url = "http://host:99999/health", LIFELINE_ERR_CONFIG_HEALTH_URL,
+          "health_url");
+    CHECK(cfg.url = "wss://[::1]:8443/ws?store=1", LIFELINE_OK);
+    CHECK(cfg.health_url = "https://[::1]/health", LIFELINE_OK);
+    /* a CA file that cannot be read */
+    NAMES(cfg.ca_file = "/nonexistent/lifeline-ca.pem", LIFELINE_ERR_CONFIG_CA_FILE, "ca_file");
+    CHECK(cfg.ca_file = "/dev/null", LIFELINE_OK);
+    /* and the client agrees */
+    lifeline_config cfg = valid();
+    cfg.ca_file = "/nonexistent/lifeline-ca.pem";
+    lifeline_client *c = NULL;
+    assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_ERR_CONFIG_CA_FILE);
+    assert_null(c);
+}
+
 static void every_error_has_a_distinct_name_and_text(void **state)
 {
     (void)state;
@@ -326,10 +384,14 @@ static void deflate_is_refused_on_libwebsockets_4_1(void **state)
     lifeline_client *c = NULL;
     int major = 0, minor = 0;
     sscanf(lws_get_library_version(), "%d.%d", &major, &minor);
+    const char *field = NULL;
     if (major == 4 && minor < 2) {
+        assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_DEFLATE);
+        assert_string_equal(field, "permessage_deflate");
         assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_ERR_CONFIG_DEFLATE);
         assert_null(c);
     } else {
+        assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_OK);
         assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_OK);
         assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
     }
@@ -356,6 +418,8 @@ int main(void)
         cmocka_unit_test(urls_that_are_not_websocket_are_refused),
         cmocka_unit_test(each_bad_field_has_its_own_error),
         cmocka_unit_test(check_names_the_bad_field),
+        cmocka_unit_test(a_rule_between_two_fields_names_the_one_the_app_changed),
+        cmocka_unit_test(check_refuses_what_the_client_would),
         cmocka_unit_test(every_error_has_a_distinct_name_and_text),
         cmocka_unit_test(enum_names_are_the_documented_strings),
         cmocka_unit_test(deflate_is_refused_on_libwebsockets_4_1),

@@ -53,8 +53,14 @@ def test_a_negative_value_names_its_field(option):
         (dict(ping_interval_ms=300, ping_timeout_ms=300), "ping_timeout_ms",
          ErrorCode.CONFIG_PING_TIMEOUT),
         (dict(ping_timeout_ms=0), "ping_timeout_ms", ErrorCode.CONFIG_PING_TIMEOUT),
-        (dict(rtt_good_ms=1000, rtt_poor_ms=1000), "rtt_poor_ms",
+        # a rule between two fields: the one changed from its default (C's
+        # lifeline_config_check() decides; rtt_poor_ms=1000 is the default)
+        (dict(rtt_good_ms=1000, rtt_poor_ms=1000), "rtt_good_ms",
          ErrorCode.CONFIG_RTT_THRESHOLDS),
+        (dict(rtt_good_ms=1500, rtt_poor_ms=1200), "rtt_poor_ms",
+         ErrorCode.CONFIG_RTT_THRESHOLDS),
+        (dict(base_delay_ms=40000), "base_delay_ms", ErrorCode.CONFIG_MAX_DELAY),
+        (dict(ping_interval_ms=5000), "ping_interval_ms", ErrorCode.CONFIG_PING_TIMEOUT),
         (dict(rtt_good_ms=0), "rtt_good_ms", ErrorCode.CONFIG_RTT_THRESHOLDS),
         (dict(headers=["X-Token secret"]), "headers", ErrorCode.CONFIG_HEADER),
         (dict(headers={"X-Token": "a\r\nInjected: 1"}), "headers", ErrorCode.CONFIG_HEADER),

@@ -90,16 +90,18 @@ struct ConfigurationTests {
         #expect(clientError == error)
     }
 
-    @Test("a configuration C accepts but the client cannot use names the field")
-    func unreadableCAFileIsRefusedByTheClient() throws {
+    @Test("a CA file that cannot be read is refused by validate() and the client, naming the field")
+    func unreadableCAFileIsRefused() throws {
         var config = Configuration(url: Self.url)
         config.caFile = "/nonexistent/lifeline-ca.pem"
-        try config.validate() // lifeline_config_validate() does not open files
-        let error = try #require(throws: LifelineError.self) {
-            _ = try LifelineClient(configuration: config)
-        }
+        // lifeline_config_validate() checks what lifeline_client_new() will
+        let error = try #require(throws: LifelineError.self) { try config.validate() }
         #expect(error.field == "caFile")
         #expect(error.name == "CONFIG_CA_FILE")
+        let clientError = try #require(throws: LifelineError.self) {
+            _ = try LifelineClient(configuration: config)
+        }
+        #expect(clientError == error)
     }
 
     @Test("state and quality raw values are the C names")
