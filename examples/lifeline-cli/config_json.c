@@ -105,7 +105,10 @@ char *config_to_json(const cli_options *o)
     cJSON_AddBoolToObject(obj, "app_ping", c->app_ping);
     add_u64(obj, "max_message_bytes", c->max_message_bytes);
 
-    cJSON_AddStringToObject(obj, "queue_policy", cli_queue_policy_name(c->queue_policy));
+    char policy[32];
+    cJSON_AddStringToObject(obj, "queue_policy",
+                            cli_spelling(lifeline_queue_policy_name(c->queue_policy), policy,
+                                         sizeof(policy)));
     add_u64(obj, "queue_max", c->queue_max_messages);
     add_u64(obj, "queue_max_bytes", c->queue_max_bytes);
 
@@ -118,7 +121,7 @@ char *config_to_json(const cli_options *o)
 
     cJSON_AddBoolToObject(obj, "json", o->json);
     cJSON_AddBoolToObject(obj, "verbose", o->verbose);
-    cJSON_AddStringToObject(obj, "log_level", cli_log_level_name(c->log_level));
+    cJSON_AddStringToObject(obj, "log_level", lifeline_log_level_name(c->log_level));
     cJSON_AddBoolToObject(obj, "exit_on_server_down", o->exit_on_server_down);
 
     out = cJSON_PrintUnformatted(obj);

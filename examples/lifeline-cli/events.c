@@ -165,7 +165,7 @@ static void on_log(lifeline_client *client, int level, const char *line,
     events *e = user_data;
     cJSON *ev = output_event(e->out, "log");
     if (ev) {
-        cJSON_AddStringToObject(ev, "level", cli_log_level_name(level));
+        cJSON_AddStringToObject(ev, "level", lifeline_log_level_name(level));
         cJSON_AddStringToObject(ev, "line", line);
     }
     output_emit(e->out, ev);

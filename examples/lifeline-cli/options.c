@@ -1,7 +1,8 @@
 /* Command-line parsing for lifeline-cli. Every default comes from
  * lifeline_config_init(); every configuration check is the library's
- * lifeline_config_validate(), and its error is reported against the option
- * that caused it. */
+ * lifeline_config_check(), and its error is reported against the option of
+ * the field it names. The names of enum values (--jitter-mode,
+ * --queue-policy, --log-level) are the library's too, with '-' for '_'. */
 #include "options.h"
 
 #include <errno.h>
@@ -50,8 +51,7 @@ enum opt_id {
     OPT_ALERT_LABEL,
     OPT_ALERT_MIN_INTERVAL,
     OPT_HELP,
-    OPT_VERSION,
-    OPT_END
+    OPT_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -94,13 +94,10 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-_Static_assert(OPT_END - OPT_FIRST <= 64, "cli_options.given has 64 bits");
-
 /* Short forms, mapped onto the long ones. */
 static const char short_opts[] = ":H:vhV";
 
-/* The int fields of lifeline_config, in the order the config declares them
- * (the order lifeline_config_validate() checks them in). */
+/* The int and size_t fields of lifeline_config each option sets. */
 static const struct {
     int id;
     size_t offset;
@@ -130,19 +127,58 @@ static const struct {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const queue_policy_names[] = {"reject", "drop-oldest", "off"};
-static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
+/* The options of lifeline_config fields whose name is not the field's with
+ * '-' for '_' (base_delay_ms is --base-delay-ms). */
+static const struct {
+    const char *field;
+    int id;
+} field_options[] = {
+    {"url", OPT_URL},
+    {"random_seed", OPT_SEED},
+    {"headers", OPT_HEADER},
+    {"permessage_deflate", OPT_DEFLATE},
+    {"http_proxy", OPT_PROXY},
+    {"allow_insecure_tls", OPT_INSECURE},
+    {"queue_max_messages", OPT_QUEUE_MAX},
+    {"discord_webhook_url", OPT_DISCORD_WEBHOOK},
+    {"alert_labels", OPT_ALERT_LABEL},
+};
 
-const char *cli_queue_policy_name(int policy)
+/* What the URL is while --print-config checks a config that has none. */
+static const char placeholder_url[] = "ws://localhost/";
+
+const char *cli_spelling(const char *name, char *buf, size_t n)
 {
-    return policy >= 0 && (size_t)policy < COUNT(queue_policy_names)
-               ? queue_policy_names[policy] : "unknown";
+    size_t i = 0;
+    for (; n && name[i] && i < n - 1; i++)
+        buf[i] = name[i] == '_' ? '-' : name[i];
+    if (n)
+        buf[i] = '\0';
+    return buf;
 }
 
-const char *cli_log_level_name(int level)
+/* A library name function (lifeline_queue_policy_name, ...) over its
+ * values 0, 1, ...: the name of value, or NULL past the last. */
+typedef const char *(*name_fn)(int value);
+
+static const char *name_of(name_fn fn, int value)
 {
-    return level >= 0 && (size_t)level < COUNT(log_level_names)
-               ? log_level_names[level] : "unknown";
+    const char *name = value < 64 ? fn(value) : "unknown";
+    return strcmp(name, "unknown") == 0 ? NULL : name;
+}
+
+/* "a, b or c": every value's name as the command line spells it. */
+static const char *choices(name_fn fn, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int v = 0; name_of(fn, v) && len < n; v++) {
+        char spelt[32];
+        const char *sep = v == 0 ? "" : name_of(fn, v + 1) ? ", " : " or ";
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", sep,
+                                cli_spelling(name_of(fn, v), spelt, sizeof(spelt)));
+    }
+    return buf;
 }
 
 static const char *opt_name(int id)
@@ -163,11 +199,6 @@ static int *int_field(lifeline_config *cfg, size_t offset)
 static size_t *size_field(lifeline_config *cfg, size_t offset)
 {
     return (size_t *)(void *)((char *)cfg + offset);
-}
-
-static int given(const cli_options *o, int id)
-{
-    return id >= OPT_FIRST && (o->given >> (id - OPT_FIRST) & 1);
 }
 
 static void bad_value(int id, const char *value, const char *why)
@@ -213,18 +244,21 @@ static int parse_u64(int id, const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static int parse_name(int id, const char *s, const char *const *names,
-                      size_t count, int *out)
+/* One of the values fn names, spelt with '-' (as --help shows them) or
+ * with '_' (the library's own name). */
+static int parse_name(int id, const char *s, name_fn fn, int *out)
 {
-    for (size_t i = 0; i < count; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (int)i;
+    char spelt[32];
+    for (int v = 0; name_of(fn, v); v++) {
+        if (strcmp(s, name_of(fn, v)) == 0 ||
+            strcmp(s, cli_spelling(name_of(fn, v), spelt, sizeof(spelt))) == 0) {
+            *out = v;
             return 0;
         }
     }
     fprintf(stderr, "lifeline-cli: --%s: \"%s\" is not one of", opt_name(id), s);
-    for (size_t i = 0; i < count; i++)
-        fprintf(stderr, "%s%s", i ? ", " : " ", names[i]);
+    for (int v = 0; name_of(fn, v); v++)
+        fprintf(stderr, "%s%s", v ? ", " : " ", cli_spelling(name_of(fn, v), spelt, sizeof(spelt)));
     fputc('\n', stderr);
     return -1;
 }
@@ -245,17 +279,14 @@ static int apply(cli_options *o, int id, const char *arg)
             return 0;
         }
     }
-    static const char *const jitter_modes[] = {"additive", "full"};
     switch (id) {
     case OPT_JITTER_MODE:
-        return parse_name(id, arg, jitter_modes, COUNT(jitter_modes), &cfg->jitter_mode);
+        return parse_name(id, arg, lifeline_jitter_mode_name, &cfg->jitter_mode);
     case OPT_QUEUE_POLICY:
-        return parse_name(id, arg, queue_policy_names, COUNT(queue_policy_names),
-                          &cfg->queue_policy);
+        return parse_name(id, arg, lifeline_queue_policy_name, &cfg->queue_policy);
     case OPT_LOG_LEVEL:
         o->verbose = 1;
-        return parse_name(id, arg, log_level_names, COUNT(log_level_names),
-                          &cfg->log_level);
+        return parse_name(id, arg, lifeline_log_level_name, &cfg->log_level);
     case OPT_SEED:
         return parse_u64(id, arg, UINT64_MAX, &cfg->random_seed);
     case OPT_HEALTH_URL: cfg->health_url = arg; return 0;
@@ -277,63 +308,44 @@ static int apply(cli_options *o, int id, const char *arg)
     }
 }
 
-/* The option to blame for a validation error. For a rule between two
- * fields, the first is blamed unless only the second was given. */
+/* The option that sets a lifeline_config field, or 0. */
+static int option_of_field(const char *field)
+{
+    for (size_t i = 0; i < COUNT(field_options); i++)
+        if (strcmp(field, field_options[i].field) == 0)
+            return field_options[i].id;
+    char name[64];
+    cli_spelling(field, name, sizeof(name));
+    for (const struct option *o = long_opts; o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return o->val;
+    return 0;
+}
+
+/* The option to blame for err, as the library's lifeline_config_check()
+ * names the field (0: it names none, or finds another error); for --header,
+ * *header_index is the bad one's number (1-based). */
 static int culprit(const cli_options *o, int err, size_t *header_index)
 {
-    static const struct {
-        int err, first, second;
-    } rules[] = {
-        {LIFELINE_ERR_CONFIG_URL, OPT_URL, 0},
-        {LIFELINE_ERR_CONFIG_BASE_DELAY, OPT_BASE_DELAY, 0},
-        {LIFELINE_ERR_CONFIG_MAX_DELAY, OPT_MAX_DELAY, OPT_BASE_DELAY},
-        {LIFELINE_ERR_CONFIG_MAX_ATTEMPTS, OPT_MAX_ATTEMPTS, 0},
-        {LIFELINE_ERR_CONFIG_JITTER_MODE, OPT_JITTER_MODE, 0},
-        {LIFELINE_ERR_CONFIG_PING_INTERVAL, OPT_PING_INTERVAL, 0},
-        {LIFELINE_ERR_CONFIG_PING_TIMEOUT, OPT_PING_TIMEOUT, OPT_PING_INTERVAL},
-        {LIFELINE_ERR_CONFIG_DOWN_PING_INTERVAL, OPT_DOWN_PING_INTERVAL, 0},
-        {LIFELINE_ERR_CONFIG_RTT_THRESHOLDS, OPT_RTT_GOOD, OPT_RTT_POOR},
-        {LIFELINE_ERR_CONFIG_HEALTH_URL, OPT_HEALTH_URL, 0},
-        {LIFELINE_ERR_CONFIG_QUEUE, OPT_QUEUE_POLICY, 0},
-        {LIFELINE_ERR_CONFIG_CONNECT_TIMEOUT, OPT_CONNECT_TIMEOUT, 0},
-        {LIFELINE_ERR_CONFIG_PROXY, OPT_PROXY, 0},
-        {LIFELINE_ERR_CONFIG_CA_FILE, OPT_CA_FILE, 0},
-        {LIFELINE_ERR_CONFIG_WEBHOOK, OPT_DISCORD_WEBHOOK, 0},
-        {LIFELINE_ERR_CONFIG_LABEL, OPT_ALERT_LABEL, 0},
-        {LIFELINE_ERR_CONFIG_DEFLATE, OPT_DEFLATE, 0},
-    };
     lifeline_config cfg = o->cfg;
-    switch (err) {
-    case LIFELINE_ERR_CONFIG_NEGATIVE:
-        for (size_t i = 0; i < COUNT(int_fields); i++)
-            if (*int_field(&cfg, int_fields[i].offset) < 0)
-                return int_fields[i].id;
+    if (!cfg.url)
+        cfg.url = placeholder_url;
+    const char *field = NULL;
+    if (lifeline_config_check(&cfg, &field) != err || !field)
         return 0;
-    case LIFELINE_ERR_CONFIG_LIMITS:
-        for (size_t i = 0; i < COUNT(size_fields); i++)
-            if (*size_field(&cfg, size_fields[i].offset) == 0)
-                return size_fields[i].id;
-        return 0;
-    case LIFELINE_ERR_CONFIG_HEADER:
-        /* validate each header alone to find the bad one */
+    int id = option_of_field(field);
+    if (id == OPT_HEADER) {
+        /* check each header alone to find the bad one */
         for (size_t i = 0; i < o->cfg.header_count; i++) {
             cfg.headers = &o->cfg.headers[i];
             cfg.header_count = 1;
-            if (lifeline_config_validate(&cfg) == LIFELINE_ERR_CONFIG_HEADER) {
+            if (lifeline_config_check(&cfg, NULL) == err) {
                 *header_index = i + 1;
                 break;
             }
         }
-        return OPT_HEADER;
-    default:
-        break;
     }
-    for (size_t i = 0; i < COUNT(rules); i++)
-        if (rules[i].err == err)
-            return rules[i].second && given(o, rules[i].second) &&
-                           !given(o, rules[i].first)
-                       ? rules[i].second : rules[i].first;
-    return 0;
+    return id;
 }
 
 void cli_report_config_error(const cli_options *o, int err)
@@ -414,7 +426,6 @@ int cli_parse(cli_options *o, int argc, char **argv)
             return CLI_HELP;
         if (c == OPT_VERSION)
             return CLI_VERSION;
-        o->given |= 1ULL << (c - OPT_FIRST);
         level_given |= c == OPT_LOG_LEVEL;
         if (apply(o, c, optarg))
             return CLI_FAIL;
@@ -439,7 +450,7 @@ int cli_parse(cli_options *o, int argc, char **argv)
     /* --print-config without a URL still checks everything else */
     lifeline_config check = o->cfg;
     if (!check.url)
-        check.url = "ws://localhost/";
+        check.url = placeholder_url;
     int err = lifeline_config_validate(&check);
     if (err) {
         cli_report_config_error(o, err);
@@ -452,6 +463,7 @@ void cli_usage(FILE *out)
 {
     lifeline_config d;
     lifeline_config_init(&d);
+    char jitter_modes[64], queue_policies[64], log_levels[64], policy[32];
     fprintf(out,
         "Usage: lifeline-cli [options] URL\n"
         "\n"
@@ -464,7 +476,7 @@ void cli_usage(FILE *out)
         "  --base-delay-ms N         first retry delay (default %d)\n"
         "  --max-delay-ms N          cap of the exponential delay (default %d)\n"
         "  --jitter-ms N             additive jitter range (default %d)\n"
-        "  --jitter-mode MODE        additive or full (default %s)\n"
+        "  --jitter-mode MODE        %s (default %s)\n"
         "  --max-attempts N          retries before server_down (default %d)\n"
         "  --stable-after-ms N       uptime that resets the attempt count (default %d)\n"
         "  --down-ping-interval-ms N probe cadence in server_down (default %d)\n"
@@ -495,14 +507,14 @@ void cli_usage(FILE *out)
         "  --alert-min-interval-ms N at most one down alert in N ms (default %d)\n"
         "\n"
         "Offline queue:\n"
-        "  --queue-policy P          reject, drop-oldest or off (default %s)\n"
+        "  --queue-policy P          %s (default %s)\n"
         "  --queue-max N             messages the queue holds (default %zu)\n"
         "  --queue-max-bytes N       bytes the queue holds (default %zu)\n"
         "\n"
         "Output:\n"
         "  --json                    one JSON object per event and line\n"
         "  -v, --verbose             also print the library's log lines (debug)\n"
-        "  --log-level LEVEL         error, warn, info or debug (implies --verbose)\n"
+        "  --log-level LEVEL         %s (implies --verbose)\n"
         "  --print-config            print the effective configuration as JSON, exit\n"
         "  --exit-on-server-down     exit 4 as soon as server_down is entered\n"
         "  -h, --help                this help\n"
@@ -520,10 +532,15 @@ void cli_usage(FILE *out)
         "  4  server_down was entered and --exit-on-server-down was given\n"
         "  128+N  stopped by signal N (SIGINT, SIGTERM) after a graceful close\n",
         d.base_delay_ms, d.max_delay_ms, d.jitter_ms,
+        choices(lifeline_jitter_mode_name, jitter_modes, sizeof(jitter_modes)),
         lifeline_jitter_mode_name(d.jitter_mode), d.max_attempts, d.stable_after_ms,
         d.down_ping_interval_ms, d.connect_timeout_ms, d.ping_interval_ms,
         d.ping_timeout_ms, d.rtt_good_ms, d.rtt_poor_ms, d.max_message_bytes,
-        d.alert_min_interval_ms, cli_queue_policy_name(d.queue_policy), d.queue_max_messages, d.queue_max_bytes);
+        d.alert_min_interval_ms,
+        choices(lifeline_queue_policy_name, queue_policies, sizeof(queue_policies)),
+        cli_spelling(lifeline_queue_policy_name(d.queue_policy), policy, sizeof(policy)),
+        d.queue_max_messages, d.queue_max_bytes,
+        choices(lifeline_log_level_name, log_levels, sizeof(log_levels)));
 }
 
 void cli_free(cli_options *o)

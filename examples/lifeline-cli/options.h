@@ -23,7 +23,6 @@ typedef struct cli_options {
     int verbose;               /* --verbose: log events at cfg.log_level */
     int print_config;          /* --print-config */
     int exit_on_server_down;   /* --exit-on-server-down */
-    unsigned long long given;  /* one bit per option given (see options.c) */
 } cli_options;
 
 /* What cli_parse() asks main to do. */
@@ -36,15 +35,16 @@ int cli_parse(cli_options *o, int argc, char **argv);
 
 /* Print "lifeline-cli: OPTION: MESSAGE" on stderr for err, a lifeline_error
  * from lifeline_config_validate() or lifeline_client_new() about o->cfg,
- * naming the option that caused it. */
+ * naming the option of the field lifeline_config_check() names. */
 void cli_report_config_error(const cli_options *o, int err);
 
 /* The --help text, defaults included. */
 void cli_usage(FILE *out);
 
-/* The option value strings, for --print-config. */
-const char *cli_queue_policy_name(int policy);
-const char *cli_log_level_name(int level);
+/* A library name (lifeline_queue_policy_name(), ...) as the command line
+ * spells it, '-' for '_': "drop_oldest" is "drop-oldest". Writes it into
+ * buf, n bytes, cut to fit; returns buf. */
+const char *cli_spelling(const char *name, char *buf, size_t n);
 
 void cli_free(cli_options *o);
 

@@ -329,6 +329,7 @@ def test_print_config_defaults_are_the_documented_defaults():
     (["--app-ping"], "app_ping", True),
     (["--max-message-bytes", "4096"], "max_message_bytes", 4096),
     (["--queue-policy", "drop-oldest"], "queue_policy", "drop-oldest"),
+    (["--queue-policy", "drop_oldest"], "queue_policy", "drop-oldest"),  # the C name
     (["--queue-policy", "off"], "queue_policy", "off"),
     (["--queue-max", "5"], "queue_max", 5),
     (["--queue-max-bytes", "65536"], "queue_max_bytes", 65536),
@@ -386,6 +387,10 @@ def test_print_config_reads_ca_file(tmp_path):
     (["--ping-timeout-ms", "40000"], "--ping-timeout-ms"),
     (["--rtt-good-ms", "0"], "--rtt-good-ms"),
     (["--rtt-poor-ms", "100"], "--rtt-poor-ms"),
+    (["--rtt-good-ms", "2000"], "--rtt-good-ms"),
+    (["--alert-min-interval-ms", "-1"], "--alert-min-interval-ms"),
+    (["--discord-webhook", "ftp://hook"], "--discord-webhook"),
+    (["--alert-label", "no colon"], "--alert-label"),
     (["--seed", "-1"], "--seed"),
     (["--header", "no colon here"], "--header"),
     (["--header", ": empty name"], "--header"),
