@@ -104,49 +104,71 @@ static inline uint64_t fuzz_take_u64(fuzz_in *in, size_t bytes)
     return v;
 }
 
-/* Well-formed UTF-8 (Unicode 15, table 3-7): no overlongs, no surrogates,
- * nothing above U+10FFFF, no truncated sequence. */
-static inline bool fuzz_utf8_strict(const void *data, size_t n)
+/* Table 3-7 of the Unicode standard: for lead byte c, how many
+ * continuation bytes follow (0: c cannot start a character) and the range
+ * of the first of them; the others are 80..BF. */
+static inline size_t fuzz_utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi)
+{
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        return 1;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (c == 0xE0)
+            *lo = 0xA0; /* below: overlong */
+        if (c == 0xED)
+            *hi = 0x9F; /* above: surrogates */
+        return 2;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (c == 0xF0)
+            *lo = 0x90; /* below: overlong */
+        if (c == 0xF4)
+            *hi = 0x8F; /* above: past U+10FFFF */
+        return 3;
+    }
+    return 0;
+}
+
+/* Where well-formedness ends: the offset of the first byte that no valid
+ * text can have there (n when there is none), and *whole (if whole) = the
+ * n bytes are a complete valid text, not cut inside a character. */
+static inline size_t fuzz_utf8_first_bad(const void *data, size_t n, bool *whole)
 {
     const unsigned char *s = data;
     size_t i = 0;
+    if (whole)
+        *whole = false;
     while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
+        if (s[i] < 0x80) {
             i++;
             continue;
         }
-        unsigned char lo = 0x80, hi = 0xBF;
-        size_t k;
-        if (c >= 0xC2 && c <= 0xDF) {
-            k = 1;
-        } else if (c == 0xE0) {
-            k = 2;
-            lo = 0xA0;
-        } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-            k = 2;
-        } else if (c == 0xED) {
-            k = 2;
-            hi = 0x9F;
-        } else if (c == 0xF0) {
-            k = 3;
-            lo = 0x90;
-        } else if (c >= 0xF1 && c <= 0xF3) {
-            k = 3;
-        } else if (c == 0xF4) {
-            k = 3;
-            hi = 0x8F;
-        } else {
-            return false;
+        unsigned char lo, hi;
+        size_t k = fuzz_utf8_lead(s[i], &lo, &hi);
+        if (!k)
+            return i;
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j == n)
+                return n; /* cut short: not bad yet */
+            if (s[i + j] < lo || s[i + j] > hi)
+                return i + j;
+            lo = 0x80;
+            hi = 0xBF;
         }
-        if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
-            return false;
-        for (size_t j = 2; j <= k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return false;
         i += k + 1;
     }
-    return true;
+    if (whole)
+        *whole = true;
+    return n;
+}
+
+/* Well-formed UTF-8 (table 3-7): no overlongs, no surrogates, nothing
+ * above U+10FFFF, no truncated sequence. */
+static inline bool fuzz_utf8_strict(const void *data, size_t n)
+{
+    bool whole;
+    return fuzz_utf8_first_bad(data, n, &whole) == n && whole;
 }
 
 /* Code points in well-formed UTF-8 text. */

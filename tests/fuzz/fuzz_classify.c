@@ -1,11 +1,12 @@
 /* The client's reading of a failed connection (src/transport/classify.c):
- * the Retry-After of a refused upgrade, the HTTP status, and
- * libwebsockets' reason text (which carries bytes the server sent, such as
- * a status line). Input: two bytes of status, then the text, used both as
+ * the upgrade answer's status line, the Retry-After of a refused upgrade,
+ * and libwebsockets' reason text (which carries bytes the server sent).
+ * Input: two bytes of status, then the text, used as a status line, as
  * Retry-After and as a reason.
- * Properties: Retry-After is whole seconds, capped at a day, and exactly
- * "[ \t]*digits[ \t]*" gives a hint (anything else none); a status is
- * permanent exactly when classify.h says; a reason gives one of the
+ * Properties: a status line gives three digits 100..599 followed by the end
+ * or a space, else 0; Retry-After is whole seconds, capped at a day, and
+ * exactly "[ \t]*digits[ \t]*" gives a hint (anything else none); a status
+ * is permanent exactly when classify.h says; a reason gives one of the
  * transport errors, permanent only for a certificate or a 401. */
 #include "fuzz.h"
 #include "transport/classify.h"
@@ -31,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_in in = fuzz_input(data, size);
     int status = (int)(fuzz_take_u64(&in, 2) % 1000);
-    char *text = fuzz_rest(&in, NULL);
+    size_t len;
+    char *text = fuzz_rest(&in, &len);
 
     int64_t ra = ll_parse_retry_after(text);
     FUZZ_CHECK(ra == retry_after_rule(text));
@@ -42,10 +44,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&ev, 0xa5, sizeof(ev));
     ll_classify_http(status, text, &ev);
     FUZZ_CHECK(ev.error == LIFELINE_ERR_HTTP_STATUS && ev.http_status == status);
-    bool permanent = status >= 400 && status < 500 && status != 408 && status != 425 &&
-                     status != 429;
+    bool permanent = (status >= 300 && status < 400) ||
+                     (status >= 400 && status < 500 && status != 408 && status != 425 &&
+                      status != 429);
     FUZZ_CHECK(ev.permanent == permanent);
     FUZZ_CHECK(ev.retry_after_ms == (status == 429 || status == 503 ? ra : 0));
+
+    /* the text as a status line after "HTTP/1.1 ", exactly len bytes */
+    int want_status = 0;
+    if (len >= 3 && (len == 3 || text[3] == ' ') && text[0] >= '1' && text[0] <= '5' &&
+        text[1] >= '0' && text[1] <= '9' && text[2] >= '0' && text[2] <= '9')
+        want_status = (text[0] - '0') * 100 + (text[1] - '0') * 10 + (text[2] - '0');
+    char *line = malloc(len ? len : 1);
+    memcpy(line, text, len);
+    FUZZ_CHECK(ll_parse_http_status(line, len) == want_status);
+    free(line);
+    FUZZ_CHECK(ll_parse_http_status(NULL, len) == 0);
 
     memset(&ev, 0xa5, sizeof(ev));
     ll_classify_connect_error(text, &ev);

@@ -75,6 +75,11 @@ SEEDS = {
         u16(200) + b"timed out",
         u16(200) + b"HS: ws upgrade unauthorized",
         u16(200) + b"closed before established",
+        u16(101) + b"101 Switching Protocols",
+        u16(302) + b"302",
+        u16(0) + b"999999999999",
+        u16(0) + b"-401",
+        u16(0) + b"101abc",
     ],
     "pong": [
         b'{"type":"pong","ts":12345}',
@@ -107,6 +112,20 @@ SEEDS = {
         discord(1700000000000, 0x3498DB, [(256, "Ω long title "), (200, "描述 "), (100, "footer "),
                                           (40, "name ")] + [(60, "field value ")] * 50, n_fields=32),
         discord(1700000000000, 0, [(1, "t"), (1, "https://discord.com/api/webhooks/123/token")]),
+    ],
+    "ws_utf8": [
+        bytes([0x00]) + "héllo wörld".encode(),
+        bytes([0xff]) + "κόσμε 😀 €".encode(),
+        bytes([0x1b]) + b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
+        bytes([0x00]) + b"\xf4\x90\x80\x80",
+        bytes([0x55]) + b"\xc0\xaf",
+        bytes([0xaa]) + b"ok \xe2\x82",
+        bytes([0x00]) + b"ascii only, long enough for the eight-byte steps " * 3,
+    ],
+    "ws_close": [
+        b"", b"\x03", b"\x03\xe8", b"\x03\xe8bye", b"\x03\xe8" + "κόσμε".encode(),
+        b"\x03\xed", b"\x03\xee", b"\x0b\xb8ok", b"\x13\x88", b"\x03\xe8\xff",
+        b"\x03\xe8" + b"a" * 123, b"\x03\xe8" + b"a" * 124, b"\x03\xf1\xed\xa0\x80",
     ],
     "route": [
         b"GET /api/v1/websockets/health\n\n127.0.0.1",
