@@ -13,15 +13,15 @@ int64_t ll_parse_retry_after(const char *v)
         v++;
     if (*v < '0' || *v > '9')
         return 0;
+    /* past a day the digits are still read, so that what follows them is
+     * checked as for any other value */
     int64_t s = 0;
-    for (; *v >= '0' && *v <= '9'; v++) {
-        s = s * 10 + (*v - '0');
-        if (s > 86400)
-            return 86400 * 1000LL;
-    }
+    for (; *v >= '0' && *v <= '9'; v++)
+        if (s <= 86400)
+            s = s * 10 + (*v - '0');
     while (*v == ' ' || *v == '\t')
         v++;
-    return *v ? 0 : s * 1000;
+    return *v ? 0 : (s > 86400 ? 86400 : s) * 1000;
 }
 
 void ll_classify_http(int status, const char *retry_after, ll_event *ev)

@@ -44,6 +44,10 @@ static void retry_after_is_a_hint_on_429_and_503_only(void **state)
     assert_int_equal(ll_parse_retry_after("12x"), 0);
     assert_int_equal(ll_parse_retry_after(NULL), 0);
     assert_int_equal(ll_parse_retry_after("99999999999"), 86400000);
+    /* a long number is no excuse for what follows it (it gave a day; found
+     * by tests/fuzz/fuzz_classify) */
+    assert_int_equal(ll_parse_retry_after("9999999x"), 0);
+    assert_int_equal(ll_parse_retry_after("99999999999 \t"), 86400000);
 }
 
 static void connection_errors_map_to_their_kind(void **state)
