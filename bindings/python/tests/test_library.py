@@ -25,18 +25,31 @@ def test_library_is_the_abi_the_binding_mirrors():
     assert os.path.exists(lifeline.library_path) or "/" not in lifeline.library_path
 
 
-def test_state_and_quality_values_are_the_c_names():
-    lib = _ffi.lib
-    assert [lib.lifeline_state_name(i).decode() for i in range(_ffi.STATE_COUNT)] == [
-        s.value for s in lifeline.State
-    ]
-    assert [lib.lifeline_quality_name(i).decode() for i in range(_ffi.QUALITY_COUNT)] == [
-        q.value for q in lifeline.Quality
-    ]
-    assert [lib.lifeline_jitter_mode_name(i).decode() for i in range(2)] == ["additive", "full"]
-    assert lib.lifeline_state_name(_ffi.STATE_COUNT).decode() == "unknown"
+@pytest.mark.parametrize(
+    "enum_type,name_of",
+    [(lifeline.State, "lifeline_state_name"), (lifeline.Quality, "lifeline_quality_name"),
+     (lifeline.JitterMode, "lifeline_jitter_mode_name"),
+     (lifeline.QueuePolicy, "lifeline_queue_policy_name")],
+)
+def test_enum_values_are_the_c_names_in_the_c_order(enum_type, name_of):
+    fn = getattr(_ffi.lib, name_of)
+    assert [m.value for m in enum_type] == [fn(i).decode() for i in range(len(enum_type))]
+    # the binding has every value the library names
+    assert fn(len(enum_type)).decode() == "unknown"
+
+
+def test_enum_names_as_the_documentation_gives_them():
     assert lifeline.State.SERVER_DOWN == "server_down"
     assert lifeline.Quality("excellent") is lifeline.Quality.EXCELLENT
+    assert lifeline.QueuePolicy.DROP_OLDEST == "drop_oldest"
+    assert lifeline.QueuePolicy.REJECT == "reject"
+    assert [str(m) for m in lifeline.JitterMode] == ["additive", "full"]
+
+
+def test_log_level_names_are_the_c_names():
+    for level in lifeline.LogLevel:
+        name = _ffi.lib.lifeline_log_level_name(level).decode()
+        assert name == level.name.lower()
 
 
 def test_error_codes_match_the_library_table():

@@ -80,6 +80,7 @@ Data = Union[str, bytes]
 # ---- options ------------------------------------------------------------------
 
 INT_MAX = 2**31 - 1
+INT_MIN = -(2**31)
 SIZE_MAX = 2 ** (8 * ctypes.sizeof(ctypes.c_size_t)) - 1
 U64_MAX = 2**64 - 1
 
@@ -126,44 +127,18 @@ OPTIONS: Dict[str, Tuple[str, str]] = {
     "log_level": ("log_level", "log_level"),
 }
 
-# lifeline_config_validate() / lifeline_client_new() error -> the option
-_ERROR_OPTION: Dict[int, str] = {
-    ErrorCode.CONFIG_URL: "url",
-    ErrorCode.CONFIG_BASE_DELAY: "base_delay_ms",
-    ErrorCode.CONFIG_MAX_DELAY: "max_delay_ms",
-    ErrorCode.CONFIG_MAX_ATTEMPTS: "max_attempts",
-    ErrorCode.CONFIG_JITTER_MODE: "jitter_mode",
-    ErrorCode.CONFIG_PING_INTERVAL: "ping_interval_ms",
-    ErrorCode.CONFIG_PING_TIMEOUT: "ping_timeout_ms",
-    ErrorCode.CONFIG_DOWN_PING_INTERVAL: "down_ping_interval_ms",
-    ErrorCode.CONFIG_RTT_THRESHOLDS: "rtt_good_ms",
-    ErrorCode.CONFIG_HEALTH_URL: "health_url",
-    ErrorCode.CONFIG_QUEUE: "queue_policy",
-    ErrorCode.CONFIG_HEADER: "headers",
-    ErrorCode.CONFIG_CONNECT_TIMEOUT: "connect_timeout_ms",
-    ErrorCode.CONFIG_PROXY: "http_proxy",
-    ErrorCode.CONFIG_CA_FILE: "ca_file",
-    ErrorCode.CONFIG_LOOP: "loop",
-    ErrorCode.CONFIG_WEBHOOK: "discord_webhook_url",
-    ErrorCode.CONFIG_LABEL: "alert_labels",
-}
-
-# C field -> keyword, where they differ (a keyword the caller used wins)
+# Which field a config error is about is lifeline_config_check()'s answer
+# (see _Config.option_for); here only the keyword of a C field, where they
+# differ (a keyword the caller used wins).
 _FIELD_OPTION: Dict[str, str] = {
     "discord_webhook_url": "discord_webhook",
-    "header_count": "headers",
-    "alert_label_count": "alert_labels",
 }
 
-_HAS_CONFIG_CHECK = _ffi.has(lib, "lifeline_config_check")
-
-_LOG_LEVEL_NAMES = {
-    "error": LogLevel.ERROR,
-    "warn": LogLevel.WARN,
-    "warning": LogLevel.WARN,
-    "info": LogLevel.INFO,
-    "debug": LogLevel.DEBUG,
+# log_level= by name: lifeline_log_level_name() of each level, and "warning".
+_LOG_LEVEL_NAMES: Dict[str, LogLevel] = {
+    _ffi.text(lib.lifeline_log_level_name(level)): level for level in LogLevel
 }
+_LOG_LEVEL_NAMES["warning"] = LogLevel.WARN
 
 
 def _cstr(name: str, value: Any, path: bool = False) -> bytes:
@@ -180,11 +155,16 @@ def _cstr(name: str, value: Any, path: bool = False) -> bytes:
     return b
 
 
-def _cint(name: str, value: Any, maximum: int) -> int:
+def _cint(name: str, value: Any, maximum: int, minimum: int = 0) -> int:
+    """value for a C integer field. An int field takes a negative value, and
+    the library refuses it (naming the field); an unsigned one cannot hold
+    one, so it is refused here with the library's error for it."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name}: expected int, got {type(value).__name__}")
-    if value < 0:
+    if value < 0 and minimum == 0:
         raise ConfigError(ErrorCode.CONFIG_NEGATIVE, name, f"got {value}")
+    if value < minimum:
+        raise ValueError(f"{name}: {value} is smaller than {minimum}")
     if value > maximum:
         raise ValueError(f"{name}: {value} is larger than {maximum}")
     return value
@@ -267,7 +247,7 @@ class _Config:
     def _set(self, key: str, field: str, kind: str, value: Any) -> None:
         cfg = self.cfg
         if kind == _INT:
-            setattr(cfg, field, _cint(key, value, INT_MAX))
+            setattr(cfg, field, _cint(key, value, INT_MAX, INT_MIN))
         elif kind == _SIZE:
             setattr(cfg, field, _cint(key, value, SIZE_MAX))
         elif kind == _U64:
@@ -315,24 +295,13 @@ class _Config:
             raise AssertionError(kind)
 
     def option_for(self, code: int) -> str:
-        """The keyword a lifeline_config_validate() error concerns: the
-        library's lifeline_config_check() says which field when it has it,
-        the same rules are applied here otherwise."""
-        field: Optional[str] = None
-        if _HAS_CONFIG_CHECK:
-            name = ctypes.c_char_p()
-            if lib.lifeline_config_check(ctypes.byref(self.cfg), ctypes.byref(name)) == code:
-                field = _ffi.text(name.value) or None
-        if field is None:
-            field = _ERROR_OPTION.get(code)
-            if code == ErrorCode.CONFIG_RTT_THRESHOLDS and self.cfg.rtt_good_ms:
-                field = "rtt_poor_ms"
-            elif code == ErrorCode.CONFIG_LIMITS:
-                for key in ("max_message_bytes", "queue_max_messages", "queue_max_bytes"):
-                    if getattr(self.cfg, key) == 0:
-                        field = key
-                        break
-        if field is None:
+        """The keyword a config error concerns: the field the library's
+        lifeline_config_check() names ("options" when it names none)."""
+        name = ctypes.c_char_p()
+        if lib.lifeline_config_check(ctypes.byref(self.cfg), ctypes.byref(name)) != code:
+            return "options"
+        field = _ffi.text(name.value)
+        if not field:
             return "options"
         return _FIELD_OPTION.get(field, field) if field not in self.given else field
 

@@ -40,10 +40,6 @@ LIBRARY_ENV = "LIFELINE_LIBRARY"
 ABI_MAJOR = 0
 HEADER_VERSION = (0, 1, 0)
 
-#: LIFELINE_STATE_COUNT and the number of lifeline_quality values.
-STATE_COUNT = 7
-QUALITY_COUNT = 4
-
 
 class LibraryNotFound(ImportError):
     """liblifeline could not be found or does not match this binding."""
@@ -263,10 +259,13 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_state_name", c_char_p, c_int)
     fn("lifeline_quality_name", c_char_p, c_int)
     fn("lifeline_jitter_mode_name", c_char_p, c_int)
+    fn("lifeline_queue_policy_name", c_char_p, c_int)
+    fn("lifeline_log_level_name", c_char_p, c_int)
     # lifeline_config_init() and lifeline_client_stats() are C macros that
     # pass the caller's sizeof; a binding passes the size of its mirror.
     fn("lifeline_config_init_sized", c_int, c_void_p, c_size_t)
     fn("lifeline_config_validate", c_int, c_void_p)
+    fn("lifeline_config_check", c_int, c_void_p, POINTER(c_char_p))
     fn("lifeline_loop_new", c_int, POINTER(c_void_p))
     fn("lifeline_loop_free", c_int, c_void_p)
     fn("lifeline_client_new", c_int, c_void_p, POINTER(c_void_p))
@@ -278,14 +277,6 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_client_stop", c_int, c_void_p, c_int)
     fn("lifeline_client_alert", c_int, c_void_p, c_char_p, c_char_p)
     fn("lifeline_client_free", c_int, c_void_p)
-    # Optional (newer libraries): the name of the field a config error is about.
-    if hasattr(lib, "lifeline_config_check"):
-        fn("lifeline_config_check", c_int, c_void_p, POINTER(c_char_p))
-
-
-def has(lib: ctypes.CDLL, name: str) -> bool:
-    """Whether the library exports an optional function."""
-    return hasattr(lib, name)
 
 
 def _check(lib: ctypes.CDLL) -> None:

@@ -1,28 +1,52 @@
 """Enums, event dataclasses and exceptions of the Python surface.
 
-The enum values are the C library's own names; ``_check_names()`` compares
-them with ``lifeline_state_name()`` and friends when the module is imported,
-so a library that renamed or renumbered one fails at import, not later.
+The string values of State, Quality, JitterMode and QueuePolicy are asked of
+the C library when the module is imported (lifeline_state_name() and
+friends, for the C value each member stands for): the names are the
+library's, never a copy of them. ErrorCode is a typed mirror of the C
+values, like the struct mirrors in _ffi; ``_check_names()`` compares its
+names with lifeline_error_name() at import, so a library that renumbered one
+fails at import, not later.
 """
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Union
 
 from . import _ffi
+
+
+def _state(value: int) -> str:
+    return _ffi.text(_ffi.lib.lifeline_state_name(value))
+
+
+def _quality(value: int) -> str:
+    return _ffi.text(_ffi.lib.lifeline_quality_name(value))
+
+
+def _jitter_mode(value: int) -> str:
+    return _ffi.text(_ffi.lib.lifeline_jitter_mode_name(value))
+
+
+def _queue_policy(value: int) -> str:
+    return _ffi.text(_ffi.lib.lifeline_queue_policy_name(value))
+
+
+# Each member is the C value it stands for (the header's numbering), in that
+# order; its value is the name the library gives that C value.
 
 
 class State(str, enum.Enum):
     """lifeline_state; the values are the names lifeline_state_name() gives."""
 
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    DISCONNECTED = "disconnected"
-    ERROR = "error"
-    SERVER_DOWN = "server_down"
-    CLOSED = "closed"
+    IDLE = _state(0)
+    CONNECTING = _state(1)
+    CONNECTED = _state(2)
+    DISCONNECTED = _state(3)
+    ERROR = _state(4)
+    SERVER_DOWN = _state(5)
+    CLOSED = _state(6)
 
     def __str__(self) -> str:
         return self.value
@@ -31,31 +55,33 @@ class State(str, enum.Enum):
 class Quality(str, enum.Enum):
     """lifeline_quality; the values are the names lifeline_quality_name() gives."""
 
-    UNKNOWN = "unknown"
-    EXCELLENT = "excellent"
-    GOOD = "good"
-    POOR = "poor"
+    UNKNOWN = _quality(0)
+    EXCELLENT = _quality(1)
+    GOOD = _quality(2)
+    POOR = _quality(3)
 
     def __str__(self) -> str:
         return self.value
 
 
 class JitterMode(str, enum.Enum):
-    """lifeline_jitter_mode (``jitter_mode=``)."""
+    """lifeline_jitter_mode (``jitter_mode=``); the values are the names
+    lifeline_jitter_mode_name() gives."""
 
-    ADDITIVE = "additive"
-    FULL = "full"
+    ADDITIVE = _jitter_mode(0)
+    FULL = _jitter_mode(1)
 
     def __str__(self) -> str:
         return self.value
 
 
 class QueuePolicy(str, enum.Enum):
-    """lifeline_queue_policy (``queue_policy=``)."""
+    """lifeline_queue_policy (``queue_policy=``); the values are the names
+    lifeline_queue_policy_name() gives ("reject" is LIFELINE_QUEUE_REJECT_NEW)."""
 
-    REJECT = "reject"  # LIFELINE_QUEUE_REJECT_NEW
-    DROP_OLDEST = "drop_oldest"
-    OFF = "off"
+    REJECT = _queue_policy(0)
+    DROP_OLDEST = _queue_policy(1)
+    OFF = _queue_policy(2)
 
     def __str__(self) -> str:
         return self.value
@@ -146,20 +172,17 @@ def quality_from_c(value: int) -> Quality:
 
 
 def _check_names() -> None:
-    lib = _ffi.lib
-    pairs: list[tuple[tuple[enum.Enum, ...], Callable[[int], bytes]]] = [
-        (STATES, lib.lifeline_state_name),
-        (QUALITIES, lib.lifeline_quality_name),
-        (JITTER_MODES, lib.lifeline_jitter_mode_name),
-    ]
-    for members, name_of in pairs:
-        for i, member in enumerate(members):
-            c_name = _ffi.text(name_of(i))
-            if c_name != member.value:
-                raise _ffi.LibraryNotFound(
-                    f"{type(member).__name__} {i} is {c_name!r} in the library "
-                    f"but {member.value!r} in this binding"
-                )
+    # Every member stands for a value the library has a name for ("unknown"
+    # is its answer for a value it does not have, and two members given one
+    # name would have become one).
+    named: tuple[type[enum.Enum], ...] = (State, Quality, JitterMode, QueuePolicy)
+    for cls in named:
+        names = {key: m.value for key, m in cls.__members__.items()}
+        unknown = [key for key, v in names.items() if v == "unknown" and cls is not Quality]
+        if unknown or len(set(names.values())) != len(names):
+            raise _ffi.LibraryNotFound(
+                f"{cls.__name__}: the library names its values {names}"
+            )
     for code in ErrorCode:
         if error_name(code) != code.name:
             raise _ffi.LibraryNotFound(
