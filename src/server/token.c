@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "server/base64url.h"
+#include "server/protocol.h"
 
 #define MAC_LEN 32
 
@@ -94,7 +95,7 @@ static ll_token_status read_claims(const char *part, size_t len, ll_token_claims
     long n = ll_b64url_decode(part, len, json, sizeof(json) - 1);
     if (n < 0 || has_nul(json, (size_t)n))
         return LL_TOKEN_MALFORMED;
-    cJSON *o = cJSON_ParseWithLength((const char *)json, (size_t)n);
+    cJSON *o = ll_json_parse_whole((const char *)json, (size_t)n);
     ll_token_status st = LL_TOKEN_MALFORMED;
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(o, "exp");
     if (cJSON_IsObject(o) &&

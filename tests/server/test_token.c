@@ -129,7 +129,10 @@ static void signed_but_bad_claims_are_malformed(void **state)
         "{\"u\":\"a\",\"exp\":1700000060}", "{\"u\":\"a\",\"s\":\"b\"}",
         "{\"u\":\"a\",\"s\":\"b\",\"exp\":\"soon\"}", "{\"u\":\"a\",\"s\":\"b\",\"exp\":1.5}",
         "{\"u\":\"\",\"s\":\"b\",\"exp\":1700000060}", "{\"u\":7,\"s\":\"b\",\"exp\":1700000060}",
-        "{\"u\":\"a\\n\",\"s\":\"b\",\"exp\":1700000060}", NULL};
+        "{\"u\":\"a\\n\",\"s\":\"b\",\"exp\":1700000060}",
+        /* one JSON value, nothing after it */
+        "{\"u\":\"a\",\"s\":\"b\",\"exp\":1700000060}garbage",
+        "{\"u\":\"a\",\"s\":\"b\",\"exp\":1700000060} {}", NULL};
     for (size_t i = 0; bad[i]; i++)
         assert_int_equal(ll_token_verify("k", sign("k", bad[i]), NOW, &c), LL_TOKEN_MALFORMED);
 }
