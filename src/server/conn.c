@@ -1,6 +1,8 @@
 /* One WebSocket connection's output: the queue, ping frames, closing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "server/clock.h"
 #include "server/server.h"
@@ -63,6 +65,114 @@ void ll_conn_kill(ll_conn *c)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+int ll_conn_fail(ll_server *s, ll_conn *c, uint16_t code, const char *reason)
+{
+    (void)s;
+    if (!c->close_code) {
+        c->close_code = code;
+        c->close_reason = reason;
+        c->closing_ms = ll_clock_mono_ms();
+    }
+    c->failing = 1;
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = c->rx_cap = 0;
+    lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason,
+                     strlen(reason));
+    return -1;
+}
+
+/* The reaper. After failing a connection, RFC 6455 7.1.7 has an endpoint
+ * send its close frame and process nothing more, its peer's close
+ * included. libwebsockets 4.1 instead waits up to 5 s for the peer's close
+ * (PENDING_TIMEOUT_CLOSE_ACK in rops_handle_POLLOUT_ws, ops-ws.c); and after
+ * a protocol error of its own its parser may be mid-frame (the "rsv bits"
+ * check returns after moving on to LWS_RXPS_04_FRAME_HDR_LEN, and the rest
+ * of the read is dropped), so it never recognises that close. So once the
+ * close frame is out, the reaper ends the sending half of TCP (a FIN): the
+ * peer sees the connection end at once. libwebsockets goes on reading and
+ * dropping what the peer still sends, and ends the connection at the
+ * peer's close or FIN; the tick's close grace is the backstop. Closing the
+ * socket outright instead would answer data still in flight with a reset,
+ * which can destroy the close frame before the peer reads it.
+ *
+ * libwebsockets has no callback for "close frame written": it writes it at
+ * the first POLLOUT after the close began, that is in the next service
+ * pass, and each pass runs the timers that are due before it polls
+ * (_lws_plat_service_tsi, unix-service.c). So the reaper, scheduled at
+ * once, arms at its first run (before the poll whose POLLOUT writes the
+ * frame) and acts at its second, unless the socket still cannot take data:
+ * then it looks again every 10 ms. */
+#define LL_REAP_RETRY_US (10 * LWS_US_PER_MS)
+enum { LL_REAP_NONE, LL_REAP_ARMED, LL_REAP_DUE, LL_REAP_DONE };
+
+static void reap(lws_sorted_usec_list_t *sul)
+{
+    ll_server *s = lws_container_of(sul, ll_server, reap);
+    lws_usec_t next = 0;
+    for (ll_conn *c = s->reg.conns; c; c = c->next) {
+        if (c->reap_runs == LL_REAP_ARMED) {
+            c->reap_runs = LL_REAP_DUE;
+            next = 1;
+        } else if (c->reap_runs == LL_REAP_DUE) {
+            if (lws_send_pipe_choked(c->wsi)) {
+                if (!next)
+                    next = LL_REAP_RETRY_US;
+                continue;
+            }
+            c->reap_runs = LL_REAP_DONE;
+            shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
+        }
+    }
+    if (next)
+        lws_sul_schedule(s->ctx, 0, &s->reap, reap, next);
+}
+
+static int write_msg(ll_server *s, ll_conn *c, ll_msg *m)
+{
+    int n = lws_write(c->wsi, ll_msg_payload(m), m->len,
+                      m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    ll_msg_unref(m);
+    if (n < 0)
+        return -1;
+    s->reg.stats.messages_out++;
+    return 0;
+}
+
+void ll_conn_closing(ll_server *s, ll_conn *c)
+{
+    c->lws_closing = 1;
+    if (!c->failing) {
+        /* ll_conn_close waits for the peer's answer; without a close
+         * reason libwebsockets drops the connection at once */
+        if (c->close_code || lws_get_close_length(c->wsi) < 2)
+            return;
+        /* libwebsockets failed c: a protocol error in its frame parser */
+        const unsigned char *p = lws_get_close_payload(c->wsi);
+        c->close_code = (uint16_t)(p[0] << 8 | p[1]);
+        c->close_reason = "protocol error";
+        c->closing_ms = ll_clock_mono_ms();
+        c->failing = 1;
+    }
+    /* The replies owed for the messages read before the failure go out
+     * before the close frame: libwebsockets sends its close frame first at
+     * the next POLLOUT and then no more data. Written from here, outside
+     * WRITEABLE: whatever the socket does not take, libwebsockets keeps and
+     * sends first (lws_issue_raw); nothing more is written once it must. */
+    ll_msg *m;
+    while (!s->destroying && !lws_send_pipe_choked(c->wsi) && (m = ll_outq_pop(&c->outq)))
+        if (write_msg(s, c, m))
+            break;
+    ll_outq_clear(&c->outq);
+    if (c->reap_runs || s->destroying)
+        return;
+    /* read and drop what comes until the peer's close, whatever the mode */
+    c->blackholed = 0;
+    ll_conn_set_rx(c, true);
+    c->reap_runs = LL_REAP_ARMED;
+    lws_sul_schedule(s->ctx, 0, &s->reap, reap, 1);
+}
+
 void ll_conn_set_rx(ll_conn *c, bool on)
 {
     if (c->rx_off == !on)
@@ -73,6 +183,8 @@ void ll_conn_set_rx(ll_conn *c, bool on)
 
 int ll_conn_writeable(ll_server *s, ll_conn *c)
 {
+    if (c->lws_closing)
+        return 0; /* its close frame is libwebsockets' to write; nothing after it */
     if (c->close_code) {
         const char *r = c->close_reason ? c->close_reason : "";
         lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)r,
@@ -96,12 +208,8 @@ int ll_conn_writeable(ll_server *s, ll_conn *c)
     ll_msg *m = ll_outq_pop(&c->outq);
     if (!m)
         return 0;
-    int n = lws_write(c->wsi, ll_msg_payload(m), m->len,
-                      m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    ll_msg_unref(m);
-    if (n < 0)
+    if (write_msg(s, c, m))
         return -1;
-    s->reg.stats.messages_out++;
     if (c->outq.count)
         lws_callback_on_writable(c->wsi);
     return 0;

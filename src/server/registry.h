@@ -57,6 +57,9 @@ typedef struct ll_conn {
     unsigned rx_off : 1;           /* input is switched off (lws rx flow) */
     unsigned blackholed : 1;       /* in blackhole: no reads, writes or pings */
     unsigned killed : 1;           /* a hard close was requested */
+    unsigned failing : 1;          /* failed (RFC 6455 7.1.7): dropped once our close is out */
+    unsigned lws_closing : 1;      /* libwebsockets has begun the close */
+    unsigned reap_runs : 2;        /* the reaper's progress (conn.c) */
 } ll_conn;
 
 /* Evictions are reported at most this often (see ll_registry_take_evicted). */

@@ -58,6 +58,7 @@ typedef struct ll_server {
     int port;
     bool tls;
     lws_sorted_usec_list_t tick;
+    lws_sorted_usec_list_t reap; /* drops failed connections (conn.c) */
     int64_t tick_ms;           /* the tick's period outside fault modes */
     int64_t started_mono;
     int64_t next_flush_mono;
@@ -99,6 +100,20 @@ void ll_conn_close(ll_server *s, ll_conn *c, uint16_t code, const char *reason);
 
 /* Ends c at once, without a close frame. */
 void ll_conn_kill(ll_conn *c);
+
+/* Fails c (RFC 6455 7.1.7) from inside one of its receive callbacks: sets
+ * the close frame (code, static reason) libwebsockets sends when the
+ * callback returns -1, and marks c so that TCP is dropped as soon as that
+ * frame is out, without waiting for the peer's close. Returns -1, for the
+ * callback to return. */
+int ll_conn_fail(ll_server *s, ll_conn *c, uint16_t code, const char *reason);
+
+/* LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL: libwebsockets begins closing c. A
+ * close it began itself (a protocol error found in its frame parser) or
+ * one that ll_conn_fail began is a failure: the replies already queued for
+ * c are written, then the close frame, and c is dropped as soon as that is
+ * out. Closes begun by ll_conn_close wait for the peer's close. */
+void ll_conn_closing(ll_server *s, ll_conn *c);
 
 /* Switches c's input on or off (libwebsockets rx flow control). */
 void ll_conn_set_rx(ll_conn *c, bool on);

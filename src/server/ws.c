@@ -190,17 +190,6 @@ static void handle_message(ll_server *s, ll_conn *c, const unsigned char *data, 
     ll_proto_result_free(&r);
 }
 
-static int too_big(ll_conn *c)
-{
-    static const char reason[] = "message too big";
-    free(c->rx);
-    c->rx = NULL;
-    c->rx_len = c->rx_cap = 0;
-    lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
-                     sizeof(reason) - 1);
-    return -1;
-}
-
 /* LWS_CALLBACK_RECEIVE: a piece of a message; reassemble up to the limit. */
 static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len)
 {
@@ -216,7 +205,7 @@ static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len
     }
     c->rx_partial = !final;
     if (c->rx_len + len > max || remaining > max - c->rx_len - len)
-        return too_big(c);
+        return ll_conn_fail(s, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
     if (first && final) {
         handle_message(s, c, in, len, c->rx_binary);
         return 0;
@@ -256,6 +245,10 @@ int ll_ws_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reas
         return pss ? established(s, wsi, pss) : -1;
     case LWS_CALLBACK_RECEIVE:
         return pss && pss->conn ? receive(s, pss->conn, in, len) : 0;
+    case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
+        if (pss && pss->conn)
+            ll_conn_closing(s, pss->conn);
+        return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
         if (pss && pss->conn) {
             ll_ping_pong(&pss->conn->ping);
