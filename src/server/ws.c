@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/ws_close.h"
 #include "server/api.h"
 #include "server/clock.h"
 #include "server/protocol.h"
@@ -235,6 +236,24 @@ static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len
     return 0;
 }
 
+/* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: the peer's close frame, before
+ * libwebsockets echoes its payload back. It has already replaced some
+ * codes that may not be sent (below 1000, 1004-1006, 1012-2999) by 1002,
+ * in place; the rest of the rule (1 byte, 5000 and up, a reason that is
+ * not UTF-8) is checked here: such a close is not echoed but answered with
+ * 1002 or 1007, and the connection dropped. */
+static int peer_close(ll_server *s, ll_conn *c, const void *in, size_t len)
+{
+    switch (ll_ws_close_check(in, len, NULL)) {
+    case 0:
+        return 0;
+    case LWS_CLOSE_STATUS_INVALID_PAYLOAD:
+        return ll_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8 in close reason");
+    default:
+        return ll_conn_fail(s, c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "invalid close frame");
+    }
+}
+
 int ll_ws_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reason,
                    ll_session *pss, void *in, size_t len)
 {
@@ -245,6 +264,8 @@ int ll_ws_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reas
         return pss ? established(s, wsi, pss) : -1;
     case LWS_CALLBACK_RECEIVE:
         return pss && pss->conn ? receive(s, pss->conn, in, len) : 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return pss && pss->conn ? peer_close(s, pss->conn, in, len) : 0;
     case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
         if (pss && pss->conn)
             ll_conn_closing(s, pss->conn);

@@ -1,12 +1,14 @@
-"""RFC 6455 framing rules the server enforces beyond libwebsockets 4.1: a
-failed connection is dropped as soon as the close frame is out (RFC 6455
-7.1.7), and replies owed before a protocol error go out before the close
-frame.
+"""RFC 6455 framing rules the server enforces beyond libwebsockets 4.1:
+close frames are checked before they are echoed (1002, 1007), a failed
+connection is dropped as soon as the close frame is out (RFC 6455 7.1.7),
+and replies owed before a protocol error go out before the close frame.
 
 The servers here run without fast heartbeats: a ping timeout would close
 the connections these tests watch close for other reasons."""
 
 import struct
+
+import pytest
 
 from llserver import OP_CLOSE, OP_TEXT, RawWS
 
@@ -38,6 +40,56 @@ def assert_closed(raw, code, within=1.0):
     assert len(payload) >= 2 and struct.unpack("!H", payload[:2])[0] == code, payload
     raw.wait_eof(within)
     return payload[2:]
+
+
+# -- close frames ------------------------------------------------------------
+
+def test_a_one_byte_close_is_answered_1002_and_dropped(start_server):
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.send_frame(OP_CLOSE, b"\x03")  # half a code: not echoed
+    assert_closed(raw, 1002)
+    raw.close()
+    server.wait_active(0)
+
+
+@pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535])
+def test_a_close_code_that_may_not_be_sent_is_answered_1002(start_server, code):
+    # libwebsockets rewrites those below 3000 itself; 5000 and up are ours
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.send_frame(OP_CLOSE, close_payload(code, b"bye"))
+    assert_closed(raw, 1002)
+    raw.close()
+
+
+@pytest.mark.parametrize("code", [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
+                                  3000, 3999, 4000, 4999])
+def test_a_valid_close_is_echoed_and_the_connection_dropped(start_server, code):
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.send_frame(OP_CLOSE, close_payload(code, "né".encode()))
+    assert assert_closed(raw, code) == "né".encode()
+    raw.close()
+
+
+def test_an_empty_close_is_echoed(start_server):
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.send_frame(OP_CLOSE, b"")
+    op, payload = first_frame(raw)
+    assert (op, payload) == (OP_CLOSE, b"")
+    raw.wait_eof(1.0)
+    raw.close()
+
+
+@pytest.mark.parametrize("reason", [b"\xff", b"ok\xc3", b"\xed\xa0\x80", b"\xc0\xaf"])
+def test_a_close_reason_that_is_not_utf8_is_answered_1007(start_server, reason):
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.send_frame(OP_CLOSE, close_payload(1000, reason))
+    assert_closed(raw, 1007)
+    raw.close()
 
 
 # -- failing: the close frame, then TCP dropped at once ------------------------
