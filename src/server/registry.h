@@ -16,6 +16,7 @@
 #include "server/outq.h"
 #include "server/ping.h"
 #include "server/stats.h"
+#include "proto/ws_utf8.h"
 
 struct lws;
 struct ll_conn;
@@ -60,6 +61,7 @@ typedef struct ll_conn {
     unsigned failing : 1;          /* failed (RFC 6455 7.1.7): dropped once our close is out */
     unsigned lws_closing : 1;      /* libwebsockets has begun the close */
     unsigned reap_runs : 2;        /* the reaper's progress (conn.c) */
+    ll_utf8_stream rx_utf8;        /* the text message being received, so far */
 } ll_conn;
 
 /* Evictions are reported at most this often (see ll_registry_take_evicted). */

@@ -152,14 +152,10 @@ static void closed(ll_server *s, ll_session *pss)
         ll_server_check_monitor(s);
 }
 
-/* One complete message from c. */
+/* One complete message from c (a text message is valid UTF-8). */
 static void handle_message(ll_server *s, ll_conn *c, const unsigned char *data, size_t len,
                            bool binary)
 {
-    if (!binary && !ll_utf8_valid(data, len)) {
-        ll_conn_close(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
-        return;
-    }
     s->reg.stats.messages_in++;
     ll_registry_touch(&s->reg, c, ll_clock_wall_ms());
     if (binary) {
@@ -191,7 +187,10 @@ static void handle_message(ll_server *s, ll_conn *c, const unsigned char *data, 
     ll_proto_result_free(&r);
 }
 
-/* LWS_CALLBACK_RECEIVE: a piece of a message; reassemble up to the limit. */
+/* LWS_CALLBACK_RECEIVE: a piece of a message, as it arrives (a fragment,
+ * or part of one); reassemble up to the limit. Text is checked piece by
+ * piece, so invalid UTF-8 fails the connection at the first piece that
+ * holds it, not at the end of the message. */
 static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len)
 {
     struct lws *wsi = c->wsi;
@@ -203,10 +202,14 @@ static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len
     if (first) {
         c->rx_len = 0;
         c->rx_binary = lws_frame_is_binary(wsi) ? 1 : 0;
+        ll_utf8_stream_init(&c->rx_utf8);
     }
     c->rx_partial = !final;
     if (c->rx_len + len > max || remaining > max - c->rx_len - len)
         return ll_conn_fail(s, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+    if (!c->rx_binary && (ll_utf8_stream_feed(&c->rx_utf8, in, len) != len ||
+                          (final && !ll_utf8_stream_complete(&c->rx_utf8))))
+        return ll_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
     if (first && final) {
         handle_message(s, c, in, len, c->rx_binary);
         return 0;

@@ -1,7 +1,9 @@
 """RFC 6455 framing rules the server enforces beyond libwebsockets 4.1:
 close frames are checked before they are echoed (1002, 1007), a failed
 connection is dropped as soon as the close frame is out (RFC 6455 7.1.7),
-and replies owed before a protocol error go out before the close frame.
+replies owed before a protocol error go out before the close frame, and
+invalid UTF-8 fails the connection at the first piece of text that holds
+it, not at the end of the message.
 
 The servers here run without fast heartbeats: a ping timeout would close
 the connections these tests watch close for other reasons."""
@@ -10,7 +12,7 @@ import struct
 
 import pytest
 
-from llserver import OP_CLOSE, OP_TEXT, RawWS
+from llserver import OP_CLOSE, OP_CONT, OP_TEXT, RawWS
 
 # RSV1 set on a text frame: no extension is negotiated, so libwebsockets
 # fails the connection with 1002 ("rsv bits").
@@ -130,3 +132,77 @@ def test_replies_owed_before_a_protocol_error_go_out_before_the_close(start_serv
     assert first_frame(raw) == (OP_TEXT, b"first")
     assert_closed(raw, 1002)
     raw.close()
+
+
+# -- UTF-8, checked as it arrives ----------------------------------------------
+
+def test_invalid_utf8_fails_at_the_fragment_that_holds_it(start_server):
+    # the message is never finished: the server must not wait for its end
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.send_frame(OP_TEXT, "κόσμε".encode(), fin=False)
+    raw.send_frame(OP_CONT, b"ok \xf4\x90\x80\x80", fin=False)  # above U+10FFFF
+    assert_closed(raw, 1007)
+    raw.close()
+    server.wait_active(0)
+
+
+def test_invalid_utf8_fails_within_a_frame_still_arriving(start_server):
+    # a 100-byte text frame of which only the first 10 bytes are sent
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    key = b"\x11\x22\x33\x44"
+    part = b"abcd\xed\xa0\x80xyz"  # a surrogate, U+D800
+    raw.sock.sendall(bytes([0x80 | OP_TEXT, 0x80 | 100]) + key
+                     + bytes(b ^ key[i % 4] for i, b in enumerate(part)))
+    assert_closed(raw, 1007)
+    raw.close()
+
+
+def test_a_character_whose_second_byte_is_wrong_fails_at_that_byte(start_server):
+    # E0 then 80: an overlong form, known at its second byte, which comes
+    # in the next fragment; nothing completes the message
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.send_frame(OP_TEXT, b"ab\xe0", fin=False)
+    raw.send_frame(OP_CONT, b"\x80", fin=False)
+    assert_closed(raw, 1007)
+    raw.close()
+
+
+def test_valid_text_split_anywhere_still_round_trips(start_server):
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    text = "a€𝄞é".encode()
+    pieces = [text[:2], text[2:3], text[3:7], text[7:]]  # cut inside characters
+    raw.send_frame(OP_TEXT, pieces[0], fin=False)
+    for p in pieces[1:-1]:
+        raw.send_frame(OP_CONT, p, fin=False)
+    raw.send_frame(OP_CONT, pieces[-1])
+    assert first_frame(raw) == (OP_TEXT, text)
+    raw.send_frame(OP_CLOSE, close_payload(1000))
+    assert_closed(raw, 1000)
+    raw.close()
+
+
+def test_a_binary_message_is_not_checked_as_text(start_server):
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.send_frame(0x2, b"\xff\xfe", fin=False)
+    raw.send_frame(OP_CONT, b"\xc0")
+    op, payload = first_frame(raw)
+    assert (op, payload) == (0x2, b"\xff\xfe\xc0")
+    raw.close()
+
+
+def test_a_failed_connection_is_gone_from_the_counts(start_server):
+    server = start_server(fast=False)
+    raws = []
+    for i, frame in enumerate(([OP_CLOSE, b"\x03"], [OP_TEXT, b"\xff"], [OP_TEXT_RSV1, b"x"])):
+        raw = open_raw(server, f"u{i}")
+        raw.send_frame(*frame)
+        raws.append(raw)
+    server.wait_active(0)
+    for raw in raws:
+        raw.wait_eof(1.0)
+        raw.close()
