@@ -90,7 +90,7 @@ public struct Configuration: Sendable {
 
     /// A configuration for `url` with every other field at the library's default.
     public init(url: String) {
-        var c = Self.cDefaults()
+        let c = Self.cDefaults()
         self.url = url
         baseDelayMs = Int(c.base_delay_ms)
         maxDelayMs = Int(c.max_delay_ms)
@@ -127,7 +127,8 @@ public struct Configuration: Sendable {
     }
 
     /// Checks the configuration as `lifeline_client_new()` would (through
-    /// `lifeline_config_validate()`), without creating a client. Throws
+    /// `lifeline_config_validate()`, which also opens ``caFile``), without
+    /// creating a client. Throws
     /// ``LifelineError/invalidConfiguration(field:code:name:message:)``
     /// naming the first bad field.
     public func validate() throws(LifelineError) {
@@ -211,47 +212,27 @@ public struct Configuration: Sendable {
 
     /// The error for a `LIFELINE_ERR_CONFIG_*` code from
     /// `lifeline_config_validate()` or `lifeline_client_new()`, naming the
-    /// field. C names one field per code, except for the codes that cover
-    /// several fields: there the field is the first that breaks the rule the
-    /// code states (negative, or zero).
+    /// field `lifeline_config_check()` names (the binding has no rules of its
+    /// own about which field is bad), as this type calls it.
     func configurationError(_ code: Int32) -> LifelineError {
-        let ints: [(String, Int)] = [
-            ("baseDelayMs", baseDelayMs), ("maxDelayMs", maxDelayMs), ("jitterMs", jitterMs),
-            ("maxAttempts", maxAttempts), ("stableAfterMs", stableAfterMs),
-            ("downPingIntervalMs", downPingIntervalMs), ("connectTimeoutMs", connectTimeoutMs),
-            ("pingIntervalMs", pingIntervalMs), ("pingTimeoutMs", pingTimeoutMs),
-            ("rttGoodMs", rttGoodMs), ("rttPoorMs", rttPoorMs),
-            ("alertMinIntervalMs", alertMinIntervalMs),
-        ]
-        let limits: [(String, Int)] = [
-            ("maxMessageBytes", maxMessageBytes), ("queueMaxMessages", queueMaxMessages),
-            ("queueMaxBytes", queueMaxBytes),
-        ]
-        let field: String? = switch code {
-        case LIFELINE_ERR_CONFIG_URL.code: "url"
-        case LIFELINE_ERR_CONFIG_NEGATIVE.code: ints.first { $0.1 < 0 }?.0 ?? "baseDelayMs"
-        case LIFELINE_ERR_CONFIG_BASE_DELAY.code: "baseDelayMs"
-        case LIFELINE_ERR_CONFIG_MAX_DELAY.code: "maxDelayMs"
-        case LIFELINE_ERR_CONFIG_MAX_ATTEMPTS.code: "maxAttempts"
-        case LIFELINE_ERR_CONFIG_JITTER_MODE.code: "jitterMode"
-        case LIFELINE_ERR_CONFIG_PING_INTERVAL.code: "pingIntervalMs"
-        case LIFELINE_ERR_CONFIG_PING_TIMEOUT.code: "pingTimeoutMs"
-        case LIFELINE_ERR_CONFIG_DOWN_PING_INTERVAL.code: "downPingIntervalMs"
-        case LIFELINE_ERR_CONFIG_RTT_THRESHOLDS.code: "rttGoodMs"
-        case LIFELINE_ERR_CONFIG_HEALTH_URL.code: "healthURL"
-        case LIFELINE_ERR_CONFIG_QUEUE.code: "queuePolicy"
-        case LIFELINE_ERR_CONFIG_HEADER.code: "headers"
-        case LIFELINE_ERR_CONFIG_CONNECT_TIMEOUT.code: "connectTimeoutMs"
-        case LIFELINE_ERR_CONFIG_LIMITS.code: limits.first { $0.1 == 0 }?.0 ?? "maxMessageBytes"
-        case LIFELINE_ERR_CONFIG_PROXY.code: "httpProxy"
-        case LIFELINE_ERR_CONFIG_CA_FILE.code: "caFile"
-        case LIFELINE_ERR_CONFIG_LOOP.code: "loop"
-        case LIFELINE_ERR_CONFIG_WEBHOOK.code: "discordWebhookURL"
-        case LIFELINE_ERR_CONFIG_LABEL.code: "alertLabels"
-        default: nil
+        let cField = try? withCConfig { c -> String? in
+            var name: UnsafePointer<CChar>? = nil
+            guard lifeline_config_check(&c, &name) == code, let name else { return nil }
+            return String(cString: name)
         }
-        guard let field else { return LifelineError(code: code) }
-        return LifelineError(code: code, field: field)
+        guard let cField else { return LifelineError(code: code) }
+        return LifelineError(code: code, field: Self.propertyName(cField))
+    }
+
+    /// The property for a C field: `health_url` is `healthURL`,
+    /// `allow_insecure_tls` is `allowInsecureTLS`, `rtt_good_ms` is `rttGoodMs`.
+    static func propertyName(_ cField: String) -> String {
+        let acronyms: Set<Substring> = ["url", "tls"]
+        let words = cField.split(separator: "_")
+        guard let first = words.first else { return cField }
+        return String(first) + words.dropFirst().map { word in
+            acronyms.contains(word) ? word.uppercased() : word.prefix(1).uppercased() + word.dropFirst()
+        }.joined()
     }
 }
 

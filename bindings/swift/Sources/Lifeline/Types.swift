@@ -1,52 +1,94 @@
 import CLifeline
 
 /// Where the connection stands (`lifeline_state`). The raw values are the C
-/// library's names (`lifeline_state_name`).
-public enum ConnectionState: String, Sendable, CaseIterable, CustomStringConvertible {
+/// library's names (`lifeline_state_name`), asked of it, never copied.
+public enum ConnectionState: Sendable, CaseIterable, CustomStringConvertible, RawRepresentable {
     /// Created, not started.
-    case idle = "idle"
+    case idle
     /// A connection attempt is in progress.
-    case connecting = "connecting"
+    case connecting
     /// Open and heartbeating.
-    case connected = "connected"
+    case connected
     /// Lost or failed, waiting to retry.
-    case disconnected = "disconnected"
+    case disconnected
     /// Permanent failure (e.g. HTTP 401 on the upgrade); no automatic retry
     /// until ``LifelineClient/start()`` or ``LifelineClient/reconnectNow()``.
-    case error = "error"
+    case error
     /// The retry budget is spent; the client probes until the server is back.
-    case serverDown = "server_down"
+    case serverDown
     /// Stopped by the application.
-    case closed = "closed"
+    case closed
 
-    /// The state for a C `lifeline_state` value, through its C name. A value
-    /// this binding does not know (a newer library) reads as `.error`.
+    var cValue: Int32 {
+        let state = switch self {
+        case .idle: LIFELINE_STATE_IDLE
+        case .connecting: LIFELINE_STATE_CONNECTING
+        case .connected: LIFELINE_STATE_CONNECTED
+        case .disconnected: LIFELINE_STATE_DISCONNECTED
+        case .error: LIFELINE_STATE_ERROR
+        case .serverDown: LIFELINE_STATE_SERVER_DOWN
+        case .closed: LIFELINE_STATE_CLOSED
+        }
+        return Int32(state.rawValue)
+    }
+
+    /// The state for a C `lifeline_state` value. A value this binding does
+    /// not know (a newer library) reads as `.error`.
     init(cValue: Int32) {
-        self = ConnectionState(rawValue: String(cString: lifeline_state_name(cValue))) ?? .error
+        self = Self.allCases.first { $0.cValue == cValue } ?? .error
+    }
+
+    /// The C name, e.g. `"server_down"`.
+    public var rawValue: String { String(cString: lifeline_state_name(cValue)) }
+
+    /// The state the C library names `rawValue`.
+    public init?(rawValue: String) {
+        guard let state = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = state
     }
 
     public var description: String { rawValue }
 }
 
 /// The connection's quality grade (`lifeline_quality`). The raw values are
-/// the C library's names (`lifeline_quality_name`).
-public enum Quality: String, Sendable, CaseIterable, CustomStringConvertible {
+/// the C library's names (`lifeline_quality_name`), asked of it.
+public enum Quality: Sendable, CaseIterable, CustomStringConvertible, RawRepresentable {
     /// Nothing measured on this connection yet, or the measure was lost.
-    case unknown = "unknown"
-    case excellent = "excellent"
-    case good = "good"
-    case poor = "poor"
+    case unknown
+    case excellent
+    case good
+    case poor
 
-    /// The grade for a C `lifeline_quality` value, through its C name.
+    var cValue: Int32 {
+        let quality = switch self {
+        case .unknown: LIFELINE_QUALITY_UNKNOWN
+        case .excellent: LIFELINE_QUALITY_EXCELLENT
+        case .good: LIFELINE_QUALITY_GOOD
+        case .poor: LIFELINE_QUALITY_POOR
+        }
+        return Int32(quality.rawValue)
+    }
+
+    /// The grade for a C `lifeline_quality` value (`.unknown` for one this
+    /// binding does not know).
     init(cValue: Int32) {
-        self = Quality(rawValue: String(cString: lifeline_quality_name(cValue))) ?? .unknown
+        self = Self.allCases.first { $0.cValue == cValue } ?? .unknown
+    }
+
+    /// The C name, e.g. `"excellent"`.
+    public var rawValue: String { String(cString: lifeline_quality_name(cValue)) }
+
+    /// The grade the C library names `rawValue`.
+    public init?(rawValue: String) {
+        guard let quality = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = quality
     }
 
     public var description: String { rawValue }
 }
 
 /// How the reconnection wait is randomised (`lifeline_jitter_mode`).
-public enum JitterMode: Sendable, CaseIterable {
+public enum JitterMode: Sendable, CaseIterable, CustomStringConvertible {
     /// `min(base * 2^(n-1), max)` plus uniform `[0, jitterMs)`.
     case additive
     /// Uniform `[0, min(base * 2^(n-1), max)]`: spreads a fleet over the window.
@@ -63,10 +105,13 @@ public enum JitterMode: Sendable, CaseIterable {
         guard let mode = Self.allCases.first(where: { $0.cValue == cValue }) else { return nil }
         self = mode
     }
+
+    /// The C name (`lifeline_jitter_mode_name`): `"additive"` or `"full"`.
+    public var description: String { String(cString: lifeline_jitter_mode_name(cValue)) }
 }
 
 /// What a send does when the offline queue is full (`lifeline_queue_policy`).
-public enum QueuePolicy: Sendable, CaseIterable {
+public enum QueuePolicy: Sendable, CaseIterable, CustomStringConvertible {
     /// The new send fails with `QUEUE_FULL`.
     case rejectNew
     /// The oldest queued message is dropped (reported as ``LifelineEvent/dropped(_:reason:)``).
@@ -86,10 +131,14 @@ public enum QueuePolicy: Sendable, CaseIterable {
         guard let policy = Self.allCases.first(where: { $0.cValue == cValue }) else { return nil }
         self = policy
     }
+
+    /// The C name (`lifeline_queue_policy_name`): `"reject"`, `"drop_oldest"`
+    /// or `"off"`.
+    public var description: String { String(cString: lifeline_queue_policy_name(cValue)) }
 }
 
 /// The most detailed log lines the client produces (`lifeline_log_level`).
-public enum LogLevel: Sendable, CaseIterable, Comparable {
+public enum LogLevel: Sendable, CaseIterable, Comparable, CustomStringConvertible {
     case error, warn, info, debug
 
     var cValue: Int32 {
@@ -105,6 +154,9 @@ public enum LogLevel: Sendable, CaseIterable, Comparable {
         guard let level = Self.allCases.first(where: { $0.cValue == cValue }) else { return nil }
         self = level
     }
+
+    /// The C name (`lifeline_log_level_name`), e.g. `"warn"`.
+    public var description: String { String(cString: lifeline_log_level_name(cValue)) }
 }
 
 /// One WebSocket message.

@@ -14,10 +14,15 @@ struct BadConfiguration: Sendable, CustomTestStringConvertible {
         .init(field: "url", errorName: "CONFIG_URL") { $0.url = "http://127.0.0.1/ws" },
         .init(field: "url", errorName: "INVALID_ARGUMENT") { $0.url = "ws://127.0.0.1/\u{0}ws" },
         .init(field: "jitterMs", errorName: "CONFIG_NEGATIVE") { $0.jitterMs = -1 },
+        .init(field: "stableAfterMs", errorName: "CONFIG_NEGATIVE") { $0.stableAfterMs = -1 },
         .init(field: "alertMinIntervalMs", errorName: "CONFIG_NEGATIVE") { $0.alertMinIntervalMs = -5 },
         .init(field: "baseDelayMs", errorName: "CONFIG_BASE_DELAY") { $0.baseDelayMs = 0 },
         .init(field: "baseDelayMs", errorName: "INVALID_ARGUMENT") { $0.baseDelayMs = Int(Int32.max) + 1 },
         .init(field: "maxDelayMs", errorName: "CONFIG_MAX_DELAY") { $0.baseDelayMs = 500; $0.maxDelayMs = 400 },
+        // a rule between two fields: C names the one changed from its default
+        .init(field: "baseDelayMs", errorName: "CONFIG_MAX_DELAY") { $0.baseDelayMs = 40000 },
+        .init(field: "pingIntervalMs", errorName: "CONFIG_PING_TIMEOUT") { $0.pingIntervalMs = 5000 },
+        .init(field: "rttPoorMs", errorName: "CONFIG_RTT_THRESHOLDS") { $0.rttPoorMs = 100 },
         .init(field: "maxAttempts", errorName: "CONFIG_MAX_ATTEMPTS") { $0.maxAttempts = 0 },
         .init(field: "downPingIntervalMs", errorName: "CONFIG_DOWN_PING_INTERVAL") { $0.downPingIntervalMs = 0 },
         .init(field: "healthURL", errorName: "CONFIG_HEALTH_URL") { $0.healthURL = "ftp://127.0.0.1/health" },
@@ -108,9 +113,32 @@ struct ConfigurationTests {
     func enumRawValuesAreTheCNames() {
         let cStates = (0..<LIFELINE_STATE_COUNT).map { String(cString: lifeline_state_name($0)) }
         #expect(ConnectionState.allCases.map(\.rawValue) == cStates)
+        #expect(ConnectionState.serverDown.rawValue == "server_down")
+        #expect(ConnectionState(rawValue: "server_down") == .serverDown)
+        #expect(ConnectionState(rawValue: "no such state") == nil)
+        #expect(ConnectionState(cValue: 99) == .error)
         let cQualities = [LIFELINE_QUALITY_UNKNOWN, LIFELINE_QUALITY_EXCELLENT, LIFELINE_QUALITY_GOOD,
                           LIFELINE_QUALITY_POOR].map { String(cString: lifeline_quality_name(Int32($0.rawValue))) }
         #expect(Quality.allCases.map(\.rawValue) == cQualities)
+        #expect(Quality(rawValue: "good") == .good)
+    }
+
+    @Test("modes, policies and levels describe themselves with the C names")
+    func enumDescriptionsAreTheCNames() {
+        #expect(JitterMode.allCases.map(\.description) == ["additive", "full"])
+        #expect(QueuePolicy.allCases.map(\.description) == ["reject", "drop_oldest", "off"])
+        #expect(LogLevel.allCases.map(\.description) == ["error", "warn", "info", "debug"])
+    }
+
+    @Test("a C field is named as the Configuration property")
+    func cFieldsAreNamedAsProperties() {
+        let names = ["url": "url", "health_url": "healthURL", "discord_webhook_url": "discordWebhookURL",
+                     "allow_insecure_tls": "allowInsecureTLS", "rtt_good_ms": "rttGoodMs",
+                     "queue_max_messages": "queueMaxMessages", "ca_file": "caFile",
+                     "permessage_deflate": "permessageDeflate", "headers": "headers"]
+        for (cField, property) in names {
+            #expect(Configuration.propertyName(cField) == property)
+        }
     }
 
     @Test("a refused call throws the C code, name and text")
