@@ -61,6 +61,15 @@ SEEDS = {
         b"ws://host:65536/",
         b"ftp://host/",
     ],
+    "redact": [
+        b"wss://user:p@ss@pos.example.com:8443/ws?store=s1&token=abc.def#frag",
+        b"https://discord.com/api/webhooks/123456/abc-TOKEN_x?wait=true",
+        b"https://example.com/redirected?token=secret&x",
+        b"ws://h/?a=1&&b=&=c&token",
+        b"/relative?key=value",
+        b"http://a@b/c://d@e?f=g",
+        b"ws://abc@abc/abc?abc=abcdef",
+    ],
     "classify": [
         u16(503) + b"120",
         u16(429) + b" 30 ",
