@@ -21,8 +21,8 @@ int output_init(output *o, FILE *stream, int json, int status_line)
     o->json = json;
     o->status_line = status_line && !json;
     o->t0_ms = monotonic_ms();
-    o->state = "idle";
-    o->quality = "unknown";
+    o->state = LIFELINE_STATE_IDLE;
+    o->quality = LIFELINE_QUALITY_UNKNOWN;
     o->rtt_ms = -1;
     o->retry_ms = -1;
     return 0;
@@ -60,33 +60,31 @@ static long long num(const cJSON *ev, const char *key)
     return cJSON_IsNumber(item) ? (long long)item->valuedouble : 0;
 }
 
+/* The value the library's name_of (lifeline_state_name, ...) calls name,
+ * or fallback: the events carry names, the status line keeps values. */
+static int value_named(const char *name, const char *(*name_of)(int), int fallback)
+{
+    for (int v = 0; v < 32; v++)
+        if (strcmp(name, name_of(v)) == 0)
+            return v;
+    return fallback;
+}
+
 /* Keep what the status line shows up to date. Called with the lock held. */
 static void track(output *o, const cJSON *ev, const char *event)
 {
-    /* the names are the library's static strings, looked up again here so
-     * the output never points into an event that is about to be freed */
-    static const char *const states[] = {"idle", "connecting", "connected",
-        "disconnected", "error", "server_down", "closed"};
-    static const char *const grades[] = {"unknown", "excellent", "good", "poor"};
-    const char *s = NULL;
     if (strcmp(event, "state") == 0) {
-        for (size_t i = 0; i < sizeof(states) / sizeof(*states); i++)
-            if (strcmp(str(ev, "state"), states[i]) == 0)
-                o->state = states[i];
+        o->state = value_named(str(ev, "state"), lifeline_state_name, o->state);
         o->attempt = (int)num(ev, "attempt");
-        if (strcmp(o->state, "connecting") == 0 || strcmp(o->state, "connected") == 0)
+        if (o->state == LIFELINE_STATE_CONNECTING || o->state == LIFELINE_STATE_CONNECTED)
             o->retry_ms = -1;
     } else if (strcmp(event, "retry") == 0) {
         o->retry_ms = num(ev, "delay_ms");
     } else if (strcmp(event, "pong") == 0 || strcmp(event, "quality") == 0) {
-        s = str(ev, "quality");
+        o->quality = value_named(str(ev, "quality"), lifeline_quality_name, o->quality);
         if (strcmp(event, "pong") == 0)
             o->rtt_ms = num(ev, "rtt_ms");
     }
-    if (s)
-        for (size_t i = 0; i < sizeof(grades) / sizeof(*grades); i++)
-            if (strcmp(s, grades[i]) == 0)
-                o->quality = grades[i];
 }
 
 static void print_readable(output *o, const cJSON *ev, const char *event)
@@ -141,12 +139,13 @@ static void print_readable(output *o, const cJSON *ev, const char *event)
 static void draw_status(output *o)
 {
     FILE *f = o->stream;
-    fprintf(f, "\r\033[K\033[7m %s | quality %s", o->state, o->quality);
+    fprintf(f, "\r\033[K\033[7m %s | quality %s", lifeline_state_name(o->state),
+            lifeline_quality_name(o->quality));
     if (o->rtt_ms >= 0)
         fprintf(f, " | rtt %lld ms", (long long)o->rtt_ms);
     fprintf(f, " | attempt %d", o->attempt);
     if (o->retry_ms >= 0 &&
-        (strcmp(o->state, "disconnected") == 0 || strcmp(o->state, "server_down") == 0))
+        (o->state == LIFELINE_STATE_DISCONNECTED || o->state == LIFELINE_STATE_SERVER_DOWN))
         fprintf(f, " | next in %lld ms", (long long)o->retry_ms);
     fputs(" \033[0m", f);
     o->status_drawn = 1;

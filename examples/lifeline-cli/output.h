@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "lifeline/lifeline.h"
+
 typedef struct output {
     pthread_mutex_t lock;
     FILE *stream;
@@ -18,8 +20,8 @@ typedef struct output {
     int status_drawn;   /* the status line is on screen now */
     int64_t t0_ms;      /* monotonic time the CLI started */
     /* what the status line shows, updated from the events */
-    const char *state;
-    const char *quality;
+    int state;          /* lifeline_state */
+    int quality;        /* lifeline_quality */
     int attempt;
     int64_t rtt_ms;     /* -1: none yet */
     int64_t retry_ms;   /* delay of the retry or probe pending, -1: none */
