@@ -5,10 +5,12 @@
  * Each wsi carries its client as opaque user data; a wsi the client has let
  * go of (an abandoned attempt, a connection declared dead) has it cleared,
  * so its late callbacks reach nobody. */
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "client/client_impl.h"
 #include "transport/classify.h"
@@ -432,6 +434,47 @@ static void on_connection_error(lifeline_client *c, struct lws *wsi, const char 
     ll_client_dispatch(c, &ev);
 }
 
+/* The peer's end of the socket is still there: no end of stream and no
+ * error waiting to be read (a peek, nothing is consumed). */
+static int peer_still_there(struct lws *wsi)
+{
+    char b;
+    ssize_t n = recv(lws_get_socket_fd(wsi), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/* libwebsockets is closing an open connection. When it does so because
+ * its frame parser refused what the server sent (lws_ws_client_rx_sm(),
+ * client-parser-ws.c, returns -1 on a reserved opcode or bit, a fragmented
+ * or long control frame, a continuation with nothing to continue, a length
+ * with bit 63 set...), it sets no close reason, and then
+ * rops_close_via_role_protocol_ws() (ops-ws.c) sends no close frame: TCP
+ * is dropped. RFC 6455 §7.1.7 wants a close frame with 1002 first.
+ * __lws_close_free_wsi() (close.c) makes this callback (the protocol's
+ * unbind: per_session_data_size is not 0 for it) just before it asks the
+ * role to close, so a reason set here goes out. The same callback comes
+ * for every other close: those are told apart by what lifeline knows
+ * (a close of ours, a failure of ours, the server's close, a connection
+ * that never opened), by the socket (the server has gone: nothing can be
+ * sent) and by lws_callback_on_writable(), which refuses a socket
+ * libwebsockets has given up on (a timeout, a write error). */
+static void on_dropping(lifeline_client *c, struct lws *wsi)
+{
+    if (!c->wsi_open || c->close_code || c->fail_error || c->last_peer_close ||
+        lws_get_close_length(wsi) || !peer_still_there(wsi) ||
+        lws_callback_on_writable(wsi) != 1)
+        return;
+    ll_client_log(c, LIFELINE_LOG_WARN,
+                  "libwebsockets refused a frame from the server: closing with 1002");
+    ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+                     "a frame libwebsockets refused (reserved bits or opcode, or bad "
+                     "fragmentation), closed with 1002");
+    c->fail_error = LIFELINE_ERR_PROTOCOL;
+    flush_queue(c, wsi);
+    const char *text = close_text(LWS_CLOSE_STATUS_PROTOCOL_ERR);
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)text, strlen(text));
+}
+
 static void on_closed(lifeline_client *c)
 {
     int was_open = c->wsi_open, failed = c->fail_error, peer = c->last_peer_close;
@@ -531,6 +574,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         rc = on_writeable(c, wsi);
         break;
+    case LWS_CALLBACK_WS_CLIENT_DROP_PROTOCOL:
+        on_dropping(c, wsi);
+        break;
     case LWS_CALLBACK_CLIENT_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY:
         on_closed(c);
@@ -543,7 +589,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 }
 
 const struct lws_protocols ll_protocols[] = {
-    {"lifeline-ws", ws_callback, 0, 4096, 0, NULL, 0},
+    /* per_session_data_size 1: libwebsockets makes the unbind callback that
+     * on_dropping() needs only for a wsi with user space (close.c) */
+    {"lifeline-ws", ws_callback, 1, 4096, 0, NULL, 0},
     {"lifeline-http", ll_health_callback, 0, 1024, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };

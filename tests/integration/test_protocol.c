@@ -156,12 +156,43 @@ static void text_that_is_not_utf8_closes_1007_and_delivers_nothing_of_it(void **
     IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTING, IT_QUICK, NULL);
 }
 
+static void echo_from_on_message(it_rec *rec, lifeline_client *c, const void *data, size_t len,
+                                 int is_binary)
+{
+    (void)rec;
+    lifeline_client_send(c, data, len, is_binary);
+}
+
+static void a_frame_libwebsockets_refuses_is_closed_1002_after_what_was_sent(void **state)
+{
+    it_fix *f = *state;
+    start_raw(f, "raw_bad_frame", NULL);
+    f->rec.on_message_hook = echo_from_on_message;
+    it_fix_client(f);
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTED, IT_QUICK, NULL);
+    it_ev ev;
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_DISCONNECTED, IT_QUICK, &ev);
+    it_log("reason: %s", ev.reason);
+    IT_ASSERT(&f->rec, ev.error == LIFELINE_ERR_PROTOCOL, "lost with %s",
+              lifeline_error_name(ev.error));
+    /* the message before the bad frame was delivered, and its echo, sent
+     * from on_message, went out before the close frame with 1002 */
+    assert_int_equal(delivered_containing(&f->rec, "hello"), 1);
+    IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, "\"text\":\"hello\"", IT_QUICK),
+              "the echo did not go out before the close");
+    IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, "\"close_received\"", IT_QUICK),
+              "no close frame: the connection was dropped");
+    assert_int_equal(it_proc_count_lines(f->proc, "\"code\":1002"), 1);
+    assert_int_equal(it_proc_count_lines(f->proc, "\"eof\""), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         IT_TEST(a_redirect_is_refused_and_its_location_never_contacted),
         IT_TEST(a_malformed_status_is_a_protocol_error_without_http_status),
         IT_TEST(text_that_is_not_utf8_closes_1007_and_delivers_nothing_of_it),
+        IT_TEST(a_frame_libwebsockets_refuses_is_closed_1002_after_what_was_sent),
     };
     return IT_RUN(tests);
 }
