@@ -15,6 +15,7 @@
 #include "client/client_impl.h"
 #include "transport/classify.h"
 #include "transport/pong.h"
+#include "proto/ws_close.h"
 #include "proto/ws_utf8.h"
 
 
@@ -434,6 +435,41 @@ static void on_connection_error(lifeline_client *c, struct lws *wsi, const char 
     ll_client_dispatch(c, &ev);
 }
 
+/* The server's close frame, before libwebsockets answers it: it echoes
+ * the payload as it came (client-parser-ws.c, LWSWSOPC_CLOSE), a 1-byte
+ * one, a code of 5000 and up or a reason that is not UTF-8 included. A bad
+ * one is answered 1002 or 1007 instead: returning -1 here makes
+ * lws_ws_client_rx_sm() return before it copies the payload over the close
+ * reason set here, and the close that follows sends that reason. (Codes
+ * below 1000, 1004-1006 and 1012-2999 libwebsockets 4.1 has already
+ * replaced with 1002 in the payload this sees: it answers those 1002
+ * itself, 1012-1014 included, which are valid.) */
+static int on_peer_close(lifeline_client *c, struct lws *wsi, const unsigned char *in, size_t len)
+{
+    int code = 0;
+    int answer = ll_ws_close_check(in, len, &code);
+    if (!answer) {
+        c->last_peer_close = code;
+        return 0;
+    }
+    if (len == 1)
+        ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+                         "a close frame with a 1-byte payload, answered with 1002");
+    else if (answer == LWS_CLOSE_STATUS_INVALID_PAYLOAD)
+        ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+                         "a close frame (code %d) whose reason is not UTF-8, answered with 1007",
+                         code);
+    else
+        ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+                         "a close frame with code %d, which may not be sent, answered with 1002",
+                         code);
+    ll_client_log(c, LIFELINE_LOG_WARN, "%s", c->detail);
+    c->fail_error = LIFELINE_ERR_PROTOCOL;
+    const char *text = close_text(answer);
+    lws_close_reason(wsi, (enum lws_close_status)answer, (unsigned char *)text, strlen(text));
+    return -1;
+}
+
 /* The peer's end of the socket is still there: no end of stream and no
  * error waiting to be read (a peek, nothing is consumed). */
 static int peer_still_there(struct lws *wsi)
@@ -564,12 +600,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         }
         break;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (len >= 2) {
-            const unsigned char *b = in;
-            c->last_peer_close = b[0] << 8 | b[1];
-        } else {
-            c->last_peer_close = 1005;
-        }
+        rc = on_peer_close(c, wsi, in, len);
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         rc = on_writeable(c, wsi);

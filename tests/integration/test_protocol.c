@@ -186,6 +186,48 @@ static void a_frame_libwebsockets_refuses_is_closed_1002_after_what_was_sent(voi
     assert_int_equal(it_proc_count_lines(f->proc, "\"eof\""), 0);
 }
 
+static void bad_close_frames_are_answered_1002_or_1007(void **state)
+{
+    it_fix *f = *state;
+    static const struct {
+        const char *payload; /* hex */
+        int answer;
+        int detected;        /* 0: libwebsockets 4.1 rewrote the code to 1002
+                                before lifeline saw it */
+    } rows[] = {
+        {"03", 1002, 1},         /* 1 byte */
+        {"1388", 1002, 1},       /* 5000 */
+        {"ffff", 1002, 1},       /* 65535 */
+        {"03e8ceba" "eda080", 1007, 1}, /* 1000, a reason with a surrogate */
+        {"03ed", 1002, 0},       /* 1005 */
+        {"03e7", 1002, 0},       /* 999 */
+        {"0bb7", 1002, 0},       /* 2999 */
+        {"0fa0" "627965", 4000, 1}, /* valid: echoed */
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        it_log("close payload %s", rows[i].payload);
+        const char *const extra[] = {"--close-payload", rows[i].payload, NULL};
+        start_raw(f, "raw_bad_close", extra);
+        it_fix_client(f);
+        IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTED, IT_QUICK, NULL);
+        it_ev ev;
+        IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_DISCONNECTED, IT_QUICK, &ev);
+        it_log("reason: %s", ev.reason);
+        char code[32];
+        snprintf(code, sizeof(code), "\"code\":%d", rows[i].answer);
+        IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, code, IT_QUICK),
+                  "payload %s: the answer was not %d", rows[i].payload, rows[i].answer);
+        if (rows[i].answer == 4000) {
+            assert_int_equal(ev.error, LIFELINE_ERR_CLOSED_BY_PEER);
+        } else if (rows[i].detected) {
+            IT_ASSERT(&f->rec, ev.error == LIFELINE_ERR_PROTOCOL, "payload %s: lost with %s",
+                      rows[i].payload, lifeline_error_name(ev.error));
+            assert_non_null(strstr(ev.reason, "close frame"));
+        }
+        next_client(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +235,7 @@ int main(void)
         IT_TEST(a_malformed_status_is_a_protocol_error_without_http_status),
         IT_TEST(text_that_is_not_utf8_closes_1007_and_delivers_nothing_of_it),
         IT_TEST(a_frame_libwebsockets_refuses_is_closed_1002_after_what_was_sent),
+        IT_TEST(bad_close_frames_are_answered_1002_or_1007),
     };
     return IT_RUN(tests);
 }
