@@ -275,12 +275,16 @@ static void deliver(lifeline_client *c, const unsigned char *data, size_t len, i
  * lws_ws_client_rx_sm() returns before it resets rx_ubuf_head (client-
  * parser-ws.c, "if (m) return 1;"), and when the rest of the frame is
  * parsed on, a buffer that was full is written past its end (the heap
- * corruption an oversize message caused). */
+ * corruption an oversize message caused). The close reason is set at once
+ * as well: should libwebsockets close first (the bytes after the bad ones,
+ * parsed in the same read, are no frame it accepts), it sends this one. */
 static void fail_reading(lifeline_client *c, struct lws *wsi, int code, int error)
 {
     c->fail_error = error;
     c->close_code = code;
     c->rx_len = 0;
+    const char *text = close_text(code);
+    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)text, strlen(text));
     lws_callback_on_writable(wsi);
 }
 
@@ -496,9 +500,17 @@ static int peer_still_there(struct lws *wsi)
  * libwebsockets has given up on (a timeout, a write error). */
 static void on_dropping(lifeline_client *c, struct lws *wsi)
 {
-    if (!c->wsi_open || c->close_code || c->fail_error || c->last_peer_close ||
-        lws_get_close_length(wsi) || !peer_still_there(wsi) ||
+    if (!c->wsi_open || c->last_peer_close || !peer_still_there(wsi) ||
         lws_callback_on_writable(wsi) != 1)
+        return;
+    if (c->fail_error && c->close_code) {
+        /* a failure of ours, closing before the WRITEABLE that was to
+         * close it: its reason is set (fail_reading()), the queue goes
+         * first all the same */
+        flush_queue(c, wsi);
+        return;
+    }
+    if (c->close_code || c->fail_error || lws_get_close_length(wsi))
         return;
     ll_client_log(c, LIFELINE_LOG_WARN,
                   "libwebsockets refused a frame from the server: closing with 1002");

@@ -34,7 +34,8 @@ connection after a close either way.
   raw_redirect  answer the upgrade with 302 and Location: --location
   raw_masked    send a text message in a masked frame
   raw_bad_utf8  send "before", then a text message in two fragments whose
-                second holds bytes that are not UTF-8
+                second holds bytes that are not UTF-8 (with --then-bad-frame,
+                a frame with a reserved bit right after, in the same write)
   raw_bad_frame send "hello", then a frame with a reserved bit set, in one
                 write
   raw_bad_close send a close frame with the payload --close-payload (hex)
@@ -228,6 +229,8 @@ async def raw_session(reader, writer, args):
         out = (frame(0x1, b"before")
                + frame(0x1, "valid start, ".encode(), fin=False)
                + frame(0x0, b"\xce\xba\xed\xa0\x80 then more", fin=True))
+        if args.then_bad_frame:
+            out += frame(0x1, b"reserved bit", rsv=4)
     elif args.mode == "raw_bad_frame":
         out = frame(0x1, b"hello") + frame(0x1, b"reserved bit", rsv=4)
     else:  # raw_bad_close
@@ -290,6 +293,8 @@ async def main():
                     help="raw_status: a header line to add (repeatable)")
     ap.add_argument("--location", default="ws://127.0.0.1:9/elsewhere",
                     help="raw_redirect: the Location")
+    ap.add_argument("--then-bad-frame", action="store_true",
+                    help="raw_bad_utf8: a frame with a reserved bit follows")
     ap.add_argument("--close-payload", default="03e8",
                     help="raw_bad_close: the close frame's payload, in hex")
     args = ap.parse_args()

@@ -156,6 +156,24 @@ static void text_that_is_not_utf8_closes_1007_and_delivers_nothing_of_it(void **
     IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTING, IT_QUICK, NULL);
 }
 
+/* The bytes after the bad text, read at once, are no frame libwebsockets
+ * accepts: it closes before the WRITEABLE that was to send 1007. */
+static void text_that_is_not_utf8_closes_1007_even_when_a_bad_frame_follows(void **state)
+{
+    it_fix *f = *state;
+    const char *const extra[] = {"--then-bad-frame", NULL};
+    start_raw(f, "raw_bad_utf8", extra);
+    it_fix_client(f);
+    it_ev ev;
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_DISCONNECTED, IT_QUICK, &ev);
+    it_log("reason: %s", ev.reason);
+    IT_ASSERT(&f->rec, strstr(ev.reason, "UTF-8") != NULL, "reason \"%s\"", ev.reason);
+    IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, "\"close_received\"", IT_QUICK),
+              "no close frame: the connection was dropped");
+    assert_int_equal(it_proc_count_lines(f->proc, "\"code\":1007"), 1);
+    assert_int_equal(delivered_containing(&f->rec, "valid start"), 0);
+}
+
 static void echo_from_on_message(it_rec *rec, lifeline_client *c, const void *data, size_t len,
                                  int is_binary)
 {
@@ -234,6 +252,7 @@ int main(void)
         IT_TEST(a_redirect_is_refused_and_its_location_never_contacted),
         IT_TEST(a_malformed_status_is_a_protocol_error_without_http_status),
         IT_TEST(text_that_is_not_utf8_closes_1007_and_delivers_nothing_of_it),
+        IT_TEST(text_that_is_not_utf8_closes_1007_even_when_a_bad_frame_follows),
         IT_TEST(a_frame_libwebsockets_refuses_is_closed_1002_after_what_was_sent),
         IT_TEST(bad_close_frames_are_answered_1002_or_1007),
     };
