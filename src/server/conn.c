@@ -1,4 +1,5 @@
 /* One WebSocket connection's output: the queue, ping frames, closing. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ void ll_conn_close(ll_server *s, ll_conn *c, uint16_t code, const char *reason)
     c->close_reason = reason;
     c->closing_ms = ll_clock_mono_ms();
     ll_outq_clear(&c->outq);
+    ll_outq_clear(&c->pongs);
     /* let the peer's close frame in, whatever the fault mode */
     c->blackholed = 0;
     ll_conn_set_rx(c, true);
@@ -111,7 +113,16 @@ static void reap(lws_sorted_usec_list_t *sul)
     ll_server *s = lws_container_of(sul, ll_server, reap);
     lws_usec_t next = 0;
     for (ll_conn *c = s->reg.conns; c; c = c->next) {
-        if (c->reap_runs == LL_REAP_ARMED) {
+        if (c->fail_soon && !c->close_code) {
+            /* the close begins at WRITEABLE, through ll_conn_writeable */
+            c->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+            c->close_reason = c->fail_soon;
+            c->closing_ms = ll_clock_mono_ms();
+            c->failing = 1;
+            ll_outq_clear(&c->pongs);
+            ll_conn_set_rx(c, false);
+            lws_callback_on_writable(c->wsi);
+        } else if (c->reap_runs == LL_REAP_ARMED) {
             c->reap_runs = LL_REAP_DUE;
             next = 1;
         } else if (c->reap_runs == LL_REAP_DUE) {
@@ -164,12 +175,39 @@ void ll_conn_closing(ll_server *s, ll_conn *c)
         if (write_msg(s, c, m))
             break;
     ll_outq_clear(&c->outq);
+    ll_outq_clear(&c->pongs);
     if (c->reap_runs || s->destroying)
         return;
     /* read and drop what comes until the peer's close, whatever the mode */
     c->blackholed = 0;
     ll_conn_set_rx(c, true);
     c->reap_runs = LL_REAP_ARMED;
+    lws_sul_schedule(s->ctx, 0, &s->reap, reap, 1);
+}
+
+/* Pongs waiting, at most (the most recent are kept). */
+#define LL_PONGS_MAX 16
+
+void ll_conn_pong(ll_conn *c, const void *payload, size_t len)
+{
+    if (c->close_code || c->lws_closing || c->fail_soon || c->blackholed)
+        return;
+    ll_msg *m = ll_msg_new(payload, len, false);
+    if (!m)
+        return;
+    if (ll_outq_push(&c->pongs, m, LL_PONGS_MAX, SIZE_MAX)) {
+        ll_msg_unref(ll_outq_pop(&c->pongs));
+        ll_outq_push(&c->pongs, m, LL_PONGS_MAX, SIZE_MAX);
+    }
+    ll_msg_unref(m);
+    lws_callback_on_writable(c->wsi);
+}
+
+void ll_conn_fail_soon(ll_server *s, ll_conn *c, const char *reason)
+{
+    if (c->close_code || c->fail_soon)
+        return;
+    c->fail_soon = reason;
     lws_sul_schedule(s->ctx, 0, &s->reap, reap, 1);
 }
 
@@ -193,6 +231,16 @@ int ll_conn_writeable(ll_server *s, ll_conn *c)
     }
     if (c->blackholed)
         return 0;
+    ll_msg *pong = ll_outq_pop(&c->pongs);
+    if (pong) {
+        int n = lws_write(c->wsi, ll_msg_payload(pong), pong->len, LWS_WRITE_PONG);
+        ll_msg_unref(pong);
+        if (n < 0)
+            return -1;
+        if (c->pongs.count || c->ping_due || c->outq.count)
+            lws_callback_on_writable(c->wsi);
+        return 0;
+    }
     if (c->ping_due) {
         /* lws 4.1 hides pongs with an empty payload from the callback, so
          * the ping carries one: its send time in decimal milliseconds */

@@ -20,6 +20,7 @@
 
 struct lws;
 struct ll_conn;
+struct ll_tap_entry;
 
 typedef struct ll_store {
     char *name;
@@ -44,6 +45,7 @@ typedef struct ll_conn {
     ll_store *store;               /* NULL when not a member */
     ll_user *user;
     ll_outq outq;
+    ll_outq pongs;                 /* answers to the client's pings, written first */
     unsigned char *rx;             /* reassembly of a fragmented message */
     size_t rx_len, rx_cap;
     int64_t opened_ms;             /* monotonic */
@@ -52,6 +54,8 @@ typedef struct ll_conn {
     ll_gate gate;
     uint16_t close_code;           /* non-zero: closing with this code */
     const char *close_reason;      /* static text */
+    const char *fail_soon;         /* a broken frame seen: fail with 1002 and this */
+    struct ll_tap_entry *tap;      /* its socket as tap.c watches it */
     unsigned ping_due : 1;         /* write a ping frame when writable */
     unsigned rx_binary : 1;        /* the message being reassembled */
     unsigned rx_partial : 1;       /* a message is partly read */

@@ -115,6 +115,17 @@ int ll_conn_fail(ll_server *s, ll_conn *c, uint16_t code, const char *reason);
  * out. Closes begun by ll_conn_close wait for the peer's close. */
 void ll_conn_closing(ll_server *s, ll_conn *c);
 
+/* Queues a pong with this payload (at most 125 bytes) for c, answering
+ * a ping that tap.c took out of the stream. Only the 16 most recent wait
+ * (RFC 6455 5.5.3 allows answering only the most recent). */
+void ll_conn_pong(ll_conn *c, const void *payload, size_t len);
+
+/* Fails c with 1002 and reason (static) at the start of the next service
+ * pass, its input switched off: tap.c found a broken frame header before
+ * libwebsockets parsed it. The messages read before it are handled and
+ * answered first. */
+void ll_conn_fail_soon(ll_server *s, ll_conn *c, const char *reason);
+
 /* Switches c's input on or off (libwebsockets rx flow control). */
 void ll_conn_set_rx(ll_conn *c, bool on);
 
@@ -153,6 +164,16 @@ void ll_http_forget(struct lws *wsi);
  * bytes still buffered after it came pipelined. http.c calls it for its
  * requests, loop.c for upgrade checks. */
 void ll_http_request_ended(struct lws *wsi);
+
+/* --- tap.c: the client's bytes before libwebsockets parses them --- */
+
+/* Watches c's socket from now on (at ESTABLISHED): its pings are answered
+ * by the server, an unmasked frame fails it. Not when the client sent
+ * frames along with its handshake (then libwebsockets alone reads it). */
+void ll_tap_watch(ll_server *s, ll_conn *c);
+
+/* Stops watching c (when it closes). */
+void ll_tap_forget(ll_conn *c);
 
 /* --- hold.c: blackhole and delay_pongs --- */
 

@@ -125,6 +125,7 @@ static int established(ll_server *s, struct lws *wsi, ll_session *pss)
     if (!c)
         return -1;
     pss->conn = c;
+    ll_tap_watch(s, c);
     ll_ping_init(&c->ping, now, s->opt.ping_interval_ms);
     if (s->fault.mode == LL_FAULT_ACCEPT_THEN_CLOSE) {
         ll_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "accept_then_close");
@@ -146,6 +147,8 @@ static void closed(ll_server *s, ll_session *pss)
     if (!c)
         return;
     pss->conn = NULL;
+    ll_tap_forget(c);
+    ll_outq_clear(&c->pongs);
     announce(s, c, "user_left");
     ll_registry_close(&s->reg, c, ll_clock_mono_ms());
     if (!s->destroying)

@@ -1,18 +1,25 @@
 """RFC 6455 framing rules the server enforces beyond libwebsockets 4.1:
 close frames are checked before they are echoed (1002, 1007), a failed
 connection is dropped as soon as the close frame is out (RFC 6455 7.1.7),
-replies owed before a protocol error go out before the close frame, and
+replies owed before a protocol error go out before the close frame,
 invalid UTF-8 fails the connection at the first piece of text that holds
-it, not at the end of the message.
+it, not at the end of the message, a frame without a mask fails it (1002),
+and every ping gets its pong, however many come at once.
 
 The servers here run without fast heartbeats: a ping timeout would close
 the connections these tests watch close for other reasons."""
 
+import base64
+import os
+import shutil
+import socket
 import struct
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from llserver import OP_CLOSE, OP_CONT, OP_TEXT, RawWS
+from llserver import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawWS, insecure_ssl
 
 # RSV1 set on a text frame: no extension is negotiated, so libwebsockets
 # fails the connection with 1002 ("rsv bits").
@@ -206,3 +213,147 @@ def test_a_failed_connection_is_gone_from_the_counts(start_server):
     for raw in raws:
         raw.wait_eof(1.0)
         raw.close()
+
+
+# -- the mask rule (RFC 6455 5.1) ----------------------------------------------
+
+def client_frame(op, payload, masked=True, fin=True):
+    """A frame as bytes: masked with a fixed key, or not masked at all."""
+    key = b"\x5a\x0f\xc3\x81"
+    head = bytes([(0x80 if fin else 0) | op, (0x80 if masked else 0) | len(payload)])
+    if not masked:
+        return head + payload
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def test_an_unmasked_frame_is_answered_1002_after_what_came_before(start_server):
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.sock.sendall(client_frame(OP_TEXT, b"masked") + client_frame(OP_TEXT, b"bare", False)
+                     + client_frame(OP_TEXT, b"never read"))
+    assert first_frame(raw) == (OP_TEXT, b"masked")
+    assert assert_closed(raw, 1002) == b"unmasked frame"
+    raw.close()
+    server.wait_active(0)
+
+
+@pytest.mark.parametrize("op", [OP_PING, OP_CLOSE, OP_PONG])
+def test_an_unmasked_control_frame_is_answered_1002(start_server, op):
+    # an unmasked ping gets no pong, an unmasked close no echo
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    payload = b"\x03\xe8" if op == OP_CLOSE else b"x"
+    raw.sock.sendall(client_frame(op, payload, masked=False))
+    assert assert_closed(raw, 1002) == b"unmasked frame"
+    raw.close()
+
+
+def test_an_unmasked_frame_sent_in_pieces_is_caught_too(start_server):
+    # its first byte alone, then the rest (the reads may split it so)
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    raw.send_frame(OP_TEXT, b"one")
+    assert first_frame(raw) == (OP_TEXT, b"one")
+    frame = client_frame(OP_TEXT, b"two", masked=False)
+    raw.sock.sendall(frame[:1])
+    raw.sock.sendall(frame[1:])
+    assert assert_closed(raw, 1002) == b"unmasked frame"
+    raw.close()
+
+
+# -- pings: each one answered -------------------------------------------------
+
+def test_every_ping_of_a_burst_gets_its_pong_in_order(start_server):
+    # libwebsockets 4.1 answered only the first: it drops a ping while the
+    # pong of an earlier one waits (Autobahn 2.10)
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.sock.sendall(b"".join(client_frame(OP_PING, f"payload-{i}".encode())
+                              for i in range(10)))
+    for i in range(10):
+        assert first_frame(raw) == (OP_PONG, f"payload-{i}".encode())
+    raw.send_frame(OP_CLOSE, close_payload(1000))
+    assert_closed(raw, 1000)
+    raw.close()
+
+
+def test_pings_sent_a_byte_at_a_time_are_answered(start_server):
+    # Autobahn 2.11's slow motion: a ping arrives over several reads
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    data = b"".join(client_frame(OP_PING, f"slow-{i}".encode()) for i in range(3))
+    for b in data:
+        raw.sock.sendall(bytes([b]))
+    for i in range(3):
+        assert first_frame(raw) == (OP_PONG, f"slow-{i}".encode())
+    raw.close()
+
+
+def test_a_ping_inside_a_fragmented_message_is_answered_first(start_server):
+    server = start_server(fast=False)
+    raw = open_raw(server)
+    raw.sock.sendall(client_frame(OP_TEXT, b"frag", fin=False) + client_frame(OP_PING, b"mid")
+                     + client_frame(OP_CONT, b"ment"))
+    assert first_frame(raw) == (OP_PONG, b"mid")
+    assert first_frame(raw) == (OP_TEXT, b"fragment")
+    raw.close()
+
+
+def test_frames_sent_with_the_handshake_are_still_served(start_server):
+    # RFC 6455 4.1 forbids it; libwebsockets serves them: the server then
+    # cannot tell where that client's frames begin and leaves them alone
+    server = start_server(fast=False)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ws?store=s&user=eager HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                  f"Sec-WebSocket-Version: 13\r\n\r\n").encode()
+                 + client_frame(OP_TEXT, b"eager"))
+    raw = RawWS.__new__(RawWS)
+    raw.sock, raw.buf = sock, b""
+    assert raw._read_until(b"\r\n\r\n").startswith(b"HTTP/1.1 101")
+    assert first_frame(raw) == (OP_TEXT, b"eager")
+    raw.send_frame(OP_PING, b"p")
+    assert first_frame(raw) == (OP_PONG, b"p")
+    raw.close()
+
+
+# -- the same over TLS ---------------------------------------------------------
+
+@pytest.fixture
+def cert(workdir):
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl command to make a certificate")
+    key, crt = Path(workdir) / "key.pem", Path(workdir) / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", crt, "-days", "1", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return str(crt), str(key)
+
+
+def open_raw_tls(server, user="frames-tls"):
+    sock = insecure_ssl().wrap_socket(
+        socket.create_connection(("127.0.0.1", server.port), timeout=5),
+        server_hostname="127.0.0.1")
+    raw = RawWS.__new__(RawWS)
+    raw.sock, raw.buf = sock, b""
+    assert raw.handshake(f"/ws?store=s&user={user}") == 101
+    return raw
+
+
+def test_over_tls_every_ping_gets_its_pong_and_an_unmasked_frame_1002(start_server, cert):
+    server = start_server(fast=False, tls=cert)
+    raw = open_raw_tls(server)
+    raw.sock.sendall(b"".join(client_frame(OP_PING, f"tls-{i}".encode()) for i in range(10))
+                     + client_frame(OP_TEXT, b"echo me"))
+    for i in range(10):
+        assert first_frame(raw) == (OP_PONG, f"tls-{i}".encode())
+    assert first_frame(raw) == (OP_TEXT, b"echo me")
+    raw.sock.sendall(client_frame(OP_TEXT, b"bare", masked=False))
+    op, payload = first_frame(raw)
+    assert (op, payload[:2]) == (OP_CLOSE, b"\x03\xea"), payload
+    raw.close()
+    server.wait_active(0)
+
