@@ -126,7 +126,8 @@ struct lifeline_client {
                                       connection is being failed with:
                                       MESSAGE_TOO_BIG (1009), PROTOCOL (1002,
                                       1007); reading stops */
-    int last_peer_close;           /* close code the server sent, or 0 */
+    int last_peer_close;           /* the server sent a close frame: its
+                                      code (1005: none readable), else 0 */
     int pumping;                   /* performing actions (re-entrancy) */
     int connecting_sync;           /* inside lws_client_connect_via_info() */
     int connect_failed;            /* the attempt reported its failure */

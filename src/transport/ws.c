@@ -452,10 +452,9 @@ static int on_peer_close(lifeline_client *c, struct lws *wsi, const unsigned cha
 {
     int code = 0;
     int answer = ll_ws_close_check(in, len, &code);
-    if (!answer) {
-        c->last_peer_close = code;
+    c->last_peer_close = code ? code : 1005;
+    if (!answer)
         return 0;
-    }
     if (len == 1)
         ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
                          "a close frame with a 1-byte payload, answered with 1002");
@@ -497,30 +496,47 @@ static int peer_still_there(struct lws *wsi)
  * (a close of ours, a failure of ours, the server's close, a connection
  * that never opened), by the socket (the server has gone: nothing can be
  * sent) and by lws_callback_on_writable(), which refuses a socket
- * libwebsockets has given up on (a timeout, a write error). */
+ * libwebsockets has given up on (a timeout, a write error). On every
+ * failure of a connection that can still send, what the app queued goes
+ * out before the close frame.
+ *
+ * One fault cannot be caught at all with libwebsockets 4.1: a masked frame
+ * from the server (RFC 6455 §5.1: the client must fail the connection).
+ * lws_ws_client_rx_sm() reads the mask bit into wsi->ws->this_frame_masked
+ * (client-parser-ws.c, LWS_RXPS_04_FRAME_HDR_LEN), unmasks the payload and
+ * delivers it as if unmasked; the bit is in a private struct, and no call
+ * of the public API reports it. libwebsockets 4.3.1 fails the connection
+ * itself (1002 "srv mask", upstream commit d42a7900d); the branch for a
+ * reason libwebsockets set reports that as a PROTOCOL error. */
 static void on_dropping(lifeline_client *c, struct lws *wsi)
 {
-    if (!c->wsi_open || c->last_peer_close || !peer_still_there(wsi) ||
-        lws_callback_on_writable(wsi) != 1)
-        return;
-    if (c->fail_error && c->close_code) {
-        /* a failure of ours, closing before the WRITEABLE that was to
-         * close it: its reason is set (fail_reading()), the queue goes
-         * first all the same */
-        flush_queue(c, wsi);
-        return;
+    if (!c->wsi_open || c->last_peer_close || (c->close_code && !c->fail_error))
+        return; /* never opened; the server's close frame; our own close */
+    if (!c->fail_error && lws_get_close_length(wsi) >= 2) {
+        /* libwebsockets failed it with a reason of its own (from 4.3.1 on
+         * it does for a masked frame: 1002 "srv mask") */
+        const unsigned char *p = lws_get_close_payload(wsi);
+        ll_client_detail(c, LIFELINE_ERR_PROTOCOL, "libwebsockets closed it with %d",
+                         p[0] << 8 | p[1]);
+        c->fail_error = LIFELINE_ERR_PROTOCOL;
     }
-    if (c->close_code || c->fail_error || lws_get_close_length(wsi))
-        return;
-    ll_client_log(c, LIFELINE_LOG_WARN,
-                  "libwebsockets refused a frame from the server: closing with 1002");
-    ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
-                     "a frame libwebsockets refused (reserved bits or opcode, or bad "
-                     "fragmentation), closed with 1002");
-    c->fail_error = LIFELINE_ERR_PROTOCOL;
+    if (!peer_still_there(wsi) || lws_callback_on_writable(wsi) != 1)
+        return; /* nothing can be sent any more */
+    if (!c->fail_error) {
+        ll_client_log(c, LIFELINE_LOG_WARN,
+                      "libwebsockets refused a frame from the server: closing with 1002");
+        ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+                         "a frame libwebsockets refused (reserved bits or opcode, or bad "
+                         "fragmentation), closed with 1002");
+        c->fail_error = LIFELINE_ERR_PROTOCOL;
+        const char *text = close_text(LWS_CLOSE_STATUS_PROTOCOL_ERR);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)text,
+                         strlen(text));
+    }
+    /* a failure of this connection: what the app queued goes out before
+     * the close frame (for a failure of ours found while reading, this
+     * close can come before the WRITEABLE that was to send it) */
     flush_queue(c, wsi);
-    const char *text = close_text(LWS_CLOSE_STATUS_PROTOCOL_ERR);
-    lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)text, strlen(text));
 }
 
 static void on_closed(lifeline_client *c)
@@ -530,7 +546,7 @@ static void on_closed(lifeline_client *c)
     forget(c);
     ll_event ev = {.type = was_open ? LL_EV_CLOSED : LL_EV_CONNECT_FAILED, .conn_id = id};
     ev.error = failed ? failed : peer ? LIFELINE_ERR_CLOSED_BY_PEER : LIFELINE_ERR_CONNECTION_RESET;
-    if (peer)
+    if (peer && !failed)
         ll_client_log(c, LIFELINE_LOG_INFO, "server closed the connection with %d", peer);
     ll_client_dispatch(c, &ev);
 }

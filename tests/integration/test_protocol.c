@@ -11,7 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lws_config.h>
+
 #include "harness.h"
+
+/* libwebsockets fails a connection on a masked frame from the server from
+ * 4.3.1 on; 4.1 unmasks it and delivers it as any other, and says nothing
+ * through its API that lifeline could act on (see on_dropping() in
+ * src/transport/ws.c). */
+#define MASKED_FRAMES_CAUGHT (LWS_LIBRARY_VERSION_NUMBER >= 4003001)
 
 /* Start peer.py in a raw mode with extra arguments, and configure a client
  * for it (f->cfg, f->url with a token in its query). */
@@ -204,6 +212,21 @@ static void a_frame_libwebsockets_refuses_is_closed_1002_after_what_was_sent(voi
     assert_int_equal(it_proc_count_lines(f->proc, "\"eof\""), 0);
 }
 
+__attribute__((unused)) static void a_masked_frame_from_the_server_closes_1002(void **state)
+{
+    it_fix *f = *state;
+    start_raw(f, "raw_masked", NULL);
+    it_fix_client(f);
+    it_ev ev;
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_DISCONNECTED, IT_QUICK, &ev);
+    it_log("reason: %s", ev.reason);
+    IT_ASSERT(&f->rec, ev.error == LIFELINE_ERR_PROTOCOL, "lost with %s",
+              lifeline_error_name(ev.error));
+    IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, "\"code\":1002", IT_QUICK),
+              "the peer did not get a close with 1002");
+    assert_int_equal(delivered_containing(&f->rec, "masked hello"), 0);
+}
+
 static void bad_close_frames_are_answered_1002_or_1007(void **state)
 {
     it_fix *f = *state;
@@ -255,6 +278,15 @@ int main(void)
         IT_TEST(text_that_is_not_utf8_closes_1007_even_when_a_bad_frame_follows),
         IT_TEST(a_frame_libwebsockets_refuses_is_closed_1002_after_what_was_sent),
         IT_TEST(bad_close_frames_are_answered_1002_or_1007),
+#if MASKED_FRAMES_CAUGHT
+        IT_TEST(a_masked_frame_from_the_server_closes_1002),
+#endif
     };
+#if !MASKED_FRAMES_CAUGHT
+    printf("# a_masked_frame_from_the_server_closes_1002 is not run: libwebsockets %s "
+           "delivers a masked frame from the server as any other (4.3.1 fails the "
+           "connection)\n", LWS_LIBRARY_VERSION);
+    fflush(stdout);
+#endif
     return IT_RUN(tests);
 }
