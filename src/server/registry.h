@@ -37,7 +37,8 @@ typedef struct ll_user {
     struct ll_user *dirty_next;
 } ll_user;
 
-/* One WebSocket connection; about 200 bytes plus its queue. */
+/* One WebSocket connection; about 250 bytes plus its queues (and tap.c's
+ * 180 bytes). */
 typedef struct ll_conn {
     struct lws *wsi;
     struct ll_conn *prev, *next;   /* every connection */
