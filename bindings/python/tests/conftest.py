@@ -204,8 +204,11 @@ class Recorder:
     def on_message(self, data) -> None:
         self._add("message", data)
 
-    def on_quality(self, grade, rtt_ms) -> None:
-        self._add("quality", grade, rtt_ms)
+    def on_pong(self, rtt_ms, grade) -> None:
+        self._add("pong", rtt_ms, grade)
+
+    def on_quality(self, grade) -> None:
+        self._add("quality", grade)
 
     def on_retry(self, attempt, delay_ms, probe) -> None:
         self._add("retry", attempt, delay_ms, probe)
@@ -220,6 +223,7 @@ class Recorder:
         return dict(
             on_state=self.on_state,
             on_message=self.on_message,
+            on_pong=self.on_pong,
             on_quality=self.on_quality,
             on_retry=self.on_retry,
             on_dropped=self.on_dropped,

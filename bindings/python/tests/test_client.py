@@ -79,10 +79,10 @@ def test_quality_and_stats_after_pongs(server, clients, recorder):
     c.start()
     recorder.wait_state(State.CONNECTED)
     # the first ping goes out on open: a graded pong within one round trip
-    recorder.wait(lambda evs: sum(1 for e in evs if e[0] == "quality" and e[3] is not None) >= 2,
-                  what="two pongs")
-    pongs = [e for e in recorder.of("quality") if e[3] is not None]
-    assert all(e[2] is Quality.EXCELLENT and 0 <= e[3] < 300 for e in pongs)
+    recorder.wait(lambda evs: sum(1 for e in evs if e[0] == "pong") >= 2, what="two pongs")
+    assert all(0 <= e[2] < 300 and e[3] is Quality.EXCELLENT for e in recorder.of("pong"))
+    # on_quality is told of changes only: unknown to excellent, once
+    assert [e[2] for e in recorder.of("quality")] == [Quality.EXCELLENT]
     c.send(echo("x" * 10))
     recorder.wait_messages(1)
     s = c.stats()
@@ -96,6 +96,10 @@ def test_quality_and_stats_after_pongs(server, clients, recorder):
     assert s.queued_messages == 0 and s.reconnections == 0 and s.last_error == "OK"
     with pytest.raises(Exception):
         s.pongs = 0  # frozen
+    # the grade is lost with the connection: on_quality without a pong
+    server.stop()
+    recorder.wait(lambda evs: [e[2] for e in evs if e[0] == "quality"][-1] is Quality.UNKNOWN,
+                  what="quality unknown")
 
 
 def test_callbacks_run_on_one_thread_that_is_not_the_callers(server, clients, recorder):

@@ -352,7 +352,6 @@ class _Sink:
         self.subs: List["weakref.ref[_Subscription]"] = []
         self.subs_lock = threading.Lock()
         self.finished = False
-        self.last_quality: Optional[Quality] = None
 
     # -- streams
     def subscribe(self, sub: _Subscription) -> None:
@@ -443,8 +442,7 @@ class _Sink:
         prev = self._enter()
         try:
             q = quality_from_c(quality)
-            self.last_quality = q
-            self._call("on_quality", q, rtt_ms)
+            self._call("on_pong", rtt_ms, q)
             if self.subs:
                 self.publish(PongEvent(rtt_ms, q))
         except BaseException:
@@ -456,10 +454,7 @@ class _Sink:
         prev = self._enter()
         try:
             q = quality_from_c(quality)
-            # a pong already told on_quality about this grade
-            if q != self.last_quality:
-                self.last_quality = q
-                self._call("on_quality", q, None)
+            self._call("on_quality", q)
             if self.subs:
                 self.publish(QualityEvent(q))
         except BaseException:
@@ -812,7 +807,8 @@ class Client:
         *,
         on_state: Optional[Callable[[State, State, StateInfo], Any]] = None,
         on_message: Optional[Callable[[Data], Any]] = None,
-        on_quality: Optional[Callable[[Quality, Optional[int]], Any]] = None,
+        on_pong: Optional[Callable[[int, Quality], Any]] = None,
+        on_quality: Optional[Callable[[Quality], Any]] = None,
         on_retry: Optional[Callable[[int, int, bool], Any]] = None,
         on_dropped: Optional[Callable[[Data, str], Any]] = None,
         on_log: Optional[Callable[[LogLevel, str], Any]] = None,
@@ -1038,6 +1034,7 @@ class Client:
 _CALLBACKS = (
     "on_state",
     "on_message",
+    "on_pong",
     "on_quality",
     "on_retry",
     "on_dropped",
