@@ -22,7 +22,6 @@ import atexit
 import ctypes
 import logging
 import os
-import queue
 import threading
 import weakref
 from typing import (
@@ -38,7 +37,7 @@ from typing import (
     Union,
 )
 
-from . import _ffi
+from . import _ffi, _reaper
 from ._types import (
     JITTER_MODES,
     QUEUE_POLICIES,
@@ -539,60 +538,22 @@ _PY_LEVEL = {
 _live: "weakref.WeakSet[Any]" = weakref.WeakSet()  # natives to free at exit
 
 
-class _Reaper:
-    """Frees handles whose last Python reference died on a loop thread.
-
-    lifeline_client_free() cannot run on the client's own loop thread, and a
-    finalizer (``__del__``) may run there when the garbage collector happens
-    to run inside a callback. Such handles are freed here instead.
-    """
-
-    def __init__(self) -> None:
-        self.q: "queue.Queue[Any]" = queue.Queue()
-        self.thread: Optional[threading.Thread] = None
-        self.lock = threading.Lock()
-
-    def put(self, native: Any) -> None:
-        self.q.put(native)
-        with self.lock:
-            if self.thread is None:
-                self.thread = threading.Thread(
-                    target=self._run, name="lifeline-reaper", daemon=True
-                )
-                self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self._free(self.q.get())
-
-    def drain(self) -> None:
-        while True:
-            try:
-                native = self.q.get_nowait()
-            except queue.Empty:
-                return
-            self._free(native)
-
-    @staticmethod
-    def _free(native: Any) -> None:
-        try:
-            native.free("finalizer")
-        except BaseException:
-            log.exception("lifeline: freeing a dropped handle failed")
-
-
-_reaper = _Reaper()
+def _free_logged(native: Any) -> None:
+    try:
+        native.free("finalizer")
+    except BaseException:
+        log.exception("lifeline: freeing a dropped handle failed")
 
 
 def _at_exit() -> None:
     """Free what is still open before the interpreter goes away: the loop
     threads must not call into a finalizing interpreter."""
-    _reaper.drain()
+    _reaper.drain()  # a workaround: see _reaper.py
     for native in list(_live):
         if isinstance(native, _ClientNative):
-            _reaper._free(native)
+            _free_logged(native)
     for native in list(_live):
-        _reaper._free(native)
+        _free_logged(native)
 
 
 atexit.register(_at_exit)
@@ -632,8 +593,9 @@ class _LoopNative:
                 self.want_free = True  # the last client to go frees it
                 return ErrorCode.OK
         if _loop_key_here() is self:
+            # on the loop's own thread: the library would refuse
             if context == "finalizer":
-                _reaper.put(self)
+                _reaper.defer_free(self)  # a workaround: see _reaper.py
                 return ErrorCode.OK
             return ErrorCode.IN_CALLBACK
         rc = int(lib.lifeline_loop_free(ptr))
@@ -716,7 +678,7 @@ class _ClientNative:
         if _loop_key_here() is self.sink.loop_key:
             # on this client's loop thread: the library would refuse
             if context == "finalizer":
-                _reaper.put(self)
+                _reaper.defer_free(self)  # a workaround: see _reaper.py
                 return ErrorCode.OK
             return ErrorCode.IN_CALLBACK
         with self.lock:
