@@ -3,17 +3,19 @@ mirrors and the defaults."""
 from __future__ import annotations
 
 import ctypes
+import inspect
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import typing
 from pathlib import Path
 
 import pytest
 
 import lifeline
-from lifeline import _ffi
+from lifeline import _callbacks, _ffi
 
 from conftest import REPO
 
@@ -127,6 +129,22 @@ def test_struct_mirror_matches_the_header_field_for_field(struct, mirror):
     layout = _c_layout(struct, names)
     assert layout.pop("sizeof") == ctypes.sizeof(mirror)
     assert layout == {n: getattr(mirror, n).offset for n in names}
+
+
+def test_every_callback_of_the_config_has_a_row_a_keyword_and_an_event():
+    """The trampolines come from one table (_callbacks.CALLBACKS): a row for
+    each callback field of lifeline_config, in its order and with its ctypes
+    type; Client takes a keyword of the same name for each."""
+    fields = {name: ctype for name, ctype in _ffi.Config_c._fields_}
+    callback_fields = [name for name in fields if name.startswith("on_")]
+    assert [row.name for row in _callbacks.CALLBACKS] == callback_fields
+    assert all(row.ctype is fields[row.name] for row in _callbacks.CALLBACKS)
+    keywords = inspect.signature(lifeline.Client).parameters
+    assert [k for k in keywords if k.startswith("on_")] == callback_fields
+    # every callback has its event, but log lines
+    events = {row.name: row.event for row in _callbacks.CALLBACKS}
+    assert events.pop("on_log") is None
+    assert set(events.values()) == set(typing.get_args(lifeline.Event))
 
 
 def _import_in_subprocess(env: dict) -> subprocess.CompletedProcess:

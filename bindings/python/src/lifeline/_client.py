@@ -4,12 +4,13 @@ Ownership, in one picture::
 
     Client ──> _ClientNative ──> lifeline_client *       (freed by close())
                     │  ├──> the ctypes callback objects  (kept until freed)
-                    │  └──> _Sink: the Python callbacks and event streams
+                    │  └──> Sink: the Python callbacks and event streams
                     └──> _LoopNative of a shared lifeline.Loop (optional)
 
-The callback objects close over the _Sink, never over the Client, so that
-dropping the last reference to a Client frees the C client at once (through
-``__del__``) even while the C loop thread is running.
+The callback objects (made from one table in _callbacks.py) close over the
+Sink, never over the Client, so that dropping the last reference to a Client
+frees the C client at once (through ``__del__``) even while the C loop thread
+is running.
 
 Threads: the C library calls back on its loop thread. ctypes takes the GIL
 for each call; every call into C releases it (``ctypes.CDLL``), so a blocking
@@ -37,27 +38,21 @@ from typing import (
     Union,
 )
 
-from . import _ffi, _reaper
+from . import _callbacks, _ffi, _reaper
+from ._callbacks import Data
 from ._types import (
     JITTER_MODES,
     QUEUE_POLICIES,
     ConfigError,
-    DroppedEvent,
     ErrorCode,
     Event,
     JitterMode,
     LifelineError,
     LogLevel,
-    MessageEvent,
-    NotifyEvent,
     NotifyInfo,
-    PongEvent,
     Quality,
-    QualityEvent,
     QueuePolicy,
-    RetryEvent,
     State,
-    StateEvent,
     StateInfo,
     Stats,
     error_name,
@@ -66,15 +61,8 @@ from ._types import (
 )
 
 log = logging.getLogger("lifeline")
-native_log = logging.getLogger("lifeline.native")
-# The library's own lines reach the application's handlers when it configures
-# logging, and are not printed otherwise (no "last resort" output on stderr).
-# Exceptions from callbacks go to "lifeline" itself and are always shown.
-native_log.addHandler(logging.NullHandler())
 
 lib = _ffi.lib
-
-Data = Union[str, bytes]
 
 # ---- options ------------------------------------------------------------------
 
@@ -313,226 +301,6 @@ class _Config:
         raise LifelineError(code, context)
 
 
-# ---- callbacks: from the C loop thread to Python ------------------------------
-
-_tls = threading.local()  # .loop_key: the loop whose callback this thread runs
-
-
-def _loop_key_here() -> Any:
-    return getattr(_tls, "loop_key", None)
-
-
-_END = object()  # the end of an event stream
-
-
-class _Subscription:
-    __slots__ = ("aloop", "queue", "__weakref__")
-
-    def __init__(self, aloop: asyncio.AbstractEventLoop) -> None:
-        self.aloop = aloop
-        self.queue: "asyncio.Queue[Any]" = asyncio.Queue()
-
-
-def _data(ptr: Optional[int], length: int, is_binary: int) -> Data:
-    raw = ctypes.string_at(ptr, length) if ptr is not None and length else b""
-    return raw if is_binary else raw.decode("utf-8", "replace")
-
-
-class _Sink:
-    """The Python side of one client's callbacks: user functions and streams.
-
-    Runs on the C loop thread. Nothing raised here reaches C: exceptions from
-    the application's callbacks are logged on the "lifeline" logger.
-    """
-
-    def __init__(self, callbacks: Dict[str, Optional[Callable[..., Any]]]) -> None:
-        self.cb = callbacks
-        self.loop_key: Any = None
-        self.subs: List["weakref.ref[_Subscription]"] = []
-        self.subs_lock = threading.Lock()
-        self.finished = False
-
-    # -- streams
-    def subscribe(self, sub: _Subscription) -> None:
-        with self.subs_lock:
-            if self.finished:
-                sub.aloop.call_soon(sub.queue.put_nowait, _END)
-                return
-            self.subs.append(weakref.ref(sub))
-
-    def unsubscribe(self, sub: _Subscription) -> None:
-        with self.subs_lock:
-            self.subs = [r for r in self.subs if r() not in (None, sub)]
-
-    def publish(self, item: Any) -> None:
-        with self.subs_lock:
-            subs = [r() for r in self.subs]
-        dead = False
-        for sub in subs:
-            if sub is None:
-                dead = True
-                continue
-            try:
-                sub.aloop.call_soon_threadsafe(sub.queue.put_nowait, item)
-            except RuntimeError:  # its event loop is closed
-                self.unsubscribe(sub)
-        if dead:
-            with self.subs_lock:
-                self.subs = [r for r in self.subs if r() is not None]
-
-    def finish(self) -> None:
-        """The client is freed: every stream ends."""
-        with self.subs_lock:
-            if self.finished:
-                return
-            self.finished = True
-        self.publish(_END)
-        with self.subs_lock:
-            self.subs = []
-
-    # -- dispatch
-    def _call(self, name: str, *args: Any) -> None:
-        fn = self.cb.get(name)
-        if fn is None:
-            return
-        try:
-            fn(*args)
-        except BaseException:  # never into the C thread
-            log.exception("lifeline: the %s callback raised", name)
-
-    def _enter(self) -> Any:
-        prev = getattr(_tls, "loop_key", None)
-        _tls.loop_key = self.loop_key
-        return prev
-
-    def on_state(self, _c: Any, info_p: Any, _ud: Any) -> None:
-        prev = self._enter()
-        try:
-            i = info_p.contents
-            old, new = state_from_c(i.old_state), state_from_c(i.new_state)
-            info = StateInfo(
-                attempt=i.attempt,
-                error=error_name(i.error),
-                http_status=i.http_status,
-                reason=_ffi.text(i.reason),
-                error_code=i.error,
-            )
-            self._call("on_state", old, new, info)
-            if self.subs:
-                self.publish(StateEvent(old, new, info))
-        except BaseException:
-            log.exception("lifeline: state callback failed")
-        finally:
-            _tls.loop_key = prev
-
-    def on_message(self, _c: Any, data: Optional[int], length: int, is_binary: int, _ud: Any) -> None:
-        prev = self._enter()
-        try:
-            d = _data(data, length, is_binary)
-            self._call("on_message", d)
-            if self.subs:
-                self.publish(MessageEvent(d))
-        except BaseException:
-            log.exception("lifeline: message callback failed")
-        finally:
-            _tls.loop_key = prev
-
-    def on_pong(self, _c: Any, rtt_ms: int, quality: int, _ud: Any) -> None:
-        prev = self._enter()
-        try:
-            q = quality_from_c(quality)
-            self._call("on_pong", rtt_ms, q)
-            if self.subs:
-                self.publish(PongEvent(rtt_ms, q))
-        except BaseException:
-            log.exception("lifeline: pong callback failed")
-        finally:
-            _tls.loop_key = prev
-
-    def on_quality(self, _c: Any, quality: int, _ud: Any) -> None:
-        prev = self._enter()
-        try:
-            q = quality_from_c(quality)
-            self._call("on_quality", q)
-            if self.subs:
-                self.publish(QualityEvent(q))
-        except BaseException:
-            log.exception("lifeline: quality callback failed")
-        finally:
-            _tls.loop_key = prev
-
-    def on_retry(self, _c: Any, attempt: int, delay_ms: int, probe: int, _ud: Any) -> None:
-        prev = self._enter()
-        try:
-            self._call("on_retry", attempt, delay_ms, bool(probe))
-            if self.subs:
-                self.publish(RetryEvent(attempt, delay_ms, bool(probe)))
-        except BaseException:
-            log.exception("lifeline: retry callback failed")
-        finally:
-            _tls.loop_key = prev
-
-    def on_dropped(
-        self, _c: Any, data: Optional[int], length: int, is_binary: int, reason: int, _ud: Any
-    ) -> None:
-        prev = self._enter()
-        try:
-            d = _data(data, length, is_binary)
-            r = error_name(reason)
-            self._call("on_dropped", d, r)
-            if self.subs:
-                self.publish(DroppedEvent(d, r))
-        except BaseException:
-            log.exception("lifeline: dropped callback failed")
-        finally:
-            _tls.loop_key = prev
-
-    def on_log(self, _c: Any, level: int, line: Optional[bytes], _ud: Any) -> None:
-        prev = self._enter()
-        try:
-            text = _ffi.text(line)
-            try:
-                lvl = LogLevel(level)
-            except ValueError:
-                lvl = LogLevel.DEBUG
-            if self.cb.get("on_log") is not None:
-                self._call("on_log", lvl, text)
-            else:
-                native_log.log(_PY_LEVEL[lvl], "%s", text)
-        except BaseException:
-            log.exception("lifeline: log callback failed")
-        finally:
-            _tls.loop_key = prev
-
-    def on_notify(self, _c: Any, info_p: Any, _ud: Any) -> None:
-        prev = self._enter()
-        try:
-            i = info_p.contents
-            info = NotifyInfo(
-                channel=_ffi.text(i.channel),
-                kind=_ffi.text(i.kind),
-                ok=bool(i.ok),
-                http_status=i.http_status,
-                attempts=i.attempts,
-                detail=_ffi.text(i.detail),
-            )
-            self._call("on_notify", info)
-            if self.subs:
-                self.publish(NotifyEvent(info))
-        except BaseException:
-            log.exception("lifeline: notify callback failed")
-        finally:
-            _tls.loop_key = prev
-
-
-_PY_LEVEL = {
-    LogLevel.ERROR: logging.ERROR,
-    LogLevel.WARN: logging.WARNING,
-    LogLevel.INFO: logging.INFO,
-    LogLevel.DEBUG: logging.DEBUG,
-}
-
-
 # ---- natives: the C handles and their lifetime --------------------------------
 
 _live: "weakref.WeakSet[Any]" = weakref.WeakSet()  # natives to free at exit
@@ -592,7 +360,7 @@ class _LoopNative:
             if context in ("finalizer", "exit") and self.clients:
                 self.want_free = True  # the last client to go frees it
                 return ErrorCode.OK
-        if _loop_key_here() is self:
+        if _callbacks.loop_key_here() is self:
             # on the loop's own thread: the library would refuse
             if context == "finalizer":
                 _reaper.defer_free(self)  # a workaround: see _reaper.py
@@ -614,7 +382,7 @@ class _ClientNative:
     library touch a freed client.
     """
 
-    def __init__(self, config: _Config, sink: _Sink) -> None:
+    def __init__(self, config: _Config, sink: _callbacks.Sink) -> None:
         self.ptr: Optional[int] = None
         self.sink = sink
         self.loop = config.loop_native
@@ -625,27 +393,8 @@ class _ClientNative:
         self.closing = False
         # The callback objects: C holds their addresses until the client is
         # freed, so they live exactly as long as the C client.
-        self.cfuncs: Optional[Tuple[Any, ...]] = (
-            _ffi.STATE_CB(sink.on_state),
-            _ffi.MESSAGE_CB(sink.on_message),
-            _ffi.PONG_CB(sink.on_pong),
-            _ffi.QUALITY_CB(sink.on_quality),
-            _ffi.RETRY_CB(sink.on_retry),
-            _ffi.DROPPED_CB(sink.on_dropped),
-            _ffi.LOG_CB(sink.on_log),
-            _ffi.NOTIFY_CB(sink.on_notify),
-        )
         cfg = config.cfg
-        (
-            cfg.on_state,
-            cfg.on_message,
-            cfg.on_pong,
-            cfg.on_quality,
-            cfg.on_retry,
-            cfg.on_dropped,
-            cfg.on_log,
-            cfg.on_notify,
-        ) = self.cfuncs
+        self.cfuncs: Optional[Dict[str, Any]] = _callbacks.install(sink, cfg)
         config.raise_for(lib.lifeline_config_validate(ctypes.byref(cfg)), "Client")
         out = ctypes.c_void_p()
         if self.loop is not None:
@@ -675,7 +424,7 @@ class _ClientNative:
 
     def free(self, context: str) -> int:
         """lifeline_client_free(); returns its lifeline_error."""
-        if _loop_key_here() is self.sink.loop_key:
+        if _callbacks.loop_key_here() is self.sink.loop_key:
             # on this client's loop thread: the library would refuse
             if context == "finalizer":
                 _reaper.defer_free(self)  # a workaround: see _reaper.py
@@ -810,7 +559,7 @@ class Client:
         log_level: Union[LogLevel, str, int, None] = None,
     ) -> None:
         args = dict(locals())
-        callbacks = {k: args.pop(k) for k in _CALLBACKS}
+        callbacks = {k: args.pop(k) for k in _callbacks.NAMES}
         for name, fn in callbacks.items():
             if fn is not None and not callable(fn):
                 raise TypeError(f"{name}: expected a callable, got {type(fn).__name__}")
@@ -818,7 +567,7 @@ class Client:
         self._url = url
         self._loop = loop
         config = _Config(url, options)
-        self._native = _ClientNative(config, _Sink(callbacks))
+        self._native = _ClientNative(config, _callbacks.Sink(callbacks))
 
     # -- lifecycle
     def _call(self, what: str, fn: Callable[..., int], *args: Any) -> int:
@@ -993,18 +742,6 @@ class Client:
         return EventStream(self)
 
 
-_CALLBACKS = (
-    "on_state",
-    "on_message",
-    "on_pong",
-    "on_quality",
-    "on_retry",
-    "on_dropped",
-    "on_log",
-    "on_notify",
-)
-
-
 class EventStream:
     """An async iterator of a client's events (see :meth:`Client.events`).
 
@@ -1016,7 +753,7 @@ class EventStream:
     def __init__(self, client: Client) -> None:
         self._client = client
         self._sink = client._native.sink
-        self._sub = _Subscription(asyncio.get_running_loop())
+        self._sub = _callbacks.Subscription(asyncio.get_running_loop())
         self._done = False
         self._sink.subscribe(self._sub)
 
@@ -1027,7 +764,7 @@ class EventStream:
         if self._done:
             raise StopAsyncIteration
         item = await self._sub.queue.get()
-        if item is _END:
+        if item is _callbacks.END:
             self._finish()
             raise StopAsyncIteration
         return item  # type: ignore[no-any-return]
