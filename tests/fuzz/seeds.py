@@ -45,6 +45,22 @@ def discord(unix_ms, color, texts, n_fields=None, inline=0):
     return head + b"\0".join(bytes([times - 1]) + text.encode() for times, text in texts)
 
 
+def frame(opcode, payload, fin=True, masked=True, key=b"\x37\xfa\x21\x3d"):
+    """A client's WebSocket frame (RFC 6455 5.2), for fuzz_rxscan.c."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    m = 0x80 if masked else 0
+    if n < 126:
+        head += bytes([m | n])
+    elif n < 65536:
+        head += bytes([m | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([m | 127]) + struct.pack(">Q", n)
+    if not masked:
+        return head + payload
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
 ok = token("alice", "store-1", LATER)
 SEEDS = {
     "url": [
@@ -135,6 +151,18 @@ SEEDS = {
         b"", b"\x03", b"\x03\xe8", b"\x03\xe8bye", b"\x03\xe8" + "κόσμε".encode(),
         b"\x03\xed", b"\x03\xee", b"\x0b\xb8ok", b"\x13\x88", b"\x03\xe8\xff",
         b"\x03\xe8" + b"a" * 123, b"\x03\xe8" + b"a" * 124, b"\x03\xf1\xed\xa0\x80",
+    ],
+    "rxscan": [
+        bytes([0x00]) + frame(1, b"Hello"),
+        bytes([0x55]) + frame(1, b"Hi") + frame(9, b"") + frame(9, b"ping!") + frame(2, b"\x00\x01"),
+        bytes([0xaa]) + frame(2, b"x" * 300) + frame(9, b"p" * 125) + frame(8, b"\x03\xe8bye"),
+        bytes([0xff]) + frame(1, b"frag", fin=False) + frame(9, b"mid") + frame(0, b"ment"),
+        bytes([0x00]) + frame(1, b"Hello", masked=False),
+        bytes([0x1b]) + frame(9, b"p" * 126),
+        # pings that pass on: without FIN, with RSV1
+        bytes([0x00]) + frame(9, b"not fin", fin=False) + frame(0x40 | 9, b"rsv1"),
+        bytes([0xe4]) + frame(2, b"y" * 70000)[:200],
+        bytes([0x00]) + frame(1, b"cut sh")[:5],
     ],
     "route": [
         b"GET /api/v1/websockets/health\n\n127.0.0.1",
