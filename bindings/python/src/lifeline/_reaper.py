@@ -10,7 +10,7 @@ a callback. Such a handle is handed here instead of being freed.
 What makes it unnecessary: lifeline_client_free() (and lifeline_loop_free())
 allowed from a callback, the free deferred until the callback returns
 (STYLE.md, "Freeing from a callback is allowed": hiredis's redisAsyncFree()).
-Then delete this module and its three uses in _client.py: the two
+Then delete this module and its three uses in _native.py: the two
 ``_reaper.defer_free(self)`` in ``_ClientNative.free()`` and
 ``_LoopNative.free()`` (the finalizer frees at once, on any thread), and
 ``_reaper.drain()`` in the atexit hook. Should the deferred free cover clients
