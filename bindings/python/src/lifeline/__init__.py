@@ -15,10 +15,11 @@ WebSocket. A Python binding (ctypes) of the liblifeline C SDK.
 The library is found through $LIFELINE_LIBRARY, pkg-config, or the dynamic
 loader's search path (see the README).
 """
-from ._client import Client, EventStream, default_options
+from ._client import Client, EventStream
 from ._ffi import LIBRARY_ENV, LibraryNotFound
 from ._ffi import lib as _lib
 from ._loop import Loop
+from ._options import default_options
 from ._types import (
     ConfigError,
     DroppedEvent,

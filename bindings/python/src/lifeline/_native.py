@@ -30,7 +30,7 @@ from . import _callbacks, _ffi, _reaper
 from ._types import ErrorCode, LifelineError
 
 if TYPE_CHECKING:
-    from ._client import _Config
+    from ._options import _Config
 
 log = logging.getLogger("lifeline")
 
