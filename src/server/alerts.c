@@ -35,6 +35,22 @@ static ll_log_level level_of(int lifeline_level)
                                                  : LL_LOG_DEBUG;
 }
 
+/* The text of an error the notifier returns (a lifeline_error), from the
+ * public header's table: lifeline_strerror() is the client library's, which
+ * the server does not link. */
+static const char *notify_error(int rc)
+{
+    switch (rc) {
+#define XX(name, value, msg)                                                   \
+    case value:                                                                \
+        return msg;
+        LIFELINE_ERROR_MAP(XX)
+#undef XX
+    default:
+        return "unknown error";
+    }
+}
+
 static const char *event_kind_name(int kind)
 {
     return ll_srv_event_name((ll_srv_event_kind)kind);
@@ -155,7 +171,7 @@ void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
                       : LIFELINE_ERR_NO_MEMORY;
         if (rc)
             ll_log_msg(a->log, LL_LOG_WARN, "alert", "discord %s alert not sent: %s",
-                       event_kind_name(al.kind), lifeline_strerror(rc));
+                       event_kind_name(al.kind), notify_error(rc));
     }
     if (a->email) {
         char *body = ll_sendgrid_payload(&al, a->cfg.admin_email, a->cfg.from_email);
@@ -164,7 +180,7 @@ void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
                       : LIFELINE_ERR_NO_MEMORY;
         if (rc)
             ll_log_msg(a->log, LL_LOG_WARN, "alert", "email %s alert not sent: %s",
-                       event_kind_name(al.kind), lifeline_strerror(rc));
+                       event_kind_name(al.kind), notify_error(rc));
     }
 }
 
