@@ -140,25 +140,52 @@ struct lifeline_client {
                                       of the state change that error makes */
 };
 
-/* ---- client.c: the glue the transport calls (loop thread) ---------------- */
+/* ---- settings.c ------------------------------------------------------------ */
 
+/* Copy cfg (validated, widened) into the client: strings, headers, labels,
+ * parsed URLs, secrets. Returns LIFELINE_OK, LIFELINE_ERR_NO_MEMORY or the
+ * LIFELINE_ERR_CONFIG_* of a URL or CA file the client cannot use. */
+int ll_client_copy_config(lifeline_client *c, const lifeline_config *cfg);
+/* Free what ll_client_copy_config() made (also after it failed). */
+void ll_client_free_config(lifeline_client *c);
+
+/* ---- pump.c: the core, its actions, the glue the transport calls ---------- */
+
+/* An app request (start, stop, reconnect_now): decided now, under the
+ * client's mutex, so the caller gets the core's answer; performed on the
+ * loop. Threads: any. */
+int ll_client_app_event(lifeline_client *c, ll_event_type type);
 /* Feed a transport event to the core and perform what follows. */
 void ll_client_dispatch(lifeline_client *c, const ll_event *ev);
 /* Perform the actions the core produced (re-entrancy safe). */
 void ll_client_pump(lifeline_client *c);
 /* The loop thread is done with the current batch: re-arm the timer. */
 void ll_client_arm_timer(lifeline_client *c);
+/* Run the commands app threads posted. */
+void ll_client_run_commands(lifeline_client *c);
+int64_t ll_now_ms(void);
+
+/* ---- send.c ----------------------------------------------------------------- */
+
 /* Write the next queued message; returns -1 if the connection failed. */
 int ll_client_write_next(lifeline_client *c, struct lws *wsi);
+/* Report the dropped messages to on_dropped (loop thread). */
+void ll_client_report_dropped(lifeline_client *c);
+/* Move everything still queued to the dropped list (stop). mu held. */
+void ll_client_drop_all_locked(lifeline_client *c);
+
+/* ---- receive.c -------------------------------------------------------------- */
+
 /* A whole inbound message. */
 void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_binary);
+
+/* ---- log.c ------------------------------------------------------------------ */
+
 /* Explain the next failure with error (printf-style): the state change it
  * causes (disconnected or error) gets "<lifeline_strerror(error)>: <this>"
  * as its reason. Kept until used, or until the next connection attempt. */
 void ll_client_detail(lifeline_client *c, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Run the commands app threads posted. */
-void ll_client_run_commands(lifeline_client *c);
 /* A log line from inside lifeline (printf-style), redacted, if level allows. */
 void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -167,7 +194,6 @@ void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
 void ll_client_log_later(lifeline_client *c, int level, const char *line);
 /* Log the lines kept by ll_client_log_later() (loop thread). */
 void ll_client_flush_logs(lifeline_client *c);
-int64_t ll_now_ms(void);
 
 /* ---- loop.c ---------------------------------------------------------------- */
 

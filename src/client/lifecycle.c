@@ -1,0 +1,165 @@
+/* A client's life: lifeline_client_new(), start, reconnect_now, stop and
+ * free, and its state. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "api/config.h"
+#include "client/client_impl.h"
+
+#define STOP_WAIT_DEFAULT_MS 2000
+
+static void free_client(lifeline_client *c)
+{
+    ll_client_free_config(c);
+    ll_msg *m;
+    while ((m = ll_queue_pop(&c->queue)))
+        free(m);
+    while ((m = ll_queue_pop(&c->dropped)))
+        free(m);
+    free(c->actions);
+    free(c->rx);
+    free(c->tx);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* The core, the queues and the alerts, from the client's copy of its
+ * config. */
+static int init_parts(lifeline_client *c)
+{
+    c->seed = c->cfg.random_seed;
+    if (!c->seed && getrandom(&c->seed, sizeof(c->seed), 0) != (ssize_t)sizeof(c->seed))
+        c->seed = (uint64_t)ll_now_ms() ^ (uint64_t)(uintptr_t)c;
+    ll_core_init(&c->core, &c->cfg, c->seed);
+    ll_queue_init(&c->queue, c->cfg.queue_max_messages, c->cfg.queue_max_bytes, LWS_PRE);
+    ll_queue_init(&c->dropped, SIZE_MAX, SIZE_MAX, LWS_PRE);
+    c->stop_wait_ms = STOP_WAIT_DEFAULT_MS;
+    return ll_alerts_init(c);
+}
+
+/* The loop: the one the config names, or a loop of the client's own. */
+static int join_loop(lifeline_client *c, lifeline_loop *loop)
+{
+    if (loop) {
+        c->loop = loop;
+    } else {
+        int rc = lifeline_loop_new(&c->loop);
+        if (rc)
+            return rc;
+        c->owns_loop = 1;
+    }
+    int rc = ll_loop_attach(c->loop, c);
+    if (rc && c->owns_loop)
+        lifeline_loop_free(c->loop);
+    return rc;
+}
+
+int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
+{
+    if (!out)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    /* the application's struct may be older (smaller) than ours: from here
+     * on, cfg is a full copy with defaults for what it lacks */
+    lifeline_config full;
+    int rc = ll_config_widen(cfg, &full);
+    if (rc)
+        return rc;
+    /* every rule on the config, the transport's included (permessage-deflate
+     * on libwebsockets 4.1, a CA file that cannot be read) */
+    rc = lifeline_config_validate(&full);
+    if (rc)
+        return rc;
+    lifeline_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return LIFELINE_ERR_NO_MEMORY;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    rc = ll_client_copy_config(c, &full);
+    if (!rc)
+        rc = init_parts(c);
+    if (!rc)
+        rc = join_loop(c, full.loop);
+    if (rc) {
+        ll_alerts_free(c);
+        free_client(c);
+        return rc;
+    }
+    *out = c;
+    return LIFELINE_OK;
+}
+
+int lifeline_client_start(lifeline_client *c)
+{
+    if (!c)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    return ll_client_app_event(c, LL_EV_START);
+}
+
+int lifeline_client_reconnect_now(lifeline_client *c)
+{
+    if (!c)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    return ll_client_app_event(c, LL_EV_RECONNECT_NOW);
+}
+
+int lifeline_client_state(lifeline_client *c)
+{
+    if (!c)
+        return LIFELINE_STATE_IDLE;
+    pthread_mutex_lock(&c->mu);
+    int s = c->core.state;
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+int lifeline_client_stop(lifeline_client *c, int timeout_ms)
+{
+    if (!c)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    if (timeout_ms < 0)
+        timeout_ms = STOP_WAIT_DEFAULT_MS;
+    pthread_mutex_lock(&c->mu);
+    c->stop_wait_ms = timeout_ms;
+    pthread_mutex_unlock(&c->mu);
+    ll_client_app_event(c, LL_EV_STOP);
+    if (ll_loop_is_current(c->loop))
+        return LIFELINE_OK; /* from a callback: completes after it returns */
+    /* wait for the loop: the close handshake is bounded by timeout_ms on the
+     * loop's side; the margin covers the loop getting to it */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = (int64_t)until.tv_nsec + ((int64_t)timeout_ms + 5000) * 1000000;
+    until.tv_sec += (time_t)(ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&c->mu);
+    while (!c->closed_done)
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&c->mu);
+    return LIFELINE_OK;
+}
+
+int lifeline_client_free(lifeline_client *c)
+{
+    if (!c)
+        return LIFELINE_OK;
+    if (ll_loop_is_current(c->loop))
+        return LIFELINE_ERR_IN_CALLBACK;
+    lifeline_client_stop(c, -1);
+    ll_alerts_free(c); /* bounded: at most 2 s for alerts still in flight */
+    ll_loop_post(c, LL_CMD_DETACH);
+    pthread_mutex_lock(&c->mu);
+    while (!c->detached)
+        pthread_cond_wait(&c->cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    ll_loop_detach(c->loop, c);
+    if (c->owns_loop)
+        lifeline_loop_free(c->loop);
+    free_client(c);
+    return LIFELINE_OK;
+}

@@ -1,0 +1,85 @@
+/* The client's log: lines from inside lifeline, redacted and cut, to
+ * on_log; lines made where on_log cannot be called (another thread, under a
+ * lock) kept for the loop thread; the transport's words on a failure. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_impl.h"
+
+void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
+{
+    if (!c->cfg.on_log || level > c->cfg.log_level)
+        return;
+    /* redact the whole line first, then cut it: a secret cut in half by
+     * the length limit would escape the redaction */
+    char small[1024], clean[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    char *raw = small;
+    if (n >= (int)sizeof(small)) {
+        raw = malloc((size_t)n + 1);
+        if (!raw)
+            return;
+        va_start(ap, fmt);
+        vsnprintf(raw, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    char *full = raw == small ? clean : malloc((size_t)n + 1);
+    if (!full) {
+        free(raw);
+        return;
+    }
+    ll_redact(raw, full, (size_t)n + 1 > sizeof(clean) ? (size_t)n + 1 : sizeof(clean),
+              c->secrets.list, c->secrets.count);
+    if (full != clean) {
+        snprintf(clean, sizeof(clean), "%s", full);
+        free(full);
+        free(raw);
+    }
+    c->cfg.on_log(c, level, clean, c->cfg.user_data);
+}
+
+void ll_client_log_later(lifeline_client *c, int level, const char *line)
+{
+    if (!c->cfg.on_log || level > c->cfg.log_level)
+        return;
+    pthread_mutex_lock(&c->mu);
+    int post = !c->notify_closing && !c->detached;
+    if (c->n_pending_logs < 16) {
+        snprintf(c->pending_logs[c->n_pending_logs], sizeof(c->pending_logs[0]), "%s", line);
+        c->pending_log_levels[c->n_pending_logs++] = level;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (post)
+        ll_loop_post(c, LL_CMD_NOTIFY);
+}
+
+void ll_client_flush_logs(lifeline_client *c)
+{
+    char lines[16][256];
+    int levels[16];
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->n_pending_logs;
+    memcpy(lines, c->pending_logs, n * sizeof(lines[0]));
+    memcpy(levels, c->pending_log_levels, n * sizeof(levels[0]));
+    c->n_pending_logs = 0;
+    pthread_mutex_unlock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        ll_client_log(c, levels[i], "%s", lines[i]);
+}
+
+void ll_client_detail(lifeline_client *c, int error, const char *fmt, ...)
+{
+    char raw[sizeof(c->detail)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    va_end(ap);
+    /* it may quote what the server sent: none of our secrets in it */
+    ll_redact(raw, c->detail, sizeof(c->detail), c->secrets.list, c->secrets.count);
+    c->detail_error = error;
+}

@@ -1,0 +1,270 @@
+/* The glue between the core and the loop: app requests and transport
+ * events go through the core (under the client's mutex); the actions it
+ * returns are performed in order by the loop thread: calls to the
+ * transport, and callbacks up to the app. One pump per client drains them.
+ *
+ * Data flows one way: the app calls in (any thread), the core decides, the
+ * loop performs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client/client_impl.h"
+
+int64_t ll_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run ev through the core and append its actions for the loop. mu held. */
+static int feed_locked(lifeline_client *c, const ll_event *ev)
+{
+    int rc = ll_core_handle(&c->core, ev, ll_now_ms());
+    size_t n = c->core.n_actions;
+    if (n == 0)
+        return rc;
+    if (c->n_actions + n > c->cap_actions) {
+        size_t cap = c->cap_actions ? c->cap_actions * 2 : 32;
+        while (cap < c->n_actions + n)
+            cap *= 2;
+        ll_action *a = realloc(c->actions, cap * sizeof(*a));
+        if (!a)
+            abort(); /* a few hundred bytes; nothing sane is left to do */
+        c->actions = a;
+        c->cap_actions = cap;
+    }
+    memcpy(c->actions + c->n_actions, c->core.actions, n * sizeof(ll_action));
+    c->n_actions += n;
+    return rc;
+}
+
+/* An app request: decide now (so the caller gets the answer), perform on
+ * the loop. */
+int ll_client_app_event(lifeline_client *c, ll_event_type type)
+{
+    pthread_mutex_lock(&c->mu);
+    int rc = feed_locked(c, &(ll_event){.type = type});
+    int work = c->n_actions > 0;
+    if (type == LL_EV_STOP)
+        c->closed_done = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (work || type == LL_EV_STOP)
+        ll_loop_post(c, LL_CMD_ACTIONS);
+    return rc;
+}
+
+void ll_client_dispatch(lifeline_client *c, const ll_event *ev)
+{
+    pthread_mutex_lock(&c->mu);
+    feed_locked(c, ev);
+    pthread_mutex_unlock(&c->mu);
+    ll_client_pump(c);
+}
+
+static void timer_cb(lws_sorted_usec_list_t *sul)
+{
+    lifeline_client *c = lws_container_of(sul, lifeline_client, sul);
+    ll_client_dispatch(c, &(ll_event){.type = LL_EV_TICK});
+}
+
+void ll_client_arm_timer(lifeline_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int64_t deadline = ll_core_deadline(&c->core);
+    pthread_mutex_unlock(&c->mu);
+    if (deadline == LL_NO_DEADLINE) {
+        lws_sul_cancel(&c->sul);
+        return;
+    }
+    int64_t in = deadline - ll_now_ms();
+    if (in < 0)
+        in = 0;
+    lws_sul_schedule(c->loop->ctx, 0, &c->sul, timer_cb, (lws_usec_t)in * LWS_US_PER_MS);
+}
+
+static const char *reason_text(const ll_action *a)
+{
+    if (a->new_state == LIFELINE_STATE_CONNECTED)
+        return "connected";
+    if (a->new_state == LIFELINE_STATE_CONNECTING)
+        return a->attempt ? "reconnecting" : "connecting";
+    if (a->new_state == LIFELINE_STATE_CLOSED)
+        return "stopped by the application";
+    if (a->new_state == LIFELINE_STATE_SERVER_DOWN)
+        return "retry budget spent: server judged down";
+    return lifeline_strerror(a->error);
+}
+
+static void on_state(lifeline_client *c, const ll_action *a)
+{
+    if (a->new_state == LIFELINE_STATE_CLOSED) {
+        /* what is still queued is reported before closed, the last event */
+        pthread_mutex_lock(&c->mu);
+        ll_client_drop_all_locked(c);
+        pthread_mutex_unlock(&c->mu);
+        ll_client_report_dropped(c);
+    }
+    if (a->new_state == LIFELINE_STATE_CONNECTED) {
+        pthread_mutex_lock(&c->mu);
+        int start = c->queue.count > 0;
+        c->write_armed = start;
+        pthread_mutex_unlock(&c->mu);
+        if (start)
+            ll_ws_want_write(c);
+    }
+    /* the transport's own words on this failure, if it left some */
+    const char *detail = "";
+    if (a->error && a->error == c->detail_error &&
+        (a->new_state == LIFELINE_STATE_DISCONNECTED || a->new_state == LIFELINE_STATE_ERROR)) {
+        detail = c->detail;
+        c->detail_error = 0;
+    }
+    ll_client_log(c, LIFELINE_LOG_INFO, "state %s -> %s (attempt %d%s%s%s%s)",
+                  lifeline_state_name(a->old_state), lifeline_state_name(a->new_state),
+                  a->attempt, a->error ? ", " : "", a->error ? lifeline_strerror(a->error) : "",
+                  *detail ? ": " : "", detail);
+    if (c->cfg.on_state) {
+        char reason[256], http[24] = "";
+        if (a->http_status)
+            snprintf(http, sizeof(http), " (HTTP %d)", a->http_status);
+        snprintf(reason, sizeof(reason), "%s%s%s%s", reason_text(a), http, *detail ? ": " : "",
+                 detail);
+        lifeline_state_info info = {
+            .old_state = a->old_state, .new_state = a->new_state, .attempt = a->attempt,
+            .error = a->error, .http_status = a->http_status, .reason = reason,
+        };
+        c->cfg.on_state(c, &info, c->cfg.user_data);
+    }
+}
+
+static void close_timeout(lws_sorted_usec_list_t *sul);
+
+static void perform(lifeline_client *c, const ll_action *a)
+{
+    void *ud = c->cfg.user_data;
+    switch (a->type) {
+    case LL_ACT_CONNECT:
+        ll_ws_connect(c, a->conn_id);
+        break;
+    case LL_ACT_PROBE_HTTP:
+        ll_health_probe(c, a->conn_id);
+        break;
+    case LL_ACT_CLOSE:
+        ll_ws_close(c, a->conn_id, a->close_code);
+        if (a->close_code == 1000 && c->wsi) {
+            pthread_mutex_lock(&c->mu);
+            int wait = c->stop_wait_ms;
+            pthread_mutex_unlock(&c->mu);
+            lws_sul_schedule(c->loop->ctx, 0, &c->close_sul, close_timeout,
+                             (lws_usec_t)wait * LWS_US_PER_MS);
+        }
+        break;
+    case LL_ACT_SEND_PING:
+        ll_ws_send_ping(c, a->seq);
+        break;
+    case LL_ACT_STATE:
+        on_state(c, a);
+        break;
+    case LL_ACT_RETRY:
+        ll_client_log(c, LIFELINE_LOG_INFO, "%s %d in %lld ms", a->probe ? "probe" : "retry",
+                      a->attempt, (long long)a->delay_ms);
+        if (c->cfg.on_retry) {
+            c->cfg.on_retry(c, a->attempt, a->delay_ms, a->probe, ud);
+        }
+        break;
+    case LL_ACT_PONG:
+        if (c->cfg.on_pong) {
+            c->cfg.on_pong(c, a->rtt_ms, a->quality, ud);
+        }
+        break;
+    case LL_ACT_QUALITY:
+        if (c->cfg.on_quality) {
+            c->cfg.on_quality(c, a->quality, ud);
+        }
+        break;
+    case LL_ACT_SERVER_DOWN:
+        ll_client_log(c, LIFELINE_LOG_WARN, "server judged down after %d attempts: %s",
+                      a->attempt, lifeline_strerror(a->error));
+        ll_alerts_server_down(c, a);
+        break;
+    case LL_ACT_RECOVERED:
+        ll_client_log(c, LIFELINE_LOG_INFO, "server back after %lld ms down",
+                      (long long)a->downtime_ms);
+        ll_alerts_recovered(c, a);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The server did not answer a graceful close within stop's wait. */
+static void close_timeout(lws_sorted_usec_list_t *sul)
+{
+    lifeline_client *c = lws_container_of(sul, lifeline_client, close_sul);
+    if (c->wsi) {
+        ll_client_log(c, LIFELINE_LOG_INFO, "server did not answer the close in time");
+        ll_ws_abandon_all(c);
+    }
+    ll_client_pump(c);
+}
+
+void ll_client_pump(lifeline_client *c)
+{
+    if (c->pumping)
+        return; /* the outer pump picks up what this call appended */
+    c->pumping = 1;
+    lifeline_client *prev = ll_tls_client;
+    ll_tls_client = c;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        if (c->n_actions == 0) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        ll_action a = c->actions[0];
+        memmove(c->actions, c->actions + 1, (c->n_actions - 1) * sizeof(ll_action));
+        c->n_actions--;
+        pthread_mutex_unlock(&c->mu);
+        perform(c, &a);
+    }
+    ll_client_report_dropped(c);
+    ll_client_flush_logs(c);
+    ll_alerts_report(c);
+    ll_client_arm_timer(c);
+    /* a stop is done when the core is closed, every action it asked for is
+     * performed (the closed event and the drop reports among them), and no
+     * socket is left */
+    pthread_mutex_lock(&c->mu);
+    if (c->core.state == LIFELINE_STATE_CLOSED && c->n_actions == 0 && !c->wsi &&
+        !c->probe_wsi && !c->closed_done) {
+        c->closed_done = 1;
+        pthread_cond_broadcast(&c->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    ll_tls_client = prev;
+    c->pumping = 0;
+}
+
+void ll_client_run_commands(lifeline_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    unsigned cmds = c->cmds;
+    c->cmds = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (cmds & LL_CMD_DETACH) {
+        ll_ws_abandon_all(c);
+        lws_sul_cancel(&c->sul);
+        lws_sul_cancel(&c->close_sul);
+        pthread_mutex_lock(&c->mu);
+        c->detached = 1;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    if (cmds & LL_CMD_WRITE)
+        ll_ws_want_write(c);
+    ll_client_pump(c); /* actions, dropped reports, timer */
+}

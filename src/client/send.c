@@ -1,0 +1,136 @@
+/* Outbound: lifeline_client_send() and the queue policy, the write path
+ * the transport pulls messages through, and the reports of dropped
+ * messages. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_impl.h"
+
+void ll_client_report_dropped(lifeline_client *c)
+{
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        ll_msg *m = ll_queue_pop(&c->dropped);
+        pthread_mutex_unlock(&c->mu);
+        if (!m)
+            return;
+        if (c->cfg.on_dropped) {
+            c->cfg.on_dropped(c, ll_msg_payload(&c->queue, m), m->len, m->is_binary,
+                              m->reason, c->cfg.user_data);
+        }
+        free(m);
+    }
+}
+
+/* Everything still queued is dropped (stop). mu held. */
+void ll_client_drop_all_locked(lifeline_client *c)
+{
+    ll_msg *m;
+    while ((m = ll_queue_pop(&c->queue))) {
+        m->reason = LIFELINE_ERR_STOPPED;
+        ll_queue_push(&c->dropped, m);
+        c->msgs_dropped++;
+    }
+}
+
+int ll_client_write_next(lifeline_client *c, struct lws *wsi)
+{
+    /* one message per WRITEABLE: libwebsockets services reads between two
+     * writes, so a long queue never starves what the server sends back */
+    pthread_mutex_lock(&c->mu);
+    ll_msg *m = ll_queue_pop(&c->queue);
+    int more = c->queue.count > 0;
+    c->write_armed = more;
+    pthread_mutex_unlock(&c->mu);
+    if (!m)
+        return 0;
+    /* libwebsockets masks a client's payload in place: write a copy, so a
+     * message whose write fails goes again, first, unharmed */
+    if (c->tx_cap < LWS_PRE + m->len) {
+        unsigned char *p = realloc(c->tx, LWS_PRE + m->len);
+        if (!p) {
+            pthread_mutex_lock(&c->mu);
+            ll_queue_push_front(&c->queue, m);
+            pthread_mutex_unlock(&c->mu);
+            return -1;
+        }
+        c->tx = p;
+        c->tx_cap = LWS_PRE + m->len;
+    }
+    memcpy(c->tx + LWS_PRE, ll_msg_payload(&c->queue, m), m->len);
+    int n = lws_write(wsi, c->tx + LWS_PRE, m->len,
+                      m->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    if (c->tx_cap > 65536) { /* do not keep a big buffer for an idle link */
+        free(c->tx);
+        c->tx = NULL;
+        c->tx_cap = 0;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (n < (int)m->len) {
+        ll_queue_push_front(&c->queue, m); /* not sent: it goes again, first */
+        pthread_mutex_unlock(&c->mu);
+        return -1;
+    }
+    c->msgs_sent++;
+    c->bytes_sent += m->len;
+    pthread_mutex_unlock(&c->mu);
+    free(m);
+    if (more)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int lifeline_client_send(lifeline_client *c, const void *data, size_t len, int is_binary)
+{
+    if (!c || (!data && len))
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    if (len > c->cfg.max_message_bytes)
+        return LIFELINE_ERR_MESSAGE_TOO_BIG;
+    ll_msg *m = ll_msg_new(&c->queue, data, len, is_binary != 0);
+    if (!m)
+        return LIFELINE_ERR_NO_MEMORY;
+    int rc = LIFELINE_OK, wake = 0;
+    pthread_mutex_lock(&c->mu);
+    int state = c->core.state;
+    if (state == LIFELINE_STATE_CLOSED) {
+        rc = LIFELINE_ERR_STOPPED;
+    } else if (c->cfg.queue_policy == LIFELINE_QUEUE_OFF && state != LIFELINE_STATE_CONNECTED) {
+        rc = LIFELINE_ERR_NOT_CONNECTED;
+    } else if (len > c->queue.max_bytes) {
+        rc = LIFELINE_ERR_QUEUE_FULL;
+    } else if (!ll_queue_fits(&c->queue, m)) {
+        if (c->cfg.queue_policy == LIFELINE_QUEUE_DROP_OLDEST) {
+            while (!ll_queue_fits(&c->queue, m)) {
+                ll_msg *old = ll_queue_pop(&c->queue);
+                old->reason = LIFELINE_ERR_QUEUE_FULL;
+                ll_queue_push(&c->dropped, old);
+                c->msgs_dropped++;
+                wake |= LL_CMD_DROPPED;
+            }
+        } else {
+            rc = LIFELINE_ERR_QUEUE_FULL;
+        }
+    }
+    if (rc == LIFELINE_OK) {
+        ll_queue_push(&c->queue, m);
+        m = NULL;
+        if (state == LIFELINE_STATE_CONNECTED && !c->write_armed) {
+            c->write_armed = 1;
+            wake |= LL_CMD_WRITE;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(m);
+    if (wake == LL_CMD_WRITE && ll_loop_is_current(c->loop))
+        ll_ws_want_write(c); /* on the loop thread already: no wake-up */
+    else if (wake)
+        ll_loop_post(c, (unsigned)wake);
+    return rc;
+}
+
+int lifeline_client_send_text(lifeline_client *c, const char *text)
+{
+    if (!text)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    return lifeline_client_send(c, text, strlen(text), 0);
+}

@@ -1,0 +1,147 @@
+/* The client's own copy of its config: every string copied, the headers
+ * and alert labels split, the URLs parsed, and the secrets that must never
+ * reach a log line collected. Immutable once lifeline_client_new() is done,
+ * so any thread may read it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_impl.h"
+
+static char *dup_opt(const char *s, int *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
+/* The header lines, whose values are secrets: they never reach a log. */
+static int copy_headers(lifeline_client *c, const lifeline_config *cfg)
+{
+    if (!cfg->header_count)
+        return 0;
+    int oom = 0;
+    c->headers = calloc(cfg->header_count, sizeof(char *));
+    oom |= !c->headers;
+    for (size_t i = 0; c->headers && i < cfg->header_count; i++) {
+        c->headers[i] = dup_opt(cfg->headers[i], &oom);
+        c->header_count = i + 1;
+        const char *v = strchr(cfg->headers[i], ':') + 1;
+        while (*v == ' ')
+            v++;
+        oom |= ll_secrets_add(&c->secrets, v, strlen(v)) != 0;
+    }
+    return oom;
+}
+
+/* The alert labels, split at their colon. */
+static int copy_labels(lifeline_client *c, const lifeline_config *cfg)
+{
+    if (!cfg->alert_label_count)
+        return 0;
+    int oom = 0;
+    c->label_names = calloc(cfg->alert_label_count, sizeof(char *));
+    c->label_values = calloc(cfg->alert_label_count, sizeof(char *));
+    oom |= !c->label_names || !c->label_values;
+    for (size_t i = 0; !oom && i < cfg->alert_label_count; i++) {
+        const char *l = cfg->alert_labels[i], *colon = strchr(l, ':'), *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        c->label_names[i] = strndup(l, (size_t)(colon - l));
+        c->label_values[i] = dup_opt(v, &oom);
+        c->label_count = i + 1;
+        oom |= !c->label_names[i];
+    }
+    return oom;
+}
+
+/* The webhook URL is a secret, whole, and its token on its own; so are the
+ * secret parts of the URLs. */
+static int add_url_secrets(lifeline_client *c, const lifeline_config *cfg)
+{
+    int oom = 0;
+    if (cfg->discord_webhook_url)
+        oom |= ll_secrets_add(&c->secrets, cfg->discord_webhook_url,
+                              strlen(cfg->discord_webhook_url)) != 0;
+    oom |= ll_secrets_add_url(&c->secrets, cfg->url) != 0;
+    oom |= ll_secrets_add_url(&c->secrets, cfg->health_url) != 0;
+    oom |= ll_secrets_add_url(&c->secrets, cfg->discord_webhook_url) != 0;
+    return oom;
+}
+
+/* c->cfg's pointers now point at the client's own copies. */
+static void point_at_copies(lifeline_client *c)
+{
+    c->cfg.discord_webhook_url = c->webhook;
+    c->cfg.alert_username = c->alert_username;
+    c->cfg.alert_labels = NULL; /* use label_names / label_values */
+    c->cfg.url = c->url_str;
+    c->cfg.health_url = c->health_str;
+    c->cfg.subprotocol = c->subprotocol;
+    c->cfg.origin = c->origin;
+    c->cfg.ca_file = c->ca_file;
+    c->cfg.http_proxy = c->proxy;
+    c->cfg.headers = (const char *const *)c->headers;
+}
+
+/* The URLs as the transport uses them, and the CA file readable. */
+static int parse_urls(lifeline_client *c)
+{
+    if (ll_url_parse(c->url_str, &c->url) || !c->url.websocket)
+        return LIFELINE_ERR_CONFIG_URL;
+    if (c->health_str && (ll_url_parse(c->health_str, &c->health) || c->health.websocket))
+        return LIFELINE_ERR_CONFIG_HEALTH_URL;
+    if (c->ca_file) {
+        FILE *f = fopen(c->ca_file, "r");
+        if (!f)
+            return LIFELINE_ERR_CONFIG_CA_FILE;
+        fclose(f);
+    }
+    return LIFELINE_OK;
+}
+
+int ll_client_copy_config(lifeline_client *c, const lifeline_config *cfg)
+{
+    c->cfg = *cfg;
+    int oom = 0;
+    c->url_str = dup_opt(cfg->url, &oom);
+    c->health_str = dup_opt(cfg->health_url, &oom);
+    c->subprotocol = dup_opt(cfg->subprotocol, &oom);
+    c->origin = dup_opt(cfg->origin, &oom);
+    c->ca_file = dup_opt(cfg->ca_file, &oom);
+    c->proxy = dup_opt(cfg->http_proxy, &oom);
+    c->webhook = dup_opt(cfg->discord_webhook_url, &oom);
+    c->alert_username = dup_opt(cfg->alert_username, &oom);
+    oom |= copy_headers(c, cfg);
+    oom |= copy_labels(c, cfg);
+    oom |= add_url_secrets(c, cfg);
+    point_at_copies(c);
+    return oom ? LIFELINE_ERR_NO_MEMORY : parse_urls(c);
+}
+
+void ll_client_free_config(lifeline_client *c)
+{
+    free(c->url_str);
+    free(c->health_str);
+    free(c->subprotocol);
+    free(c->origin);
+    free(c->ca_file);
+    free(c->proxy);
+    for (size_t i = 0; i < c->header_count; i++)
+        free(c->headers[i]);
+    free(c->headers);
+    ll_secrets_free(&c->secrets);
+    for (size_t i = 0; i < c->label_count; i++) {
+        free(c->label_names[i]);
+        free(c->label_values[i]);
+    }
+    free(c->label_names);
+    free(c->label_values);
+    free(c->webhook);
+    free(c->alert_username);
+    ll_url_free(&c->url);
+    ll_url_free(&c->health);
+}
