@@ -35,8 +35,8 @@ static int init_parts(lifeline_client *c)
     if (!c->seed && getrandom(&c->seed, sizeof(c->seed), 0) != (ssize_t)sizeof(c->seed))
         c->seed = (uint64_t)ll_now_ms() ^ (uint64_t)(uintptr_t)c;
     ll_core_init(&c->core, &c->cfg, c->seed);
-    ll_queue_init(&c->queue, c->cfg.queue_max_messages, c->cfg.queue_max_bytes, LWS_PRE);
-    ll_queue_init(&c->dropped, SIZE_MAX, SIZE_MAX, LWS_PRE);
+    ll_queue_init(&c->queue, c->cfg.queue_max_messages, c->cfg.queue_max_bytes);
+    ll_queue_init(&c->dropped, SIZE_MAX, SIZE_MAX);
     c->stop_wait_ms = STOP_WAIT_DEFAULT_MS;
     return ll_alerts_init(c);
 }

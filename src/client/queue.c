@@ -4,31 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ll_queue_init(ll_queue *q, size_t max_count, size_t max_bytes, size_t headroom)
+void ll_queue_init(ll_queue *q, size_t max_count, size_t max_bytes)
 {
     memset(q, 0, sizeof(*q));
     q->max_count = max_count;
     q->max_bytes = max_bytes;
-    q->headroom = headroom;
 }
 
-ll_msg *ll_msg_new(const ll_queue *q, const void *data, size_t len, int is_binary)
+ll_msg *ll_msg_new(const void *data, size_t len, int is_binary)
 {
-    ll_msg *m = malloc(sizeof(*m) + q->headroom + len + 1);
+    ll_msg *m = malloc(sizeof(*m) + len + 1);
     if (!m)
         return NULL;
     m->next = NULL;
     m->len = len;
     m->is_binary = is_binary;
     if (len)
-        memcpy(m->data + q->headroom, data, len);
-    m->data[q->headroom + len] = 0; /* text payloads stay NUL-terminated */
+        memcpy(m->data, data, len);
+    m->data[len] = 0; /* text payloads stay NUL-terminated */
     return m;
-}
-
-unsigned char *ll_msg_payload(const ll_queue *q, ll_msg *m)
-{
-    return m->data + q->headroom;
 }
 
 int ll_queue_fits(const ll_queue *q, const ll_msg *m)

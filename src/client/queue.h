@@ -12,22 +12,21 @@ typedef struct ll_msg {
     size_t len;
     int is_binary;
     int reason;   /* why it was dropped (lifeline_error), on the drop list */
-    unsigned char data[]; /* LWS_PRE bytes of headroom, then the payload */
+    unsigned char data[]; /* the payload, then a NUL */
 } ll_msg;
 
 typedef struct ll_queue {
     ll_msg *head, *tail;
     size_t count, bytes;
     size_t max_count, max_bytes;
-    size_t headroom; /* bytes reserved before each payload */
 } ll_queue;
 
-void ll_queue_init(ll_queue *q, size_t max_count, size_t max_bytes, size_t headroom);
+void ll_queue_init(ll_queue *q, size_t max_count, size_t max_bytes);
 
-/* A new message (not queued yet) holding a copy of data; NULL on OOM. */
-ll_msg *ll_msg_new(const ll_queue *q, const void *data, size_t len, int is_binary);
-/* The payload of m (after the headroom). */
-unsigned char *ll_msg_payload(const ll_queue *q, ll_msg *m);
+/* A new message (not queued yet) holding a copy of data, NUL-terminated
+ * (text stays a C string); NULL on OOM. The transport writes a copy of it,
+ * so no headroom is kept before the payload. */
+ll_msg *ll_msg_new(const void *data, size_t len, int is_binary);
 
 /* Would m fit with the queue as it is? */
 int ll_queue_fits(const ll_queue *q, const ll_msg *m);

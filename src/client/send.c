@@ -15,7 +15,7 @@ void ll_client_report_dropped(lifeline_client *c)
         if (!m)
             return;
         if (c->cfg.on_dropped) {
-            c->cfg.on_dropped(c, ll_msg_payload(&c->queue, m), m->len, m->is_binary,
+            c->cfg.on_dropped(c, m->data, m->len, m->is_binary,
                               m->reason, c->cfg.user_data);
         }
         free(m);
@@ -57,7 +57,7 @@ int ll_client_write_next(lifeline_client *c, struct lws *wsi)
         c->tx = p;
         c->tx_cap = LWS_PRE + m->len;
     }
-    memcpy(c->tx + LWS_PRE, ll_msg_payload(&c->queue, m), m->len);
+    memcpy(c->tx + LWS_PRE, m->data, m->len);
     int n = lws_write(wsi, c->tx + LWS_PRE, m->len,
                       m->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     if (c->tx_cap > 65536) { /* do not keep a big buffer for an idle link */
@@ -86,7 +86,7 @@ int lifeline_client_send(lifeline_client *c, const void *data, size_t len, int i
         return LIFELINE_ERR_INVALID_ARGUMENT;
     if (len > c->cfg.max_message_bytes)
         return LIFELINE_ERR_MESSAGE_TOO_BIG;
-    ll_msg *m = ll_msg_new(&c->queue, data, len, is_binary != 0);
+    ll_msg *m = ll_msg_new(data, len, is_binary != 0);
     if (!m)
         return LIFELINE_ERR_NO_MEMORY;
     int rc = LIFELINE_OK, wake = 0;
