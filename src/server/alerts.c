@@ -10,7 +10,7 @@
 #include "notify/alert.h"
 #include "notify/discord.h"
 #include "notify/format.h"
-#include "notify/sendgrid.h"
+#include "server/sendgrid.h"
 
 static const char *env(const char *name)
 {

@@ -1,4 +1,4 @@
-/* The notifier's delivery policy, and the SendGrid body. */
+/* The notifier's delivery policy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,11 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "notify/policy.h"
-#include "notify/sendgrid.h"
 
 static const ll_retry_policy P = {.max_retries = 3, .max_rate_limited = 5, .base_ms = 1000,
                                   .max_wait_ms = 60000};
@@ -75,26 +73,6 @@ static void client_errors_do_not_retry_and_404_means_gone(void **state)
     assert_int_equal(ll_notify_decide(&P, 0, 1, 404, NULL, NULL, 0, 0, &w), LL_VERDICT_FAIL);
 }
 
-static void sendgrid_body_has_the_v3_shape(void **state)
-{
-    (void)state;
-    ll_alert a = {.title = "No clients connected", .description = "for 60 s", .unix_ms = 0};
-    a.fields[a.n_fields++] = (ll_alert_field){"Server", "127.0.0.1:8080", 0};
-    char *json = ll_sendgrid_payload(&a, "ops@example.com", "lifeline@example.com");
-    cJSON *r = cJSON_Parse(json);
-    assert_non_null(r);
-    cJSON *to = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "personalizations"), 0), "to"), 0);
-    assert_string_equal(cJSON_GetObjectItem(to, "email")->valuestring, "ops@example.com");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "from"), "email")->valuestring,
-                        "lifeline@example.com");
-    assert_string_equal(cJSON_GetObjectItem(r, "subject")->valuestring, "No clients connected");
-    cJSON *part = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "content"), 0);
-    assert_string_equal(cJSON_GetObjectItem(part, "type")->valuestring, "text/plain");
-    assert_non_null(strstr(cJSON_GetObjectItem(part, "value")->valuestring, "Server: 127.0.0.1:8080"));
-    cJSON_Delete(r);
-    free(json);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -103,7 +81,6 @@ int main(void)
         cmocka_unit_test(an_absurdly_long_retry_after_gives_up),
         cmocka_unit_test(server_errors_and_network_errors_back_off_a_bounded_number_of_times),
         cmocka_unit_test(client_errors_do_not_retry_and_404_means_gone),
-        cmocka_unit_test(sendgrid_body_has_the_v3_shape),
     };
     return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
-/* The JSON body of a SendGrid v3 mail/send call: one recipient, plain text. */
-#ifndef LL_NOTIFY_SENDGRID_H
-#define LL_NOTIFY_SENDGRID_H
+/* The JSON body of a SendGrid v3 mail/send call: one recipient, plain text.
+ * lifeline-server's alerts only: the client library alerts to Discord. */
+#ifndef LL_SERVER_SENDGRID_H
+#define LL_SERVER_SENDGRID_H
 
 #include "notify/alert.h"
 

@@ -1,5 +1,5 @@
 /* See sendgrid.h. */
-#include "notify/sendgrid.h"
+#include "server/sendgrid.h"
 
 #include "notify/format.h"
 
