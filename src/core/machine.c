@@ -433,21 +433,3 @@ int64_t ll_core_downtime(const ll_core *c, int64_t now)
 {
     return c->downtime_total_ms + (c->down_since >= 0 ? now - c->down_since : 0);
 }
-
-const char *ll_event_name(int type)
-{
-    static const char *const names[LL_EV_COUNT] = {
-        "start", "stop", "reconnect_now", "tick", "opened",
-        "connect_failed", "closed", "pong", "probe_ok", "probe_failed",
-    };
-    return type >= 0 && type < LL_EV_COUNT ? names[type] : "unknown";
-}
-
-const char *ll_action_name(int type)
-{
-    static const char *const names[LL_ACT_COUNT] = {
-        "connect", "probe_http", "close", "send_ping", "state",
-        "retry", "pong", "quality", "server_down", "recovered",
-    };
-    return type >= 0 && type < LL_ACT_COUNT ? names[type] : "unknown";
-}

@@ -146,7 +146,4 @@ int64_t ll_core_downtime(const ll_core *core, int64_t now);
 /* Silence as the quality grade sees it (see machine.c). */
 int64_t ll_core_silence(const ll_core *core, int64_t now);
 
-const char *ll_event_name(int type);
-const char *ll_action_name(int type);
-
 #endif

@@ -9,12 +9,6 @@ void ll_rng_seed(ll_rng *rng, uint64_t seed)
     rng->source_ctx = 0;
 }
 
-void ll_rng_inject(ll_rng *rng, ll_rng_source source, void *ctx)
-{
-    rng->source = source;
-    rng->source_ctx = ctx;
-}
-
 uint64_t ll_rng_next(ll_rng *rng)
 {
     if (rng->source)

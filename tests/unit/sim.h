@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/machine.h"
+#include "machine_names.h"
 
 typedef enum sim_server {
     SIM_UP = 0,           /* accepts, answers pings after rtt_ms */
@@ -226,7 +227,7 @@ static inline void sim_dump(const sim *s)
 {
     for (size_t i = 0; i < s->n_log; i++) {
         const ll_action *a = &s->log[i].act;
-        fprintf(stderr, "# %8lld %-11s", (long long)s->log[i].at, ll_action_name(a->type));
+        fprintf(stderr, "# %8lld %-11s", (long long)s->log[i].at, sim_action_name(a->type));
         if (a->type == LL_ACT_STATE)
             fprintf(stderr, " %s -> %s attempt=%d", lifeline_state_name(a->old_state),
                     lifeline_state_name(a->new_state), a->attempt);

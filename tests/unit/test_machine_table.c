@@ -89,18 +89,18 @@ static void every_state_and_event_pair_has_its_outcome(void **state)
             if (want == BAD) {
                 if (rc != LIFELINE_ERR_STATE || S.core.state != st || S.core.n_actions != 0)
                     fail_msg("%s + %s: want refused, got rc %d, state %s",
-                             lifeline_state_name(st), ll_event_name(ev), rc,
+                             lifeline_state_name(st), sim_event_name(ev), rc,
                              lifeline_state_name(S.core.state));
                 continue;
             }
             if (rc != LIFELINE_OK || S.core.state != want)
                 fail_msg("%s + %s: want %s, got rc %d, state %s", lifeline_state_name(st),
-                         ll_event_name(ev), lifeline_state_name(want), rc,
+                         sim_event_name(ev), lifeline_state_name(want), rc,
                          lifeline_state_name(S.core.state));
             int64_t d = ll_core_deadline(&S.core);
             if (d != LL_NO_DEADLINE && d < S.now)
                 fail_msg("%s + %s: deadline in the past", lifeline_state_name(st),
-                         ll_event_name(ev));
+                         sim_event_name(ev));
         }
     }
 }
