@@ -195,7 +195,7 @@ void ll_client_log_later(lifeline_client *c, int level, const char *line);
 /* Log the lines kept by ll_client_log_later() (loop thread). */
 void ll_client_flush_logs(lifeline_client *c);
 
-/* ---- loop.c ---------------------------------------------------------------- */
+/* ---- transport/loop.c ---------------------------------------------------------------- */
 
 int ll_loop_attach(lifeline_loop *loop, lifeline_client *c);
 void ll_loop_detach(lifeline_loop *loop, lifeline_client *c);
