@@ -18,7 +18,7 @@ static const char *env(const char *name)
     return v && *v ? v : NULL;
 }
 
-void ll_srv_alert_cfg_from_env(ll_srv_alert_cfg *cfg)
+void srv_alert_cfg_from_env(srv_alert_cfg *cfg)
 {
     cfg->discord_webhook_url = env("DISCORD_WEBHOOK_URL");
     cfg->sendgrid_api_url = env("SENDGRID_API_URL");
@@ -27,12 +27,12 @@ void ll_srv_alert_cfg_from_env(ll_srv_alert_cfg *cfg)
     cfg->from_email = env("FROM_EMAIL");
 }
 
-static ll_log_level level_of(int lifeline_level)
+static srv_log_level level_of(int lifeline_level)
 {
-    return lifeline_level == LIFELINE_LOG_ERROR  ? LL_LOG_ERROR
-         : lifeline_level == LIFELINE_LOG_WARN   ? LL_LOG_WARN
-         : lifeline_level == LIFELINE_LOG_INFO   ? LL_LOG_INFO
-                                                 : LL_LOG_DEBUG;
+    return lifeline_level == LIFELINE_LOG_ERROR  ? SRV_LOG_ERROR
+         : lifeline_level == LIFELINE_LOG_WARN   ? SRV_LOG_WARN
+         : lifeline_level == LIFELINE_LOG_INFO   ? SRV_LOG_INFO
+                                                 : SRV_LOG_DEBUG;
 }
 
 /* The text of an error the notifier returns (a lifeline_error), from the
@@ -53,14 +53,14 @@ static const char *notify_error(int rc)
 
 static const char *event_kind_name(int kind)
 {
-    return ll_srv_event_name((ll_srv_event_kind)kind);
+    return srv_event_name((srv_event_kind)kind);
 }
 
 /* The notifier's thread: one log line per delivery. The log writes each
  * line with one call, so lines from two threads do not mix. */
 static void on_done(void *ud, const ll_notify_result *r)
 {
-    ll_srv_alerts *a = ud;
+    srv_alerts *a = ud;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "channel", ll_channel_name(r->channel));
     cJSON_AddStringToObject(f, "kind", event_kind_name(r->kind));
@@ -68,24 +68,24 @@ static void on_done(void *ud, const ll_notify_result *r)
     cJSON_AddNumberToObject(f, "status", (double)r->http_status);
     cJSON_AddNumberToObject(f, "attempts", r->attempts);
     cJSON_AddStringToObject(f, "detail", r->detail ? r->detail : "");
-    ll_log_emit(a->log, r->ok ? LL_LOG_INFO : LL_LOG_WARN, "alert", f);
+    srv_log_emit(a->log, r->ok ? SRV_LOG_INFO : SRV_LOG_WARN, "alert", f);
 }
 
 static void on_log(void *ud, int level, const char *line)
 {
-    ll_srv_alerts *a = ud;
-    ll_log_msg(a->log, level_of(level), "alert_delivery", "%s", line);
+    srv_alerts *a = ud;
+    srv_log_msg(a->log, level_of(level), "alert_delivery", "%s", line);
 }
 
-int ll_srv_alerts_init(ll_srv_alerts *a, const ll_srv_alert_cfg *cfg, const ll_log *log,
-                       const char *host)
+int srv_alerts_init(srv_alerts *a, const srv_alert_cfg *cfg, const srv_log *log,
+                    const char *host)
 {
     memset(a, 0, sizeof(*a));
     a->cfg = *cfg;
     a->log = log;
     a->host = host;
     if (!a->cfg.sendgrid_api_url)
-        a->cfg.sendgrid_api_url = LL_SENDGRID_DEFAULT_URL;
+        a->cfg.sendgrid_api_url = SRV_SENDGRID_DEFAULT_URL;
     a->discord = cfg->discord_webhook_url != NULL;
     a->email = cfg->sendgrid_api_key && cfg->admin_email && cfg->from_email;
     if (!a->discord && !a->email)
@@ -96,7 +96,7 @@ int ll_srv_alerts_init(ll_srv_alerts *a, const ll_srv_alert_cfg *cfg, const ll_l
     o.log = on_log;
     o.ud = a;
     if (ll_notifier_new(&o, &a->notifier) != LIFELINE_OK) {
-        ll_log_msg(log, LL_LOG_ERROR, "alerts", "cannot start the alert thread: alerts off");
+        srv_log_msg(log, SRV_LOG_ERROR, "alerts", "cannot start the alert thread: alerts off");
         a->discord = a->email = 0;
         return -1;
     }
@@ -104,28 +104,28 @@ int ll_srv_alerts_init(ll_srv_alerts *a, const ll_srv_alert_cfg *cfg, const ll_l
 }
 
 /* Which channels are on, said once, right after the server_starting line. */
-static void say_channels(const ll_srv_alerts *a)
+static void say_channels(const srv_alerts *a)
 {
-    const ll_log *log = a->log;
-    const ll_srv_alert_cfg *cfg = &a->cfg;
+    const srv_log *log = a->log;
+    const srv_alert_cfg *cfg = &a->cfg;
     if (a->discord) {
         char id[80];
         ll_discord_webhook_id(cfg->discord_webhook_url, id, sizeof(id));
-        ll_log_msg(log, LL_LOG_INFO, "alerts", "discord alerts on (webhook %s)", id);
+        srv_log_msg(log, SRV_LOG_INFO, "alerts", "discord alerts on (webhook %s)", id);
     } else {
-        ll_log_msg(log, LL_LOG_INFO, "alerts", "discord alerts off: DISCORD_WEBHOOK_URL is not set");
+        srv_log_msg(log, SRV_LOG_INFO, "alerts", "discord alerts off: DISCORD_WEBHOOK_URL is not set");
     }
     if (a->email)
-        ll_log_msg(log, LL_LOG_INFO, "alerts", "email alerts on (SendGrid, to %s)", cfg->admin_email);
+        srv_log_msg(log, SRV_LOG_INFO, "alerts", "email alerts on (SendGrid, to %s)", cfg->admin_email);
     else
-        ll_log_msg(log, LL_LOG_INFO, "alerts",
-                   "email alerts off: SENDGRID_API_KEY, ADMIN_EMAIL and FROM_EMAIL are needed");
+        srv_log_msg(log, SRV_LOG_INFO, "alerts",
+                    "email alerts off: SENDGRID_API_KEY, ADMIN_EMAIL and FROM_EMAIL are needed");
 }
 
-void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
+void srv_alerts_hook(const srv_event *ev, void *user_data)
 {
-    ll_srv_alerts *a = user_data;
-    if (ev->kind == LL_SRV_EVENT_STARTING)
+    srv_alerts *a = user_data;
+    if (ev->kind == SRV_EVENT_STARTING)
         say_channels(a);
     if (!a->notifier)
         return;
@@ -136,23 +136,23 @@ void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
     snprintf(active, sizeof(active), "%llu", (unsigned long long)ev->active);
     ll_format_duration(ev->duration_ms, dur, sizeof(dur));
     switch (ev->kind) {
-    case LL_SRV_EVENT_STARTING:
+    case SRV_EVENT_STARTING:
         al.title = "lifeline-server started";
         al.description = "The server is listening.";
         al.color = LL_COLOR_BLUE;
         break;
-    case LL_SRV_EVENT_STOPPING:
+    case SRV_EVENT_STOPPING:
         al.title = "lifeline-server stopping";
         al.description = "The server is shutting down: its clients will reconnect elsewhere or wait.";
         al.color = LL_COLOR_BLUE;
         break;
-    case LL_SRV_EVENT_NO_CLIENTS:
+    case SRV_EVENT_NO_CLIENTS:
         al.title = "No clients connected";
         snprintf(desc, sizeof(desc), "No client has been connected for %s.", dur);
         al.description = desc;
         al.color = LL_COLOR_RED;
         break;
-    case LL_SRV_EVENT_CLIENTS_BACK:
+    case SRV_EVENT_CLIENTS_BACK:
         al.title = "Clients back";
         snprintf(desc, sizeof(desc), "A client is connected again after %s without any.", dur);
         al.description = desc;
@@ -161,7 +161,7 @@ void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
     }
     al.fields[al.n_fields++] = (ll_alert_field){"Server", server, 1};
     al.fields[al.n_fields++] = (ll_alert_field){"Active connections", active, 1};
-    if (ev->kind == LL_SRV_EVENT_NO_CLIENTS || ev->kind == LL_SRV_EVENT_CLIENTS_BACK)
+    if (ev->kind == SRV_EVENT_NO_CLIENTS || ev->kind == SRV_EVENT_CLIENTS_BACK)
         al.fields[al.n_fields++] = (ll_alert_field){"Without clients", dur, 1};
 
     if (a->discord) {
@@ -170,21 +170,21 @@ void ll_srv_alerts_hook(const ll_srv_event *ev, void *user_data)
                                          a->cfg.discord_webhook_url, NULL, body)
                       : LIFELINE_ERR_NO_MEMORY;
         if (rc)
-            ll_log_msg(a->log, LL_LOG_WARN, "alert", "discord %s alert not sent: %s",
-                       event_kind_name(al.kind), notify_error(rc));
+            srv_log_msg(a->log, SRV_LOG_WARN, "alert", "discord %s alert not sent: %s",
+                        event_kind_name(al.kind), notify_error(rc));
     }
     if (a->email) {
-        char *body = ll_sendgrid_payload(&al, a->cfg.admin_email, a->cfg.from_email);
+        char *body = srv_sendgrid_payload(&al, a->cfg.admin_email, a->cfg.from_email);
         int rc = body ? ll_notifier_post(a->notifier, LL_CHANNEL_SENDGRID, al.kind,
                                          a->cfg.sendgrid_api_url, a->cfg.sendgrid_api_key, body)
                       : LIFELINE_ERR_NO_MEMORY;
         if (rc)
-            ll_log_msg(a->log, LL_LOG_WARN, "alert", "email %s alert not sent: %s",
-                       event_kind_name(al.kind), notify_error(rc));
+            srv_log_msg(a->log, SRV_LOG_WARN, "alert", "email %s alert not sent: %s",
+                        event_kind_name(al.kind), notify_error(rc));
     }
 }
 
-void ll_srv_alerts_free(ll_srv_alerts *a, int wait_ms)
+void srv_alerts_free(srv_alerts *a, int wait_ms)
 {
     ll_notifier_free(a->notifier, wait_ms);
     a->notifier = NULL;

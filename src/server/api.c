@@ -10,7 +10,7 @@
 #include "server/names.h"
 #include "server/protocol.h"
 
-char *ll_api_error_body(const char *message)
+char *srv_api_error_body(const char *message)
 {
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
@@ -20,15 +20,15 @@ char *ll_api_error_body(const char *message)
     return text;
 }
 
-static int error(ll_api_response *r, int status, const char *message)
+static int error(srv_api_response *r, int status, const char *message)
 {
     r->status = status;
-    r->body = ll_api_error_body(message);
+    r->body = srv_api_error_body(message);
     return 0;
 }
 
 /* Answers with o (taken), or 500 if it could not be built. */
-static int reply(ll_api_response *r, int status, cJSON *o)
+static int reply(srv_api_response *r, int status, cJSON *o)
 {
     r->body = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
@@ -38,124 +38,124 @@ static int reply(ll_api_response *r, int status, cJSON *o)
     return 0;
 }
 
-static int health(ll_server *s, ll_api_response *r)
+static int health(srv_server *s, srv_api_response *r)
 {
-    char ts[LL_ISO_LEN];
+    char ts[SRV_ISO_LEN];
     cJSON *o = cJSON_CreateObject();
     if (o) {
         cJSON_AddBoolToObject(o, "online", 1);
         cJSON_AddNumberToObject(o, "active_connections", (double)s->reg.stats.active);
-        cJSON_AddStringToObject(o, "timestamp", ll_iso8601(ll_clock_wall_ms(), ts, sizeof(ts)));
+        cJSON_AddStringToObject(o, "timestamp", srv_iso8601(srv_clock_wall_ms(), ts, sizeof(ts)));
     }
     return reply(r, 200, o);
 }
 
 static void add_store(const char *key, void *value, void *ctx)
 {
-    const ll_store *st = value;
+    const srv_store *st = value;
     cJSON_AddNumberToObject(ctx, key, (double)st->count);
 }
 
-static int stats(ll_server *s, ll_api_response *r)
+static int stats(srv_server *s, srv_api_response *r)
 {
-    int64_t now = ll_clock_mono_ms();
-    const ll_stats *st = &s->reg.stats;
+    int64_t now = srv_clock_mono_ms();
+    const srv_stats *st = &s->reg.stats;
     cJSON *o = cJSON_CreateObject();
     cJSON *stores = cJSON_CreateObject();
     if (o && stores) {
-        ll_map_each(&s->reg.stores, add_store, stores);
+        srv_map_each(&s->reg.stores, add_store, stores);
         cJSON_AddBoolToObject(o, "online", 1);
         cJSON_AddNumberToObject(o, "total_connections", (double)st->total);
         cJSON_AddNumberToObject(o, "active_connections", (double)st->active);
         cJSON_AddItemToObject(o, "stores", stores);
         stores = NULL;
-        cJSON_AddNumberToObject(o, "average_connection_ms", ll_stats_average_ms(st, now));
+        cJSON_AddNumberToObject(o, "average_connection_ms", srv_stats_average_ms(st, now));
         cJSON_AddNumberToObject(o, "messages_in", (double)st->messages_in);
         cJSON_AddNumberToObject(o, "messages_out", (double)st->messages_out);
         cJSON_AddNumberToObject(o, "uptime_ms", (double)(now - s->started_mono));
-        cJSON_AddStringToObject(o, "fault", ll_fault_mode_name(s->fault.mode));
+        cJSON_AddStringToObject(o, "fault", srv_fault_mode_name(s->fault.mode));
     }
     cJSON_Delete(stores);
     return reply(r, 200, o);
 }
 
-static int user(ll_server *s, const char *name, ll_api_response *r)
+static int user(srv_server *s, const char *name, srv_api_response *r)
 {
-    char store[LL_NAME_MAX + 1];
+    char store[SRV_NAME_MAX + 1];
     int64_t last = 0;
-    const ll_user *u = ll_registry_user(&s->reg, name);
+    const srv_user *u = srv_registry_user(&s->reg, name);
     int found = 0;
     if (u) {
         snprintf(store, sizeof(store), "%s", u->store);
         last = u->last_active_ms;
         found = 1;
     } else {
-        found = ll_db_get_user(s->db, name, store, sizeof(store), &last);
+        found = srv_db_get_user(s->db, name, store, sizeof(store), &last);
     }
     if (found < 0)
         return error(r, 500, "database error");
     if (!found)
         return error(r, 404, "no such user");
-    char ts[LL_ISO_LEN];
+    char ts[SRV_ISO_LEN];
     cJSON *o = cJSON_CreateObject();
     if (o) {
         cJSON_AddStringToObject(o, "user", name);
         cJSON_AddStringToObject(o, "store", store);
-        cJSON_AddStringToObject(o, "last_active_at", ll_iso8601(last, ts, sizeof(ts)));
+        cJSON_AddStringToObject(o, "last_active_at", srv_iso8601(last, ts, sizeof(ts)));
     }
     return reply(r, 200, o);
 }
 
-static int store_broadcast(ll_server *s, const ll_api_request *req, ll_api_response *r)
+static int store_broadcast(srv_server *s, const srv_api_request *req, srv_api_response *r)
 {
-    cJSON *body = ll_json_parse_whole(req->body, req->body_len);
+    cJSON *body = srv_json_parse_whole(req->body, req->body_len);
     if (!body)
         return error(r, 400, "the body must be JSON");
     char *data = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
     if (!data)
         return error(r, 500, "out of memory");
-    ll_msg *m = ll_msg_from_text(ll_proto_broadcast(req->param, "server", data));
+    srv_msg *m = srv_msg_from_text(srv_proto_broadcast(req->param, "server", data));
     cJSON_free(data);
     if (!m)
         return error(r, 500, "out of memory");
-    size_t n = ll_store_send(s, ll_registry_store(&s->reg, req->param), NULL, m);
-    ll_msg_unref(m);
+    size_t n = srv_store_send(s, srv_registry_store(&s->reg, req->param), NULL, m);
+    srv_msg_unref(m);
     cJSON *o = cJSON_CreateObject();
     if (o)
         cJSON_AddNumberToObject(o, "delivered", (double)n);
     return reply(r, 200, o);
 }
 
-static void fault_state(ll_server *s, cJSON *o)
+static void fault_state(srv_server *s, cJSON *o)
 {
-    int64_t now = ll_clock_mono_ms();
-    cJSON_AddStringToObject(o, "mode", ll_fault_mode_name(s->fault.mode));
+    int64_t now = srv_clock_mono_ms();
+    cJSON_AddStringToObject(o, "mode", srv_fault_mode_name(s->fault.mode));
     if (s->fault.until_ms)
         cJSON_AddNumberToObject(o, "remaining_ms", (double)(s->fault.until_ms - now));
     else
         cJSON_AddNullToObject(o, "remaining_ms");
-    if (s->fault.mode == LL_FAULT_DELAY_PONGS)
+    if (s->fault.mode == SRV_FAULT_DELAY_PONGS)
         cJSON_AddNumberToObject(o, "delay_ms", (double)s->fault.delay_ms);
 }
 
-static int fault_set(ll_server *s, const ll_api_request *req, ll_api_response *r)
+static int fault_set(srv_server *s, const srv_api_request *req, srv_api_response *r)
 {
-    ll_fault_request fr;
+    srv_fault_request fr;
     char err[128];
-    if (ll_fault_parse(req->body, req->body_len, &fr, err, sizeof(err)))
+    if (srv_fault_parse(req->body, req->body_len, &fr, err, sizeof(err)))
         return error(r, 400, err);
-    size_t closed = ll_server_set_fault(s, &fr);
+    size_t closed = srv_server_set_fault(s, &fr);
     cJSON *o = cJSON_CreateObject();
     if (o) {
         fault_state(s, o);
-        if (fr.mode == LL_FAULT_CLOSE_ALL)
+        if (fr.mode == SRV_FAULT_CLOSE_ALL)
             cJSON_AddNumberToObject(o, "closed", (double)closed);
     }
     return reply(r, 200, o);
 }
 
-static int fault_get(ll_server *s, ll_api_response *r)
+static int fault_get(srv_server *s, srv_api_response *r)
 {
     cJSON *o = cJSON_CreateObject();
     if (o)
@@ -163,40 +163,40 @@ static int fault_get(ll_server *s, ll_api_response *r)
     return reply(r, 200, o);
 }
 
-static int dispatch(ll_server *s, const ll_api_request *req, ll_api_response *resp)
+static int dispatch(srv_server *s, const srv_api_request *req, srv_api_response *resp)
 {
     switch (req->route.id) {
-    case LL_ROUTE_HEALTH:
+    case SRV_ROUTE_HEALTH:
         return health(s, resp);
-    case LL_ROUTE_STATS:
+    case SRV_ROUTE_STATS:
         return stats(s, resp);
-    case LL_ROUTE_USER:
-        if (!ll_name_valid(req->param, strlen(req->param)))
+    case SRV_ROUTE_USER:
+        if (!srv_name_valid(req->param, strlen(req->param)))
             return error(resp, 404, "no such user");
         return user(s, req->param, resp);
-    case LL_ROUTE_STORE_BROADCAST:
-        if (!ll_name_valid(req->param, strlen(req->param)))
+    case SRV_ROUTE_STORE_BROADCAST:
+        if (!srv_name_valid(req->param, strlen(req->param)))
             return error(resp, 404, "no such store");
         return store_broadcast(s, req, resp);
-    case LL_ROUTE_FAULT_SET:
+    case SRV_ROUTE_FAULT_SET:
         return fault_set(s, req, resp);
-    case LL_ROUTE_FAULT_GET:
+    case SRV_ROUTE_FAULT_GET:
         return fault_get(s, resp);
-    case LL_ROUTE_WS_PLAIN:
+    case SRV_ROUTE_WS_PLAIN:
         resp->hname = "Upgrade";
         snprintf(resp->hvalue, sizeof(resp->hvalue), "websocket");
         return error(resp, 426, "use a WebSocket upgrade");
-    case LL_ROUTE_BAD_METHOD:
+    case SRV_ROUTE_BAD_METHOD:
         resp->hname = "Allow";
         snprintf(resp->hvalue, sizeof(resp->hvalue), "%s", req->route.allow);
         return error(resp, 405, "method not allowed");
-    case LL_ROUTE_NOT_FOUND:
+    case SRV_ROUTE_NOT_FOUND:
         break;
     }
     return error(resp, 404, "not found");
 }
 
-void ll_api_handle(ll_server *s, const ll_api_request *req, ll_api_response *resp)
+void srv_api_handle(srv_server *s, const srv_api_request *req, srv_api_response *resp)
 {
     memset(resp, 0, sizeof(*resp));
     dispatch(s, req, resp);

@@ -6,15 +6,15 @@
 static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-size_t ll_b64url_encoded_len(size_t n)
+size_t srv_b64url_encoded_len(size_t n)
 {
     return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
 }
 
-size_t ll_b64url_encode(const void *in, size_t n, char *out, size_t outlen)
+size_t srv_b64url_encode(const void *in, size_t n, char *out, size_t outlen)
 {
     const unsigned char *p = in;
-    size_t need = ll_b64url_encoded_len(n);
+    size_t need = srv_b64url_encoded_len(n);
     if (outlen < need + 1)
         return 0;
     size_t o = 0, i = 0;
@@ -54,7 +54,7 @@ static int value_of(char c)
     return -1;
 }
 
-long ll_b64url_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
+long srv_b64url_decode(const char *in, size_t len, unsigned char *out, size_t outlen)
 {
     if (len % 4 == 1)
         return -1;

@@ -10,12 +10,12 @@ static int64_t read_ms(clockid_t id)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t ll_clock_mono_ms(void)
+int64_t srv_clock_mono_ms(void)
 {
     return read_ms(CLOCK_MONOTONIC);
 }
 
-int64_t ll_clock_wall_ms(void)
+int64_t srv_clock_wall_ms(void)
 {
     return read_ms(CLOCK_REALTIME);
 }

@@ -8,58 +8,58 @@
 #include "server/clock.h"
 #include "server/server.h"
 
-static size_t max_queue_bytes(const ll_server *s)
+static size_t max_queue_bytes(const srv_server *s)
 {
-    return (size_t)s->opt.max_message_bytes * 2 + LL_OUTQ_SLACK_BYTES;
+    return (size_t)s->opt.max_message_bytes * 2 + SRV_OUTQ_SLACK_BYTES;
 }
 
-int ll_conn_send(ll_server *s, ll_conn *c, ll_msg *m)
+int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m)
 {
     if (!m || c->close_code || c->blackholed || s->destroying)
         return -1;
-    if (ll_outq_push(&c->outq, m, LL_OUTQ_MAX_COUNT, max_queue_bytes(s))) {
-        ll_log_msg(&s->log, LL_LOG_WARN, "slow_reader", "closing %s/%s: %zu messages queued",
-                   c->store ? c->store->name : "-", c->user ? c->user->name : "-",
-                   c->outq.count);
-        ll_conn_close(s, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow reader");
+    if (srv_outq_push(&c->outq, m, SRV_OUTQ_MAX_COUNT, max_queue_bytes(s))) {
+        srv_log_msg(&s->log, SRV_LOG_WARN, "slow_reader", "closing %s/%s: %zu messages queued",
+                    c->store ? c->store->name : "-", c->user ? c->user->name : "-",
+                    c->outq.count);
+        srv_conn_close(s, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow reader");
         return -1;
     }
     lws_callback_on_writable(c->wsi);
     return 0;
 }
 
-size_t ll_store_send(ll_server *s, ll_store *store, const ll_conn *except, ll_msg *m)
+size_t srv_store_send(srv_server *s, srv_store *store, const srv_conn *except, srv_msg *m)
 {
     size_t n = 0;
     if (!store || !m)
         return 0;
-    ll_conn *c = store->members;
+    srv_conn *c = store->members;
     while (c) {
         /* a send can close c (slow reader) but never unlinks it here */
-        ll_conn *next = c->snext;
-        if (c != except && !ll_conn_send(s, c, m))
+        srv_conn *next = c->snext;
+        if (c != except && !srv_conn_send(s, c, m))
             n++;
         c = next;
     }
     return n;
 }
 
-void ll_conn_close(ll_server *s, ll_conn *c, uint16_t code, const char *reason)
+void srv_conn_close(srv_server *s, srv_conn *c, uint16_t code, const char *reason)
 {
     if (c->close_code || s->destroying)
         return;
     c->close_code = code;
     c->close_reason = reason;
-    c->closing_ms = ll_clock_mono_ms();
-    ll_outq_clear(&c->outq);
-    ll_outq_clear(&c->pongs);
+    c->closing_ms = srv_clock_mono_ms();
+    srv_outq_clear(&c->outq);
+    srv_outq_clear(&c->pongs);
     /* let the peer's close frame in, whatever the fault mode */
     c->blackholed = 0;
-    ll_conn_set_rx(c, true);
+    srv_conn_set_rx(c, true);
     lws_callback_on_writable(c->wsi);
 }
 
-void ll_conn_kill(ll_conn *c)
+void srv_conn_kill(srv_conn *c)
 {
     if (c->killed)
         return;
@@ -67,13 +67,13 @@ void ll_conn_kill(ll_conn *c)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-int ll_conn_fail(ll_server *s, ll_conn *c, uint16_t code, const char *reason)
+int srv_conn_fail(srv_server *s, srv_conn *c, uint16_t code, const char *reason)
 {
     (void)s;
     if (!c->close_code) {
         c->close_code = code;
         c->close_reason = reason;
-        c->closing_ms = ll_clock_mono_ms();
+        c->closing_ms = srv_clock_mono_ms();
     }
     c->failing = 1;
     free(c->rx);
@@ -105,33 +105,33 @@ int ll_conn_fail(ll_server *s, ll_conn *c, uint16_t code, const char *reason)
  * once, arms at its first run (before the poll whose POLLOUT writes the
  * frame) and acts at its second, unless the socket still cannot take data:
  * then it looks again every 10 ms. */
-#define LL_REAP_RETRY_US (10 * LWS_US_PER_MS)
-enum { LL_REAP_NONE, LL_REAP_ARMED, LL_REAP_DUE, LL_REAP_DONE };
+#define SRV_REAP_RETRY_US (10 * LWS_US_PER_MS)
+enum { SRV_REAP_NONE, SRV_REAP_ARMED, SRV_REAP_DUE, SRV_REAP_DONE };
 
 static void reap(lws_sorted_usec_list_t *sul)
 {
-    ll_server *s = lws_container_of(sul, ll_server, reap);
+    srv_server *s = lws_container_of(sul, srv_server, reap);
     lws_usec_t next = 0;
-    for (ll_conn *c = s->reg.conns; c; c = c->next) {
+    for (srv_conn *c = s->reg.conns; c; c = c->next) {
         if (c->fail_soon && !c->close_code) {
-            /* the close begins at WRITEABLE, through ll_conn_writeable */
+            /* the close begins at WRITEABLE, through srv_conn_writeable */
             c->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
             c->close_reason = c->fail_soon;
-            c->closing_ms = ll_clock_mono_ms();
+            c->closing_ms = srv_clock_mono_ms();
             c->failing = 1;
-            ll_outq_clear(&c->pongs);
-            ll_conn_set_rx(c, false);
+            srv_outq_clear(&c->pongs);
+            srv_conn_set_rx(c, false);
             lws_callback_on_writable(c->wsi);
-        } else if (c->reap_runs == LL_REAP_ARMED) {
-            c->reap_runs = LL_REAP_DUE;
+        } else if (c->reap_runs == SRV_REAP_ARMED) {
+            c->reap_runs = SRV_REAP_DUE;
             next = 1;
-        } else if (c->reap_runs == LL_REAP_DUE) {
+        } else if (c->reap_runs == SRV_REAP_DUE) {
             if (lws_send_pipe_choked(c->wsi)) {
                 if (!next)
-                    next = LL_REAP_RETRY_US;
+                    next = SRV_REAP_RETRY_US;
                 continue;
             }
-            c->reap_runs = LL_REAP_DONE;
+            c->reap_runs = SRV_REAP_DONE;
             shutdown(lws_get_socket_fd(c->wsi), SHUT_WR);
         }
     }
@@ -139,22 +139,22 @@ static void reap(lws_sorted_usec_list_t *sul)
         lws_sul_schedule(s->ctx, 0, &s->reap, reap, next);
 }
 
-static int write_msg(ll_server *s, ll_conn *c, ll_msg *m)
+static int write_msg(srv_server *s, srv_conn *c, srv_msg *m)
 {
-    int n = lws_write(c->wsi, ll_msg_payload(m), m->len,
+    int n = lws_write(c->wsi, srv_msg_payload(m), m->len,
                       m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    ll_msg_unref(m);
+    srv_msg_unref(m);
     if (n < 0)
         return -1;
     s->reg.stats.messages_out++;
     return 0;
 }
 
-void ll_conn_closing(ll_server *s, ll_conn *c)
+void srv_conn_closing(srv_server *s, srv_conn *c)
 {
     c->lws_closing = 1;
     if (!c->failing) {
-        /* ll_conn_close waits for the peer's answer; without a close
+        /* srv_conn_close waits for the peer's answer; without a close
          * reason libwebsockets drops the connection at once */
         if (c->close_code || lws_get_close_length(c->wsi) < 2)
             return;
@@ -162,7 +162,7 @@ void ll_conn_closing(ll_server *s, ll_conn *c)
         const unsigned char *p = lws_get_close_payload(c->wsi);
         c->close_code = (uint16_t)(p[0] << 8 | p[1]);
         c->close_reason = "protocol error";
-        c->closing_ms = ll_clock_mono_ms();
+        c->closing_ms = srv_clock_mono_ms();
         c->failing = 1;
     }
     /* The replies owed for the messages read before the failure go out
@@ -170,40 +170,40 @@ void ll_conn_closing(ll_server *s, ll_conn *c)
      * the next POLLOUT and then no more data. Written from here, outside
      * WRITEABLE: whatever the socket does not take, libwebsockets keeps and
      * sends first (lws_issue_raw); nothing more is written once it must. */
-    ll_msg *m;
-    while (!s->destroying && !lws_send_pipe_choked(c->wsi) && (m = ll_outq_pop(&c->outq)))
+    srv_msg *m;
+    while (!s->destroying && !lws_send_pipe_choked(c->wsi) && (m = srv_outq_pop(&c->outq)))
         if (write_msg(s, c, m))
             break;
-    ll_outq_clear(&c->outq);
-    ll_outq_clear(&c->pongs);
+    srv_outq_clear(&c->outq);
+    srv_outq_clear(&c->pongs);
     if (c->reap_runs || s->destroying)
         return;
     /* read and drop what comes until the peer's close, whatever the mode */
     c->blackholed = 0;
-    ll_conn_set_rx(c, true);
-    c->reap_runs = LL_REAP_ARMED;
+    srv_conn_set_rx(c, true);
+    c->reap_runs = SRV_REAP_ARMED;
     lws_sul_schedule(s->ctx, 0, &s->reap, reap, 1);
 }
 
 /* Pongs waiting, at most (the most recent are kept). */
-#define LL_PONGS_MAX 16
+#define SRV_PONGS_MAX 16
 
-void ll_conn_pong(ll_conn *c, const void *payload, size_t len)
+void srv_conn_pong(srv_conn *c, const void *payload, size_t len)
 {
     if (c->close_code || c->lws_closing || c->fail_soon || c->blackholed)
         return;
-    ll_msg *m = ll_msg_new(payload, len, false);
+    srv_msg *m = srv_msg_new(payload, len, false);
     if (!m)
         return;
-    if (ll_outq_push(&c->pongs, m, LL_PONGS_MAX, SIZE_MAX)) {
-        ll_msg_unref(ll_outq_pop(&c->pongs));
-        ll_outq_push(&c->pongs, m, LL_PONGS_MAX, SIZE_MAX);
+    if (srv_outq_push(&c->pongs, m, SRV_PONGS_MAX, SIZE_MAX)) {
+        srv_msg_unref(srv_outq_pop(&c->pongs));
+        srv_outq_push(&c->pongs, m, SRV_PONGS_MAX, SIZE_MAX);
     }
-    ll_msg_unref(m);
+    srv_msg_unref(m);
     lws_callback_on_writable(c->wsi);
 }
 
-void ll_conn_fail_soon(ll_server *s, ll_conn *c, const char *reason)
+void srv_conn_fail_soon(srv_server *s, srv_conn *c, const char *reason)
 {
     if (c->close_code || c->fail_soon)
         return;
@@ -211,7 +211,7 @@ void ll_conn_fail_soon(ll_server *s, ll_conn *c, const char *reason)
     lws_sul_schedule(s->ctx, 0, &s->reap, reap, 1);
 }
 
-void ll_conn_set_rx(ll_conn *c, bool on)
+void srv_conn_set_rx(srv_conn *c, bool on)
 {
     if (c->rx_off == !on)
         return;
@@ -219,7 +219,7 @@ void ll_conn_set_rx(ll_conn *c, bool on)
     lws_rx_flow_control(c->wsi, on ? 1 : 0);
 }
 
-int ll_conn_writeable(ll_server *s, ll_conn *c)
+int srv_conn_writeable(srv_server *s, srv_conn *c)
 {
     if (c->lws_closing)
         return 0; /* its close frame is libwebsockets' to write; nothing after it */
@@ -231,10 +231,10 @@ int ll_conn_writeable(ll_server *s, ll_conn *c)
     }
     if (c->blackholed)
         return 0;
-    ll_msg *pong = ll_outq_pop(&c->pongs);
+    srv_msg *pong = srv_outq_pop(&c->pongs);
     if (pong) {
-        int n = lws_write(c->wsi, ll_msg_payload(pong), pong->len, LWS_WRITE_PONG);
-        ll_msg_unref(pong);
+        int n = lws_write(c->wsi, srv_msg_payload(pong), pong->len, LWS_WRITE_PONG);
+        srv_msg_unref(pong);
         if (n < 0)
             return -1;
         if (c->pongs.count || c->ping_due || c->outq.count)
@@ -253,7 +253,7 @@ int ll_conn_writeable(ll_server *s, ll_conn *c)
             lws_callback_on_writable(c->wsi);
         return 0;
     }
-    ll_msg *m = ll_outq_pop(&c->outq);
+    srv_msg *m = srv_outq_pop(&c->outq);
     if (!m)
         return 0;
     if (write_msg(s, c, m))

@@ -7,7 +7,7 @@
 
 #include <sqlite3.h>
 
-struct ll_db {
+struct srv_db {
     sqlite3 *h;
     sqlite3_stmt *update;
     sqlite3_stmt *insert;
@@ -15,7 +15,7 @@ struct ll_db {
     sqlite3_stmt *evict;
     int64_t rows;       /* users in the table, the open transaction included */
     int64_t rows_begin; /* rows when the open transaction began; -1: none open */
-    bool (*keep)(const char *user, void *ctx); /* during ll_db_evict */
+    bool (*keep)(const char *user, void *ctx); /* during srv_db_evict */
     void *keep_ctx;
     char err[256]; /* the last failure, kept past the rollback that follows it */
 };
@@ -40,22 +40,22 @@ static const char insert_sql[] =
 
 static const char get_sql[] = "SELECT store, last_active_at FROM users WHERE user = ?1";
 
-/* The ?1 least recently active users that ll_keep() does not keep (ties
+/* The ?1 least recently active users that srv_keep() does not keep (ties
  * broken by name; the index holds (last_active_at, user), so no sort). */
 static const char evict_sql[] =
-    "DELETE FROM users WHERE user IN (SELECT user FROM users WHERE NOT ll_keep(user) "
+    "DELETE FROM users WHERE user IN (SELECT user FROM users WHERE NOT srv_keep(user) "
     "ORDER BY last_active_at, user LIMIT ?1)";
 
-/* ll_keep(user): true for a user that ll_db_evict's caller keeps. */
+/* srv_keep(user): true for a user that srv_db_evict's caller keeps. */
 static void keep_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    const ll_db *db = sqlite3_user_data(cx);
+    const srv_db *db = sqlite3_user_data(cx);
     const unsigned char *user = sqlite3_value_text(argv[0]);
     sqlite3_result_int(cx, db->keep && user && db->keep((const char *)user, db->keep_ctx));
 }
 
-static int count_rows(ll_db *db)
+static int count_rows(srv_db *db)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->h, "SELECT count(*) FROM users", -1, &st, NULL);
@@ -67,10 +67,10 @@ static int count_rows(ll_db *db)
     return rc;
 }
 
-int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen)
+int srv_db_open(const char *path, srv_db **out, char *err, size_t errlen)
 {
     *out = NULL;
-    ll_db *db = calloc(1, sizeof(*db));
+    srv_db *db = calloc(1, sizeof(*db));
     if (!db) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -82,7 +82,7 @@ int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen)
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db->h, schema, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_create_function_v2(db->h, "ll_keep", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, db,
+        rc = sqlite3_create_function_v2(db->h, "srv_keep", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, db,
                                         keep_fn, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db->h, update_sql, -1, &db->update, NULL);
@@ -96,7 +96,7 @@ int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen)
         rc = count_rows(db);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
-        ll_db_close(db);
+        srv_db_close(db);
         return -1;
     }
     *out = db;
@@ -106,7 +106,7 @@ int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen)
 /* Keeps SQLite's message for the failure that just happened (with the
  * system's error, such as "File too large" from EFBIG, when there is one):
  * the rollback that follows a failed batch replaces sqlite3_errmsg. */
-static int failed(ll_db *db)
+static int failed(srv_db *db)
 {
     int code = sqlite3_errcode(db->h) & 0xff;
     /* sqlite3_system_errno is only set (and never cleared) by these */
@@ -118,7 +118,7 @@ static int failed(ll_db *db)
     return -1;
 }
 
-void ll_db_close(ll_db *db)
+void srv_db_close(srv_db *db)
 {
     if (!db)
         return;
@@ -130,7 +130,7 @@ void ll_db_close(ll_db *db)
     free(db);
 }
 
-int ll_db_begin(ll_db *db)
+int srv_db_begin(srv_db *db)
 {
     if (sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return failed(db);
@@ -138,7 +138,7 @@ int ll_db_begin(ll_db *db)
     return 0;
 }
 
-int ll_db_commit(ll_db *db)
+int srv_db_commit(srv_db *db)
 {
     if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         return failed(db); /* the caller rolls back */
@@ -146,7 +146,7 @@ int ll_db_commit(ll_db *db)
     return 0;
 }
 
-void ll_db_rollback(ll_db *db)
+void srv_db_rollback(srv_db *db)
 {
     if (db->rows_begin >= 0)
         db->rows = db->rows_begin;
@@ -159,7 +159,7 @@ void ll_db_rollback(ll_db *db)
 }
 
 /* Runs st (user, store, time) once; 0 or -1. */
-static int run_put(ll_db *db, sqlite3_stmt *st, const char *user, const char *store,
+static int run_put(srv_db *db, sqlite3_stmt *st, const char *user, const char *store,
                    int64_t last_active_ms)
 {
     sqlite3_reset(st);
@@ -175,7 +175,7 @@ static int run_put(ll_db *db, sqlite3_stmt *st, const char *user, const char *st
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_active_ms)
+int srv_db_put_user(srv_db *db, const char *user, const char *store, int64_t last_active_ms)
 {
     if (run_put(db, db->update, user, store, last_active_ms))
         return -1;
@@ -187,12 +187,12 @@ int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_
     return 0;
 }
 
-int64_t ll_db_user_count(const ll_db *db)
+int64_t srv_db_user_count(const srv_db *db)
 {
     return db->rows;
 }
 
-int64_t ll_db_evict(ll_db *db, int64_t n, bool (*keep)(const char *user, void *ctx), void *ctx)
+int64_t srv_db_evict(srv_db *db, int64_t n, bool (*keep)(const char *user, void *ctx), void *ctx)
 {
     if (n <= 0)
         return 0;
@@ -213,8 +213,8 @@ int64_t ll_db_evict(ll_db *db, int64_t n, bool (*keep)(const char *user, void *c
     return gone;
 }
 
-int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,
-                   int64_t *last_active_ms)
+int srv_db_get_user(srv_db *db, const char *user, char *store, size_t storelen,
+                    int64_t *last_active_ms)
 {
     sqlite3_reset(db->get);
     if (sqlite3_bind_text(db->get, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -233,7 +233,7 @@ int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,
     return found;
 }
 
-const char *ll_db_error(ll_db *db)
+const char *srv_db_error(srv_db *db)
 {
     return db->err[0] ? db->err : "no error recorded";
 }

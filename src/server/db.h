@@ -1,48 +1,48 @@
 /* The SQLite store of users' last activity: one row per user with the
  * store they were last seen in and last_active_at (unix ms). The server
  * batches writes (see registry.h); this module only runs statements. */
-#ifndef LL_SERVER_DB_H
-#define LL_SERVER_DB_H
+#ifndef SRV_DB_H
+#define SRV_DB_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct ll_db ll_db;
+typedef struct srv_db srv_db;
 
 /* Opens or creates the database at path (":memory:" keeps nothing) and its
  * table. Returns 0, or -1 with a message in err. */
-int ll_db_open(const char *path, ll_db **out, char *err, size_t errlen);
+int srv_db_open(const char *path, srv_db **out, char *err, size_t errlen);
 
 /* Closes it; NULL is ignored. */
-void ll_db_close(ll_db *db);
+void srv_db_close(srv_db *db);
 
-/* One transaction around a batch of ll_db_put_user and ll_db_evict calls.
- * Each returns 0 or -1; on a failed batch call ll_db_rollback. */
-int ll_db_begin(ll_db *db);
-int ll_db_commit(ll_db *db);
-void ll_db_rollback(ll_db *db);
+/* One transaction around a batch of srv_db_put_user and srv_db_evict calls.
+ * Each returns 0 or -1; on a failed batch call srv_db_rollback. */
+int srv_db_begin(srv_db *db);
+int srv_db_commit(srv_db *db);
+void srv_db_rollback(srv_db *db);
 
 /* Inserts or updates a user's row; last_active_at never moves backwards. */
-int ll_db_put_user(ll_db *db, const char *user, const char *store, int64_t last_active_ms);
+int srv_db_put_user(srv_db *db, const char *user, const char *store, int64_t last_active_ms);
 
 /* The number of users in the table, the open transaction's changes
  * included (counted at open, then kept in memory). */
-int64_t ll_db_user_count(const ll_db *db);
+int64_t srv_db_user_count(const srv_db *db);
 
 /* Deletes up to n users, the least recently active first (ties by name),
  * skipping those for which keep(user, ctx) is true (keep may be NULL).
  * keep must not use db. Returns how many were deleted, or -1. */
-int64_t ll_db_evict(ll_db *db, int64_t n, bool (*keep)(const char *user, void *ctx), void *ctx);
+int64_t srv_db_evict(srv_db *db, int64_t n, bool (*keep)(const char *user, void *ctx), void *ctx);
 
 /* Reads a user's row. Returns 1 (found, outputs filled), 0 (no such user)
  * or -1 (error). */
-int ll_db_get_user(ll_db *db, const char *user, char *store, size_t storelen,
-                   int64_t *last_active_ms);
+int srv_db_get_user(srv_db *db, const char *user, char *store, size_t storelen,
+                    int64_t *last_active_ms);
 
 /* The message of the last failed call (SQLite's, with the system error
  * when there is one, e.g. "disk I/O error (File too large)"), kept through
  * the rollback that follows. */
-const char *ll_db_error(ll_db *db);
+const char *srv_db_error(srv_db *db);
 
 #endif

@@ -10,26 +10,26 @@
 
 #include "server/protocol.h"
 
-static const char *const names[LL_FAULT_MODE_COUNT] = {
-    [LL_FAULT_NONE] = "none",
-    [LL_FAULT_BLACKHOLE] = "blackhole",
-    [LL_FAULT_REFUSE] = "refuse",
-    [LL_FAULT_REJECT_401] = "reject_401",
-    [LL_FAULT_ACCEPT_THEN_CLOSE] = "accept_then_close",
-    [LL_FAULT_CLOSE_ALL] = "close_all",
-    [LL_FAULT_DELAY_PONGS] = "delay_pongs",
+static const char *const names[SRV_FAULT_MODE_COUNT] = {
+    [SRV_FAULT_NONE] = "none",
+    [SRV_FAULT_BLACKHOLE] = "blackhole",
+    [SRV_FAULT_REFUSE] = "refuse",
+    [SRV_FAULT_REJECT_401] = "reject_401",
+    [SRV_FAULT_ACCEPT_THEN_CLOSE] = "accept_then_close",
+    [SRV_FAULT_CLOSE_ALL] = "close_all",
+    [SRV_FAULT_DELAY_PONGS] = "delay_pongs",
 };
 
-const char *ll_fault_mode_name(ll_fault_mode m)
+const char *srv_fault_mode_name(srv_fault_mode m)
 {
-    return (unsigned)m < LL_FAULT_MODE_COUNT ? names[m] : "unknown";
+    return (unsigned)m < SRV_FAULT_MODE_COUNT ? names[m] : "unknown";
 }
 
-int ll_fault_mode_from_name(const char *name, ll_fault_mode *m)
+int srv_fault_mode_from_name(const char *name, srv_fault_mode *m)
 {
-    for (int i = 0; i < LL_FAULT_MODE_COUNT; i++)
+    for (int i = 0; i < SRV_FAULT_MODE_COUNT; i++)
         if (!strcmp(names[i], name)) {
-            *m = (ll_fault_mode)i;
+            *m = (srv_fault_mode)i;
             return 0;
         }
     return -1;
@@ -59,10 +59,10 @@ static int member(const cJSON *o, const char *key, int64_t min, int64_t max, int
     return 0;
 }
 
-int ll_fault_parse(const char *body, size_t len, ll_fault_request *req, char *err, size_t errlen)
+int srv_fault_parse(const char *body, size_t len, srv_fault_request *req, char *err, size_t errlen)
 {
     memset(req, 0, sizeof(*req));
-    cJSON *o = ll_json_parse_whole(body, len);
+    cJSON *o = srv_json_parse_whole(body, len);
     int rc = -1;
     if (!cJSON_IsObject(o)) {
         fail(err, errlen, "body must be a JSON object");
@@ -73,7 +73,7 @@ int ll_fault_parse(const char *body, size_t len, ll_fault_request *req, char *er
         fail(err, errlen, "mode is required (a string)");
         goto out;
     }
-    if (ll_fault_mode_from_name(mode->valuestring, &req->mode)) {
+    if (srv_fault_mode_from_name(mode->valuestring, &req->mode)) {
         fail(err, errlen, "unknown mode \"%.64s\"", mode->valuestring);
         goto out;
     }
@@ -81,7 +81,7 @@ int ll_fault_parse(const char *body, size_t len, ll_fault_request *req, char *er
         member(o, "delay_ms", 1, 600000, &req->delay_ms, err, errlen) ||
         member(o, "retry_after_s", 1, 86400, &req->retry_after_s, err, errlen))
         goto out;
-    if (req->mode == LL_FAULT_DELAY_PONGS && !req->delay_ms) {
+    if (req->mode == SRV_FAULT_DELAY_PONGS && !req->delay_ms) {
         fail(err, errlen, "delay_pongs needs delay_ms");
         goto out;
     }
@@ -91,11 +91,11 @@ out:
     return rc;
 }
 
-void ll_fault_apply(ll_fault_state *st, const ll_fault_request *req, int64_t now)
+void srv_fault_apply(srv_fault_state *st, const srv_fault_request *req, int64_t now)
 {
     memset(st, 0, sizeof(*st));
     st->since_ms = now;
-    if (req->mode == LL_FAULT_CLOSE_ALL)
+    if (req->mode == SRV_FAULT_CLOSE_ALL)
         return; /* a one-shot action, then normal service */
     st->mode = req->mode;
     st->until_ms = req->duration_ms ? now + req->duration_ms : 0;
@@ -103,9 +103,9 @@ void ll_fault_apply(ll_fault_state *st, const ll_fault_request *req, int64_t now
     st->retry_after_s = req->retry_after_s;
 }
 
-bool ll_fault_expire(ll_fault_state *st, int64_t now, ll_fault_mode *ended)
+bool srv_fault_expire(srv_fault_state *st, int64_t now, srv_fault_mode *ended)
 {
-    if (st->mode == LL_FAULT_NONE || !st->until_ms || now < st->until_ms)
+    if (st->mode == SRV_FAULT_NONE || !st->until_ms || now < st->until_ms)
         return false;
     *ended = st->mode;
     memset(st, 0, sizeof(*st));
@@ -113,7 +113,7 @@ bool ll_fault_expire(ll_fault_state *st, int64_t now, ll_fault_mode *ended)
     return true;
 }
 
-int64_t ll_fault_retry_after_s(const ll_fault_state *st, int64_t now)
+int64_t srv_fault_retry_after_s(const srv_fault_state *st, int64_t now)
 {
     if (st->retry_after_s)
         return st->retry_after_s;

@@ -3,22 +3,22 @@
  * hold back reading: the connection's input stays off until bytes have
  * waited delay_ms in the socket, then is let in for one step. Pure: the
  * caller says whether bytes are waiting and applies the answer. */
-#ifndef LL_SERVER_GATE_H
-#define LL_SERVER_GATE_H
+#ifndef SRV_GATE_H
+#define SRV_GATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum ll_gate_state {
-    LL_GATE_HELD = 0, /* input off, nothing waiting */
-    LL_GATE_WAITING,  /* input off, bytes waiting since since_ms */
-    LL_GATE_OPEN      /* input on for this step */
-} ll_gate_state;
+typedef enum srv_gate_state {
+    SRV_GATE_HELD = 0, /* input off, nothing waiting */
+    SRV_GATE_WAITING,  /* input off, bytes waiting since since_ms */
+    SRV_GATE_OPEN      /* input on for this step */
+} srv_gate_state;
 
-typedef struct ll_gate {
-    ll_gate_state state;
+typedef struct srv_gate {
+    srv_gate_state state;
     int64_t since_ms;
-} ll_gate;
+} srv_gate;
 
 /* Advances the gate at time now; data_waiting says whether unread bytes are
  * in the socket, busy whether a message is partly read. Returns true when
@@ -27,6 +27,6 @@ typedef struct ll_gate {
  * closes at the next step; bytes still waiting then start a new wait. The
  * caller takes the next step as soon as the opened input has been read
  * once, so a peer cannot slip a new message through the open gate. */
-bool ll_gate_step(ll_gate *g, int64_t now, bool data_waiting, bool busy, int64_t delay_ms);
+bool srv_gate_step(srv_gate *g, int64_t now, bool data_waiting, bool busy, int64_t delay_ms);
 
 #endif

@@ -20,28 +20,28 @@
 #include "server/sniff.h"
 #include "server/server.h"
 
-void ll_hold_accepted(ll_server *s, struct lws *wsi)
+void srv_hold_accepted(srv_server *s, struct lws *wsi)
 {
-    if (s->fault.mode != LL_FAULT_BLACKHOLE || s->tls || s->stopping)
+    if (s->fault.mode != SRV_FAULT_BLACKHOLE || s->tls || s->stopping)
         return;
-    ll_parked *p = calloc(1, sizeof(*p));
+    srv_parked *p = calloc(1, sizeof(*p));
     if (!p)
         return;
     p->wsi = wsi;
     p->fd = lws_get_socket_fd(wsi);
-    p->state = LL_PARK_NEW;
+    p->state = SRV_PARK_NEW;
     p->next = s->parked;
     s->parked = p;
     /* the tick switches its input off before the next poll of the loop:
      * the ah attach that follows this callback switches it back on */
-    ll_server_kick(s);
+    srv_server_kick(s);
 }
 
-void ll_hold_forget(ll_server *s, struct lws *wsi)
+void srv_hold_forget(srv_server *s, struct lws *wsi)
 {
-    for (ll_parked **pp = &s->parked; *pp; pp = &(*pp)->next)
+    for (srv_parked **pp = &s->parked; *pp; pp = &(*pp)->next)
         if ((*pp)->wsi == wsi) {
-            ll_parked *p = *pp;
+            srv_parked *p = *pp;
             *pp = p->next;
             free(p);
             return;
@@ -49,56 +49,56 @@ void ll_hold_forget(ll_server *s, struct lws *wsi)
 }
 
 /* Lets a parked connection go on to be served. */
-static void unpark(ll_server *s, ll_parked *p)
+static void unpark(srv_server *s, srv_parked *p)
 {
     lws_rx_flow_control(p->wsi, 1);
     lws_set_timeout(p->wsi, PENDING_TIMEOUT_ESTABLISH_WITH_SERVER, 10);
-    ll_hold_forget(s, p->wsi);
+    srv_hold_forget(s, p->wsi);
 }
 
-void ll_hold_new_conn(ll_server *s, ll_conn *c)
+void srv_hold_new_conn(srv_server *s, srv_conn *c)
 {
-    if (s->fault.mode == LL_FAULT_BLACKHOLE) {
+    if (s->fault.mode == SRV_FAULT_BLACKHOLE) {
         c->blackholed = 1;
-        ll_conn_set_rx(c, false);
-    } else if (s->fault.mode == LL_FAULT_DELAY_PONGS) {
-        c->gate.state = LL_GATE_HELD;
-        ll_conn_set_rx(c, false);
+        srv_conn_set_rx(c, false);
+    } else if (s->fault.mode == SRV_FAULT_DELAY_PONGS) {
+        c->gate.state = SRV_GATE_HELD;
+        srv_conn_set_rx(c, false);
     }
 }
 
-void ll_hold_transition(ll_server *s, ll_fault_mode from, ll_fault_mode to)
+void srv_hold_transition(srv_server *s, srv_fault_mode from, srv_fault_mode to)
 {
-    int64_t now = ll_clock_mono_ms();
-    if (from == LL_FAULT_BLACKHOLE && to != LL_FAULT_BLACKHOLE) {
+    int64_t now = srv_clock_mono_ms();
+    if (from == SRV_FAULT_BLACKHOLE && to != SRV_FAULT_BLACKHOLE) {
         /* held handshakes were never answered: their clients gave up */
-        ll_parked *p = s->parked;
+        srv_parked *p = s->parked;
         while (p) {
-            ll_parked *next = p->next;
-            if (p->state == LL_PARK_HELD)
+            srv_parked *next = p->next;
+            if (p->state == SRV_PARK_HELD)
                 lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
             else
                 unpark(s, p);
             p = next;
         }
     }
-    for (ll_conn *c = s->reg.conns; c; c = c->next) {
+    for (srv_conn *c = s->reg.conns; c; c = c->next) {
         if (c->close_code)
             continue;
         c->blackholed = 0;
-        c->gate.state = LL_GATE_HELD;
-        ll_conn_set_rx(c, true);
-        if (from == LL_FAULT_BLACKHOLE) {
+        c->gate.state = SRV_GATE_HELD;
+        srv_conn_set_rx(c, true);
+        if (from == SRV_FAULT_BLACKHOLE) {
             /* a fresh heartbeat: pongs could not be read in the hole */
-            ll_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+            srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
             if (c->outq.count)
                 lws_callback_on_writable(c->wsi);
         }
-        ll_hold_new_conn(s, c);
+        srv_hold_new_conn(s, c);
     }
 }
 
-static struct pollfd *pfds(ll_server *s, size_t n)
+static struct pollfd *pfds(srv_server *s, size_t n)
 {
     if (n > s->pfds_cap) {
         struct pollfd *p = realloc(s->pfds, n * sizeof(*p));
@@ -110,27 +110,27 @@ static struct pollfd *pfds(ll_server *s, size_t n)
     return s->pfds;
 }
 
-static void tick_parked(ll_server *s, struct pollfd *fds, size_t n)
+static void tick_parked(srv_server *s, struct pollfd *fds, size_t n)
 {
     size_t i = 0;
-    ll_parked *p = s->parked;
+    srv_parked *p = s->parked;
     while (p && i < n) {
-        ll_parked *next = p->next;
+        srv_parked *next = p->next;
         short re = fds[i++].revents;
-        if (p->state == LL_PARK_NEW) {
+        if (p->state == SRV_PARK_NEW) {
             lws_rx_flow_control(p->wsi, 0);
             lws_set_timeout(p->wsi, NO_PENDING_TIMEOUT, 0);
-            p->state = LL_PARK_SNIFFING;
+            p->state = SRV_PARK_SNIFFING;
         }
-        if (p->state == LL_PARK_SNIFFING && (re & POLLIN)) {
+        if (p->state == SRV_PARK_SNIFFING && (re & POLLIN)) {
             char head[16];
             ssize_t got = recv(p->fd, head, sizeof(head), MSG_PEEK | MSG_DONTWAIT);
-            ll_sniff k = got > 0 ? ll_sniff_request(head, (size_t)got) : LL_SNIFF_OTHER;
-            if (k == LL_SNIFF_WS)
-                p->state = LL_PARK_HELD;
-            else if (k == LL_SNIFF_OTHER)
+            srv_sniff k = got > 0 ? srv_sniff_request(head, (size_t)got) : SRV_SNIFF_OTHER;
+            if (k == SRV_SNIFF_WS)
+                p->state = SRV_PARK_HELD;
+            else if (k == SRV_SNIFF_OTHER)
                 unpark(s, p); /* the API, garbage, or a hang-up: lws deals with it */
-        } else if (p->state == LL_PARK_HELD && (re & (POLLRDHUP | POLLHUP | POLLERR))) {
+        } else if (p->state == SRV_PARK_HELD && (re & (POLLRDHUP | POLLHUP | POLLERR))) {
             lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         }
         p = next;
@@ -139,53 +139,53 @@ static void tick_parked(ll_server *s, struct pollfd *fds, size_t n)
 
 /* Returns true when a delay gate opened: the tick must come back as soon as
  * the loop has read once, to shut it. */
-static bool tick_conns(ll_server *s, struct pollfd *fds, size_t n, int64_t now)
+static bool tick_conns(srv_server *s, struct pollfd *fds, size_t n, int64_t now)
 {
     bool opened = false;
     size_t i = 0;
-    for (ll_conn *c = s->reg.conns; c && i < n; c = c->next) {
+    for (srv_conn *c = s->reg.conns; c && i < n; c = c->next) {
         if (c->close_code)
             continue;
         short re = fds[i++].revents;
         bool gone = re & (POLLRDHUP | POLLHUP | POLLERR);
         if (c->blackholed) {
             if (gone)
-                ll_conn_kill(c);
-        } else if (s->fault.mode == LL_FAULT_DELAY_PONGS) {
-            bool was_open = c->gate.state == LL_GATE_OPEN;
-            bool on = gone || ll_gate_step(&c->gate, now, re & POLLIN, c->rx_partial,
-                                           s->fault.delay_ms);
+                srv_conn_kill(c);
+        } else if (s->fault.mode == SRV_FAULT_DELAY_PONGS) {
+            bool was_open = c->gate.state == SRV_GATE_OPEN;
+            bool on = gone || srv_gate_step(&c->gate, now, re & POLLIN, c->rx_partial,
+                                            s->fault.delay_ms);
             opened |= on && !was_open;
-            ll_conn_set_rx(c, on);
+            srv_conn_set_rx(c, on);
         }
     }
     return opened;
 }
 
-int64_t ll_hold_tick(ll_server *s, int64_t now)
+int64_t srv_hold_tick(srv_server *s, int64_t now)
 {
-    bool conns = s->fault.mode == LL_FAULT_BLACKHOLE || s->fault.mode == LL_FAULT_DELAY_PONGS;
+    bool conns = s->fault.mode == SRV_FAULT_BLACKHOLE || s->fault.mode == SRV_FAULT_DELAY_PONGS;
     if (!conns && !s->parked)
         return 0;
     size_t n = 0;
-    for (ll_parked *p = s->parked; p; p = p->next)
+    for (srv_parked *p = s->parked; p; p = p->next)
         n++;
     size_t nparked = n;
     if (conns)
-        for (ll_conn *c = s->reg.conns; c; c = c->next)
+        for (srv_conn *c = s->reg.conns; c; c = c->next)
             if (!c->close_code)
                 n++;
     struct pollfd *fds = pfds(s, n ? n : 1);
     if (!fds)
-        return LL_HOLD_TICK_US;
+        return SRV_HOLD_TICK_US;
     size_t i = 0;
-    for (ll_parked *p = s->parked; p; p = p->next, i++) {
+    for (srv_parked *p = s->parked; p; p = p->next, i++) {
         fds[i].fd = p->fd;
         fds[i].events = POLLIN | POLLRDHUP;
         fds[i].revents = 0;
     }
     if (conns)
-        for (ll_conn *c = s->reg.conns; c; c = c->next)
+        for (srv_conn *c = s->reg.conns; c; c = c->next)
             if (!c->close_code) {
                 fds[i].fd = lws_get_socket_fd(c->wsi);
                 fds[i].events = POLLIN | POLLRDHUP;
@@ -193,36 +193,36 @@ int64_t ll_hold_tick(ll_server *s, int64_t now)
                 i++;
             }
     if (n && poll(fds, (nfds_t)n, 0) < 0)
-        return LL_HOLD_TICK_US;
+        return SRV_HOLD_TICK_US;
     tick_parked(s, fds, nparked);
     /* 1 us: after the next poll of the loop, before the one after it */
     if (conns && tick_conns(s, fds + nparked, n - nparked, now))
         return 1;
-    return LL_HOLD_TICK_US;
+    return SRV_HOLD_TICK_US;
 }
 
-size_t ll_server_set_fault(ll_server *s, const ll_fault_request *req)
+size_t srv_server_set_fault(srv_server *s, const srv_fault_request *req)
 {
-    ll_fault_mode from = s->fault.mode;
-    ll_fault_apply(&s->fault, req, ll_clock_mono_ms());
+    srv_fault_mode from = s->fault.mode;
+    srv_fault_apply(&s->fault, req, srv_clock_mono_ms());
     size_t closed = 0;
-    ll_hold_transition(s, from, s->fault.mode);
-    if (req->mode == LL_FAULT_CLOSE_ALL)
-        for (ll_conn *c = s->reg.conns; c; c = c->next)
+    srv_hold_transition(s, from, s->fault.mode);
+    if (req->mode == SRV_FAULT_CLOSE_ALL)
+        for (srv_conn *c = s->reg.conns; c; c = c->next)
             if (!c->close_code) {
-                ll_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "close_all");
+                srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "close_all");
                 closed++;
             }
     cJSON *f = cJSON_CreateObject();
     if (f) {
-        cJSON_AddStringToObject(f, "mode", ll_fault_mode_name(req->mode));
-        cJSON_AddStringToObject(f, "previous", ll_fault_mode_name(from));
+        cJSON_AddStringToObject(f, "mode", srv_fault_mode_name(req->mode));
+        cJSON_AddStringToObject(f, "previous", srv_fault_mode_name(from));
         if (req->duration_ms)
             cJSON_AddNumberToObject(f, "duration_ms", (double)req->duration_ms);
         if (req->delay_ms)
             cJSON_AddNumberToObject(f, "delay_ms", (double)req->delay_ms);
     }
-    ll_log_emit(&s->log, LL_LOG_INFO, "fault", f);
-    ll_server_kick(s);
+    srv_log_emit(&s->log, SRV_LOG_INFO, "fault", f);
+    srv_server_kick(s);
     return closed;
 }

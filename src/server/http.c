@@ -16,30 +16,30 @@
 #include "server/clock.h"
 #include "server/server.h"
 
-typedef struct ll_http_req {
-    ll_route route;
-    char param[LL_NAME_MAX * 2 + 1];
+typedef struct srv_http_req {
+    srv_route route;
+    char param[SRV_NAME_MAX * 2 + 1];
     unsigned char *body;
     size_t len, cap;
     bool too_big;
-} ll_http_req;
+} srv_http_req;
 
 /* A request must be whole, headers and body, this long after its
  * connection was accepted or, on a keep-alive connection, after the
  * previous request ended; else it is answered 408 and the connection
  * closed. libwebsockets' own timeout restarts with every piece of a body,
  * so a body sent a byte at a time would never end. */
-#define LL_REQUEST_DEADLINE_MS 10000
+#define SRV_REQUEST_DEADLINE_MS 10000
 
 /* What the server keeps about a connection from one request to the next
  * (libwebsockets frees the session space at every transaction's end): the
  * wsi's opaque user data, from accept to WSI_DESTROY. */
-typedef struct ll_http_conn {
-    int64_t start_ms;   /* accepted, or the previous request ended: see LL_REQUEST_DEADLINE_MS */
+typedef struct srv_http_conn {
+    int64_t start_ms;   /* accepted, or the previous request ended: see SRV_REQUEST_DEADLINE_MS */
     uint64_t read_mark; /* bytes read from the socket when the previous request ended */
     bool ended;         /* a request has ended on this connection */
     bool mark_ok;       /* read_mark is known */
-} ll_http_conn;
+} srv_http_conn;
 
 static const char *status_text(int status)
 {
@@ -60,8 +60,8 @@ static const char *status_text(int status)
     }
 }
 
-int ll_http_respond(struct lws *wsi, int status, const char *body, const char *hname,
-                    const char *hvalue, bool close)
+int srv_http_respond(struct lws *wsi, int status, const char *body, const char *hname,
+                     const char *hvalue, bool close)
 {
     size_t blen = body ? strlen(body) : 0;
     size_t cap = LWS_PRE + 512 + blen;
@@ -91,7 +91,7 @@ int ll_http_respond(struct lws *wsi, int status, const char *body, const char *h
     return w < 0 || (size_t)w != total ? -1 : 0;
 }
 
-void ll_http_release(ll_session *pss)
+void srv_http_release(srv_session *pss)
 {
     if (!pss || !pss->req)
         return;
@@ -131,27 +131,27 @@ static bool socket_bytes_read(int fd, uint64_t *out)
     return false;
 }
 
-void ll_http_accepted(struct lws *wsi)
+void srv_http_accepted(struct lws *wsi)
 {
-    ll_http_conn *hc = calloc(1, sizeof(*hc));
+    srv_http_conn *hc = calloc(1, sizeof(*hc));
     if (hc)
-        hc->start_ms = ll_clock_mono_ms();
+        hc->start_ms = srv_clock_mono_ms();
     lws_set_opaque_user_data(wsi, hc);
 }
 
-void ll_http_forget(struct lws *wsi)
+void srv_http_forget(struct lws *wsi)
 {
     free(lws_get_opaque_user_data(wsi));
     lws_set_opaque_user_data(wsi, NULL);
 }
 
-void ll_http_request_ended(struct lws *wsi)
+void srv_http_request_ended(struct lws *wsi)
 {
-    ll_http_conn *hc = lws_get_opaque_user_data(wsi);
+    srv_http_conn *hc = lws_get_opaque_user_data(wsi);
     if (!hc)
         return;
     hc->ended = true;
-    hc->start_ms = ll_clock_mono_ms();
+    hc->start_ms = srv_clock_mono_ms();
     hc->mark_ok = socket_bytes_read(lws_get_socket_fd(wsi), &hc->read_mark);
 }
 
@@ -179,7 +179,7 @@ static bool has_body(struct lws *wsi, int method)
  * request ended: libwebsockets reads its socket only once the list is
  * empty. Unknown counts (not Linux) count as pipelined after a first
  * request. */
-static bool pipelined(struct lws *wsi, const ll_http_conn *hc)
+static bool pipelined(struct lws *wsi, const srv_http_conn *hc)
 {
     if (!hc)
         return true;
@@ -192,20 +192,20 @@ static bool pipelined(struct lws *wsi, const ll_http_conn *hc)
 }
 
 /* Sends resp and ends the transaction; returns the callback's result. */
-static int finish(struct lws *wsi, ll_session *pss, ll_api_response *resp)
+static int finish(struct lws *wsi, srv_session *pss, srv_api_response *resp)
 {
-    int rc = ll_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, false);
+    int rc = srv_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, false);
     cJSON_free(resp->body);
-    ll_http_release(pss);
-    ll_http_request_ended(wsi);
+    srv_http_release(pss);
+    srv_http_request_ended(wsi);
     if (rc)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int fail(struct lws *wsi, ll_session *pss, int status, const char *why)
+static int fail(struct lws *wsi, srv_session *pss, int status, const char *why)
 {
-    ll_api_response resp = {.status = status, .body = ll_api_error_body(why)};
+    srv_api_response resp = {.status = status, .body = srv_api_error_body(why)};
     return finish(wsi, pss, &resp);
 }
 
@@ -213,17 +213,17 @@ static int fail(struct lws *wsi, ll_session *pss, int status, const char *why)
  * "Connection: close", and the connection is closed. Keeping it would have
  * libwebsockets discard the body first (up to 100 MB for a POST without a
  * Content-Length), and a pipelined request would then meet the loop above. */
-static int refuse(struct lws *wsi, ll_session *pss, ll_api_response *resp)
+static int refuse(struct lws *wsi, srv_session *pss, srv_api_response *resp)
 {
-    ll_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, true);
+    srv_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, true);
     cJSON_free(resp->body);
-    ll_http_release(pss);
+    srv_http_release(pss);
     return -1; /* lws_http_action() returns before reading the body */
 }
 
-static int refuse_why(struct lws *wsi, ll_session *pss, int status, const char *why)
+static int refuse_why(struct lws *wsi, srv_session *pss, int status, const char *why)
 {
-    ll_api_response resp = {.status = status, .body = ll_api_error_body(why)};
+    srv_api_response resp = {.status = status, .body = srv_api_error_body(why)};
     return refuse(wsi, pss, &resp);
 }
 
@@ -244,13 +244,13 @@ static bool peer_is_loopback(struct lws *wsi)
 {
     char addr[64];
     lws_get_peer_simple(wsi, addr, sizeof(addr));
-    return ll_addr_is_loopback(addr);
+    return srv_addr_is_loopback(addr);
 }
 
 /* The admin rule for this request: 0, or the status to refuse with. The
  * Authorization header is read whole, whatever its length (libwebsockets
  * caps every header at 4 KiB): a long wrong token is 403, like a short one. */
-static int admin_status(ll_server *s, struct lws *wsi)
+static int admin_status(srv_server *s, struct lws *wsi)
 {
     bool loopback = s->opt.admin_token ? false : peer_is_loopback(wsi);
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
@@ -258,12 +258,12 @@ static int admin_status(ll_server *s, struct lws *wsi)
     const char *hdr = NULL;
     if (auth && lws_hdr_copy(wsi, auth, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0)
         hdr = auth;
-    int st = n > 0 && !hdr ? 500 : ll_admin_check(s->opt.admin_token, hdr, loopback);
+    int st = n > 0 && !hdr ? 500 : srv_admin_check(s->opt.admin_token, hdr, loopback);
     free(auth);
     return st;
 }
 
-static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char *in, size_t len)
+static int on_request(srv_server *s, struct lws *wsi, srv_session *pss, const char *in, size_t len)
 {
     char *uri = NULL;
     int ulen = 0;
@@ -275,14 +275,14 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
     /* an answer given before a body is read closes the connection */
     bool unread = m == LWSHUMETH_POST || m == LWSHUMETH_PUT || m == LWSHUMETH_PATCH ||
                   has_body(wsi, m);
-    int (*early)(struct lws *, ll_session *, int, const char *) = unread ? refuse_why : fail;
+    int (*early)(struct lws *, srv_session *, int, const char *) = unread ? refuse_why : fail;
     char path[1024];
     if (len >= sizeof(path))
         return early(wsi, pss, 404, "not found");
     memcpy(path, in, len);
     path[len] = '\0';
 
-    ll_route route = ll_route_match(method, path);
+    srv_route route = srv_route_match(method, path);
     if (route.admin) {
         int st = admin_status(s, wsi);
         if (st)
@@ -290,8 +290,8 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
                                        : st == 403 ? "forbidden"
                                                    : "out of memory");
     }
-    ll_http_release(pss);
-    ll_http_req *req = calloc(1, sizeof(*req));
+    srv_http_release(pss);
+    srv_http_req *req = calloc(1, sizeof(*req));
     if (!req)
         return -1;
     pss->req = req;
@@ -304,9 +304,9 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
     }
     req->route.param = NULL; /* pointed into this callback's path */
     if (!route.has_body) {
-        ll_api_request ar = {.route = req->route, .param = req->param};
-        ll_api_response resp;
-        ll_api_handle(s, &ar, &resp);
+        srv_api_request ar = {.route = req->route, .param = req->param};
+        srv_api_response resp;
+        srv_api_handle(s, &ar, &resp);
         return unread ? refuse(wsi, pss, &resp) : finish(wsi, pss, &resp);
     }
     char clen[32];
@@ -320,9 +320,9 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
     if (cl > s->opt.max_message_bytes)
         return early(wsi, pss, 413, "body too large");
     if (cl) {
-        const ll_http_conn *hc = lws_get_opaque_user_data(wsi);
-        int64_t left = hc ? hc->start_ms + LL_REQUEST_DEADLINE_MS - ll_clock_mono_ms()
-                          : LL_REQUEST_DEADLINE_MS;
+        const srv_http_conn *hc = lws_get_opaque_user_data(wsi);
+        int64_t left = hc ? hc->start_ms + SRV_REQUEST_DEADLINE_MS - srv_clock_mono_ms()
+                          : SRV_REQUEST_DEADLINE_MS;
         if (left <= 0)
             return early(wsi, pss, 408, "the request took too long");
         lws_set_timer_usecs(wsi, (lws_usec_t)left * LWS_US_PER_MS); /* LWS_CALLBACK_TIMER */
@@ -330,9 +330,9 @@ static int on_request(ll_server *s, struct lws *wsi, ll_session *pss, const char
     return 0; /* the body follows: LWS_CALLBACK_HTTP_BODY, then _COMPLETION */
 }
 
-static int on_body(ll_server *s, ll_session *pss, const void *in, size_t len)
+static int on_body(srv_server *s, srv_session *pss, const void *in, size_t len)
 {
-    ll_http_req *req = pss->req;
+    srv_http_req *req = pss->req;
     if (!req || req->too_big || !len)
         return 0;
     if (req->len + len > (size_t)s->opt.max_message_bytes) {
@@ -354,23 +354,23 @@ static int on_body(ll_server *s, ll_session *pss, const void *in, size_t len)
     return 0;
 }
 
-static int on_body_done(ll_server *s, struct lws *wsi, ll_session *pss)
+static int on_body_done(srv_server *s, struct lws *wsi, srv_session *pss)
 {
-    ll_http_req *req = pss->req;
+    srv_http_req *req = pss->req;
     lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
     if (!req)
         return -1;
     if (req->too_big)
         return fail(wsi, pss, 413, "body too large");
-    ll_api_request ar = {.route = req->route, .param = req->param,
+    srv_api_request ar = {.route = req->route, .param = req->param,
                          .body = req->body ? (const char *)req->body : "", .body_len = req->len};
-    ll_api_response resp;
-    ll_api_handle(s, &ar, &resp);
+    srv_api_response resp;
+    srv_api_handle(s, &ar, &resp);
     return finish(wsi, pss, &resp);
 }
 
-int ll_http_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reason,
-                     ll_session *pss, void *in, size_t len)
+int srv_http_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons reason,
+                      srv_session *pss, void *in, size_t len)
 {
     switch (reason) {
     case LWS_CALLBACK_HTTP:
@@ -380,13 +380,13 @@ int ll_http_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons re
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return pss ? on_body_done(s, wsi, pss) : -1;
     case LWS_CALLBACK_TIMER:
-        /* LL_REQUEST_DEADLINE_MS passed with the body still coming */
+        /* SRV_REQUEST_DEADLINE_MS passed with the body still coming */
         if (!pss || !pss->req)
             return 0;
         return refuse_why(wsi, pss, 408, "the request took too long");
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        ll_http_release(pss);
+        srv_http_release(pss);
         return 0;
     default:
         return 0;

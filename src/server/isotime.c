@@ -17,9 +17,9 @@ static void civil(int64_t days, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-char *ll_iso8601(int64_t unix_ms, char *out, size_t outlen)
+char *srv_iso8601(int64_t unix_ms, char *out, size_t outlen)
 {
-    if (outlen < LL_ISO_LEN) {
+    if (outlen < SRV_ISO_LEN) {
         if (outlen)
             out[0] = '\0';
         return out;

@@ -10,7 +10,7 @@
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void ll_log_init(ll_log *l, FILE *out, bool json, ll_log_level min)
+void srv_log_init(srv_log *l, FILE *out, bool json, srv_log_level min)
 {
     l->out = out;
     l->json = json;
@@ -38,7 +38,7 @@ static void print_text_value(FILE *out, const cJSON *v)
 }
 
 /* The text form of one line, into out. */
-static void format_text(FILE *out, const char *ts, ll_log_level level, const char *event,
+static void format_text(FILE *out, const char *ts, srv_log_level level, const char *event,
                         const cJSON *fields)
 {
     fprintf(out, "%s %-5s %s", ts, level_names[level], event);
@@ -50,7 +50,7 @@ static void format_text(FILE *out, const char *ts, ll_log_level level, const cha
 }
 
 /* The JSON form of one line, into out. */
-static void format_json(FILE *out, const char *ts, ll_log_level level, const char *event,
+static void format_json(FILE *out, const char *ts, srv_log_level level, const char *event,
                         const cJSON *fields)
 {
     cJSON *o = cJSON_CreateObject();
@@ -68,14 +68,14 @@ static void format_json(FILE *out, const char *ts, ll_log_level level, const cha
     cJSON_Delete(o);
 }
 
-void ll_log_emit(const ll_log *l, ll_log_level level, const char *event, cJSON *fields)
+void srv_log_emit(const srv_log *l, srv_log_level level, const char *event, cJSON *fields)
 {
     if (level < l->min || !l->out) {
         cJSON_Delete(fields);
         return;
     }
-    char ts[LL_ISO_LEN];
-    ll_iso8601(ll_clock_wall_ms(), ts, sizeof(ts));
+    char ts[SRV_ISO_LEN];
+    srv_iso8601(srv_clock_wall_ms(), ts, sizeof(ts));
     /* build the line in memory, then write it with one call: lines from
      * this process never interleave */
     char *line = NULL;
@@ -94,7 +94,7 @@ void ll_log_emit(const ll_log *l, ll_log_level level, const char *event, cJSON *
     cJSON_Delete(fields);
 }
 
-void ll_log_msg(const ll_log *l, ll_log_level level, const char *event, const char *fmt, ...)
+void srv_log_msg(const srv_log *l, srv_log_level level, const char *event, const char *fmt, ...)
 {
     if (level < l->min)
         return;
@@ -106,5 +106,5 @@ void ll_log_msg(const ll_log *l, ll_log_level level, const char *event, const ch
     cJSON *f = cJSON_CreateObject();
     if (f)
         cJSON_AddStringToObject(f, "message", buf);
-    ll_log_emit(l, level, event, f);
+    srv_log_emit(l, level, event, f);
 }

@@ -19,17 +19,17 @@
 #include "server/server.h"
 
 /* A peer has this long to answer our close frame before it is dropped. */
-#define LL_CLOSE_GRACE_MS 1000
+#define SRV_CLOSE_GRACE_MS 1000
 /* Shutdown waits at most this long for connections to close. */
-#define LL_SHUTDOWN_WAIT_MS 3000
-#define LL_FLUSH_EVERY_MS 1000
+#define SRV_SHUTDOWN_WAIT_MS 3000
+#define SRV_FLUSH_EVERY_MS 1000
 
 /* After the first SIGINT or SIGTERM the server has this long to stop. Past
  * it its loop is stuck (a callback that never returns, a log nobody reads):
  * a watchdog thread logs forced_exit and ends the process with status 1.
  * A normal stop takes at most about 6 s: 3 s for the closes, 3 s for the
  * last alert. */
-#define LL_STOP_GRACE_MS 10000
+#define SRV_STOP_GRACE_MS 10000
 
 /* Signal handlers can reach nothing else: the flag, the context to wake,
  * and the watchdog's pipe ('s' for a signal, 'd' when the server is done). */
@@ -37,7 +37,7 @@ static volatile sig_atomic_t interrupted;
 static struct lws_context *volatile signal_ctx;
 static int watchdog_fds[2] = {-1, -1};
 /* libwebsockets' log hook has no user pointer. */
-static const ll_log *lws_log_target;
+static const srv_log *lws_log_target;
 
 static void on_signal(int sig)
 {
@@ -58,23 +58,23 @@ static void lws_log_line(int level, const char *line)
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
     if (lws_log_target)
-        ll_log_msg(lws_log_target, level == LLL_ERR ? LL_LOG_WARN : LL_LOG_DEBUG, "lws", "%.*s",
-                   (int)n, line);
+        srv_log_msg(lws_log_target, level == LLL_ERR ? SRV_LOG_WARN : SRV_LOG_DEBUG, "lws", "%.*s",
+                    (int)n, line);
 }
 
 /* Writes the forced_exit line if stderr takes it within a second (it may be
  * what is stuck), then ends the process. */
-static _Noreturn void forced_exit(const ll_log *log)
+static _Noreturn void forced_exit(const srv_log *log)
 {
     char *line = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&line, &len);
     if (mem) {
-        ll_log l;
-        ll_log_init(&l, mem, log->json, LL_LOG_DEBUG);
-        ll_log_msg(&l, LL_LOG_ERROR, "forced_exit",
-                   "still running %d ms after the signal: exiting with status 1",
-                   LL_STOP_GRACE_MS);
+        srv_log l;
+        srv_log_init(&l, mem, log->json, SRV_LOG_DEBUG);
+        srv_log_msg(&l, SRV_LOG_ERROR, "forced_exit",
+                    "still running %d ms after the signal: exiting with status 1",
+                    SRV_STOP_GRACE_MS);
         fclose(mem);
         struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
         if (line && poll(&p, 1, 1000) == 1 && (p.revents & POLLOUT) &&
@@ -98,15 +98,15 @@ static char watchdog_read(int timeout_ms)
 }
 
 /* The watchdog thread: waits for the first signal, then for the server to
- * be done, at most LL_STOP_GRACE_MS. */
+ * be done, at most SRV_STOP_GRACE_MS. */
 static void *watchdog(void *log)
 {
     char c;
     while ((c = watchdog_read(-1)) != 's')
         if (c == 'd')
             return NULL;
-    int64_t deadline = ll_clock_mono_ms() + LL_STOP_GRACE_MS;
-    for (int64_t left; (left = deadline - ll_clock_mono_ms()) > 0;)
+    int64_t deadline = srv_clock_mono_ms() + SRV_STOP_GRACE_MS;
+    for (int64_t left; (left = deadline - srv_clock_mono_ms()) > 0;)
         if (watchdog_read((int)left) == 'd')
             return NULL;
     forced_exit(log);
@@ -114,7 +114,7 @@ static void *watchdog(void *log)
 
 /* Starts the watchdog with the stop signals blocked in its thread, so that
  * they interrupt the loop's thread. Returns 0 or -1. */
-static int watchdog_start(pthread_t *t, const ll_log *log)
+static int watchdog_start(pthread_t *t, const srv_log *log)
 {
     if (pipe2(watchdog_fds, O_CLOEXEC | O_NONBLOCK))
         return -1;
@@ -148,7 +148,7 @@ static void watchdog_stop(pthread_t t)
     watchdog_fds[0] = -1;
 }
 
-ll_server *ll_server_of(struct lws *wsi)
+srv_server *srv_server_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
 }
@@ -156,24 +156,24 @@ ll_server *ll_server_of(struct lws *wsi)
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
-    ll_server *s = ll_server_of(wsi);
-    ll_session *pss = user;
+    srv_server *s = srv_server_of(wsi);
+    srv_session *pss = user;
     switch (reason) {
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-        ll_http_accepted(wsi);
-        ll_hold_accepted(s, wsi);
+        srv_http_accepted(wsi);
+        srv_hold_accepted(s, wsi);
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
-        ll_http_forget(wsi);
-        ll_hold_forget(s, wsi);
+        srv_http_forget(wsi);
+        srv_hold_forget(s, wsi);
         if (pss) {
-            ll_ws_callback(s, wsi, LWS_CALLBACK_CLOSED, pss, NULL, 0);
-            ll_http_release(pss);
+            srv_ws_callback(s, wsi, LWS_CALLBACK_CLOSED, pss, NULL, 0);
+            srv_http_release(pss);
         }
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        ll_http_request_ended(wsi); /* a refused upgrade leaves the connection open */
-        return ll_ws_callback(s, wsi, reason, pss, in, len);
+        srv_http_request_ended(wsi); /* a refused upgrade leaves the connection open */
+        return srv_ws_callback(s, wsi, reason, pss, in, len);
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_RECEIVE_PONG:
@@ -181,14 +181,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_CLOSED:
-        return ll_ws_callback(s, wsi, reason, pss, in, len);
+        return srv_ws_callback(s, wsi, reason, pss, in, len);
     case LWS_CALLBACK_HTTP:
     case LWS_CALLBACK_HTTP_BODY:
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_TIMER: /* only http.c sets wsi timers */
-        return ll_http_callback(s, wsi, reason, pss, in, len);
+        return srv_http_callback(s, wsi, reason, pss, in, len);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return 0;
     default:
@@ -197,7 +197,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    {"lifeline", callback, sizeof(ll_session), 4096, 0, NULL, 0},
+    {"lifeline", callback, sizeof(srv_session), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -205,64 +205,65 @@ static const struct lws_protocols protocols[] = {
 static const lws_retry_bo_t no_validity = {0};
 
 /* How long shutdown waits for the alerts still being delivered. */
-#define LL_ALERTS_WAIT_MS 3000
+#define SRV_ALERTS_WAIT_MS 3000
 
-static void emit(ll_server *s, ll_srv_event_kind kind, int64_t duration_ms)
+static void emit(srv_server *s, srv_event_kind kind, int64_t duration_ms)
 {
-    ll_srv_event ev = {
+    srv_event ev = {
         .kind = kind,
-        .at_ms = ll_clock_wall_ms(),
+        .at_ms = srv_clock_wall_ms(),
         .duration_ms = duration_ms,
         .port = s->port,
         .active = s->reg.stats.active,
     };
-    ll_srv_events_emit(&s->events, &ev);
+    srv_events_emit(&s->events, &ev);
 }
 
-void ll_server_check_monitor(ll_server *s)
+void srv_server_check_monitor(srv_server *s)
 {
-    ll_monitor_result r = ll_monitor_update(&s->monitor, ll_clock_mono_ms(), s->reg.stats.active);
-    if (r.change == LL_MONITOR_NO_CLIENTS)
-        emit(s, LL_SRV_EVENT_NO_CLIENTS, r.duration_ms);
-    else if (r.change == LL_MONITOR_CLIENTS_BACK)
-        emit(s, LL_SRV_EVENT_CLIENTS_BACK, r.duration_ms);
+    srv_monitor_result r =
+        srv_monitor_update(&s->monitor, srv_clock_mono_ms(), s->reg.stats.active);
+    if (r.change == SRV_MONITOR_NO_CLIENTS)
+        emit(s, SRV_EVENT_NO_CLIENTS, r.duration_ms);
+    else if (r.change == SRV_MONITOR_CLIENTS_BACK)
+        emit(s, SRV_EVENT_CLIENTS_BACK, r.duration_ms);
 }
 
-static void flush(ll_server *s)
+static void flush(srv_server *s)
 {
-    if (ll_registry_flush(&s->reg, s->db) < 0)
-        ll_log_msg(&s->log, LL_LOG_ERROR, "db_error", "%s", ll_db_error(s->db));
+    if (srv_registry_flush(&s->reg, s->db) < 0)
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", srv_db_error(s->db));
     /* at most once a minute, and what is left at shutdown */
-    uint64_t n = ll_registry_take_evicted(&s->reg, ll_clock_mono_ms(), s->destroying);
+    uint64_t n = srv_registry_take_evicted(&s->reg, srv_clock_mono_ms(), s->destroying);
     cJSON *f = n ? cJSON_CreateObject() : NULL;
     if (f) {
         cJSON_AddNumberToObject(f, "evicted", (double)n);
         cJSON_AddNumberToObject(f, "max_users", (double)s->opt.max_users);
-        ll_log_emit(&s->log, LL_LOG_WARN, "users_evicted", f);
+        srv_log_emit(&s->log, SRV_LOG_WARN, "users_evicted", f);
     }
 }
 
-static void heartbeats(ll_server *s, int64_t now)
+static void heartbeats(srv_server *s, int64_t now)
 {
-    for (ll_conn *c = s->reg.conns; c; c = c->next) {
+    for (srv_conn *c = s->reg.conns; c; c = c->next) {
         if (c->close_code) {
-            if (now - c->closing_ms >= LL_CLOSE_GRACE_MS)
-                ll_conn_kill(c);
+            if (now - c->closing_ms >= SRV_CLOSE_GRACE_MS)
+                srv_conn_kill(c);
             continue;
         }
         if (c->blackholed)
             continue;
-        switch (ll_ping_poll(&c->ping, now, s->opt.ping_interval_ms, s->opt.ping_timeout_ms)) {
-        case LL_PING_SEND:
+        switch (srv_ping_poll(&c->ping, now, s->opt.ping_interval_ms, s->opt.ping_timeout_ms)) {
+        case SRV_PING_SEND:
             c->ping_due = 1;
             lws_callback_on_writable(c->wsi);
             break;
-        case LL_PING_TIMEOUT:
-            ll_log_msg(&s->log, LL_LOG_INFO, "ping_timeout", "closing %s/%s",
-                       c->store ? c->store->name : "-", c->user ? c->user->name : "-");
-            ll_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
+        case SRV_PING_TIMEOUT:
+            srv_log_msg(&s->log, SRV_LOG_INFO, "ping_timeout", "closing %s/%s",
+                        c->store ? c->store->name : "-", c->user ? c->user->name : "-");
+            srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
             break;
-        case LL_PING_IDLE:
+        case SRV_PING_IDLE:
             break;
         }
     }
@@ -270,25 +271,25 @@ static void heartbeats(ll_server *s, int64_t now)
 
 static void tick(lws_sorted_usec_list_t *sul)
 {
-    ll_server *s = lws_container_of(sul, ll_server, tick);
-    int64_t now = ll_clock_mono_ms();
-    ll_fault_mode ended;
-    if (ll_fault_expire(&s->fault, now, &ended)) {
-        ll_log_msg(&s->log, LL_LOG_INFO, "fault_ended", "%s ran out", ll_fault_mode_name(ended));
-        ll_hold_transition(s, ended, LL_FAULT_NONE);
+    srv_server *s = lws_container_of(sul, srv_server, tick);
+    int64_t now = srv_clock_mono_ms();
+    srv_fault_mode ended;
+    if (srv_fault_expire(&s->fault, now, &ended)) {
+        srv_log_msg(&s->log, SRV_LOG_INFO, "fault_ended", "%s ran out", srv_fault_mode_name(ended));
+        srv_hold_transition(s, ended, SRV_FAULT_NONE);
     }
-    int64_t hold_us = ll_hold_tick(s, now);
+    int64_t hold_us = srv_hold_tick(s, now);
     heartbeats(s, now);
-    ll_server_check_monitor(s);
+    srv_server_check_monitor(s);
     if (now >= s->next_flush_mono) {
         flush(s);
-        s->next_flush_mono = now + LL_FLUSH_EVERY_MS;
+        s->next_flush_mono = now + SRV_FLUSH_EVERY_MS;
     }
     int64_t next_us = hold_us ? hold_us : s->tick_ms * LWS_US_PER_MS;
     lws_sul_schedule(s->ctx, 0, &s->tick, tick, (lws_usec_t)next_us);
 }
 
-void ll_server_kick(ll_server *s)
+void srv_server_kick(srv_server *s)
 {
     if (s->ctx)
         lws_sul_schedule(s->ctx, 0, &s->tick, tick, 1);
@@ -348,7 +349,7 @@ static int resolve_host(const char *host, char *out, size_t outlen)
     return ok ? 0 : -1;
 }
 
-static int create_context(ll_server *s)
+static int create_context(srv_server *s)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
@@ -385,37 +386,37 @@ static int create_context(ll_server *s)
     return s->port > 0 ? 0 : -1;
 }
 
-static void shutdown_connections(ll_server *s)
+static void shutdown_connections(srv_server *s)
 {
     s->stopping = true;
-    ll_fault_mode from = s->fault.mode;
+    srv_fault_mode from = s->fault.mode;
     memset(&s->fault, 0, sizeof(s->fault));
-    ll_hold_transition(s, from, LL_FAULT_NONE);
-    for (ll_conn *c = s->reg.conns; c; c = c->next)
-        ll_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
-    int64_t deadline = ll_clock_mono_ms() + LL_SHUTDOWN_WAIT_MS;
-    while (s->reg.conns && ll_clock_mono_ms() < deadline)
+    srv_hold_transition(s, from, SRV_FAULT_NONE);
+    for (srv_conn *c = s->reg.conns; c; c = c->next)
+        srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    int64_t deadline = srv_clock_mono_ms() + SRV_SHUTDOWN_WAIT_MS;
+    while (s->reg.conns && srv_clock_mono_ms() < deadline)
         if (lws_service(s->ctx, 0) < 0)
             break;
 }
 
-static int64_t tick_period(const ll_opts *o)
+static int64_t tick_period(const srv_opts *o)
 {
     int64_t t = (o->ping_interval_ms < o->ping_timeout_ms ? o->ping_interval_ms
                                                           : o->ping_timeout_ms) / 4;
     return t < 5 ? 5 : t > 250 ? 250 : t;
 }
 
-int ll_server_run(const ll_opts *opt)
+int srv_server_run(const srv_opts *opt)
 {
-    static ll_server server; /* large, and signal handling needs one anyway */
-    ll_server *s = &server;
+    static srv_server server; /* large, and signal handling needs one anyway */
+    srv_server *s = &server;
     memset(s, 0, sizeof(*s));
     s->opt = *opt;
-    ll_log_init(&s->log, stderr, opt->json_logs, LL_LOG_INFO);
-    ll_srv_events_add(&s->events, ll_srv_event_log_hook, &s->log);
-    ll_srv_alerts_init(&s->alerts, &opt->alerts, &s->log, opt->host);
-    ll_srv_events_add(&s->events, ll_srv_alerts_hook, &s->alerts);
+    srv_log_init(&s->log, stderr, opt->json_logs, SRV_LOG_INFO);
+    srv_events_add(&s->events, srv_event_log_hook, &s->log);
+    srv_alerts_init(&s->alerts, &opt->alerts, &s->log, opt->host);
+    srv_events_add(&s->events, srv_alerts_hook, &s->alerts);
     /* a parent (a JVM, Foundation's Process) may start us with these
      * blocked: the handlers below would never run */
     sigset_t stop_signals;
@@ -423,36 +424,36 @@ int ll_server_run(const ll_opts *opt)
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
-    ll_registry_init(&s->reg);
+    srv_registry_init(&s->reg);
     s->reg.max_users = opt->max_users;
     s->tick_ms = tick_period(opt);
-    s->started_mono = ll_clock_mono_ms();
-    ll_monitor_init(&s->monitor, opt->down_after_ms, s->started_mono);
+    s->started_mono = srv_clock_mono_ms();
+    srv_monitor_init(&s->monitor, opt->down_after_ms, s->started_mono);
 
     lws_log_target = &s->log;
     lws_set_log_level(LLL_ERR, lws_log_line);
     signal(SIGPIPE, SIG_IGN);
 
     char err[512];
-    if (ll_db_open(opt->db_path, &s->db, err, sizeof(err))) {
-        ll_log_msg(&s->log, LL_LOG_ERROR, "db_error", "%s", err);
-        ll_srv_alerts_free(&s->alerts, 0);
+    if (srv_db_open(opt->db_path, &s->db, err, sizeof(err))) {
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", err);
+        srv_alerts_free(&s->alerts, 0);
         return 1;
     }
     if (create_context(s)) {
-        ll_log_msg(&s->log, LL_LOG_ERROR, "listen_failed", "cannot listen on %s port %d",
-                   opt->host, opt->port);
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "listen_failed", "cannot listen on %s port %d",
+                    opt->host, opt->port);
         if (s->ctx)
             lws_context_destroy(s->ctx);
-        ll_db_close(s->db);
-        ll_srv_alerts_free(&s->alerts, 0);
+        srv_db_close(s->db);
+        srv_alerts_free(&s->alerts, 0);
         return 1;
     }
     signal_ctx = s->ctx;
     pthread_t dog;
     bool dog_on = !watchdog_start(&dog, &s->log);
     if (!dog_on)
-        ll_log_msg(&s->log, LL_LOG_WARN, "watchdog", "cannot start: a stuck stop is not ended");
+        srv_log_msg(&s->log, SRV_LOG_WARN, "watchdog", "cannot start: a stuck stop is not ended");
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -462,31 +463,31 @@ int ll_server_run(const ll_opts *opt)
 
     printf("{\"event\":\"listening\",\"port\":%d}\n", s->port);
     fflush(stdout);
-    emit(s, LL_SRV_EVENT_STARTING, 0);
-    s->next_flush_mono = s->started_mono + LL_FLUSH_EVERY_MS;
-    ll_server_kick(s);
+    emit(s, SRV_EVENT_STARTING, 0);
+    s->next_flush_mono = s->started_mono + SRV_FLUSH_EVERY_MS;
+    srv_server_kick(s);
 
     while (!interrupted)
         if (lws_service(s->ctx, 0) < 0)
             break;
 
-    emit(s, LL_SRV_EVENT_STOPPING, 0);
+    emit(s, SRV_EVENT_STOPPING, 0);
     shutdown_connections(s);
     s->destroying = true;
     signal_ctx = NULL;
     lws_context_destroy(s->ctx);
     s->ctx = NULL;
     flush(s);
-    ll_db_close(s->db);
-    ll_registry_free(&s->reg);
+    srv_db_close(s->db);
+    srv_registry_free(&s->reg);
     while (s->parked) {
-        ll_parked *p = s->parked;
+        srv_parked *p = s->parked;
         s->parked = p->next;
         free(p);
     }
     free(s->pfds);
-    ll_srv_alerts_free(&s->alerts, LL_ALERTS_WAIT_MS); /* the "stopping" alert */
-    ll_log_msg(&s->log, LL_LOG_INFO, "server_stopped", "bye");
+    srv_alerts_free(&s->alerts, SRV_ALERTS_WAIT_MS); /* the "stopping" alert */
+    srv_log_msg(&s->log, SRV_LOG_INFO, "server_stopped", "bye");
     lws_log_target = NULL;
     if (dog_on)
         watchdog_stop(dog);

@@ -10,18 +10,18 @@
 #include "server/server.h"
 #include "server/token.h"
 
-static int make_token(const ll_opts *o)
+static int make_token(const srv_opts *o)
 {
-    if (!ll_name_valid(o->token_user, strlen(o->token_user))) {
+    if (!srv_name_valid(o->token_user, strlen(o->token_user))) {
         fprintf(stderr, "lifeline-server: --user: not a valid name\n");
         return 2;
     }
-    if (!ll_name_valid(o->token_store, strlen(o->token_store))) {
+    if (!srv_name_valid(o->token_store, strlen(o->token_store))) {
         fprintf(stderr, "lifeline-server: --store: not a valid name\n");
         return 2;
     }
-    char *tok = ll_token_make(o->auth_secret, o->token_user, o->token_store,
-                              (int64_t)time(NULL) + o->token_ttl_s);
+    char *tok = srv_token_make(o->auth_secret, o->token_user, o->token_store,
+                               (int64_t)time(NULL) + o->token_ttl_s);
     if (!tok) {
         fprintf(stderr, "lifeline-server: cannot make a token\n");
         return 1;
@@ -33,25 +33,25 @@ static int make_token(const ll_opts *o)
 
 int main(int argc, char **argv)
 {
-    ll_opts o;
+    srv_opts o;
     char err[256];
-    ll_opts_init(&o);
-    if (ll_opts_parse(&o, argc, argv, err, sizeof(err))) {
+    srv_opts_init(&o);
+    if (srv_opts_parse(&o, argc, argv, err, sizeof(err))) {
         fprintf(stderr, "lifeline-server: %s\n(see lifeline-server --help)\n", err);
         return 2;
     }
     switch (o.mode) {
-    case LL_MODE_HELP:
-        ll_opts_usage(stdout);
+    case SRV_MODE_HELP:
+        srv_opts_usage(stdout);
         return 0;
-    case LL_MODE_MAKE_TOKEN:
+    case SRV_MODE_MAKE_TOKEN:
         return make_token(&o);
-    case LL_MODE_SERVE:
+    case SRV_MODE_SERVE:
         break;
     }
-    ll_srv_alert_cfg_from_env(&o.alerts); /* the server reads its environment; the library never does */
+    srv_alert_cfg_from_env(&o.alerts); /* the server reads its environment; the library never does */
     /* past RLIMIT_FSIZE (ulimit -f) a write would kill the server; ignored,
      * it fails with EFBIG instead and SQLite reports it as a db_error */
     signal(SIGXFSZ, SIG_IGN);
-    return ll_server_run(&o);
+    return srv_server_run(&o);
 }

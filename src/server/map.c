@@ -15,51 +15,51 @@ static uint64_t hash(const char *s)
     return h;
 }
 
-void ll_map_init(ll_map *m)
+void srv_map_init(srv_map *m)
 {
     memset(m, 0, sizeof(*m));
 }
 
-void ll_map_free(ll_map *m)
+void srv_map_free(srv_map *m)
 {
     for (size_t i = 0; i < m->nslots; i++) {
-        ll_map_entry *e = m->slots[i];
+        srv_map_entry *e = m->slots[i];
         while (e) {
-            ll_map_entry *next = e->next;
+            srv_map_entry *next = e->next;
             free(e);
             e = next;
         }
     }
     free(m->slots);
-    ll_map_init(m);
+    srv_map_init(m);
 }
 
-static ll_map_entry **find(const ll_map *m, const char *key)
+static srv_map_entry **find(const srv_map *m, const char *key)
 {
     if (!m->nslots)
         return NULL;
-    ll_map_entry **p = &m->slots[hash(key) & (m->nslots - 1)];
+    srv_map_entry **p = &m->slots[hash(key) & (m->nslots - 1)];
     while (*p && strcmp((*p)->key, key))
         p = &(*p)->next;
     return p;
 }
 
-void *ll_map_get(const ll_map *m, const char *key)
+void *srv_map_get(const srv_map *m, const char *key)
 {
-    ll_map_entry **p = find(m, key);
+    srv_map_entry **p = find(m, key);
     return p && *p ? (*p)->value : NULL;
 }
 
-static int grow(ll_map *m)
+static int grow(srv_map *m)
 {
     size_t n = m->nslots ? m->nslots * 2 : 16;
-    ll_map_entry **slots = calloc(n, sizeof(*slots));
+    srv_map_entry **slots = calloc(n, sizeof(*slots));
     if (!slots)
         return -1;
     for (size_t i = 0; i < m->nslots; i++) {
-        ll_map_entry *e = m->slots[i];
+        srv_map_entry *e = m->slots[i];
         while (e) {
-            ll_map_entry *next = e->next;
+            srv_map_entry *next = e->next;
             size_t at = hash(e->key) & (n - 1);
             e->next = slots[at];
             slots[at] = e;
@@ -72,9 +72,9 @@ static int grow(ll_map *m)
     return 0;
 }
 
-int ll_map_put(ll_map *m, const char *key, void *value)
+int srv_map_put(srv_map *m, const char *key, void *value)
 {
-    ll_map_entry **p = find(m, key);
+    srv_map_entry **p = find(m, key);
     if (p && *p) {
         (*p)->value = value;
         return 0;
@@ -82,7 +82,7 @@ int ll_map_put(ll_map *m, const char *key, void *value)
     if (m->count + 1 > m->nslots / 4 * 3 && grow(m))
         return -1;
     size_t len = strlen(key);
-    ll_map_entry *e = malloc(sizeof(*e) + len + 1);
+    srv_map_entry *e = malloc(sizeof(*e) + len + 1);
     if (!e)
         return -1;
     memcpy(e->key, key, len + 1);
@@ -94,12 +94,12 @@ int ll_map_put(ll_map *m, const char *key, void *value)
     return 0;
 }
 
-void *ll_map_remove(ll_map *m, const char *key)
+void *srv_map_remove(srv_map *m, const char *key)
 {
-    ll_map_entry **p = find(m, key);
+    srv_map_entry **p = find(m, key);
     if (!p || !*p)
         return NULL;
-    ll_map_entry *e = *p;
+    srv_map_entry *e = *p;
     void *v = e->value;
     *p = e->next;
     free(e);
@@ -107,9 +107,9 @@ void *ll_map_remove(ll_map *m, const char *key)
     return v;
 }
 
-void ll_map_each(const ll_map *m, void (*fn)(const char *key, void *value, void *ctx), void *ctx)
+void srv_map_each(const srv_map *m, void (*fn)(const char *key, void *value, void *ctx), void *ctx)
 {
     for (size_t i = 0; i < m->nslots; i++)
-        for (ll_map_entry *e = m->slots[i]; e; e = e->next)
+        for (srv_map_entry *e = m->slots[i]; e; e = e->next)
             fn(e->key, e->value, ctx);
 }

@@ -1,7 +1,7 @@
 /* The status monitor's two-state rule; see monitor.h. */
 #include "server/monitor.h"
 
-void ll_monitor_init(ll_monitor *m, int64_t down_after_ms, int64_t now)
+void srv_monitor_init(srv_monitor *m, int64_t down_after_ms, int64_t now)
 {
     m->down_after_ms = down_after_ms;
     m->empty = true;
@@ -9,12 +9,12 @@ void ll_monitor_init(ll_monitor *m, int64_t down_after_ms, int64_t now)
     m->empty_since_ms = now;
 }
 
-ll_monitor_result ll_monitor_update(ll_monitor *m, int64_t now, uint64_t active)
+srv_monitor_result srv_monitor_update(srv_monitor *m, int64_t now, uint64_t active)
 {
-    ll_monitor_result r = {LL_MONITOR_NONE, 0};
+    srv_monitor_result r = {SRV_MONITOR_NONE, 0};
     if (active > 0) {
         if (m->down) {
-            r.change = LL_MONITOR_CLIENTS_BACK;
+            r.change = SRV_MONITOR_CLIENTS_BACK;
             r.duration_ms = now - m->empty_since_ms;
         }
         m->empty = false;
@@ -27,25 +27,25 @@ ll_monitor_result ll_monitor_update(ll_monitor *m, int64_t now, uint64_t active)
     }
     if (!m->down && now - m->empty_since_ms >= m->down_after_ms) {
         m->down = true;
-        r.change = LL_MONITOR_NO_CLIENTS;
+        r.change = SRV_MONITOR_NO_CLIENTS;
         r.duration_ms = now - m->empty_since_ms;
     }
     return r;
 }
 
-int64_t ll_monitor_deadline(const ll_monitor *m)
+int64_t srv_monitor_deadline(const srv_monitor *m)
 {
     return m->empty && !m->down ? m->empty_since_ms + m->down_after_ms : -1;
 }
 
-const char *ll_monitor_change_name(ll_monitor_change c)
+const char *srv_monitor_change_name(srv_monitor_change c)
 {
     switch (c) {
-    case LL_MONITOR_NO_CLIENTS:
+    case SRV_MONITOR_NO_CLIENTS:
         return "no_clients";
-    case LL_MONITOR_CLIENTS_BACK:
+    case SRV_MONITOR_CLIENTS_BACK:
         return "clients_back";
-    case LL_MONITOR_NONE:
+    case SRV_MONITOR_NONE:
         break;
     }
     return "none";

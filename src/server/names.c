@@ -3,14 +3,14 @@
 
 #include "proto/ws_utf8.h"
 
-bool ll_utf8_valid(const unsigned char *s, size_t len)
+bool srv_utf8_valid(const unsigned char *s, size_t len)
 {
     return ll_utf8_stream_valid(s, len); /* one rule for every caller: src/proto */
 }
 
-bool ll_name_valid(const char *s, size_t len)
+bool srv_name_valid(const char *s, size_t len)
 {
-    if (!s || len == 0 || len > LL_NAME_MAX)
+    if (!s || len == 0 || len > SRV_NAME_MAX)
         return false;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -21,5 +21,5 @@ bool ll_name_valid(const char *s, size_t len)
         if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] < 0xa0)
             return false;
     }
-    return ll_utf8_valid((const unsigned char *)s, len);
+    return srv_utf8_valid((const unsigned char *)s, len);
 }

@@ -12,17 +12,17 @@ typedef enum opt_kind { OPT_STR, OPT_I64, OPT_PORT, OPT_FLAG, OPT_MODE } opt_kin
 typedef struct opt_spec {
     const char *name; /* without the leading "--" */
     opt_kind kind;
-    size_t offset;    /* of the field in ll_opts */
+    size_t offset;    /* of the field in srv_opts */
     int64_t min, max; /* for numbers */
     const char *help;
 } opt_spec;
 
-#define FIELD(f) offsetof(ll_opts, f)
+#define FIELD(f) offsetof(srv_opts, f)
 #define DAY_MS (24LL * 3600 * 1000)
 
 static const opt_spec specs[] = {
     {"host", OPT_STR, FIELD(host), 0, 0,
-     "address to listen on (default " LL_OPTS_DEFAULT_HOST ")"},
+     "address to listen on (default " SRV_OPTS_DEFAULT_HOST ")"},
     {"port", OPT_PORT, FIELD(port), 0, 65535,
      "TCP port; 0 picks a free one (default 8080)"},
     {"ping-interval-ms", OPT_I64, FIELD(ping_interval_ms), 10, DAY_MS,
@@ -30,7 +30,7 @@ static const opt_spec specs[] = {
     {"ping-timeout-ms", OPT_I64, FIELD(ping_timeout_ms), 10, DAY_MS,
      "close a connection whose pong is this late (default 10000)"},
     {"db", OPT_STR, FIELD(db_path), 0, 0,
-     "SQLite file for last_active_at (default ./" LL_OPTS_DEFAULT_DB ")"},
+     "SQLite file for last_active_at (default ./" SRV_OPTS_DEFAULT_DB ")"},
     {"max-users", OPT_I64, FIELD(max_users), 1, 1000000000,
      "users kept in the database; the least recently active go first (default 100000)"},
     {"auth-secret", OPT_STR, FIELD(auth_secret), 0, 0,
@@ -44,28 +44,28 @@ static const opt_spec specs[] = {
     {"down-after-ms", OPT_I64, FIELD(down_after_ms), 1, 365 * DAY_MS,
      "no clients this long is a status change (default 60000)"},
     {"json", OPT_FLAG, FIELD(json_logs), 0, 0, "log JSON lines instead of text"},
-    {"make-token", OPT_MODE, FIELD(mode), LL_MODE_MAKE_TOKEN, 0,
+    {"make-token", OPT_MODE, FIELD(mode), SRV_MODE_MAKE_TOKEN, 0,
      "print a token for --user/--store/--ttl signed with --auth-secret"},
     {"user", OPT_STR, FIELD(token_user), 0, 0, "with --make-token: the user"},
     {"store", OPT_STR, FIELD(token_store), 0, 0, "with --make-token: the store"},
     {"ttl", OPT_I64, FIELD(token_ttl_s), 1, 10LL * 365 * 24 * 3600,
      "with --make-token: lifetime in seconds (default 3600)"},
-    {"help", OPT_MODE, FIELD(mode), LL_MODE_HELP, 0, "print this help"},
+    {"help", OPT_MODE, FIELD(mode), SRV_MODE_HELP, 0, "print this help"},
 };
 
-void ll_opts_init(ll_opts *o)
+void srv_opts_init(srv_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->mode = LL_MODE_SERVE;
-    o->host = LL_OPTS_DEFAULT_HOST;
-    o->port = LL_OPTS_DEFAULT_PORT;
-    o->ping_interval_ms = LL_OPTS_DEFAULT_PING_INTERVAL_MS;
-    o->ping_timeout_ms = LL_OPTS_DEFAULT_PING_TIMEOUT_MS;
-    o->db_path = LL_OPTS_DEFAULT_DB;
-    o->max_users = LL_OPTS_DEFAULT_MAX_USERS;
-    o->max_message_bytes = LL_OPTS_DEFAULT_MAX_MESSAGE_BYTES;
-    o->down_after_ms = LL_OPTS_DEFAULT_DOWN_AFTER_MS;
-    o->token_ttl_s = LL_OPTS_DEFAULT_TTL_S;
+    o->mode = SRV_MODE_SERVE;
+    o->host = SRV_OPTS_DEFAULT_HOST;
+    o->port = SRV_OPTS_DEFAULT_PORT;
+    o->ping_interval_ms = SRV_OPTS_DEFAULT_PING_INTERVAL_MS;
+    o->ping_timeout_ms = SRV_OPTS_DEFAULT_PING_TIMEOUT_MS;
+    o->db_path = SRV_OPTS_DEFAULT_DB;
+    o->max_users = SRV_OPTS_DEFAULT_MAX_USERS;
+    o->max_message_bytes = SRV_OPTS_DEFAULT_MAX_MESSAGE_BYTES;
+    o->down_after_ms = SRV_OPTS_DEFAULT_DOWN_AFTER_MS;
+    o->token_ttl_s = SRV_OPTS_DEFAULT_TTL_S;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -99,7 +99,7 @@ static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
-static int apply(ll_opts *o, const opt_spec *sp, const char *value, char *err,
+static int apply(srv_opts *o, const opt_spec *sp, const char *value, char *err,
                  size_t errlen)
 {
     char *field = (char *)o + sp->offset;
@@ -124,17 +124,17 @@ static int apply(ll_opts *o, const opt_spec *sp, const char *value, char *err,
         *(bool *)(void *)field = true;
         return 0;
     case OPT_MODE:
-        *(ll_opts_mode *)(void *)field = (ll_opts_mode)sp->min;
+        *(srv_opts_mode *)(void *)field = (srv_opts_mode)sp->min;
         return 0;
     }
     return fail(err, errlen, "--%s: unsupported", sp->name);
 }
 
-static int check(const ll_opts *o, char *err, size_t errlen)
+static int check(const srv_opts *o, char *err, size_t errlen)
 {
-    if (o->mode == LL_MODE_HELP)
+    if (o->mode == SRV_MODE_HELP)
         return 0;
-    if (o->mode == LL_MODE_MAKE_TOKEN) {
+    if (o->mode == SRV_MODE_MAKE_TOKEN) {
         if (!o->auth_secret)
             return fail(err, errlen, "--make-token: needs --auth-secret");
         if (!o->token_user)
@@ -154,7 +154,7 @@ static int check(const ll_opts *o, char *err, size_t errlen)
     return 0;
 }
 
-int ll_opts_parse(ll_opts *o, int argc, char **argv, char *err, size_t errlen)
+int srv_opts_parse(srv_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -183,7 +183,7 @@ int ll_opts_parse(ll_opts *o, int argc, char **argv, char *err, size_t errlen)
     return check(o, err, errlen);
 }
 
-void ll_opts_usage(FILE *out)
+void srv_opts_usage(FILE *out)
 {
     fprintf(out, "usage: lifeline-server [options]\n"
                  "       lifeline-server --make-token --user U --store S "

@@ -1,7 +1,7 @@
 /* lifeline-server's command line: every option with its default, parsed
  * from argv without touching the world (no getopt globals, no exit). */
-#ifndef LL_SERVER_OPTIONS_H
-#define LL_SERVER_OPTIONS_H
+#ifndef SRV_OPTIONS_H
+#define SRV_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,24 +10,24 @@
 
 #include "server/alert_cfg.h"
 
-#define LL_OPTS_DEFAULT_HOST "127.0.0.1"
-#define LL_OPTS_DEFAULT_PORT 8080
-#define LL_OPTS_DEFAULT_DB "lifeline-server.db"
-#define LL_OPTS_DEFAULT_PING_INTERVAL_MS 30000
-#define LL_OPTS_DEFAULT_PING_TIMEOUT_MS 10000
-#define LL_OPTS_DEFAULT_MAX_MESSAGE_BYTES (1024 * 1024)
-#define LL_OPTS_DEFAULT_DOWN_AFTER_MS 60000
-#define LL_OPTS_DEFAULT_TTL_S 3600
-#define LL_OPTS_DEFAULT_MAX_USERS 100000
+#define SRV_OPTS_DEFAULT_HOST "127.0.0.1"
+#define SRV_OPTS_DEFAULT_PORT 8080
+#define SRV_OPTS_DEFAULT_DB "lifeline-server.db"
+#define SRV_OPTS_DEFAULT_PING_INTERVAL_MS 30000
+#define SRV_OPTS_DEFAULT_PING_TIMEOUT_MS 10000
+#define SRV_OPTS_DEFAULT_MAX_MESSAGE_BYTES (1024 * 1024)
+#define SRV_OPTS_DEFAULT_DOWN_AFTER_MS 60000
+#define SRV_OPTS_DEFAULT_TTL_S 3600
+#define SRV_OPTS_DEFAULT_MAX_USERS 100000
 
-typedef enum ll_opts_mode {
-    LL_MODE_SERVE,      /* run the server */
-    LL_MODE_MAKE_TOKEN, /* print one auth token and exit */
-    LL_MODE_HELP,       /* print the usage and exit 0 */
-} ll_opts_mode;
+typedef enum srv_opts_mode {
+    SRV_MODE_SERVE,      /* run the server */
+    SRV_MODE_MAKE_TOKEN, /* print one auth token and exit */
+    SRV_MODE_HELP,       /* print the usage and exit 0 */
+} srv_opts_mode;
 
-typedef struct ll_opts {
-    ll_opts_mode mode;
+typedef struct srv_opts {
+    srv_opts_mode mode;
     const char *host;           /* points into argv or at a literal */
     int port;                   /* 0 picks a free port */
     int64_t ping_interval_ms;
@@ -42,23 +42,23 @@ typedef struct ll_opts {
     int64_t down_after_ms;
     bool json_logs;
     /* alert channels, from the environment (main.c) */
-    ll_srv_alert_cfg alerts;
+    srv_alert_cfg alerts;
     /* --make-token */
     const char *token_user;
     const char *token_store;
     int64_t token_ttl_s;
-} ll_opts;
+} srv_opts;
 
 /* Fills every default. */
-void ll_opts_init(ll_opts *o);
+void srv_opts_init(srv_opts *o);
 
-/* Parses argv[1..argc-1] into o (which ll_opts_init filled). Accepts
+/* Parses argv[1..argc-1] into o (which srv_opts_init filled). Accepts
  * "--name value" and "--name=value". Returns 0, or -1 with a message that
  * names the offending option in err (the caller exits with status 2).
  * Strings in o point into argv. */
-int ll_opts_parse(ll_opts *o, int argc, char **argv, char *err, size_t errlen);
+int srv_opts_parse(srv_opts *o, int argc, char **argv, char *err, size_t errlen);
 
 /* Writes the usage text. */
-void ll_opts_usage(FILE *out);
+void srv_opts_usage(FILE *out);
 
 #endif

@@ -13,7 +13,7 @@ static char *print_and_free(cJSON *o)
     return s;
 }
 
-char *ll_proto_error(const char *message)
+char *srv_proto_error(const char *message)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "type", "error") ||
@@ -24,7 +24,7 @@ char *ll_proto_error(const char *message)
     return print_and_free(o);
 }
 
-char *ll_proto_presence(const char *type, const char *store, const char *user)
+char *srv_proto_presence(const char *type, const char *store, const char *user)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "type", type) ||
@@ -36,7 +36,7 @@ char *ll_proto_presence(const char *type, const char *store, const char *user)
     return print_and_free(o);
 }
 
-char *ll_proto_broadcast(const char *store, const char *from, const char *data_json)
+char *srv_proto_broadcast(const char *store, const char *from, const char *data_json)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "type", "broadcast") ||
@@ -77,15 +77,15 @@ static int is_blank(const char *p, const char *end)
     return 1;
 }
 
-static int set_error(ll_proto_result *r, const char *message)
+static int set_error(srv_proto_result *r, const char *message)
 {
-    r->kind = LL_PROTO_ERROR;
-    r->reply = ll_proto_error(message);
+    r->kind = SRV_PROTO_ERROR;
+    r->reply = srv_proto_error(message);
     return r->reply ? 0 : -1;
 }
 
 /* "unknown type \"T\"" with T cut to 48 bytes at a character boundary. */
-static int unknown_type(ll_proto_result *r, const char *type)
+static int unknown_type(srv_proto_result *r, const char *type)
 {
     size_t n = strlen(type);
     if (n > 48) {
@@ -98,7 +98,7 @@ static int unknown_type(ll_proto_result *r, const char *type)
     return set_error(r, msg);
 }
 
-cJSON *ll_json_parse_whole(const char *text, size_t len)
+cJSON *srv_json_parse_whole(const char *text, size_t len)
 {
     /* the end pointer, not cJSON_GetErrorPtr(): that one is global state */
     const char *end = NULL;
@@ -109,12 +109,12 @@ cJSON *ll_json_parse_whole(const char *text, size_t len)
     return NULL;
 }
 
-int ll_proto_handle_text(const char *text, size_t len, ll_proto_result *r)
+int srv_proto_handle_text(const char *text, size_t len, srv_proto_result *r)
 {
     memset(r, 0, sizeof(*r));
-    cJSON *msg = ll_json_parse_whole(text, len);
+    cJSON *msg = srv_json_parse_whole(text, len);
     if (!msg) {
-        r->kind = LL_PROTO_ECHO_RAW; /* not JSON */
+        r->kind = SRV_PROTO_ECHO_RAW; /* not JSON */
         return 0;
     }
     int rc;
@@ -124,17 +124,17 @@ int ll_proto_handle_text(const char *text, size_t len, ll_proto_result *r)
     } else if (!cJSON_IsString(type)) {
         rc = set_error(r, "the message needs a string \"type\"");
     } else if (!strcmp(type->valuestring, "echo")) {
-        r->kind = LL_PROTO_REPLY;
+        r->kind = SRV_PROTO_REPLY;
         cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(msg, "data");
         r->reply = reply_with("echo", "data", data, 0);
         rc = r->reply ? 0 : -1;
     } else if (!strcmp(type->valuestring, "ping")) {
-        r->kind = LL_PROTO_REPLY;
+        r->kind = SRV_PROTO_REPLY;
         cJSON *ts = cJSON_DetachItemFromObjectCaseSensitive(msg, "ts");
         r->reply = reply_with("pong", "ts", ts, 1);
         rc = r->reply ? 0 : -1;
     } else if (!strcmp(type->valuestring, "broadcast")) {
-        r->kind = LL_PROTO_BROADCAST;
+        r->kind = SRV_PROTO_BROADCAST;
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(msg, "data");
         r->data = data ? cJSON_PrintUnformatted(data) : print_and_free(cJSON_CreateNull());
         rc = r->data ? 0 : -1;
@@ -143,11 +143,11 @@ int ll_proto_handle_text(const char *text, size_t len, ll_proto_result *r)
     }
     cJSON_Delete(msg);
     if (rc)
-        ll_proto_result_free(r);
+        srv_proto_result_free(r);
     return rc;
 }
 
-void ll_proto_result_free(ll_proto_result *r)
+void srv_proto_result_free(srv_proto_result *r)
 {
     cJSON_free(r->reply);
     cJSON_free(r->data);

@@ -18,7 +18,7 @@ static int take(const char *frag, const char *name, const char **val, size_t *le
     return 1;
 }
 
-int ll_query_collect(const char *const *frags, size_t n, ll_ws_query *q, const char **why)
+int srv_query_collect(const char *const *frags, size_t n, srv_ws_query *q, const char **why)
 {
     memset(q, 0, sizeof(*q));
     for (size_t i = 0; i < n; i++) {
@@ -35,7 +35,7 @@ int ll_query_collect(const char *const *frags, size_t n, ll_ws_query *q, const c
 
 static int copy(char *dst, const char *src, size_t len)
 {
-    if (!ll_name_valid(src, len))
+    if (!srv_name_valid(src, len))
         return -1;
     memcpy(dst, src, len);
     dst[len] = '\0';
@@ -47,8 +47,8 @@ static int same(const char *param, size_t len, const char *claim)
     return !param || (strlen(claim) == len && !memcmp(param, claim, len));
 }
 
-int ll_query_identity(const ll_ws_query *q, const char *secret, int64_t now, ll_identity *id,
-                      const char **why)
+int srv_query_identity(const srv_ws_query *q, const char *secret, int64_t now, srv_identity *id,
+                       const char **why)
 {
     memset(id, 0, sizeof(*id));
     if (!secret) {
@@ -66,21 +66,21 @@ int ll_query_identity(const ll_ws_query *q, const char *secret, int64_t now, ll_
         *why = "token required";
         return 401;
     }
-    char tok[LL_TOKEN_MAX + 1];
-    if (q->token_len > LL_TOKEN_MAX) {
+    char tok[SRV_TOKEN_MAX + 1];
+    if (q->token_len > SRV_TOKEN_MAX) {
         *why = "token malformed";
         return 401;
     }
     memcpy(tok, q->token, q->token_len);
     tok[q->token_len] = '\0';
-    ll_token_claims c;
-    switch (ll_token_verify(secret, tok, now, &c)) {
-    case LL_TOKEN_OK:
+    srv_token_claims c;
+    switch (srv_token_verify(secret, tok, now, &c)) {
+    case SRV_TOKEN_OK:
         break;
-    case LL_TOKEN_EXPIRED:
+    case SRV_TOKEN_EXPIRED:
         *why = "token expired";
         return 401;
-    case LL_TOKEN_BAD_SIGNATURE:
+    case SRV_TOKEN_BAD_SIGNATURE:
         *why = "token signature invalid";
         return 401;
     default:

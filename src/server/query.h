@@ -2,8 +2,8 @@
  * server has an auth secret. libwebsockets hands the query over already
  * split at '&' and percent-decoded, one "name=value" fragment each; this
  * module turns those fragments into an identity or a refusal. */
-#ifndef LL_SERVER_QUERY_H
-#define LL_SERVER_QUERY_H
+#ifndef SRV_QUERY_H
+#define SRV_QUERY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,28 +11,28 @@
 #include "server/names.h"
 #include "server/token.h"
 
-typedef struct ll_ws_query {
+typedef struct srv_ws_query {
     const char *store; size_t store_len; /* point into the fragments */
     const char *user;  size_t user_len;
     const char *token; size_t token_len;
-} ll_ws_query;
+} srv_ws_query;
 
 /* Collects store, user and token from n fragments. A fragment without '='
  * counts as a name with an empty value; unknown names are ignored. Returns
  * 0, or -1 with a reason in *why when a known name repeats. */
-int ll_query_collect(const char *const *frags, size_t n, ll_ws_query *q, const char **why);
+int srv_query_collect(const char *const *frags, size_t n, srv_ws_query *q, const char **why);
 
-typedef struct ll_identity {
-    char user[LL_NAME_MAX + 1];
-    char store[LL_NAME_MAX + 1];
-} ll_identity;
+typedef struct srv_identity {
+    char user[SRV_NAME_MAX + 1];
+    char store[SRV_NAME_MAX + 1];
+} srv_identity;
 
 /* Decides who is connecting. Without a secret, store and user must be
  * valid names. With one, the token alone says who: a missing, malformed,
  * tampered or expired token gives 401; a store or user parameter that
  * disagrees with the token gives 403. Returns 0 (id filled) or the HTTP
  * status to refuse with, and a reason in *why. now is unix seconds. */
-int ll_query_identity(const ll_ws_query *q, const char *secret, int64_t now, ll_identity *id,
-                      const char **why);
+int srv_query_identity(const srv_ws_query *q, const char *secret, int64_t now, srv_identity *id,
+                       const char **why);
 
 #endif

@@ -5,18 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ll_registry_init(ll_registry *r)
+void srv_registry_init(srv_registry *r)
 {
     memset(r, 0, sizeof(*r));
-    ll_map_init(&r->stores);
-    ll_map_init(&r->users);
+    srv_map_init(&r->stores);
+    srv_map_init(&r->users);
 }
 
 static void free_store(const char *key, void *value, void *ctx)
 {
     (void)key;
     (void)ctx;
-    ll_store *s = value;
+    srv_store *s = value;
     free(s->name);
     free(s);
 }
@@ -25,24 +25,24 @@ static void free_user(const char *key, void *value, void *ctx)
 {
     (void)key;
     (void)ctx;
-    ll_user *u = value;
+    srv_user *u = value;
     free(u->name);
     free(u);
 }
 
-void ll_registry_free(ll_registry *r)
+void srv_registry_free(srv_registry *r)
 {
-    ll_map_each(&r->stores, free_store, NULL);
-    ll_map_each(&r->users, free_user, NULL);
-    ll_map_free(&r->stores);
-    ll_map_free(&r->users);
+    srv_map_each(&r->stores, free_store, NULL);
+    srv_map_each(&r->users, free_user, NULL);
+    srv_map_free(&r->stores);
+    srv_map_free(&r->users);
     r->dirty = NULL;
     r->dirty_count = 0;
 }
 
-ll_conn *ll_registry_open(ll_registry *r, struct lws *wsi, int64_t now)
+srv_conn *srv_registry_open(srv_registry *r, struct lws *wsi, int64_t now)
 {
-    ll_conn *c = calloc(1, sizeof(*c));
+    srv_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->wsi = wsi;
@@ -51,17 +51,17 @@ ll_conn *ll_registry_open(ll_registry *r, struct lws *wsi, int64_t now)
     if (r->conns)
         r->conns->prev = c;
     r->conns = c;
-    ll_stats_opened(&r->stats, now);
+    srv_stats_opened(&r->stats, now);
     return c;
 }
 
-static ll_user *user_get(ll_registry *r, const char *name)
+static srv_user *user_get(srv_registry *r, const char *name)
 {
-    ll_user *u = ll_map_get(&r->users, name);
+    srv_user *u = srv_map_get(&r->users, name);
     if (u)
         return u;
     u = calloc(1, sizeof(*u));
-    if (!u || !(u->name = strdup(name)) || ll_map_put(&r->users, name, u)) {
+    if (!u || !(u->name = strdup(name)) || srv_map_put(&r->users, name, u)) {
         if (u)
             free(u->name);
         free(u);
@@ -70,33 +70,33 @@ static ll_user *user_get(ll_registry *r, const char *name)
     return u;
 }
 
-static void user_release(ll_registry *r, ll_user *u)
+static void user_release(srv_registry *r, srv_user *u)
 {
     if (u->refs)
         u->refs--;
     if (!u->refs && !u->dirty) {
-        ll_map_remove(&r->users, u->name);
+        srv_map_remove(&r->users, u->name);
         free_user(NULL, u, NULL);
     }
 }
 
-int ll_registry_join(ll_registry *r, ll_conn *c, const char *store, const char *user)
+int srv_registry_join(srv_registry *r, srv_conn *c, const char *store, const char *user)
 {
-    ll_store *s = ll_map_get(&r->stores, store);
+    srv_store *s = srv_map_get(&r->stores, store);
     bool new_store = !s;
     if (new_store) {
         s = calloc(1, sizeof(*s));
-        if (!s || !(s->name = strdup(store)) || ll_map_put(&r->stores, store, s)) {
+        if (!s || !(s->name = strdup(store)) || srv_map_put(&r->stores, store, s)) {
             if (s)
                 free(s->name);
             free(s);
             return -1;
         }
     }
-    ll_user *u = user_get(r, user);
+    srv_user *u = user_get(r, user);
     if (!u) {
         if (new_store) {
-            ll_map_remove(&r->stores, store);
+            srv_map_remove(&r->stores, store);
             free_store(NULL, s, NULL);
         }
         return -1;
@@ -113,9 +113,9 @@ int ll_registry_join(ll_registry *r, ll_conn *c, const char *store, const char *
     return 0;
 }
 
-void ll_registry_close(ll_registry *r, ll_conn *c, int64_t now)
+void srv_registry_close(srv_registry *r, srv_conn *c, int64_t now)
 {
-    ll_store *s = c->store;
+    srv_store *s = c->store;
     if (s) {
         if (c->sprev)
             c->sprev->snext = c->snext;
@@ -124,7 +124,7 @@ void ll_registry_close(ll_registry *r, ll_conn *c, int64_t now)
         if (c->snext)
             c->snext->sprev = c->sprev;
         if (--s->count == 0) {
-            ll_map_remove(&r->stores, s->name);
+            srv_map_remove(&r->stores, s->name);
             free_store(NULL, s, NULL);
         }
     }
@@ -136,15 +136,15 @@ void ll_registry_close(ll_registry *r, ll_conn *c, int64_t now)
         r->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    ll_stats_closed(&r->stats, c->opened_ms, now);
-    ll_outq_clear(&c->outq);
+    srv_stats_closed(&r->stats, c->opened_ms, now);
+    srv_outq_clear(&c->outq);
     free(c->rx);
     free(c);
 }
 
-void ll_registry_touch(ll_registry *r, ll_conn *c, int64_t wall)
+void srv_registry_touch(srv_registry *r, srv_conn *c, int64_t wall)
 {
-    ll_user *u = c->user;
+    srv_user *u = c->user;
     if (!u || !c->store)
         return;
     if (wall > u->last_active_ms)
@@ -159,44 +159,44 @@ void ll_registry_touch(ll_registry *r, ll_conn *c, int64_t wall)
     }
 }
 
-/* ll_db_evict's keep: a user with an open connection. */
+/* srv_db_evict's keep: a user with an open connection. */
 static bool connected(const char *user, void *ctx)
 {
-    const ll_user *u = ll_map_get(&((ll_registry *)ctx)->users, user);
+    const srv_user *u = srv_map_get(&((srv_registry *)ctx)->users, user);
     return u && u->refs;
 }
 
-int ll_registry_flush(ll_registry *r, ll_db *db)
+int srv_registry_flush(srv_registry *r, srv_db *db)
 {
     /* a table already over the limit (a lower --max-users than last time)
      * is trimmed even with nothing to write */
-    if (!r->dirty && !(r->max_users && ll_db_user_count(db) > r->max_users))
+    if (!r->dirty && !(r->max_users && srv_db_user_count(db) > r->max_users))
         return 0;
-    if (ll_db_begin(db))
+    if (srv_db_begin(db))
         return -1;
-    for (ll_user *u = r->dirty; u; u = u->dirty_next)
-        if (ll_db_put_user(db, u->name, u->store, u->last_active_ms)) {
-            ll_db_rollback(db);
+    for (srv_user *u = r->dirty; u; u = u->dirty_next)
+        if (srv_db_put_user(db, u->name, u->store, u->last_active_ms)) {
+            srv_db_rollback(db);
             return -1;
         }
     int64_t evicted = 0;
-    if (r->max_users && ll_db_user_count(db) > r->max_users)
-        evicted = ll_db_evict(db, ll_db_user_count(db) - r->max_users, connected, r);
-    if (evicted < 0 || ll_db_commit(db)) {
-        ll_db_rollback(db);
+    if (r->max_users && srv_db_user_count(db) > r->max_users)
+        evicted = srv_db_evict(db, srv_db_user_count(db) - r->max_users, connected, r);
+    if (evicted < 0 || srv_db_commit(db)) {
+        srv_db_rollback(db);
         return -1;
     }
     r->evicted += (uint64_t)evicted;
     int n = (int)r->dirty_count;
-    ll_user *u = r->dirty;
+    srv_user *u = r->dirty;
     r->dirty = NULL;
     r->dirty_count = 0;
     while (u) {
-        ll_user *next = u->dirty_next;
+        srv_user *next = u->dirty_next;
         u->dirty = false;
         u->dirty_next = NULL;
         if (!u->refs) {
-            ll_map_remove(&r->users, u->name);
+            srv_map_remove(&r->users, u->name);
             free_user(NULL, u, NULL);
         }
         u = next;
@@ -204,10 +204,10 @@ int ll_registry_flush(ll_registry *r, ll_db *db)
     return n;
 }
 
-uint64_t ll_registry_take_evicted(ll_registry *r, int64_t now, bool final)
+uint64_t srv_registry_take_evicted(srv_registry *r, int64_t now, bool final)
 {
     if (!r->evicted ||
-        (r->evicted_reported && now - r->evicted_report_ms < LL_EVICT_REPORT_EVERY_MS && !final))
+        (r->evicted_reported && now - r->evicted_report_ms < SRV_EVICT_REPORT_EVERY_MS && !final))
         return 0;
     uint64_t n = r->evicted;
     r->evicted = 0;
@@ -216,12 +216,12 @@ uint64_t ll_registry_take_evicted(ll_registry *r, int64_t now, bool final)
     return n;
 }
 
-const ll_user *ll_registry_user(const ll_registry *r, const char *name)
+const srv_user *srv_registry_user(const srv_registry *r, const char *name)
 {
-    return ll_map_get(&r->users, name);
+    return srv_map_get(&r->users, name);
 }
 
-ll_store *ll_registry_store(const ll_registry *r, const char *name)
+srv_store *srv_registry_store(const srv_registry *r, const char *name)
 {
-    return ll_map_get(&r->stores, name);
+    return srv_map_get(&r->stores, name);
 }

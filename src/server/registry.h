@@ -2,8 +2,8 @@
  * and the users behind them, with each user's last activity and the
  * batched writes of it to SQLite. No libwebsockets calls here: a
  * connection's wsi is only carried along for the adapter. */
-#ifndef LL_SERVER_REGISTRY_H
-#define LL_SERVER_REGISTRY_H
+#ifndef SRV_REGISTRY_H
+#define SRV_REGISTRY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,44 +19,44 @@
 #include "proto/ws_utf8.h"
 
 struct lws;
-struct ll_conn;
-struct ll_tap_entry;
+struct srv_conn;
+struct srv_tap_entry;
 
-typedef struct ll_store {
+typedef struct srv_store {
     char *name;
-    struct ll_conn *members; /* linked through sprev/snext */
+    struct srv_conn *members; /* linked through sprev/snext */
     size_t count;
-} ll_store;
+} srv_store;
 
-typedef struct ll_user {
+typedef struct srv_user {
     char *name;
-    char store[LL_NAME_MAX + 1]; /* where last seen */
+    char store[SRV_NAME_MAX + 1]; /* where last seen */
     int64_t last_active_ms;      /* unix ms */
     size_t refs;                 /* open connections */
     bool dirty;                  /* last_active_ms not yet written */
-    struct ll_user *dirty_next;
-} ll_user;
+    struct srv_user *dirty_next;
+} srv_user;
 
 /* One WebSocket connection; about 250 bytes plus its queues (and tap.c's
  * 180 bytes). */
-typedef struct ll_conn {
+typedef struct srv_conn {
     struct lws *wsi;
-    struct ll_conn *prev, *next;   /* every connection */
-    struct ll_conn *sprev, *snext; /* the store's members */
-    ll_store *store;               /* NULL when not a member */
-    ll_user *user;
-    ll_outq outq;
-    ll_outq pongs;                 /* answers to the client's pings, written first */
+    struct srv_conn *prev, *next;   /* every connection */
+    struct srv_conn *sprev, *snext; /* the store's members */
+    srv_store *store;               /* NULL when not a member */
+    srv_user *user;
+    srv_outq outq;
+    srv_outq pongs;                 /* answers to the client's pings, written first */
     unsigned char *rx;             /* reassembly of a fragmented message */
     size_t rx_len, rx_cap;
     int64_t opened_ms;             /* monotonic */
     int64_t closing_ms;            /* monotonic; when the close began */
-    ll_ping ping;
-    ll_gate gate;
+    srv_ping ping;
+    srv_gate gate;
     uint16_t close_code;           /* non-zero: closing with this code */
     const char *close_reason;      /* static text */
     const char *fail_soon;         /* a broken frame seen: fail with 1002 and this */
-    struct ll_tap_entry *tap;      /* its socket as tap.c watches it */
+    struct srv_tap_entry *tap;      /* its socket as tap.c watches it */
     unsigned ping_due : 1;         /* write a ping frame when writable */
     unsigned rx_binary : 1;        /* the message being reassembled */
     unsigned rx_partial : 1;       /* a message is partly read */
@@ -67,41 +67,41 @@ typedef struct ll_conn {
     unsigned lws_closing : 1;      /* libwebsockets has begun the close */
     unsigned reap_runs : 2;        /* the reaper's progress (conn.c) */
     ll_utf8_stream rx_utf8;        /* the text message being received, so far */
-} ll_conn;
+} srv_conn;
 
-/* Evictions are reported at most this often (see ll_registry_take_evicted). */
-#define LL_EVICT_REPORT_EVERY_MS 60000
+/* Evictions are reported at most this often (see srv_registry_take_evicted). */
+#define SRV_EVICT_REPORT_EVERY_MS 60000
 
-typedef struct ll_registry {
-    ll_map stores;     /* name -> ll_store*, only stores with members */
-    ll_map users;      /* name -> ll_user*, connected or not yet written */
-    ll_conn *conns;    /* every connection, newest first */
-    ll_user *dirty;    /* users to write at the next flush */
+typedef struct srv_registry {
+    srv_map stores;     /* name -> srv_store*, only stores with members */
+    srv_map users;      /* name -> srv_user*, connected or not yet written */
+    srv_conn *conns;    /* every connection, newest first */
+    srv_user *dirty;    /* users to write at the next flush */
     size_t dirty_count;
-    ll_stats stats;
+    srv_stats stats;
     int64_t max_users;         /* users the database keeps; 0: no limit */
     uint64_t evicted;          /* users evicted since the last report */
     int64_t evicted_report_ms; /* monotonic ms of the last report */
     bool evicted_reported;     /* there has been a report */
-} ll_registry;
+} srv_registry;
 
-void ll_registry_init(ll_registry *r);
+void srv_registry_init(srv_registry *r);
 
 /* Frees every store and user; call after every connection is closed. */
-void ll_registry_free(ll_registry *r);
+void srv_registry_free(srv_registry *r);
 
 /* A new connection (counted as active from now, monotonic ms). NULL when
  * out of memory. */
-ll_conn *ll_registry_open(ll_registry *r, struct lws *wsi, int64_t now);
+srv_conn *srv_registry_open(srv_registry *r, struct lws *wsi, int64_t now);
 
 /* Makes c a member of store as user. Returns 0 or -1 (out of memory). */
-int ll_registry_join(ll_registry *r, ll_conn *c, const char *store, const char *user);
+int srv_registry_join(srv_registry *r, srv_conn *c, const char *store, const char *user);
 
 /* Forgets c (leaving its store) and frees it; now is monotonic ms. */
-void ll_registry_close(ll_registry *r, ll_conn *c, int64_t now);
+void srv_registry_close(srv_registry *r, srv_conn *c, int64_t now);
 
 /* Records activity of c's user at unix ms wall, in c's store. */
-void ll_registry_touch(ll_registry *r, ll_conn *c, int64_t wall);
+void srv_registry_touch(srv_registry *r, srv_conn *c, int64_t wall);
 
 /* Writes every dirty user in one transaction and forgets users with no
  * connection left. When the table then holds more than max_users users,
@@ -109,18 +109,18 @@ void ll_registry_touch(ll_registry *r, ll_conn *c, int64_t wall);
  * users last: they are never deleted, so while more than max_users users
  * are connected the table holds them all. Returns the number written, or
  * -1 (they stay dirty, nothing is deleted). */
-int ll_registry_flush(ll_registry *r, ll_db *db);
+int srv_registry_flush(srv_registry *r, srv_db *db);
 
 /* How many users were evicted since the last report, to be reported now:
  * 0 when none were, or when the last report is less than
- * LL_EVICT_REPORT_EVERY_MS old (now: monotonic ms) and final is false.
+ * SRV_EVICT_REPORT_EVERY_MS old (now: monotonic ms) and final is false.
  * A non-zero result starts a new count. */
-uint64_t ll_registry_take_evicted(ll_registry *r, int64_t now, bool final);
+uint64_t srv_registry_take_evicted(srv_registry *r, int64_t now, bool final);
 
 /* The user with that name, if connected or not yet written; else NULL. */
-const ll_user *ll_registry_user(const ll_registry *r, const char *name);
+const srv_user *srv_registry_user(const srv_registry *r, const char *name);
 
 /* The store with that name, if it has members; else NULL. */
-ll_store *ll_registry_store(const ll_registry *r, const char *name);
+srv_store *srv_registry_store(const srv_registry *r, const char *name);
 
 #endif

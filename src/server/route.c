@@ -10,18 +10,18 @@ typedef struct pattern {
     const char *prefix; /* up to the parameter, or the whole path */
     const char *suffix; /* after the parameter; NULL: no parameter */
     const char *method;
-    ll_route_id id;
+    srv_route_id id;
     bool admin, has_body;
 } pattern;
 
 static const pattern patterns[] = {
-    {"/api/v1/websockets/health", NULL, "GET", LL_ROUTE_HEALTH, false, false},
-    {"/api/v1/websockets/stats", NULL, "GET", LL_ROUTE_STATS, false, false},
-    {"/api/v1/users/", "", "GET", LL_ROUTE_USER, false, false},
-    {"/api/v1/stores/", "/broadcast", "POST", LL_ROUTE_STORE_BROADCAST, true, true},
-    {"/api/v1/admin/fault", NULL, "POST", LL_ROUTE_FAULT_SET, true, true},
-    {"/api/v1/admin/fault", NULL, "GET", LL_ROUTE_FAULT_GET, true, false},
-    {"/ws", NULL, "GET", LL_ROUTE_WS_PLAIN, false, false},
+    {"/api/v1/websockets/health", NULL, "GET", SRV_ROUTE_HEALTH, false, false},
+    {"/api/v1/websockets/stats", NULL, "GET", SRV_ROUTE_STATS, false, false},
+    {"/api/v1/users/", "", "GET", SRV_ROUTE_USER, false, false},
+    {"/api/v1/stores/", "/broadcast", "POST", SRV_ROUTE_STORE_BROADCAST, true, true},
+    {"/api/v1/admin/fault", NULL, "POST", SRV_ROUTE_FAULT_SET, true, true},
+    {"/api/v1/admin/fault", NULL, "GET", SRV_ROUTE_FAULT_GET, true, false},
+    {"/ws", NULL, "GET", SRV_ROUTE_WS_PLAIN, false, false},
 };
 
 /* Does path match p? Sets the parameter span: everything between the
@@ -44,9 +44,9 @@ static bool matches(const pattern *p, const char *path, const char **param, size
     return true;
 }
 
-ll_route ll_route_match(const char *method, const char *path)
+srv_route srv_route_match(const char *method, const char *path)
 {
-    ll_route r = {0};
+    srv_route r = {0};
     bool get = false, post = false;
     for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
         const pattern *p = &patterns[i];
@@ -66,7 +66,7 @@ ll_route ll_route_match(const char *method, const char *path)
         post |= !strcmp(p->method, "POST");
     }
     if (get || post) {
-        r.id = LL_ROUTE_BAD_METHOD;
+        r.id = SRV_ROUTE_BAD_METHOD;
         r.allow = get && post ? "GET, POST" : get ? "GET" : "POST";
     }
     return r;
@@ -82,7 +82,7 @@ static bool same_secret(const char *a, const char *b, size_t blen)
     return diff == 0 && alen == blen;
 }
 
-int ll_admin_check(const char *configured_token, const char *authorization, bool loopback)
+int srv_admin_check(const char *configured_token, const char *authorization, bool loopback)
 {
     if (!configured_token)
         return loopback ? 0 : 403;
@@ -100,7 +100,7 @@ int ll_admin_check(const char *configured_token, const char *authorization, bool
     return same_secret(configured_token, tok, len) ? 0 : 403;
 }
 
-bool ll_addr_is_loopback(const char *addr)
+bool srv_addr_is_loopback(const char *addr)
 {
     struct in_addr a4;
     struct in6_addr a6;

@@ -10,32 +10,32 @@ enum { AT_START, AT_LENGTH, AT_EXT, AT_KEY, AT_PAYLOAD, BROKEN };
 
 #define PING_FRAME 0x89 /* FIN, no RSV, opcode 9 */
 
-void ll_rxscan_init(ll_rxscan *s)
+void srv_rxscan_init(srv_rxscan *s)
 {
     memset(s, 0, sizeof(*s));
     s->state = AT_START;
 }
 
 /* After the header (and the payload, if any): the next frame. */
-static ll_rxscan_event frame_done(ll_rxscan *s)
+static srv_rxscan_event frame_done(srv_rxscan *s)
 {
     s->state = AT_START;
     if (!s->taking)
-        return LL_RXSCAN_MORE;
+        return SRV_RXSCAN_MORE;
     s->taking = 0;
-    return LL_RXSCAN_PING;
+    return SRV_RXSCAN_PING;
 }
 
-ll_rxscan_event ll_rxscan_run(ll_rxscan *s, const uint8_t *in, size_t n, uint8_t *out,
-                              size_t *used, size_t *made)
+srv_rxscan_event srv_rxscan_run(srv_rxscan *s, const uint8_t *in, size_t n, uint8_t *out,
+                                size_t *used, size_t *made)
 {
     size_t i = 0, o = 0;
-    ll_rxscan_event ev = LL_RXSCAN_MORE;
+    srv_rxscan_event ev = SRV_RXSCAN_MORE;
     if (s->broken) {
         *used = *made = 0;
-        return (ll_rxscan_event)s->broken;
+        return (srv_rxscan_event)s->broken;
     }
-    while (i < n && ev == LL_RXSCAN_MORE) {
+    while (i < n && ev == SRV_RXSCAN_MORE) {
         uint8_t b = in[i];
         if (s->state == AT_START) {
             s->taking = b == PING_FRAME;
@@ -49,14 +49,14 @@ ll_rxscan_event ll_rxscan_run(ll_rxscan *s, const uint8_t *in, size_t n, uint8_t
             break;
         case AT_LENGTH:
             if (!(b & 0x80))
-                s->broken = LL_RXSCAN_UNMASKED;
-            else if (s->taking && (b & 0x7f) > LL_RXSCAN_PING_MAX)
-                s->broken = LL_RXSCAN_LONG_PING;
+                s->broken = SRV_RXSCAN_UNMASKED;
+            else if (s->taking && (b & 0x7f) > SRV_RXSCAN_PING_MAX)
+                s->broken = SRV_RXSCAN_LONG_PING;
             if (s->broken) {
                 s->state = BROKEN;
                 *used = i;
                 *made = o;
-                return (ll_rxscan_event)s->broken;
+                return (srv_rxscan_event)s->broken;
             }
             s->left = b & 0x7f;
             s->ext = (uint8_t)(s->left == 126 ? 2 : s->left == 127 ? 8 : 0);

@@ -4,23 +4,23 @@
  * is caught at its header (RFC 6455 5.1: the server must then close with
  * 1002). Only headers are read; every other byte passes untouched.
  * Pure: no I/O, no allocation. */
-#ifndef LL_SERVER_RXSCAN_H
-#define LL_SERVER_RXSCAN_H
+#ifndef SRV_RXSCAN_H
+#define SRV_RXSCAN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* A ping's payload is at most 125 bytes (RFC 6455 5.5). */
-#define LL_RXSCAN_PING_MAX 125
+#define SRV_RXSCAN_PING_MAX 125
 
 typedef enum {
-    LL_RXSCAN_MORE,     /* the input is used up: scan the next piece */
-    LL_RXSCAN_PING,     /* a whole ping was taken out: ping[0..ping_len) */
-    LL_RXSCAN_UNMASKED, /* a frame without a mask: stop reading (1002) */
-    LL_RXSCAN_LONG_PING, /* a ping longer than 125 bytes: stop reading (1002) */
-} ll_rxscan_event;
+    SRV_RXSCAN_MORE,     /* the input is used up: scan the next piece */
+    SRV_RXSCAN_PING,     /* a whole ping was taken out: ping[0..ping_len) */
+    SRV_RXSCAN_UNMASKED, /* a frame without a mask: stop reading (1002) */
+    SRV_RXSCAN_LONG_PING, /* a ping longer than 125 bytes: stop reading (1002) */
+} srv_rxscan_event;
 
-typedef struct ll_rxscan {
+typedef struct srv_rxscan {
     uint64_t left;     /* payload bytes of the current frame still to come */
     uint8_t state;     /* where in a frame the next byte is */
     uint8_t ext;       /* extended length bytes still to come */
@@ -29,21 +29,21 @@ typedef struct ll_rxscan {
     uint8_t taking;    /* the current frame is a ping taken out */
     uint8_t broken;    /* a rule was broken: nothing more is read */
     uint8_t ping_len;
-    uint8_t ping[LL_RXSCAN_PING_MAX];
-} ll_rxscan;
+    uint8_t ping[SRV_RXSCAN_PING_MAX];
+} srv_rxscan;
 
 /* At the first byte of a frame. */
-void ll_rxscan_init(ll_rxscan *s);
+void srv_rxscan_init(srv_rxscan *s);
 
 /* Reads in[0..n) and writes to out every byte that is not part of a ping
  * taken out: a ping with FIN set, no RSV bit and a payload of at most 125
  * bytes (any other ping passes on, for libwebsockets to refuse). out may
  * be in: nothing is ever added. Stops when a ping has been taken out
- * (LL_RXSCAN_PING), at the header byte that breaks a rule (UNMASKED,
+ * (SRV_RXSCAN_PING), at the header byte that breaks a rule (UNMASKED,
  * LONG_PING: that byte is neither used nor written, and every later call
  * returns the same at once), or at the end of the input (MORE). *used is
  * set to the bytes read from in, *made to the bytes written to out. */
-ll_rxscan_event ll_rxscan_run(ll_rxscan *s, const uint8_t *in, size_t n, uint8_t *out,
-                              size_t *used, size_t *made);
+srv_rxscan_event srv_rxscan_run(srv_rxscan *s, const uint8_t *in, size_t n, uint8_t *out,
+                                size_t *used, size_t *made);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-char *ll_sendgrid_payload(const ll_alert *a, const char *to, const char *from)
+char *srv_sendgrid_payload(const ll_alert *a, const char *to, const char *from)
 {
     size_t cap = 256 + (a->description ? strlen(a->description) : 0);
     for (size_t i = 0; i < a->n_fields; i++)

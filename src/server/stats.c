@@ -1,14 +1,14 @@
 /* Connection counters; see stats.h. */
 #include "server/stats.h"
 
-void ll_stats_opened(ll_stats *s, int64_t now)
+void srv_stats_opened(srv_stats *s, int64_t now)
 {
     s->total++;
     s->active++;
     s->open_start_sum += now;
 }
 
-void ll_stats_closed(ll_stats *s, int64_t opened_at, int64_t now)
+void srv_stats_closed(srv_stats *s, int64_t opened_at, int64_t now)
 {
     if (!s->active)
         return;
@@ -17,7 +17,7 @@ void ll_stats_closed(ll_stats *s, int64_t opened_at, int64_t now)
     s->closed_ms_sum += now - opened_at;
 }
 
-double ll_stats_average_ms(const ll_stats *s, int64_t now)
+double srv_stats_average_ms(const srv_stats *s, int64_t now)
 {
     if (!s->total)
         return 0.0;

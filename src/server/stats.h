@@ -1,27 +1,27 @@
 /* The server's counters for /api/v1/websockets/stats: connections since
  * start, open now, messages in and out, and the mean connection length
  * over closed and open connections alike. Pure: times are parameters. */
-#ifndef LL_SERVER_STATS_H
-#define LL_SERVER_STATS_H
+#ifndef SRV_STATS_H
+#define SRV_STATS_H
 
 #include <stdint.h>
 
-typedef struct ll_stats {
+typedef struct srv_stats {
     uint64_t total;          /* WebSocket connections since start */
     uint64_t active;         /* open now */
     uint64_t messages_in;    /* complete data messages received */
     uint64_t messages_out;   /* data messages written */
     int64_t closed_ms_sum;   /* summed lengths of closed connections */
     int64_t open_start_sum;  /* summed start times of open connections */
-} ll_stats;
+} srv_stats;
 
-void ll_stats_opened(ll_stats *s, int64_t now);
+void srv_stats_opened(srv_stats *s, int64_t now);
 
 /* A connection opened at opened_at closes at now. */
-void ll_stats_closed(ll_stats *s, int64_t opened_at, int64_t now);
+void srv_stats_closed(srv_stats *s, int64_t opened_at, int64_t now);
 
 /* Mean length in ms over every connection so far (open ones count up to
  * now); 0 before the first. */
-double ll_stats_average_ms(const ll_stats *s, int64_t now);
+double srv_stats_average_ms(const srv_stats *s, int64_t now);
 
 #endif

@@ -16,7 +16,7 @@
  * the dynamic linker, which finds the executable's definitions first; the
  * real ones are reached with dlsym(RTLD_NEXT). For the socket of an
  * established WebSocket connection, read on the service thread, the bytes
- * go through ll_rxscan (rxscan.c) in place: whole pings are taken out and
+ * go through srv_rxscan (rxscan.c) in place: whole pings are taken out and
  * answered by the server, each one (conn.c), and an unmasked frame fails
  * the connection with 1002 before libwebsockets sees more than its first
  * byte. Every other read passes straight through: other threads (the
@@ -45,18 +45,18 @@
 #include "server/rxscan.h"
 #include "server/server.h"
 
-typedef struct ll_tap_entry {
-    ll_conn *c;
+typedef struct srv_tap_entry {
+    srv_conn *c;
     int fd;
     SSL *ssl;          /* TLS: watched in SSL_read; NULL: in recv */
     bool unwatched;    /* frames came with the handshake: passed as they are */
-    ll_rxscan scan;
-} ll_tap_entry;
+    srv_rxscan scan;
+} srv_tap_entry;
 
 /* The service thread's connections by socket; NULL on every other thread. */
 typedef struct tap_table {
-    ll_server *s;
-    ll_tap_entry **byfd;
+    srv_server *s;
+    srv_tap_entry **byfd;
     size_t cap;
     size_t count;      /* entries: the table goes with the last one */
 } tap_table;
@@ -90,7 +90,7 @@ static ssl_read_fn real_ssl_read(void)
     return fn;
 }
 
-static ll_tap_entry *watched(int fd)
+static srv_tap_entry *watched(int fd)
 {
     return table && fd >= 0 && (size_t)fd < table->cap ? table->byfd[fd] : NULL;
 }
@@ -110,31 +110,31 @@ static void note(int fd, const void *buf, ssize_t n)
 
 /* Nothing more is read until libwebsockets begins the close: a broken
  * stream. Once it has, everything passes: it reads and drops. */
-static bool stalled(const ll_tap_entry *e)
+static bool stalled(const srv_tap_entry *e)
 {
     return e->scan.broken && !e->c->lws_closing;
 }
 
-static bool raw(const ll_tap_entry *e)
+static bool raw(const srv_tap_entry *e)
 {
     return e->unwatched || e->c->lws_closing;
 }
 
 /* Scans the n bytes just read into buf, in place; returns how many are
  * left for libwebsockets. */
-static size_t filter(ll_tap_entry *e, unsigned char *buf, size_t n)
+static size_t filter(srv_tap_entry *e, unsigned char *buf, size_t n)
 {
     size_t at = 0, kept = 0;
     while (at < n) {
         size_t used, made;
-        ll_rxscan_event ev = ll_rxscan_run(&e->scan, buf + at, n - at, buf + kept, &used, &made);
+        srv_rxscan_event ev = srv_rxscan_run(&e->scan, buf + at, n - at, buf + kept, &used, &made);
         at += used;
         kept += made;
-        if (ev == LL_RXSCAN_PING) {
-            ll_conn_pong(e->c, e->scan.ping, e->scan.ping_len);
-        } else if (ev != LL_RXSCAN_MORE) {
-            ll_conn_fail_soon(table->s, e->c,
-                              ev == LL_RXSCAN_UNMASKED ? "unmasked frame"
+        if (ev == SRV_RXSCAN_PING) {
+            srv_conn_pong(e->c, e->scan.ping, e->scan.ping_len);
+        } else if (ev != SRV_RXSCAN_MORE) {
+            srv_conn_fail_soon(table->s, e->c,
+                               ev == SRV_RXSCAN_UNMASKED ? "unmasked frame"
                                                        : "control frame too long");
             break;
         }
@@ -144,7 +144,7 @@ static size_t filter(ll_tap_entry *e, unsigned char *buf, size_t n)
 
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-    ll_tap_entry *e = watched(fd);
+    srv_tap_entry *e = watched(fd);
     if (!e || e->ssl || flags) {
         ssize_t n = real_recv()(fd, buf, len, flags);
         if (!e && !flags)
@@ -169,7 +169,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 int SSL_read(SSL *ssl, void *buf, int num)
 {
     int fd = SSL_get_fd(ssl);
-    ll_tap_entry *e = watched(fd);
+    srv_tap_entry *e = watched(fd);
     if (!e || e->ssl != ssl) {
         int n = real_ssl_read()(ssl, buf, num);
         if (!e)
@@ -204,7 +204,7 @@ int SSL_read(SSL *ssl, void *buf, int num)
     return (int)kept;
 }
 
-void ll_tap_watch(ll_server *s, ll_conn *c)
+void srv_tap_watch(srv_server *s, srv_conn *c)
 {
     int fd = lws_get_socket_fd(c->wsi);
     if (fd < 0 || c->tap)
@@ -216,14 +216,14 @@ void ll_tap_watch(ll_server *s, ll_conn *c)
         size_t cap = table->cap ? table->cap : 64;
         while (cap <= (size_t)fd)
             cap *= 2;
-        ll_tap_entry **p = realloc(table->byfd, cap * sizeof(*p));
+        srv_tap_entry **p = realloc(table->byfd, cap * sizeof(*p));
         if (!p)
             return;
         memset(p + table->cap, 0, (cap - table->cap) * sizeof(*p));
         table->byfd = p;
         table->cap = cap;
     }
-    ll_tap_entry *e = table->byfd[fd];
+    srv_tap_entry *e = table->byfd[fd];
     if (e) { /* left by a connection that never said it closed */
         e->c->tap = NULL;
     } else {
@@ -235,15 +235,15 @@ void ll_tap_watch(ll_server *s, ll_conn *c)
     e->fd = fd;
     e->ssl = lws_get_ssl(c->wsi);
     e->unwatched = last_read.fd != fd || memcmp(last_read.tail, "\r\n\r\n", 4);
-    ll_rxscan_init(&e->scan);
+    srv_rxscan_init(&e->scan);
     table->byfd[fd] = e;
     c->tap = e;
     last_read.fd = -1;
 }
 
-void ll_tap_forget(ll_conn *c)
+void srv_tap_forget(srv_conn *c)
 {
-    ll_tap_entry *e = c->tap;
+    srv_tap_entry *e = c->tap;
     if (!e || !table)
         return;
     c->tap = NULL;

@@ -28,9 +28,9 @@ static int mac(const char *secret, const char *data, size_t len, unsigned char o
     return 0;
 }
 
-char *ll_token_make(const char *secret, const char *user, const char *store, int64_t exp)
+char *srv_token_make(const char *secret, const char *user, const char *store, int64_t exp)
 {
-    if (!ll_name_valid(user, strlen(user)) || !ll_name_valid(store, strlen(store)))
+    if (!srv_name_valid(user, strlen(user)) || !srv_name_valid(store, strlen(store)))
         return NULL;
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "u", user) ||
@@ -44,18 +44,18 @@ char *ll_token_make(const char *secret, const char *user, const char *store, int
     if (!json)
         return NULL;
     size_t jlen = strlen(json);
-    size_t plen = ll_b64url_encoded_len(jlen);
-    size_t slen = ll_b64url_encoded_len(MAC_LEN);
+    size_t plen = srv_b64url_encoded_len(jlen);
+    size_t slen = srv_b64url_encoded_len(MAC_LEN);
     char *tok = malloc(plen + 1 + slen + 1);
     unsigned char sig[MAC_LEN];
-    if (!tok || !ll_b64url_encode(json, jlen, tok, plen + 1) || mac(secret, tok, plen, sig)) {
+    if (!tok || !srv_b64url_encode(json, jlen, tok, plen + 1) || mac(secret, tok, plen, sig)) {
         free(json);
         free(tok);
         return NULL;
     }
     free(json);
     tok[plen] = '.';
-    ll_b64url_encode(sig, MAC_LEN, tok + plen + 1, slen + 1);
+    srv_b64url_encode(sig, MAC_LEN, tok + plen + 1, slen + 1);
     return tok;
 }
 
@@ -64,7 +64,7 @@ static int copy_name(const cJSON *item, char *out)
     if (!cJSON_IsString(item))
         return -1;
     size_t len = strlen(item->valuestring);
-    if (!ll_name_valid(item->valuestring, len))
+    if (!srv_name_valid(item->valuestring, len))
         return -1;
     memcpy(out, item->valuestring, len + 1);
     return 0;
@@ -89,14 +89,14 @@ static bool has_nul(const unsigned char *s, size_t n)
     return false;
 }
 
-static ll_token_status read_claims(const char *part, size_t len, ll_token_claims *claims)
+static srv_token_status read_claims(const char *part, size_t len, srv_token_claims *claims)
 {
-    unsigned char json[LL_TOKEN_MAX];
-    long n = ll_b64url_decode(part, len, json, sizeof(json) - 1);
+    unsigned char json[SRV_TOKEN_MAX];
+    long n = srv_b64url_decode(part, len, json, sizeof(json) - 1);
     if (n < 0 || has_nul(json, (size_t)n))
-        return LL_TOKEN_MALFORMED;
-    cJSON *o = ll_json_parse_whole((const char *)json, (size_t)n);
-    ll_token_status st = LL_TOKEN_MALFORMED;
+        return SRV_TOKEN_MALFORMED;
+    cJSON *o = srv_json_parse_whole((const char *)json, (size_t)n);
+    srv_token_status st = SRV_TOKEN_MALFORMED;
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(o, "exp");
     if (cJSON_IsObject(o) &&
         !copy_name(cJSON_GetObjectItemCaseSensitive(o, "u"), claims->user) &&
@@ -104,47 +104,47 @@ static ll_token_status read_claims(const char *part, size_t len, ll_token_claims
         cJSON_IsNumber(exp) && exp->valuedouble == floor(exp->valuedouble) &&
         fabs(exp->valuedouble) < 9.0e15) {
         claims->exp = (int64_t)exp->valuedouble;
-        st = LL_TOKEN_OK;
+        st = SRV_TOKEN_OK;
     }
     cJSON_Delete(o);
     return st;
 }
 
-ll_token_status ll_token_verify(const char *secret, const char *token, int64_t now,
-                                ll_token_claims *claims)
+srv_token_status srv_token_verify(const char *secret, const char *token, int64_t now,
+                                  srv_token_claims *claims)
 {
     memset(claims, 0, sizeof(*claims));
     if (!token)
-        return LL_TOKEN_MALFORMED;
+        return SRV_TOKEN_MALFORMED;
     size_t len = strlen(token);
     const char *dot = memchr(token, '.', len);
-    if (len > LL_TOKEN_MAX || !dot || dot == token)
-        return LL_TOKEN_MALFORMED;
+    if (len > SRV_TOKEN_MAX || !dot || dot == token)
+        return SRV_TOKEN_MALFORMED;
     size_t plen = (size_t)(dot - token);
     if (memchr(dot + 1, '.', len - plen - 1))
-        return LL_TOKEN_MALFORMED;
+        return SRV_TOKEN_MALFORMED;
     unsigned char want[MAC_LEN], got[MAC_LEN + 1];
-    long n = ll_b64url_decode(dot + 1, len - plen - 1, got, sizeof(got));
+    long n = srv_b64url_decode(dot + 1, len - plen - 1, got, sizeof(got));
     if (n != MAC_LEN)
-        return LL_TOKEN_MALFORMED; /* not a SHA-256 HMAC at all */
+        return SRV_TOKEN_MALFORMED; /* not a SHA-256 HMAC at all */
     if (mac(secret, token, plen, want) || CRYPTO_memcmp(want, got, MAC_LEN))
-        return LL_TOKEN_BAD_SIGNATURE;
-    ll_token_status st = read_claims(token, plen, claims);
-    if (st != LL_TOKEN_OK)
+        return SRV_TOKEN_BAD_SIGNATURE;
+    srv_token_status st = read_claims(token, plen, claims);
+    if (st != SRV_TOKEN_OK)
         return st;
-    return claims->exp <= now ? LL_TOKEN_EXPIRED : LL_TOKEN_OK;
+    return claims->exp <= now ? SRV_TOKEN_EXPIRED : SRV_TOKEN_OK;
 }
 
-const char *ll_token_status_name(ll_token_status s)
+const char *srv_token_status_name(srv_token_status s)
 {
     switch (s) {
-    case LL_TOKEN_OK:
+    case SRV_TOKEN_OK:
         return "ok";
-    case LL_TOKEN_MALFORMED:
+    case SRV_TOKEN_MALFORMED:
         return "malformed";
-    case LL_TOKEN_BAD_SIGNATURE:
+    case SRV_TOKEN_BAD_SIGNATURE:
         return "bad signature";
-    case LL_TOKEN_EXPIRED:
+    case SRV_TOKEN_EXPIRED:
         return "expired";
     }
     return "unknown";

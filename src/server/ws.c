@@ -15,7 +15,7 @@
 
 /* The query fragments of the request being upgraded. */
 typedef struct frags {
-    char buf[MAX_FRAGS][LL_TOKEN_MAX + 16];
+    char buf[MAX_FRAGS][SRV_TOKEN_MAX + 16];
     const char *ptrs[MAX_FRAGS];
     size_t n;
 } frags;
@@ -48,31 +48,31 @@ static int read_frags(struct lws *wsi, frags *f)
 }
 
 /* Who is asking: 0 with id filled, or the status to refuse with. */
-static int identify(ll_server *s, struct lws *wsi, ll_identity *id, const char **why)
+static int identify(srv_server *s, struct lws *wsi, srv_identity *id, const char **why)
 {
     static frags f; /* 16 KiB: too big for the stack; the loop is single-threaded */
-    ll_ws_query q;
+    srv_ws_query q;
     if (read_frags(wsi, &f)) {
         *why = "more than 8 query parameters";
         return 400;
     }
-    if (ll_query_collect(f.ptrs, f.n, &q, why))
+    if (srv_query_collect(f.ptrs, f.n, &q, why))
         return 400;
-    return ll_query_identity(&q, s->opt.auth_secret, ll_clock_wall_ms() / 1000, id, why);
+    return srv_query_identity(&q, s->opt.auth_secret, srv_clock_wall_ms() / 1000, id, why);
 }
 
 static int refuse(struct lws *wsi, int status, const char *why, const char *hname,
                   const char *hvalue)
 {
-    char *body = ll_api_error_body(why);
-    ll_http_respond(wsi, status, body, hname, hvalue, true);
+    char *body = srv_api_error_body(why);
+    srv_http_respond(wsi, status, body, hname, hvalue, true);
     cJSON_free(body);
     return 1; /* lws ends the transaction, then the connection */
 }
 
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 lets the upgrade go ahead, 1 means
  * a refusal was written, -1 hangs up without an answer. */
-static int confirm_upgrade(ll_server *s, struct lws *wsi, const char *upgrade)
+static int confirm_upgrade(srv_server *s, struct lws *wsi, const char *upgrade)
 {
     char path[64];
     if (strcasecmp(upgrade, "websocket"))
@@ -84,20 +84,20 @@ static int confirm_upgrade(ll_server *s, struct lws *wsi, const char *upgrade)
     if (s->stopping)
         return refuse(wsi, 503, "server shutting down", NULL, NULL);
     switch (s->fault.mode) {
-    case LL_FAULT_BLACKHOLE:
+    case SRV_FAULT_BLACKHOLE:
         return -1; /* only reached with TLS, where requests cannot be sniffed */
-    case LL_FAULT_REFUSE: {
+    case SRV_FAULT_REFUSE: {
         char ra[24];
         snprintf(ra, sizeof(ra), "%lld",
-                 (long long)ll_fault_retry_after_s(&s->fault, ll_clock_mono_ms()));
+                 (long long)srv_fault_retry_after_s(&s->fault, srv_clock_mono_ms()));
         return refuse(wsi, 503, "refusing connections (fault injection)", "Retry-After", ra);
     }
-    case LL_FAULT_REJECT_401:
+    case SRV_FAULT_REJECT_401:
         return refuse(wsi, 401, "rejected (fault injection)", NULL, NULL);
     default:
         break;
     }
-    ll_identity id;
+    srv_identity id;
     const char *why = "";
     int status = identify(s, wsi, &id, &why);
     if (status)
@@ -105,96 +105,96 @@ static int confirm_upgrade(ll_server *s, struct lws *wsi, const char *upgrade)
     return 0;
 }
 
-static void announce(ll_server *s, ll_conn *c, const char *type)
+static void announce(srv_server *s, srv_conn *c, const char *type)
 {
     if (!c->store || s->stopping)
         return;
-    ll_msg *m = ll_msg_from_text(ll_proto_presence(type, c->store->name, c->user->name));
-    ll_store_send(s, c->store, c, m);
-    ll_msg_unref(m);
+    srv_msg *m = srv_msg_from_text(srv_proto_presence(type, c->store->name, c->user->name));
+    srv_store_send(s, c->store, c, m);
+    srv_msg_unref(m);
 }
 
-static int established(ll_server *s, struct lws *wsi, ll_session *pss)
+static int established(srv_server *s, struct lws *wsi, srv_session *pss)
 {
-    ll_identity id;
+    srv_identity id;
     const char *why = "";
     if (identify(s, wsi, &id, &why))
         return -1; /* checked at the upgrade a moment ago */
-    int64_t now = ll_clock_mono_ms();
-    ll_conn *c = ll_registry_open(&s->reg, wsi, now);
+    int64_t now = srv_clock_mono_ms();
+    srv_conn *c = srv_registry_open(&s->reg, wsi, now);
     if (!c)
         return -1;
     pss->conn = c;
-    ll_tap_watch(s, c);
-    ll_ping_init(&c->ping, now, s->opt.ping_interval_ms);
-    if (s->fault.mode == LL_FAULT_ACCEPT_THEN_CLOSE) {
-        ll_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "accept_then_close");
-        ll_server_check_monitor(s);
+    srv_tap_watch(s, c);
+    srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+    if (s->fault.mode == SRV_FAULT_ACCEPT_THEN_CLOSE) {
+        srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "accept_then_close");
+        srv_server_check_monitor(s);
         return 0;
     }
-    if (ll_registry_join(&s->reg, c, id.store, id.user))
+    if (srv_registry_join(&s->reg, c, id.store, id.user))
         return -1;
-    ll_registry_touch(&s->reg, c, ll_clock_wall_ms());
-    ll_hold_new_conn(s, c);
+    srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
+    srv_hold_new_conn(s, c);
     announce(s, c, "user_joined");
-    ll_server_check_monitor(s);
+    srv_server_check_monitor(s);
     return 0;
 }
 
-static void closed(ll_server *s, ll_session *pss)
+static void closed(srv_server *s, srv_session *pss)
 {
-    ll_conn *c = pss->conn;
+    srv_conn *c = pss->conn;
     if (!c)
         return;
     pss->conn = NULL;
-    ll_tap_forget(c);
-    ll_outq_clear(&c->pongs);
+    srv_tap_forget(c);
+    srv_outq_clear(&c->pongs);
     announce(s, c, "user_left");
-    ll_registry_close(&s->reg, c, ll_clock_mono_ms());
+    srv_registry_close(&s->reg, c, srv_clock_mono_ms());
     if (!s->destroying)
-        ll_server_check_monitor(s);
+        srv_server_check_monitor(s);
 }
 
 /* One complete message from c (a text message is valid UTF-8). */
-static void handle_message(ll_server *s, ll_conn *c, const unsigned char *data, size_t len,
+static void handle_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
                            bool binary)
 {
     s->reg.stats.messages_in++;
-    ll_registry_touch(&s->reg, c, ll_clock_wall_ms());
+    srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
     if (binary) {
-        ll_msg *m = ll_msg_new(data, len, true);
-        ll_conn_send(s, c, m);
-        ll_msg_unref(m);
+        srv_msg *m = srv_msg_new(data, len, true);
+        srv_conn_send(s, c, m);
+        srv_msg_unref(m);
         return;
     }
-    ll_proto_result r;
-    if (ll_proto_handle_text((const char *)data, len, &r))
+    srv_proto_result r;
+    if (srv_proto_handle_text((const char *)data, len, &r))
         return;
-    ll_msg *m = NULL;
+    srv_msg *m = NULL;
     switch (r.kind) {
-    case LL_PROTO_ECHO_RAW:
-        m = ll_msg_new(data, len, false);
-        ll_conn_send(s, c, m);
+    case SRV_PROTO_ECHO_RAW:
+        m = srv_msg_new(data, len, false);
+        srv_conn_send(s, c, m);
         break;
-    case LL_PROTO_REPLY:
-    case LL_PROTO_ERROR:
-        m = ll_msg_new(r.reply, strlen(r.reply), false);
-        ll_conn_send(s, c, m);
+    case SRV_PROTO_REPLY:
+    case SRV_PROTO_ERROR:
+        m = srv_msg_new(r.reply, strlen(r.reply), false);
+        srv_conn_send(s, c, m);
         break;
-    case LL_PROTO_BROADCAST:
-        m = ll_msg_from_text(ll_proto_broadcast(c->store->name, c->user->name, r.data));
-        ll_store_send(s, c->store, c, m);
+    case SRV_PROTO_BROADCAST:
+        m = srv_msg_from_text(srv_proto_broadcast(c->store->name, c->user->name, r.data));
+        srv_store_send(s, c->store, c, m);
         break;
     }
-    ll_msg_unref(m);
-    ll_proto_result_free(&r);
+    srv_msg_unref(m);
+    srv_proto_result_free(&r);
 }
 
 /* LWS_CALLBACK_RECEIVE: a piece of a message, as it arrives (a fragment,
  * or part of one); reassemble up to the limit. Text is checked piece by
  * piece, so invalid UTF-8 fails the connection at the first piece that
  * holds it, not at the end of the message. */
-static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len)
+static int receive(srv_server *s, srv_conn *c, const unsigned char *in, size_t len)
 {
     struct lws *wsi = c->wsi;
     if (c->close_code || !c->store)
@@ -209,10 +209,10 @@ static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len
     }
     c->rx_partial = !final;
     if (c->rx_len + len > max || remaining > max - c->rx_len - len)
-        return ll_conn_fail(s, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
     if (!c->rx_binary && (ll_utf8_stream_feed(&c->rx_utf8, in, len) != len ||
                           (final && !ll_utf8_stream_complete(&c->rx_utf8))))
-        return ll_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
+        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
     if (first && final) {
         handle_message(s, c, in, len, c->rx_binary);
         return 0;
@@ -248,20 +248,20 @@ static int receive(ll_server *s, ll_conn *c, const unsigned char *in, size_t len
  * in place; the rest of the rule (1 byte, 5000 and up, a reason that is
  * not UTF-8) is checked here: such a close is not echoed but answered with
  * 1002 or 1007, and the connection dropped. */
-static int peer_close(ll_server *s, ll_conn *c, const void *in, size_t len)
+static int peer_close(srv_server *s, srv_conn *c, const void *in, size_t len)
 {
     switch (ll_ws_close_check(in, len, NULL)) {
     case 0:
         return 0;
     case LWS_CLOSE_STATUS_INVALID_PAYLOAD:
-        return ll_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8 in close reason");
+        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8 in close reason");
     default:
-        return ll_conn_fail(s, c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "invalid close frame");
+        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "invalid close frame");
     }
 }
 
-int ll_ws_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reason,
-                   ll_session *pss, void *in, size_t len)
+int srv_ws_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons reason,
+                    srv_session *pss, void *in, size_t len)
 {
     switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -274,16 +274,16 @@ int ll_ws_callback(ll_server *s, struct lws *wsi, enum lws_callback_reasons reas
         return pss && pss->conn ? peer_close(s, pss->conn, in, len) : 0;
     case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
         if (pss && pss->conn)
-            ll_conn_closing(s, pss->conn);
+            srv_conn_closing(s, pss->conn);
         return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
         if (pss && pss->conn) {
-            ll_ping_pong(&pss->conn->ping);
-            ll_registry_touch(&s->reg, pss->conn, ll_clock_wall_ms());
+            srv_ping_pong(&pss->conn->ping);
+            srv_registry_touch(&s->reg, pss->conn, srv_clock_wall_ms());
         }
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss && pss->conn ? ll_conn_writeable(s, pss->conn) : 0;
+        return pss && pss->conn ? srv_conn_writeable(s, pss->conn) : 0;
     case LWS_CALLBACK_CLOSED:
         if (pss)
             closed(s, pss);

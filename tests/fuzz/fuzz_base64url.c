@@ -17,17 +17,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the input as text */
     const char *text = (const char *)data;
     unsigned char *bytes = malloc(size ? size : 1);
-    long n = ll_b64url_decode(text, size, bytes, size);
+    long n = srv_b64url_decode(text, size, bytes, size);
     if (n >= 0) {
         FUZZ_CHECK(size % 4 != 1);
         FUZZ_CHECK((size_t)n == size / 4 * 3 + (size % 4 ? size % 4 - 1 : 0));
-        FUZZ_CHECK(ll_b64url_encoded_len((size_t)n) == size);
+        FUZZ_CHECK(srv_b64url_encoded_len((size_t)n) == size);
         char *again = malloc(size + 1);
-        FUZZ_CHECK(ll_b64url_encode(bytes, (size_t)n, again, size + 1) == size);
+        FUZZ_CHECK(srv_b64url_encode(bytes, (size_t)n, again, size + 1) == size);
         FUZZ_CHECK(!memcmp(again, text, size) && again[size] == '\0');
         free(again);
         if (n > 0) /* one byte short of room */
-            FUZZ_CHECK(ll_b64url_decode(text, size, bytes, (size_t)n - 1) == -1);
+            FUZZ_CHECK(srv_b64url_decode(text, size, bytes, (size_t)n - 1) == -1);
     } else {
         bool all_in = true;
         for (size_t i = 0; i < size; i++)
@@ -41,16 +41,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(bytes);
 
     /* the input as bytes */
-    size_t elen = ll_b64url_encoded_len(size);
+    size_t elen = srv_b64url_encoded_len(size);
     char *enc = malloc(elen + 1);
-    FUZZ_CHECK(ll_b64url_encode(data, size, enc, elen + 1) == elen);
+    FUZZ_CHECK(srv_b64url_encode(data, size, enc, elen + 1) == elen);
     FUZZ_CHECK(strlen(enc) == elen);
     for (size_t i = 0; i < elen; i++)
         FUZZ_CHECK(in_alphabet(enc[i]));
     if (size) /* no room for the terminator: refused, out untouched */
-        FUZZ_CHECK(ll_b64url_encode(data, size, enc, elen) == 0);
+        FUZZ_CHECK(srv_b64url_encode(data, size, enc, elen) == 0);
     unsigned char *dec = malloc(size ? size : 1);
-    FUZZ_CHECK(ll_b64url_decode(enc, elen, dec, size) == (long)size);
+    FUZZ_CHECK(srv_b64url_decode(enc, elen, dec, size) == (long)size);
     FUZZ_CHECK(!size || !memcmp(dec, data, size));
     free(dec);
     free(enc);

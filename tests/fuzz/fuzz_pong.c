@@ -21,10 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long long sent = (long long)(fuzz_take_u64(&in, 8) % 1000000000000000ull);
     char ping[64];
     int n = snprintf(ping, sizeof(ping), "{\"type\":\"ping\",\"ts\":%lld}", sent);
-    ll_proto_result r;
-    FUZZ_CHECK(ll_proto_handle_text(ping, (size_t)n, &r) == 0 && r.kind == LL_PROTO_REPLY);
+    srv_proto_result r;
+    FUZZ_CHECK(srv_proto_handle_text(ping, (size_t)n, &r) == 0 && r.kind == SRV_PROTO_REPLY);
     long long got = -1;
     FUZZ_CHECK(ll_app_pong_ts(r.reply, strlen(r.reply), &got) == 1 && got == sent);
-    ll_proto_result_free(&r);
+    srv_proto_result_free(&r);
     return 0;
 }

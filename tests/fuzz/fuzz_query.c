@@ -31,9 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (n < MAX_FRAGS && (frags[n] = fuzz_take(&in, '&', NULL)))
         n++;
 
-    ll_ws_query q;
+    srv_ws_query q;
     const char *why = NULL;
-    int rc = ll_query_collect((const char *const *)frags, n, &q, &why);
+    int rc = srv_query_collect((const char *const *)frags, n, &q, &why);
     FUZZ_CHECK(rc == 0 || rc == -1);
     if (rc) {
         FUZZ_CHECK(why != NULL);
@@ -43,27 +43,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(!q.user || points_into(q.user, q.user_len, frags, n));
     FUZZ_CHECK(!q.token || points_into(q.token, q.token_len, frags, n));
 
-    ll_identity id;
+    srv_identity id;
     why = NULL;
-    rc = ll_query_identity(&q, NULL, now, &id, &why);
+    rc = srv_query_identity(&q, NULL, now, &id, &why);
     FUZZ_CHECK(rc == 0 || (rc == 400 && why));
     if (rc == 0) {
-        FUZZ_CHECK(ll_name_valid(id.store, strlen(id.store)));
-        FUZZ_CHECK(ll_name_valid(id.user, strlen(id.user)));
+        FUZZ_CHECK(srv_name_valid(id.store, strlen(id.store)));
+        FUZZ_CHECK(srv_name_valid(id.user, strlen(id.user)));
         FUZZ_CHECK(strlen(id.store) == q.store_len && !memcmp(id.store, q.store, q.store_len));
         FUZZ_CHECK(strlen(id.user) == q.user_len && !memcmp(id.user, q.user, q.user_len));
     }
 
     why = NULL;
-    rc = ll_query_identity(&q, secret, now, &id, &why);
+    rc = srv_query_identity(&q, secret, now, &id, &why);
     FUZZ_CHECK(rc == 0 || ((rc == 401 || rc == 403) && why));
     if (rc == 0) {
-        ll_token_claims c;
+        srv_token_claims c;
         char *tok = fuzz_dup(q.token, q.token_len);
-        FUZZ_CHECK(ll_token_verify(secret, tok, now, &c) == LL_TOKEN_OK);
+        FUZZ_CHECK(srv_token_verify(secret, tok, now, &c) == SRV_TOKEN_OK);
         FUZZ_CHECK(!strcmp(c.store, id.store) && !strcmp(c.user, id.user));
-        FUZZ_CHECK(ll_name_valid(id.store, strlen(id.store)));
-        FUZZ_CHECK(ll_name_valid(id.user, strlen(id.user)));
+        FUZZ_CHECK(srv_name_valid(id.store, strlen(id.store)));
+        FUZZ_CHECK(srv_name_valid(id.user, strlen(id.user)));
         free(tok);
     }
 out:

@@ -16,28 +16,28 @@ static const char admin_token[] = "s3cret-admin-token";
 
 static void check_route(const char *method, const char *path)
 {
-    ll_route r = ll_route_match(method, path);
-    FUZZ_CHECK(r.id >= LL_ROUTE_NOT_FOUND && r.id <= LL_ROUTE_WS_PLAIN);
-    FUZZ_CHECK((r.id == LL_ROUTE_BAD_METHOD) == (r.allow != NULL));
+    srv_route r = srv_route_match(method, path);
+    FUZZ_CHECK(r.id >= SRV_ROUTE_NOT_FOUND && r.id <= SRV_ROUTE_WS_PLAIN);
+    FUZZ_CHECK((r.id == SRV_ROUTE_BAD_METHOD) == (r.allow != NULL));
     if (r.allow)
         FUZZ_CHECK(!strcmp(r.allow, "GET") || !strcmp(r.allow, "POST") ||
                    !strcmp(r.allow, "GET, POST"));
-    bool wants_param = r.id == LL_ROUTE_USER || r.id == LL_ROUTE_STORE_BROADCAST;
+    bool wants_param = r.id == SRV_ROUTE_USER || r.id == SRV_ROUTE_STORE_BROADCAST;
     FUZZ_CHECK(wants_param == (r.param != NULL));
-    FUZZ_CHECK(r.admin == (r.id == LL_ROUTE_STORE_BROADCAST || r.id == LL_ROUTE_FAULT_SET ||
-                           r.id == LL_ROUTE_FAULT_GET));
-    FUZZ_CHECK(r.has_body == (r.id == LL_ROUTE_STORE_BROADCAST || r.id == LL_ROUTE_FAULT_SET));
+    FUZZ_CHECK(r.admin == (r.id == SRV_ROUTE_STORE_BROADCAST || r.id == SRV_ROUTE_FAULT_SET ||
+                           r.id == SRV_ROUTE_FAULT_GET));
+    FUZZ_CHECK(r.has_body == (r.id == SRV_ROUTE_STORE_BROADCAST || r.id == SRV_ROUTE_FAULT_SET));
 
     const char *want_method = NULL, *before = NULL, *after = "";
     switch (r.id) {
-    case LL_ROUTE_HEALTH: want_method = "GET"; before = "/api/v1/websockets/health"; break;
-    case LL_ROUTE_STATS: want_method = "GET"; before = "/api/v1/websockets/stats"; break;
-    case LL_ROUTE_USER: want_method = "GET"; before = "/api/v1/users/"; break;
-    case LL_ROUTE_STORE_BROADCAST:
+    case SRV_ROUTE_HEALTH: want_method = "GET"; before = "/api/v1/websockets/health"; break;
+    case SRV_ROUTE_STATS: want_method = "GET"; before = "/api/v1/websockets/stats"; break;
+    case SRV_ROUTE_USER: want_method = "GET"; before = "/api/v1/users/"; break;
+    case SRV_ROUTE_STORE_BROADCAST:
         want_method = "POST"; before = "/api/v1/stores/"; after = "/broadcast"; break;
-    case LL_ROUTE_FAULT_SET: want_method = "POST"; before = "/api/v1/admin/fault"; break;
-    case LL_ROUTE_FAULT_GET: want_method = "GET"; before = "/api/v1/admin/fault"; break;
-    case LL_ROUTE_WS_PLAIN: want_method = "GET"; before = "/ws"; break;
+    case SRV_ROUTE_FAULT_SET: want_method = "POST"; before = "/api/v1/admin/fault"; break;
+    case SRV_ROUTE_FAULT_GET: want_method = "GET"; before = "/api/v1/admin/fault"; break;
+    case SRV_ROUTE_WS_PLAIN: want_method = "GET"; before = "/ws"; break;
     default: break;
     }
     if (!want_method)
@@ -84,16 +84,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     check_route(line, path);
 
-    FUZZ_CHECK(ll_admin_check(admin_token, auth, false) == expected_admin(auth));
-    FUZZ_CHECK(ll_admin_check(admin_token, auth, true) == expected_admin(auth));
-    FUZZ_CHECK(ll_admin_check(NULL, auth, true) == 0);
-    FUZZ_CHECK(ll_admin_check(NULL, auth, false) == 403);
+    FUZZ_CHECK(srv_admin_check(admin_token, auth, false) == expected_admin(auth));
+    FUZZ_CHECK(srv_admin_check(admin_token, auth, true) == expected_admin(auth));
+    FUZZ_CHECK(srv_admin_check(NULL, auth, true) == 0);
+    FUZZ_CHECK(srv_admin_check(NULL, auth, false) == 403);
 
-    if (ll_addr_is_loopback(addr)) {
+    if (srv_addr_is_loopback(addr)) {
         unsigned char buf[sizeof(struct in6_addr)];
         FUZZ_CHECK(inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1);
     }
-    FUZZ_CHECK(!ll_addr_is_loopback(NULL));
+    FUZZ_CHECK(!srv_addr_is_loopback(NULL));
 
     free(line);
     free(auth);

@@ -15,14 +15,14 @@ typedef struct result {
     uint8_t *out; /* the bytes passed on */
     size_t made;
     size_t n_pings;
-    uint8_t pings[MAX_PINGS][LL_RXSCAN_PING_MAX + 1]; /* [0]: length */
-    ll_rxscan_event end; /* MORE, or the broken rule */
+    uint8_t pings[MAX_PINGS][SRV_RXSCAN_PING_MAX + 1]; /* [0]: length */
+    srv_rxscan_event end; /* MORE, or the broken rule */
     size_t broken_at;    /* the offset of the byte that broke it */
 } result;
 
 static void add_ping(result *r, const uint8_t *p, size_t len)
 {
-    FUZZ_CHECK(len <= LL_RXSCAN_PING_MAX);
+    FUZZ_CHECK(len <= SRV_RXSCAN_PING_MAX);
     if (r->n_pings < MAX_PINGS) {
         r->pings[r->n_pings][0] = (uint8_t)len;
         memcpy(r->pings[r->n_pings] + 1, p, len);
@@ -34,7 +34,7 @@ static void add_ping(result *r, const uint8_t *p, size_t len)
 static void reference(const uint8_t *in, size_t n, result *r)
 {
     size_t i = 0;
-    r->end = LL_RXSCAN_MORE;
+    r->end = SRV_RXSCAN_MORE;
     while (i < n) {
         size_t start = i;
         uint8_t b0 = in[i++];
@@ -45,8 +45,8 @@ static void reference(const uint8_t *in, size_t n, result *r)
             return;
         }
         uint8_t b1 = in[i];
-        if (!(b1 & 0x80) || (ping && (b1 & 0x7f) > LL_RXSCAN_PING_MAX)) {
-            r->end = !(b1 & 0x80) ? LL_RXSCAN_UNMASKED : LL_RXSCAN_LONG_PING;
+        if (!(b1 & 0x80) || (ping && (b1 & 0x7f) > SRV_RXSCAN_PING_MAX)) {
+            r->end = !(b1 & 0x80) ? SRV_RXSCAN_UNMASKED : SRV_RXSCAN_LONG_PING;
             r->broken_at = i;
             if (!ping)
                 r->out[r->made++] = b0;
@@ -69,7 +69,7 @@ static void reference(const uint8_t *in, size_t n, result *r)
             memcpy(r->out + r->made, in + start, i - start);
             r->made += i - start;
         } else if (whole) {
-            uint8_t p[LL_RXSCAN_PING_MAX];
+            uint8_t p[SRV_RXSCAN_PING_MAX];
             for (size_t k = 0; k < payload; k++)
                 p[k] = in[header_end + k] ^ in[key_at + (k & 3)];
             add_ping(r, p, payload);
@@ -81,9 +81,9 @@ static void reference(const uint8_t *in, size_t n, result *r)
 static void scan(const uint8_t *in, size_t n, unsigned cuts, result *r)
 {
     static const size_t lengths[4] = {1, 3, 16, 4096};
-    ll_rxscan s;
-    ll_rxscan_init(&s);
-    r->end = LL_RXSCAN_MORE;
+    srv_rxscan s;
+    srv_rxscan_init(&s);
+    r->end = SRV_RXSCAN_MORE;
     size_t pos = 0;
     for (unsigned k = 0; pos < n; k++) {
         size_t len = lengths[(cuts >> (2 * (k % 4))) & 3];
@@ -93,14 +93,14 @@ static void scan(const uint8_t *in, size_t n, unsigned cuts, result *r)
         size_t at = 0, kept = 0;
         while (at < len) {
             size_t used = 99, made = 99;
-            ll_rxscan_event ev = ll_rxscan_run(&s, buf + at, len - at, buf + kept, &used, &made);
+            srv_rxscan_event ev = srv_rxscan_run(&s, buf + at, len - at, buf + kept, &used, &made);
             FUZZ_CHECK(used <= len - at && made <= used);
             at += used;
             kept += made;
-            if (ev == LL_RXSCAN_PING) {
+            if (ev == SRV_RXSCAN_PING) {
                 add_ping(r, s.ping, s.ping_len);
-            } else if (ev != LL_RXSCAN_MORE) {
-                FUZZ_CHECK(ev == LL_RXSCAN_UNMASKED || ev == LL_RXSCAN_LONG_PING);
+            } else if (ev != SRV_RXSCAN_MORE) {
+                FUZZ_CHECK(ev == SRV_RXSCAN_UNMASKED || ev == SRV_RXSCAN_LONG_PING);
                 r->end = ev;
                 r->broken_at = pos + at;
                 break;
@@ -111,10 +111,10 @@ static void scan(const uint8_t *in, size_t n, unsigned cuts, result *r)
         memcpy(r->out + r->made, buf, kept);
         r->made += kept;
         free(buf);
-        if (r->end != LL_RXSCAN_MORE) {
+        if (r->end != SRV_RXSCAN_MORE) {
             size_t used = 99, made = 99;
             uint8_t more[2] = {0x81, 0x80};
-            FUZZ_CHECK(ll_rxscan_run(&s, more, sizeof(more), more, &used, &made) == r->end);
+            FUZZ_CHECK(srv_rxscan_run(&s, more, sizeof(more), more, &used, &made) == r->end);
             FUZZ_CHECK(used == 0 && made == 0);
             return;
         }
@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     scan(stream, n, cuts, got);
 
     FUZZ_CHECK(got->end == want->end);
-    if (got->end != LL_RXSCAN_MORE)
+    if (got->end != SRV_RXSCAN_MORE)
         FUZZ_CHECK(got->broken_at == want->broken_at);
     FUZZ_CHECK(got->made == want->made && !memcmp(got->out, want->out, got->made));
     FUZZ_CHECK(got->n_pings == want->n_pings);

@@ -5,27 +5,27 @@
 #include "fuzz.h"
 #include "server/sniff.h"
 
-static ll_sniff rule(const uint8_t *b, size_t n)
+static srv_sniff rule(const uint8_t *b, size_t n)
 {
     static const char want[] = "GET /ws";
     for (size_t i = 0; i < n && i < 7; i++)
         if (b[i] != (uint8_t)want[i])
-            return LL_SNIFF_OTHER;
+            return SRV_SNIFF_OTHER;
     if (n <= 7)
-        return LL_SNIFF_MORE;
-    return b[7] == '?' || b[7] == ' ' || b[7] == '/' ? LL_SNIFF_WS : LL_SNIFF_OTHER;
+        return SRV_SNIFF_MORE;
+    return b[7] == '?' || b[7] == ' ' || b[7] == '/' ? SRV_SNIFF_WS : SRV_SNIFF_OTHER;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ll_sniff decided = LL_SNIFF_MORE;
+    srv_sniff decided = SRV_SNIFF_MORE;
     for (size_t n = 0; n <= size && n <= 64; n++) {
         uint8_t *copy = malloc(n ? n : 1); /* exact size: no peeking past n */
         memcpy(copy, data, n);
-        ll_sniff s = ll_sniff_request((const char *)copy, n);
+        srv_sniff s = srv_sniff_request((const char *)copy, n);
         free(copy);
         FUZZ_CHECK(s == rule(data, n));
-        if (decided != LL_SNIFF_MORE)
+        if (decided != SRV_SNIFF_MORE)
             FUZZ_CHECK(s == decided);
         decided = s;
     }

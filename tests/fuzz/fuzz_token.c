@@ -13,14 +13,14 @@ static const int64_t now = 1700000000;
 
 static void verify_any(const char *tok)
 {
-    ll_token_claims c;
-    ll_token_status st = ll_token_verify(secret, tok, now, &c);
-    FUZZ_CHECK(st >= LL_TOKEN_OK && st <= LL_TOKEN_EXPIRED);
-    FUZZ_CHECK(ll_token_status_name(st) != NULL);
-    if (st == LL_TOKEN_OK || st == LL_TOKEN_EXPIRED) {
-        FUZZ_CHECK(ll_name_valid(c.user, strlen(c.user)));
-        FUZZ_CHECK(ll_name_valid(c.store, strlen(c.store)));
-        FUZZ_CHECK(st == LL_TOKEN_OK ? c.exp > now : c.exp <= now);
+    srv_token_claims c;
+    srv_token_status st = srv_token_verify(secret, tok, now, &c);
+    FUZZ_CHECK(st >= SRV_TOKEN_OK && st <= SRV_TOKEN_EXPIRED);
+    FUZZ_CHECK(srv_token_status_name(st) != NULL);
+    if (st == SRV_TOKEN_OK || st == SRV_TOKEN_EXPIRED) {
+        FUZZ_CHECK(srv_name_valid(c.user, strlen(c.user)));
+        FUZZ_CHECK(srv_name_valid(c.store, strlen(c.store)));
+        FUZZ_CHECK(st == SRV_TOKEN_OK ? c.exp > now : c.exp <= now);
     }
 }
 
@@ -40,17 +40,17 @@ static int64_t parse_exp(const char *s)
 
 static void round_trip(const char *user, const char *store, int64_t exp)
 {
-    bool valid = ll_name_valid(user, strlen(user)) && ll_name_valid(store, strlen(store));
-    char *tok = ll_token_make(secret, user, store, exp);
+    bool valid = srv_name_valid(user, strlen(user)) && srv_name_valid(store, strlen(store));
+    char *tok = srv_token_make(secret, user, store, exp);
     FUZZ_CHECK(valid == (tok != NULL));
     if (!tok)
         return;
-    FUZZ_CHECK(strlen(tok) <= LL_TOKEN_MAX);
-    ll_token_claims c;
-    FUZZ_CHECK(ll_token_verify(secret, tok, exp - 1, &c) == LL_TOKEN_OK);
+    FUZZ_CHECK(strlen(tok) <= SRV_TOKEN_MAX);
+    srv_token_claims c;
+    FUZZ_CHECK(srv_token_verify(secret, tok, exp - 1, &c) == SRV_TOKEN_OK);
     FUZZ_CHECK(!strcmp(c.user, user) && !strcmp(c.store, store) && c.exp == exp);
-    FUZZ_CHECK(ll_token_verify(secret, tok, exp, &c) == LL_TOKEN_EXPIRED);
-    FUZZ_CHECK(ll_token_verify("another-secret", tok, exp - 1, &c) == LL_TOKEN_BAD_SIGNATURE);
+    FUZZ_CHECK(srv_token_verify(secret, tok, exp, &c) == SRV_TOKEN_EXPIRED);
+    FUZZ_CHECK(srv_token_verify("another-secret", tok, exp - 1, &c) == SRV_TOKEN_BAD_SIGNATURE);
 
     /* change a character of the claims and one of the signature (where
      * depends on exp) to each of a few others */
@@ -64,8 +64,8 @@ static void round_trip(const char *user, const char *store, int64_t exp)
             if (*s == was)
                 continue;
             tok[at[k]] = *s;
-            ll_token_status st = ll_token_verify(secret, tok, exp - 1, &c);
-            FUZZ_CHECK(st == LL_TOKEN_MALFORMED || st == LL_TOKEN_BAD_SIGNATURE);
+            srv_token_status st = srv_token_verify(secret, tok, exp - 1, &c);
+            FUZZ_CHECK(st == SRV_TOKEN_MALFORMED || st == SRV_TOKEN_BAD_SIGNATURE);
         }
         tok[at[k]] = was;
     }
@@ -82,8 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *user = fuzz_take(&in, '\n', NULL);
     char *store = fuzz_take(&in, '\n', NULL);
     char *exp = fuzz_take(&in, '\n', NULL);
-    if (user && store && exp && strlen(user) <= 2 * LL_NAME_MAX &&
-        strlen(store) <= 2 * LL_NAME_MAX)
+    if (user && store && exp && strlen(user) <= 2 * SRV_NAME_MAX &&
+        strlen(store) <= 2 * SRV_NAME_MAX)
         round_trip(user, store, parse_exp(exp));
     free(user);
     free(store);

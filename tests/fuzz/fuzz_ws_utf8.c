@@ -7,7 +7,7 @@
  * (the offset feed returns, counted across pieces) and on whether it ends
  * on a whole character; after a bad byte every feed returns 0; the one-shot
  * ll_utf8_stream_valid says the same. (fuzz_names checks the server's
- * ll_utf8_valid against the same reference.) */
+ * srv_utf8_valid against the same reference.) */
 #include "fuzz.h"
 #include "proto/ws_utf8.h"
 

@@ -10,9 +10,9 @@
 
 #include "server/fault.h"
 
-static int parse(const char *body, ll_fault_request *r, char *err)
+static int parse(const char *body, srv_fault_request *r, char *err)
 {
-    return ll_fault_parse(body, strlen(body), r, err, 128);
+    return srv_fault_parse(body, strlen(body), r, err, 128);
 }
 
 static void every_mode_name_round_trips(void **state)
@@ -20,24 +20,24 @@ static void every_mode_name_round_trips(void **state)
     (void)state;
     const char *names[] = {"none", "blackhole", "refuse", "reject_401", "accept_then_close",
                            "close_all", "delay_pongs"};
-    for (int i = 0; i < LL_FAULT_MODE_COUNT; i++) {
-        ll_fault_mode m;
-        assert_int_equal(ll_fault_mode_from_name(names[i], &m), 0);
+    for (int i = 0; i < SRV_FAULT_MODE_COUNT; i++) {
+        srv_fault_mode m;
+        assert_int_equal(srv_fault_mode_from_name(names[i], &m), 0);
         assert_int_equal(m, i);
-        assert_string_equal(ll_fault_mode_name(m), names[i]);
+        assert_string_equal(srv_fault_mode_name(m), names[i]);
     }
-    ll_fault_mode m;
-    assert_int_equal(ll_fault_mode_from_name("Blackhole", &m), -1);
-    assert_int_equal(ll_fault_mode_from_name("", &m), -1);
+    srv_fault_mode m;
+    assert_int_equal(srv_fault_mode_from_name("Blackhole", &m), -1);
+    assert_int_equal(srv_fault_mode_from_name("", &m), -1);
 }
 
 static void a_mode_alone_lasts_until_the_next_call(void **state)
 {
     (void)state;
-    ll_fault_request r;
+    srv_fault_request r;
     char err[128];
     assert_int_equal(parse("{\"mode\":\"blackhole\"}", &r, err), 0);
-    assert_int_equal(r.mode, LL_FAULT_BLACKHOLE);
+    assert_int_equal(r.mode, SRV_FAULT_BLACKHOLE);
     assert_int_equal(r.duration_ms, 0);
     assert_int_equal(parse("{\"mode\":\"refuse\",\"duration_ms\":null}", &r, err), 0);
     assert_int_equal(r.duration_ms, 0);
@@ -46,11 +46,11 @@ static void a_mode_alone_lasts_until_the_next_call(void **state)
 static void durations_delays_and_retry_after_are_read(void **state)
 {
     (void)state;
-    ll_fault_request r;
+    srv_fault_request r;
     char err[128];
     assert_int_equal(parse("{\"mode\":\"delay_pongs\",\"delay_ms\":300,\"duration_ms\":5000}", &r,
                            err), 0);
-    assert_int_equal(r.mode, LL_FAULT_DELAY_PONGS);
+    assert_int_equal(r.mode, SRV_FAULT_DELAY_PONGS);
     assert_int_equal(r.delay_ms, 300);
     assert_int_equal(r.duration_ms, 5000);
     assert_int_equal(parse("{\"mode\":\"refuse\",\"retry_after_s\":7}", &r, err), 0);
@@ -60,7 +60,7 @@ static void durations_delays_and_retry_after_are_read(void **state)
 static void bad_bodies_are_refused_with_a_reason(void **state)
 {
     (void)state;
-    ll_fault_request r;
+    srv_fault_request r;
     char err[128];
     const char *bad[] = {
         "", "nope", "[]", "{}", "{\"mode\":3}", "{\"mode\":\"meltdown\"}",
@@ -77,7 +77,7 @@ static void bad_bodies_are_refused_with_a_reason(void **state)
 static void text_after_the_json_body_is_malformed(void **state)
 {
     (void)state;
-    ll_fault_request r;
+    srv_fault_request r;
     char err[128];
     const char *bad[] = {"{\"mode\":\"none\"}garbage", "{\"mode\":\"none\"} {}",
                          "{\"mode\":\"none\"}}", NULL};
@@ -85,61 +85,61 @@ static void text_after_the_json_body_is_malformed(void **state)
         assert_int_equal(parse(bad[i], &r, err), -1);
     /* the length is the body's, not the first NUL's */
     static const char nul[] = "{\"mode\":\"none\"}\0x";
-    assert_int_equal(ll_fault_parse(nul, sizeof(nul) - 1, &r, err, sizeof(err)), -1);
+    assert_int_equal(srv_fault_parse(nul, sizeof(nul) - 1, &r, err, sizeof(err)), -1);
     assert_int_equal(parse(" {\"mode\":\"none\"}\r\n", &r, err), 0);
 }
 
 static void a_mode_with_a_duration_expires_on_time(void **state)
 {
     (void)state;
-    ll_fault_state st = {0};
-    ll_fault_request r = {.mode = LL_FAULT_REFUSE, .duration_ms = 1000};
-    ll_fault_apply(&st, &r, 5000);
-    assert_int_equal(st.mode, LL_FAULT_REFUSE);
-    ll_fault_mode ended = LL_FAULT_NONE;
-    assert_false(ll_fault_expire(&st, 5999, &ended));
-    assert_true(ll_fault_expire(&st, 6000, &ended));
-    assert_int_equal(ended, LL_FAULT_REFUSE);
-    assert_int_equal(st.mode, LL_FAULT_NONE);
-    assert_false(ll_fault_expire(&st, 9000, &ended));
+    srv_fault_state st = {0};
+    srv_fault_request r = {.mode = SRV_FAULT_REFUSE, .duration_ms = 1000};
+    srv_fault_apply(&st, &r, 5000);
+    assert_int_equal(st.mode, SRV_FAULT_REFUSE);
+    srv_fault_mode ended = SRV_FAULT_NONE;
+    assert_false(srv_fault_expire(&st, 5999, &ended));
+    assert_true(srv_fault_expire(&st, 6000, &ended));
+    assert_int_equal(ended, SRV_FAULT_REFUSE);
+    assert_int_equal(st.mode, SRV_FAULT_NONE);
+    assert_false(srv_fault_expire(&st, 9000, &ended));
 }
 
 static void a_mode_without_a_duration_never_expires(void **state)
 {
     (void)state;
-    ll_fault_state st = {0};
-    ll_fault_request r = {.mode = LL_FAULT_BLACKHOLE};
-    ll_fault_apply(&st, &r, 0);
-    ll_fault_mode ended;
-    assert_false(ll_fault_expire(&st, INT64_MAX / 2, &ended));
-    assert_int_equal(st.mode, LL_FAULT_BLACKHOLE);
+    srv_fault_state st = {0};
+    srv_fault_request r = {.mode = SRV_FAULT_BLACKHOLE};
+    srv_fault_apply(&st, &r, 0);
+    srv_fault_mode ended;
+    assert_false(srv_fault_expire(&st, INT64_MAX / 2, &ended));
+    assert_int_equal(st.mode, SRV_FAULT_BLACKHOLE);
 }
 
 static void close_all_is_one_shot_and_leaves_normal_service(void **state)
 {
     (void)state;
-    ll_fault_state st = {.mode = LL_FAULT_BLACKHOLE};
-    ll_fault_request r = {.mode = LL_FAULT_CLOSE_ALL, .duration_ms = 5000};
-    ll_fault_apply(&st, &r, 10);
-    assert_int_equal(st.mode, LL_FAULT_NONE);
+    srv_fault_state st = {.mode = SRV_FAULT_BLACKHOLE};
+    srv_fault_request r = {.mode = SRV_FAULT_CLOSE_ALL, .duration_ms = 5000};
+    srv_fault_apply(&st, &r, 10);
+    assert_int_equal(st.mode, SRV_FAULT_NONE);
     assert_int_equal(st.until_ms, 0);
 }
 
 static void retry_after_comes_from_the_request_or_the_time_left(void **state)
 {
     (void)state;
-    ll_fault_state st = {0};
-    ll_fault_request r = {.mode = LL_FAULT_REFUSE, .duration_ms = 2500};
-    ll_fault_apply(&st, &r, 0);
-    assert_int_equal(ll_fault_retry_after_s(&st, 0), 3);    /* 2.5 s rounds up */
-    assert_int_equal(ll_fault_retry_after_s(&st, 2000), 1);
+    srv_fault_state st = {0};
+    srv_fault_request r = {.mode = SRV_FAULT_REFUSE, .duration_ms = 2500};
+    srv_fault_apply(&st, &r, 0);
+    assert_int_equal(srv_fault_retry_after_s(&st, 0), 3);    /* 2.5 s rounds up */
+    assert_int_equal(srv_fault_retry_after_s(&st, 2000), 1);
     r.retry_after_s = 9;
-    ll_fault_apply(&st, &r, 0);
-    assert_int_equal(ll_fault_retry_after_s(&st, 0), 9);
+    srv_fault_apply(&st, &r, 0);
+    assert_int_equal(srv_fault_retry_after_s(&st, 0), 9);
     r.retry_after_s = 0;
     r.duration_ms = 0;
-    ll_fault_apply(&st, &r, 0);
-    assert_int_equal(ll_fault_retry_after_s(&st, 123456), 1);
+    srv_fault_apply(&st, &r, 0);
+    assert_int_equal(srv_fault_retry_after_s(&st, 123456), 1);
 }
 
 int main(void)

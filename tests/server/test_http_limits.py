@@ -7,7 +7,7 @@ import time
 
 from llserver import RawWS
 
-DEADLINE_S = 10  # LL_REQUEST_DEADLINE_MS in src/server/http.c
+DEADLINE_S = 10  # SRV_REQUEST_DEADLINE_MS in src/server/http.c
 
 
 def read_answer(sock, until):

@@ -12,28 +12,28 @@
 static void an_empty_map_finds_nothing(void **state)
 {
     (void)state;
-    ll_map m;
-    ll_map_init(&m);
-    assert_null(ll_map_get(&m, "x"));
-    assert_null(ll_map_remove(&m, "x"));
-    ll_map_free(&m);
+    srv_map m;
+    srv_map_init(&m);
+    assert_null(srv_map_get(&m, "x"));
+    assert_null(srv_map_remove(&m, "x"));
+    srv_map_free(&m);
 }
 
 static void values_are_found_replaced_and_removed(void **state)
 {
     (void)state;
-    ll_map m;
+    srv_map m;
     int a = 1, b = 2;
-    ll_map_init(&m);
-    assert_int_equal(ll_map_put(&m, "k", &a), 0);
-    assert_ptr_equal(ll_map_get(&m, "k"), &a);
-    assert_int_equal(ll_map_put(&m, "k", &b), 0);
-    assert_ptr_equal(ll_map_get(&m, "k"), &b);
+    srv_map_init(&m);
+    assert_int_equal(srv_map_put(&m, "k", &a), 0);
+    assert_ptr_equal(srv_map_get(&m, "k"), &a);
+    assert_int_equal(srv_map_put(&m, "k", &b), 0);
+    assert_ptr_equal(srv_map_get(&m, "k"), &b);
     assert_int_equal(m.count, 1);
-    assert_ptr_equal(ll_map_remove(&m, "k"), &b);
-    assert_null(ll_map_get(&m, "k"));
+    assert_ptr_equal(srv_map_remove(&m, "k"), &b);
+    assert_null(srv_map_get(&m, "k"));
     assert_int_equal(m.count, 0);
-    ll_map_free(&m);
+    srv_map_free(&m);
 }
 
 static void count(const char *key, void *value, void *ctx)
@@ -45,27 +45,27 @@ static void count(const char *key, void *value, void *ctx)
 static void thousands_of_keys_survive_growth(void **state)
 {
     (void)state;
-    ll_map m;
+    srv_map m;
     char key[32];
-    ll_map_init(&m);
+    srv_map_init(&m);
     for (uintptr_t i = 1; i <= 5000; i++) {
         snprintf(key, sizeof(key), "user-%lu", (unsigned long)i);
-        assert_int_equal(ll_map_put(&m, key, (void *)i), 0);
+        assert_int_equal(srv_map_put(&m, key, (void *)i), 0);
     }
     assert_int_equal(m.count, 5000);
     for (uintptr_t i = 1; i <= 5000; i++) {
         snprintf(key, sizeof(key), "user-%lu", (unsigned long)i);
-        assert_ptr_equal(ll_map_get(&m, key), (void *)i);
+        assert_ptr_equal(srv_map_get(&m, key), (void *)i);
     }
     size_t sum = 0;
-    ll_map_each(&m, count, &sum);
+    srv_map_each(&m, count, &sum);
     assert_int_equal(sum, 5000 * 5001 / 2);
     for (uintptr_t i = 1; i <= 5000; i += 2) {
         snprintf(key, sizeof(key), "user-%lu", (unsigned long)i);
-        assert_ptr_equal(ll_map_remove(&m, key), (void *)i);
+        assert_ptr_equal(srv_map_remove(&m, key), (void *)i);
     }
     assert_int_equal(m.count, 2500);
-    ll_map_free(&m);
+    srv_map_free(&m);
 }
 
 int main(void)

@@ -10,10 +10,10 @@
 
 #include "server/options.h"
 
-static int parse(ll_opts *o, char *err, int argc, char **argv)
+static int parse(srv_opts *o, char *err, int argc, char **argv)
 {
-    ll_opts_init(o);
-    return ll_opts_parse(o, argc, argv, err, 256);
+    srv_opts_init(o);
+    return srv_opts_parse(o, argc, argv, err, 256);
 }
 
 #define PARSE(o, err, ...)                                                    \
@@ -24,11 +24,11 @@ static int parse(ll_opts *o, char *err, int argc, char **argv)
 static void defaults_are_the_documented_ones(void **state)
 {
     (void)state;
-    ll_opts o;
+    srv_opts o;
     char err[256];
     char *argv[] = {"lifeline-server"};
     assert_int_equal(parse(&o, err, 1, argv), 0);
-    assert_int_equal(o.mode, LL_MODE_SERVE);
+    assert_int_equal(o.mode, SRV_MODE_SERVE);
     assert_string_equal(o.host, "127.0.0.1");
     assert_int_equal(o.port, 8080);
     assert_int_equal(o.ping_interval_ms, 30000);
@@ -44,7 +44,7 @@ static void defaults_are_the_documented_ones(void **state)
 static void values_are_read_in_both_spellings(void **state)
 {
     (void)state;
-    ll_opts o;
+    srv_opts o;
     char err[256];
     assert_int_equal(PARSE(&o, err, "--port", "0", "--host=::1", "--ping-interval-ms=200",
                            "--ping-timeout-ms", "150", "--db", "/tmp/x.db", "--json",
@@ -67,7 +67,7 @@ static void values_are_read_in_both_spellings(void **state)
 static void bad_numbers_name_the_option(void **state)
 {
     (void)state;
-    ll_opts o;
+    srv_opts o;
     char err[256];
     assert_int_equal(PARSE(&o, err, "--port", "70000"), -1);
     assert_non_null(strstr(err, "--port"));
@@ -83,7 +83,7 @@ static void bad_numbers_name_the_option(void **state)
 static void unknown_missing_and_stray_arguments_are_errors(void **state)
 {
     (void)state;
-    ll_opts o;
+    srv_opts o;
     char err[256];
     assert_int_equal(PARSE(&o, err, "--bogus"), -1);
     assert_non_null(strstr(err, "--bogus"));
@@ -98,7 +98,7 @@ static void unknown_missing_and_stray_arguments_are_errors(void **state)
 static void max_users_defaults_to_100000_and_is_checked(void **state)
 {
     (void)state;
-    ll_opts o;
+    srv_opts o;
     char err[256];
     char *argv[] = {"lifeline-server"};
     assert_int_equal(parse(&o, err, 1, argv), 0);
@@ -117,7 +117,7 @@ static void max_users_defaults_to_100000_and_is_checked(void **state)
 static void tls_needs_both_files(void **state)
 {
     (void)state;
-    ll_opts o;
+    srv_opts o;
     char err[256];
     assert_int_equal(PARSE(&o, err, "--tls-cert", "c.pem"), -1);
     assert_non_null(strstr(err, "--tls-key"));
@@ -128,11 +128,11 @@ static void tls_needs_both_files(void **state)
 static void make_token_needs_user_store_and_secret(void **state)
 {
     (void)state;
-    ll_opts o;
+    srv_opts o;
     char err[256];
     assert_int_equal(PARSE(&o, err, "--make-token", "--user", "u", "--store", "s",
                            "--auth-secret", "k", "--ttl", "60"), 0);
-    assert_int_equal(o.mode, LL_MODE_MAKE_TOKEN);
+    assert_int_equal(o.mode, SRV_MODE_MAKE_TOKEN);
     assert_int_equal(o.token_ttl_s, 60);
     assert_int_equal(PARSE(&o, err, "--make-token", "--user", "u", "--store", "s"), -1);
     assert_non_null(strstr(err, "--auth-secret"));
@@ -148,10 +148,10 @@ static void make_token_needs_user_store_and_secret(void **state)
 static void help_is_a_mode(void **state)
 {
     (void)state;
-    ll_opts o;
+    srv_opts o;
     char err[256];
     assert_int_equal(PARSE(&o, err, "--help"), 0);
-    assert_int_equal(o.mode, LL_MODE_HELP);
+    assert_int_equal(o.mode, SRV_MODE_HELP);
 }
 
 int main(void)

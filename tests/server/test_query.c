@@ -14,20 +14,20 @@
 
 #define NOW 1700000000
 
-static int identify(const char *const *frags, size_t n, const char *secret, ll_identity *id,
+static int identify(const char *const *frags, size_t n, const char *secret, srv_identity *id,
                     const char **why)
 {
-    ll_ws_query q;
-    if (ll_query_collect(frags, n, &q, why))
+    srv_ws_query q;
+    if (srv_query_collect(frags, n, &q, why))
         return -1;
-    return ll_query_identity(&q, secret, NOW, id, why);
+    return srv_query_identity(&q, secret, NOW, id, why);
 }
 
 static void store_and_user_name_the_connection(void **state)
 {
     (void)state;
     const char *f[] = {"store=s1", "user=alice", "other=ignored"};
-    ll_identity id;
+    srv_identity id;
     const char *why = NULL;
     assert_int_equal(identify(f, 3, NULL, &id, &why), 0);
     assert_string_equal(id.store, "s1");
@@ -37,7 +37,7 @@ static void store_and_user_name_the_connection(void **state)
 static void missing_or_empty_names_are_a_bad_request(void **state)
 {
     (void)state;
-    ll_identity id;
+    srv_identity id;
     const char *why = NULL;
     const char *only_store[] = {"store=s1"};
     const char *empty_user[] = {"store=s1", "user="};
@@ -52,7 +52,7 @@ static void missing_or_empty_names_are_a_bad_request(void **state)
 static void control_characters_and_long_names_are_a_bad_request(void **state)
 {
     (void)state;
-    ll_identity id;
+    srv_identity id;
     const char *why = NULL;
     const char *ctl[] = {"store=s\x01", "user=u"};
     assert_int_equal(identify(ctl, 2, NULL, &id, &why), 400);
@@ -69,7 +69,7 @@ static void control_characters_and_long_names_are_a_bad_request(void **state)
 static void c1_controls_in_names_are_a_bad_request(void **state)
 {
     (void)state;
-    ll_identity id;
+    srv_identity id;
     const char *why = NULL;
     const char *user[] = {"store=s", "user=victim\xc2\x85"};
     const char *store[] = {"store=\xc2\x9bs", "user=u"};
@@ -80,21 +80,21 @@ static void c1_controls_in_names_are_a_bad_request(void **state)
 static void a_repeated_parameter_is_refused(void **state)
 {
     (void)state;
-    ll_ws_query q;
+    srv_ws_query q;
     const char *why = NULL;
     const char *f[] = {"store=a", "user=u", "store=b"};
-    assert_int_equal(ll_query_collect(f, 3, &q, &why), -1);
+    assert_int_equal(srv_query_collect(f, 3, &q, &why), -1);
     assert_non_null(why);
 }
 
 static void with_a_secret_the_token_alone_says_who(void **state)
 {
     (void)state;
-    char *tok = ll_token_make("k", "alice", "s1", NOW + 60);
+    char *tok = srv_token_make("k", "alice", "s1", NOW + 60);
     char frag[512];
     snprintf(frag, sizeof(frag), "token=%s", tok);
     const char *f[] = {frag};
-    ll_identity id;
+    srv_identity id;
     const char *why = NULL;
     assert_int_equal(identify(f, 1, "k", &id, &why), 0);
     assert_string_equal(id.user, "alice");
@@ -108,21 +108,21 @@ static void with_a_secret_the_token_alone_says_who(void **state)
 static void missing_tampered_or_expired_tokens_get_401(void **state)
 {
     (void)state;
-    ll_identity id;
+    srv_identity id;
     const char *why = NULL;
     const char *none[] = {"store=s1", "user=alice"};
     assert_int_equal(identify(none, 2, "k", &id, &why), 401);
     const char *empty[] = {"token="};
     assert_int_equal(identify(empty, 1, "k", &id, &why), 401);
 
-    char *other = ll_token_make("wrong", "alice", "s1", NOW + 60);
+    char *other = srv_token_make("wrong", "alice", "s1", NOW + 60);
     char frag[512];
     snprintf(frag, sizeof(frag), "token=%s", other);
     const char *f[] = {frag};
     assert_int_equal(identify(f, 1, "k", &id, &why), 401);
     free(other);
 
-    char *old = ll_token_make("k", "alice", "s1", NOW - 1);
+    char *old = srv_token_make("k", "alice", "s1", NOW - 1);
     snprintf(frag, sizeof(frag), "token=%s", old);
     assert_int_equal(identify(f, 1, "k", &id, &why), 401);
     assert_string_equal(why, "token expired");
@@ -132,10 +132,10 @@ static void missing_tampered_or_expired_tokens_get_401(void **state)
 static void a_token_for_another_store_or_user_gets_403(void **state)
 {
     (void)state;
-    char *tok = ll_token_make("k", "alice", "s1", NOW + 60);
+    char *tok = srv_token_make("k", "alice", "s1", NOW + 60);
     char frag[512];
     snprintf(frag, sizeof(frag), "token=%s", tok);
-    ll_identity id;
+    srv_identity id;
     const char *why = NULL;
     const char *store[] = {"store=s2", frag};
     assert_int_equal(identify(store, 2, "k", &id, &why), 403);

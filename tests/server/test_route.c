@@ -12,18 +12,18 @@
 static void each_route_matches_its_method_and_path(void **state)
 {
     (void)state;
-    assert_int_equal(ll_route_match("GET", "/api/v1/websockets/health").id, LL_ROUTE_HEALTH);
-    assert_int_equal(ll_route_match("GET", "/api/v1/websockets/stats").id, LL_ROUTE_STATS);
-    assert_int_equal(ll_route_match("POST", "/api/v1/admin/fault").id, LL_ROUTE_FAULT_SET);
-    assert_int_equal(ll_route_match("GET", "/api/v1/admin/fault").id, LL_ROUTE_FAULT_GET);
-    assert_int_equal(ll_route_match("GET", "/ws").id, LL_ROUTE_WS_PLAIN);
-    ll_route r = ll_route_match("GET", "/api/v1/users/alice");
-    assert_int_equal(r.id, LL_ROUTE_USER);
+    assert_int_equal(srv_route_match("GET", "/api/v1/websockets/health").id, SRV_ROUTE_HEALTH);
+    assert_int_equal(srv_route_match("GET", "/api/v1/websockets/stats").id, SRV_ROUTE_STATS);
+    assert_int_equal(srv_route_match("POST", "/api/v1/admin/fault").id, SRV_ROUTE_FAULT_SET);
+    assert_int_equal(srv_route_match("GET", "/api/v1/admin/fault").id, SRV_ROUTE_FAULT_GET);
+    assert_int_equal(srv_route_match("GET", "/ws").id, SRV_ROUTE_WS_PLAIN);
+    srv_route r = srv_route_match("GET", "/api/v1/users/alice");
+    assert_int_equal(r.id, SRV_ROUTE_USER);
     assert_int_equal(r.param_len, 5);
     assert_memory_equal(r.param, "alice", 5);
     assert_false(r.admin);
-    r = ll_route_match("POST", "/api/v1/stores/s-1/broadcast");
-    assert_int_equal(r.id, LL_ROUTE_STORE_BROADCAST);
+    r = srv_route_match("POST", "/api/v1/stores/s-1/broadcast");
+    assert_int_equal(r.id, SRV_ROUTE_STORE_BROADCAST);
     assert_memory_equal(r.param, "s-1", 3);
     assert_true(r.admin);
     assert_true(r.has_body);
@@ -36,7 +36,7 @@ static void unknown_paths_are_not_found(void **state)
                            "/api/v1/stores//broadcast", "/api/v1/stores/s/broadcastx",
                            "/api/v1/websockets/health/", "/wss", NULL};
     for (size_t i = 0; paths[i]; i++)
-        assert_int_equal(ll_route_match("GET", paths[i]).id, LL_ROUTE_NOT_FOUND);
+        assert_int_equal(srv_route_match("GET", paths[i]).id, SRV_ROUTE_NOT_FOUND);
 }
 
 /* libwebsockets decodes %2F before routing: a parameter is everything
@@ -44,18 +44,18 @@ static void unknown_paths_are_not_found(void **state)
 static void a_parameter_may_contain_slashes(void **state)
 {
     (void)state;
-    ll_route r = ll_route_match("GET", "/api/v1/users/a/b");
-    assert_int_equal(r.id, LL_ROUTE_USER);
+    srv_route r = srv_route_match("GET", "/api/v1/users/a/b");
+    assert_int_equal(r.id, SRV_ROUTE_USER);
     assert_int_equal(r.param_len, 3);
     assert_memory_equal(r.param, "a/b", 3);
-    r = ll_route_match("GET", "/api/v1/users/a/");
+    r = srv_route_match("GET", "/api/v1/users/a/");
     assert_int_equal(r.param_len, 2);
-    r = ll_route_match("POST", "/api/v1/stores/north/east/broadcast");
-    assert_int_equal(r.id, LL_ROUTE_STORE_BROADCAST);
+    r = srv_route_match("POST", "/api/v1/stores/north/east/broadcast");
+    assert_int_equal(r.id, SRV_ROUTE_STORE_BROADCAST);
     assert_int_equal(r.param_len, 10);
     assert_memory_equal(r.param, "north/east", 10);
-    r = ll_route_match("POST", "/api/v1/stores/x/broadcast/broadcast");
-    assert_int_equal(r.id, LL_ROUTE_STORE_BROADCAST);
+    r = srv_route_match("POST", "/api/v1/stores/x/broadcast/broadcast");
+    assert_int_equal(r.id, SRV_ROUTE_STORE_BROADCAST);
     assert_int_equal(r.param_len, 11);
     assert_memory_equal(r.param, "x/broadcast", 11);
 }
@@ -63,51 +63,51 @@ static void a_parameter_may_contain_slashes(void **state)
 static void a_wrong_method_is_405_with_the_allowed_ones(void **state)
 {
     (void)state;
-    ll_route r = ll_route_match("POST", "/api/v1/websockets/health");
-    assert_int_equal(r.id, LL_ROUTE_BAD_METHOD);
+    srv_route r = srv_route_match("POST", "/api/v1/websockets/health");
+    assert_int_equal(r.id, SRV_ROUTE_BAD_METHOD);
     assert_string_equal(r.allow, "GET");
-    r = ll_route_match("GET", "/api/v1/stores/s/broadcast");
-    assert_int_equal(r.id, LL_ROUTE_BAD_METHOD);
+    r = srv_route_match("GET", "/api/v1/stores/s/broadcast");
+    assert_int_equal(r.id, SRV_ROUTE_BAD_METHOD);
     assert_string_equal(r.allow, "POST");
-    r = ll_route_match("DELETE", "/api/v1/admin/fault");
-    assert_int_equal(r.id, LL_ROUTE_BAD_METHOD);
+    r = srv_route_match("DELETE", "/api/v1/admin/fault");
+    assert_int_equal(r.id, SRV_ROUTE_BAD_METHOD);
     assert_string_equal(r.allow, "GET, POST");
 }
 
 static void with_a_token_admin_needs_the_bearer(void **state)
 {
     (void)state;
-    assert_int_equal(ll_admin_check("t0k", NULL, true), 401);
-    assert_int_equal(ll_admin_check("t0k", "Basic abc", true), 401);
-    assert_int_equal(ll_admin_check("t0k", "Bearer ", true), 401);
-    assert_int_equal(ll_admin_check("t0k", "Bearer nope", true), 403);
-    assert_int_equal(ll_admin_check("t0k", "Bearer t0k2", true), 403);
-    assert_int_equal(ll_admin_check("t0k", "Bearer t0", true), 403);
-    assert_int_equal(ll_admin_check("t0k", "Bearer t0k", false), 0);
-    assert_int_equal(ll_admin_check("t0k", "bearer t0k ", false), 0);
+    assert_int_equal(srv_admin_check("t0k", NULL, true), 401);
+    assert_int_equal(srv_admin_check("t0k", "Basic abc", true), 401);
+    assert_int_equal(srv_admin_check("t0k", "Bearer ", true), 401);
+    assert_int_equal(srv_admin_check("t0k", "Bearer nope", true), 403);
+    assert_int_equal(srv_admin_check("t0k", "Bearer t0k2", true), 403);
+    assert_int_equal(srv_admin_check("t0k", "Bearer t0", true), 403);
+    assert_int_equal(srv_admin_check("t0k", "Bearer t0k", false), 0);
+    assert_int_equal(srv_admin_check("t0k", "bearer t0k ", false), 0);
 }
 
 static void without_a_token_admin_is_loopback_only(void **state)
 {
     (void)state;
-    assert_int_equal(ll_admin_check(NULL, NULL, true), 0);
-    assert_int_equal(ll_admin_check(NULL, "Bearer x", false), 403);
-    assert_int_equal(ll_admin_check(NULL, NULL, false), 403);
+    assert_int_equal(srv_admin_check(NULL, NULL, true), 0);
+    assert_int_equal(srv_admin_check(NULL, "Bearer x", false), 403);
+    assert_int_equal(srv_admin_check(NULL, NULL, false), 403);
 }
 
 static void loopback_addresses_are_recognised(void **state)
 {
     (void)state;
-    assert_true(ll_addr_is_loopback("127.0.0.1"));
-    assert_true(ll_addr_is_loopback("127.8.9.10"));
-    assert_true(ll_addr_is_loopback("::1"));
-    assert_true(ll_addr_is_loopback("::ffff:127.0.0.1"));
-    assert_false(ll_addr_is_loopback("10.0.0.1"));
-    assert_false(ll_addr_is_loopback("::ffff:10.0.0.1"));
-    assert_false(ll_addr_is_loopback("128.0.0.1"));
-    assert_false(ll_addr_is_loopback("localhost"));
-    assert_false(ll_addr_is_loopback(""));
-    assert_false(ll_addr_is_loopback(NULL));
+    assert_true(srv_addr_is_loopback("127.0.0.1"));
+    assert_true(srv_addr_is_loopback("127.8.9.10"));
+    assert_true(srv_addr_is_loopback("::1"));
+    assert_true(srv_addr_is_loopback("::ffff:127.0.0.1"));
+    assert_false(srv_addr_is_loopback("10.0.0.1"));
+    assert_false(srv_addr_is_loopback("::ffff:10.0.0.1"));
+    assert_false(srv_addr_is_loopback("128.0.0.1"));
+    assert_false(srv_addr_is_loopback("localhost"));
+    assert_false(srv_addr_is_loopback(""));
+    assert_false(srv_addr_is_loopback(NULL));
 }
 
 int main(void)

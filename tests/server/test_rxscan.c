@@ -44,35 +44,35 @@ static void frame(uint8_t *buf, size_t *n, uint8_t b0, const void *payload, size
 typedef struct run {
     uint8_t out[70000];
     size_t out_len;
-    char pings[16][LL_RXSCAN_PING_MAX + 1];
+    char pings[16][SRV_RXSCAN_PING_MAX + 1];
     size_t npings;
-    ll_rxscan_event stop; /* MORE, or the rule broken */
+    srv_rxscan_event stop; /* MORE, or the rule broken */
     size_t stop_at;       /* input offset of the byte that broke it */
 } run;
 
 /* Scans in[0..n) in pieces of `piece` bytes (copied, as recv would). */
 static void scan(const uint8_t *in, size_t n, size_t piece, run *r)
 {
-    ll_rxscan s;
-    ll_rxscan_init(&s);
+    srv_rxscan s;
+    srv_rxscan_init(&s);
     memset(r, 0, sizeof(*r));
-    r->stop = LL_RXSCAN_MORE;
-    for (size_t at = 0; at < n && r->stop == LL_RXSCAN_MORE; at += piece) {
+    r->stop = SRV_RXSCAN_MORE;
+    for (size_t at = 0; at < n && r->stop == SRV_RXSCAN_MORE; at += piece) {
         size_t len = n - at < piece ? n - at : piece, i = 0;
         uint8_t buf[70000];
         memcpy(buf, in + at, len);
         while (i < len) {
             size_t used, made;
-            ll_rxscan_event ev = ll_rxscan_run(&s, buf + i, len - i, r->out + r->out_len,
-                                               &used, &made);
+            srv_rxscan_event ev = srv_rxscan_run(&s, buf + i, len - i, r->out + r->out_len,
+                                                 &used, &made);
             assert_true(made <= used);
             i += used;
             r->out_len += made;
-            if (ev == LL_RXSCAN_PING) {
+            if (ev == SRV_RXSCAN_PING) {
                 assert_true(r->npings < 16);
                 memcpy(r->pings[r->npings], s.ping, s.ping_len);
                 r->pings[r->npings++][s.ping_len] = 0;
-            } else if (ev != LL_RXSCAN_MORE) {
+            } else if (ev != SRV_RXSCAN_MORE) {
                 r->stop = ev;
                 r->stop_at = at + i;
                 break;
@@ -101,7 +101,7 @@ static void masked_frames_pass_untouched(void **state)
     for (size_t p = 0; p < NPIECES; p++) {
         static run r;
         scan(in, n, PIECES[p], &r);
-        assert_int_equal(r.stop, LL_RXSCAN_MORE);
+        assert_int_equal(r.stop, SRV_RXSCAN_MORE);
         assert_int_equal(r.npings, 0);
         assert_int_equal(r.out_len, n);
         assert_memory_equal(r.out, in, n);
@@ -124,16 +124,16 @@ static void whole_pings_are_taken_out_in_any_pieces(void **state)
         frame(in, &n, 0x89, p, strlen(p), false);
     }
     frame(in, &n, 0x89, "", 0, false); /* an empty one */
-    char longest[LL_RXSCAN_PING_MAX + 1];
-    memset(longest, 'x', LL_RXSCAN_PING_MAX);
-    longest[LL_RXSCAN_PING_MAX] = 0;
-    frame(in, &n, 0x89, longest, LL_RXSCAN_PING_MAX, false);
+    char longest[SRV_RXSCAN_PING_MAX + 1];
+    memset(longest, 'x', SRV_RXSCAN_PING_MAX);
+    longest[SRV_RXSCAN_PING_MAX] = 0;
+    frame(in, &n, 0x89, longest, SRV_RXSCAN_PING_MAX, false);
     frame(in, &n, 0x81, "after", 5, false);
     frame(expect, &e, 0x81, "after", 5, false);
     for (size_t p = 0; p < NPIECES; p++) {
         static run r;
         scan(in, n, PIECES[p], &r);
-        assert_int_equal(r.stop, LL_RXSCAN_MORE);
+        assert_int_equal(r.stop, SRV_RXSCAN_MORE);
         assert_int_equal(r.npings, 12);
         for (int i = 0; i < 10; i++) {
             char want[16];
@@ -156,7 +156,7 @@ static void pings_that_break_rules_pass_on_for_libwebsockets(void **state)
     frame(in, &n, 0xc9, "rsv", 3, false);   /* RSV1 set */
     run r;
     scan(in, n, 1, &r);
-    assert_int_equal(r.stop, LL_RXSCAN_MORE);
+    assert_int_equal(r.stop, SRV_RXSCAN_MORE);
     assert_int_equal(r.npings, 0);
     assert_int_equal(r.out_len, n);
     assert_memory_equal(r.out, in, n);
@@ -174,7 +174,7 @@ static void an_unmasked_frame_stops_the_scan_at_its_length_byte(void **state)
     for (size_t p = 0; p < NPIECES; p++) {
         run r;
         scan(in, n, PIECES[p], &r);
-        assert_int_equal(r.stop, LL_RXSCAN_UNMASKED);
+        assert_int_equal(r.stop, SRV_RXSCAN_UNMASKED);
         assert_int_equal(r.stop_at, good + 1);
         /* what passed: the good frame and the bad one's first byte */
         assert_int_equal(r.out_len, good + 1);
@@ -190,7 +190,7 @@ static void an_unmasked_ping_is_an_unmasked_frame(void **state)
     frame(in, &n, 0x89, "p", 1, true);
     run r;
     scan(in, n, 64, &r);
-    assert_int_equal(r.stop, LL_RXSCAN_UNMASKED);
+    assert_int_equal(r.stop, SRV_RXSCAN_UNMASKED);
     assert_int_equal(r.stop_at, 1);
     assert_int_equal(r.out_len, 0);
     assert_int_equal(r.npings, 0);
@@ -205,7 +205,7 @@ static void a_ping_over_125_bytes_stops_the_scan(void **state)
     frame(in, &n, 0x89, big, sizeof(big), false);
     run r;
     scan(in, n, 3, &r);
-    assert_int_equal(r.stop, LL_RXSCAN_LONG_PING);
+    assert_int_equal(r.stop, SRV_RXSCAN_LONG_PING);
     assert_int_equal(r.stop_at, 1);
     assert_int_equal(r.out_len, 0);
 }
@@ -213,16 +213,16 @@ static void a_ping_over_125_bytes_stops_the_scan(void **state)
 static void a_broken_stream_stays_broken(void **state)
 {
     (void)state;
-    ll_rxscan s;
-    ll_rxscan_init(&s);
+    srv_rxscan s;
+    srv_rxscan_init(&s);
     uint8_t in[] = {0x81, 0x05, 'h', 'e', 'l', 'l', 'o'}, out[8];
     size_t used, made;
-    assert_int_equal(ll_rxscan_run(&s, in, sizeof(in), out, &used, &made),
-                     LL_RXSCAN_UNMASKED);
+    assert_int_equal(srv_rxscan_run(&s, in, sizeof(in), out, &used, &made),
+                     SRV_RXSCAN_UNMASKED);
     assert_int_equal(used, 1);
     assert_int_equal(made, 1);
-    assert_int_equal(ll_rxscan_run(&s, in + 1, sizeof(in) - 1, out, &used, &made),
-                     LL_RXSCAN_UNMASKED);
+    assert_int_equal(srv_rxscan_run(&s, in + 1, sizeof(in) - 1, out, &used, &made),
+                     SRV_RXSCAN_UNMASKED);
     assert_int_equal(used, 0);
     assert_int_equal(made, 0);
 }
@@ -237,14 +237,14 @@ static void the_scan_works_in_place(void **state)
     frame(in, &n, 0x89, "p", 1, false);
     frame(in, &n, 0x81, "two", 3, false);
     frame(expect, &e, 0x81, "two", 3, false);
-    ll_rxscan s;
-    ll_rxscan_init(&s);
+    srv_rxscan s;
+    srv_rxscan_init(&s);
     int pings = 0;
     while (at < n) {
-        ll_rxscan_event ev = ll_rxscan_run(&s, in + at, n - at, in + o, &used, &made);
+        srv_rxscan_event ev = srv_rxscan_run(&s, in + at, n - at, in + o, &used, &made);
         at += used;
         o += made;
-        pings += ev == LL_RXSCAN_PING;
+        pings += ev == SRV_RXSCAN_PING;
     }
     assert_int_equal(pings, 1);
     assert_int_equal(o, e);

@@ -16,7 +16,7 @@ static void sendgrid_body_has_the_v3_shape(void **state)
     (void)state;
     ll_alert a = {.title = "No clients connected", .description = "for 60 s", .unix_ms = 0};
     a.fields[a.n_fields++] = (ll_alert_field){"Server", "127.0.0.1:8080", 0};
-    char *json = ll_sendgrid_payload(&a, "ops@example.com", "lifeline@example.com");
+    char *json = srv_sendgrid_payload(&a, "ops@example.com", "lifeline@example.com");
     cJSON *r = cJSON_Parse(json);
     assert_non_null(r);
     cJSON *to = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "personalizations"), 0), "to"), 0);

@@ -1,4 +1,4 @@
-"""Stopping: SIGTERM ends the process within LL_STOP_GRACE_MS even when
+"""Stopping: SIGTERM ends the process within SRV_STOP_GRACE_MS even when
 the server's one loop is stuck (src/server/loop.c, the watchdog)."""
 
 import fcntl
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from llserver import BIN, server_env
 
-GRACE_S = 10  # LL_STOP_GRACE_MS
+GRACE_S = 10  # SRV_STOP_GRACE_MS
 F_SETPIPE_SZ = 1031
 
 

@@ -21,12 +21,12 @@
 static void token_is_payload_dot_hmac_of_the_payload(void **state)
 {
     (void)state;
-    char *tok = ll_token_make("s3cret", "alice", "store-1", NOW + 60);
+    char *tok = srv_token_make("s3cret", "alice", "store-1", NOW + 60);
     assert_non_null(tok);
     char *dot = strchr(tok, '.');
     assert_non_null(dot);
     unsigned char json[256];
-    long n = ll_b64url_decode(tok, (size_t)(dot - tok), json, sizeof(json) - 1);
+    long n = srv_b64url_decode(tok, (size_t)(dot - tok), json, sizeof(json) - 1);
     assert_true(n > 0);
     json[n] = '\0';
     assert_string_equal((char *)json, "{\"u\":\"alice\",\"s\":\"store-1\",\"exp\":1700000060}");
@@ -34,7 +34,7 @@ static void token_is_payload_dot_hmac_of_the_payload(void **state)
     unsigned int mlen = 0;
     HMAC(EVP_sha256(), "s3cret", 6, (unsigned char *)tok, (size_t)(dot - tok), mac, &mlen);
     char sig[64];
-    ll_b64url_encode(mac, mlen, sig, sizeof(sig));
+    srv_b64url_encode(mac, mlen, sig, sizeof(sig));
     assert_string_equal(dot + 1, sig);
     free(tok);
 }
@@ -42,9 +42,9 @@ static void token_is_payload_dot_hmac_of_the_payload(void **state)
 static void a_fresh_token_verifies_and_yields_its_claims(void **state)
 {
     (void)state;
-    char *tok = ll_token_make("s3cret", "alice", "store-1", NOW + 60);
-    ll_token_claims c;
-    assert_int_equal(ll_token_verify("s3cret", tok, NOW, &c), LL_TOKEN_OK);
+    char *tok = srv_token_make("s3cret", "alice", "store-1", NOW + 60);
+    srv_token_claims c;
+    assert_int_equal(srv_token_verify("s3cret", tok, NOW, &c), SRV_TOKEN_OK);
     assert_string_equal(c.user, "alice");
     assert_string_equal(c.store, "store-1");
     assert_int_equal(c.exp, NOW + 60);
@@ -54,38 +54,38 @@ static void a_fresh_token_verifies_and_yields_its_claims(void **state)
 static void expiry_is_judged_against_the_given_now(void **state)
 {
     (void)state;
-    char *tok = ll_token_make("k", "u", "s", NOW);
-    ll_token_claims c;
-    assert_int_equal(ll_token_verify("k", tok, NOW - 1, &c), LL_TOKEN_OK);
-    assert_int_equal(ll_token_verify("k", tok, NOW, &c), LL_TOKEN_EXPIRED);
-    assert_int_equal(ll_token_verify("k", tok, NOW + 3600, &c), LL_TOKEN_EXPIRED);
+    char *tok = srv_token_make("k", "u", "s", NOW);
+    srv_token_claims c;
+    assert_int_equal(srv_token_verify("k", tok, NOW - 1, &c), SRV_TOKEN_OK);
+    assert_int_equal(srv_token_verify("k", tok, NOW, &c), SRV_TOKEN_EXPIRED);
+    assert_int_equal(srv_token_verify("k", tok, NOW + 3600, &c), SRV_TOKEN_EXPIRED);
     free(tok);
 }
 
 static void another_secret_is_a_bad_signature(void **state)
 {
     (void)state;
-    char *tok = ll_token_make("k1", "u", "s", NOW + 60);
-    ll_token_claims c;
-    assert_int_equal(ll_token_verify("k2", tok, NOW, &c), LL_TOKEN_BAD_SIGNATURE);
+    char *tok = srv_token_make("k1", "u", "s", NOW + 60);
+    srv_token_claims c;
+    assert_int_equal(srv_token_verify("k2", tok, NOW, &c), SRV_TOKEN_BAD_SIGNATURE);
     free(tok);
 }
 
 static void a_tampered_payload_is_a_bad_signature(void **state)
 {
     (void)state;
-    char *tok = ll_token_make("k", "u", "s", NOW + 60);
-    char *other = ll_token_make("k", "u", "other", NOW + 60);
+    char *tok = srv_token_make("k", "u", "s", NOW + 60);
+    char *other = srv_token_make("k", "u", "other", NOW + 60);
     /* the other store's payload with this token's signature */
     char forged[512];
     snprintf(forged, sizeof(forged), "%.*s%s", (int)(strchr(other, '.') - other), other,
              strchr(tok, '.'));
-    ll_token_claims c;
-    assert_int_equal(ll_token_verify("k", forged, NOW, &c), LL_TOKEN_BAD_SIGNATURE);
+    srv_token_claims c;
+    assert_int_equal(srv_token_verify("k", forged, NOW, &c), SRV_TOKEN_BAD_SIGNATURE);
     /* one flipped character in the signature */
     char *dot = strchr(tok, '.');
     dot[1] = dot[1] == 'A' ? 'B' : 'A';
-    assert_int_equal(ll_token_verify("k", tok, NOW, &c), LL_TOKEN_BAD_SIGNATURE);
+    assert_int_equal(srv_token_verify("k", tok, NOW, &c), SRV_TOKEN_BAD_SIGNATURE);
     free(tok);
     free(other);
 }
@@ -93,23 +93,23 @@ static void a_tampered_payload_is_a_bad_signature(void **state)
 static void malformed_tokens_are_refused(void **state)
 {
     (void)state;
-    ll_token_claims c;
+    srv_token_claims c;
     const char *bad[] = {"", ".", "abc", "abc.", ".abc", "a.b.c", "Zm9v.!!!", NULL};
     for (size_t i = 0; bad[i]; i++)
-        assert_int_equal(ll_token_verify("k", bad[i], NOW, &c), LL_TOKEN_MALFORMED);
-    assert_int_equal(ll_token_verify("k", NULL, NOW, &c), LL_TOKEN_MALFORMED);
+        assert_int_equal(srv_token_verify("k", bad[i], NOW, &c), SRV_TOKEN_MALFORMED);
+    assert_int_equal(srv_token_verify("k", NULL, NOW, &c), SRV_TOKEN_MALFORMED);
 }
 
 /* Signs an arbitrary payload of len bytes, to reach the claim checks. */
 static char *sign_len(const char *secret, const char *json, size_t len)
 {
     static char tok[512];
-    size_t n = ll_b64url_encode(json, len, tok, sizeof(tok));
+    size_t n = srv_b64url_encode(json, len, tok, sizeof(tok));
     unsigned char mac[32];
     unsigned int mlen = 0;
     HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)tok, n, mac, &mlen);
     tok[n] = '.';
-    ll_b64url_encode(mac, mlen, tok + n + 1, sizeof(tok) - n - 1);
+    srv_b64url_encode(mac, mlen, tok + n + 1, sizeof(tok) - n - 1);
     return tok;
 }
 
@@ -121,9 +121,10 @@ static char *sign(const char *secret, const char *json)
 static void signed_but_bad_claims_are_malformed(void **state)
 {
     (void)state;
-    ll_token_claims c;
-    assert_int_equal(ll_token_verify("k", sign("k", "{\"u\":\"a\",\"s\":\"b\",\"exp\":1700000060}"),
-                                     NOW, &c), LL_TOKEN_OK);
+    srv_token_claims c;
+    assert_int_equal(
+        srv_token_verify("k", sign("k", "{\"u\":\"a\",\"s\":\"b\",\"exp\":1700000060}"), NOW, &c),
+        SRV_TOKEN_OK);
     const char *bad[] = {
         "[1,2]", "not json", "{\"s\":\"b\",\"exp\":1700000060}",
         "{\"u\":\"a\",\"exp\":1700000060}", "{\"u\":\"a\",\"s\":\"b\"}",
@@ -134,7 +135,7 @@ static void signed_but_bad_claims_are_malformed(void **state)
         "{\"u\":\"a\",\"s\":\"b\",\"exp\":1700000060}garbage",
         "{\"u\":\"a\",\"s\":\"b\",\"exp\":1700000060} {}", NULL};
     for (size_t i = 0; bad[i]; i++)
-        assert_int_equal(ll_token_verify("k", sign("k", bad[i]), NOW, &c), LL_TOKEN_MALFORMED);
+        assert_int_equal(srv_token_verify("k", sign("k", bad[i]), NOW, &c), SRV_TOKEN_MALFORMED);
 }
 
 /* A NUL in a claim must refuse the token, not cut the name at the NUL:
@@ -142,7 +143,7 @@ static void signed_but_bad_claims_are_malformed(void **state)
 static void a_nul_in_a_signed_name_is_malformed_not_cut_short(void **state)
 {
     (void)state;
-    ll_token_claims c;
+    srv_token_claims c;
     const char *bad[] = {
         "{\"u\":\"victim\\u0000x\",\"s\":\"b\",\"exp\":1700000060}",
         "{\"u\":\"victim\\u0000\",\"s\":\"b\",\"exp\":1700000060}",
@@ -150,24 +151,24 @@ static void a_nul_in_a_signed_name_is_malformed_not_cut_short(void **state)
         "{\"u\\u0000x\":\"victim\",\"s\":\"b\",\"exp\":1700000060}", /* the key "u\0x" */
         NULL};
     for (size_t i = 0; bad[i]; i++) {
-        assert_int_equal(ll_token_verify("k", sign("k", bad[i]), NOW, &c), LL_TOKEN_MALFORMED);
+        assert_int_equal(srv_token_verify("k", sign("k", bad[i]), NOW, &c), SRV_TOKEN_MALFORMED);
         assert_string_equal(c.user, "");
     }
     /* a raw NUL byte inside the string */
     static const char raw[] = "{\"u\":\"victim\0x\",\"s\":\"b\",\"exp\":1700000060}";
-    assert_int_equal(ll_token_verify("k", sign_len("k", raw, sizeof(raw) - 1), NOW, &c),
-                     LL_TOKEN_MALFORMED);
+    assert_int_equal(srv_token_verify("k", sign_len("k", raw, sizeof(raw) - 1), NOW, &c),
+                     SRV_TOKEN_MALFORMED);
     /* an escaped backslash then "u0000" is a name of printable characters */
-    assert_int_equal(ll_token_verify("k", sign("k", "{\"u\":\"a\\\\u0000\",\"s\":\"b\","
+    assert_int_equal(srv_token_verify("k", sign("k", "{\"u\":\"a\\\\u0000\",\"s\":\"b\","
                                                     "\"exp\":1700000060}"), NOW, &c),
-                     LL_TOKEN_OK);
+                     SRV_TOKEN_OK);
     assert_string_equal(c.user, "a\\u0000");
 }
 
 static void c0_del_and_c1_controls_in_a_signed_name_are_malformed(void **state)
 {
     (void)state;
-    ll_token_claims c;
+    srv_token_claims c;
     const char *bad[] = {
         "{\"u\":\"a\\u001f\",\"s\":\"b\",\"exp\":1700000060}",
         "{\"u\":\"a\\u007f\",\"s\":\"b\",\"exp\":1700000060}",
@@ -176,11 +177,11 @@ static void c0_del_and_c1_controls_in_a_signed_name_are_malformed(void **state)
         "{\"u\":\"a\xc2\x85\",\"s\":\"b\",\"exp\":1700000060}", /* raw U+0085 */
         NULL};
     for (size_t i = 0; bad[i]; i++)
-        assert_int_equal(ll_token_verify("k", sign("k", bad[i]), NOW, &c), LL_TOKEN_MALFORMED);
+        assert_int_equal(srv_token_verify("k", sign("k", bad[i]), NOW, &c), SRV_TOKEN_MALFORMED);
     /* U+00A0, the first code point after C1, is a name character */
-    assert_int_equal(ll_token_verify("k", sign("k", "{\"u\":\"a\\u00a0\",\"s\":\"b\","
+    assert_int_equal(srv_token_verify("k", sign("k", "{\"u\":\"a\\u00a0\",\"s\":\"b\","
                                                     "\"exp\":1700000060}"), NOW, &c),
-                     LL_TOKEN_OK);
+                     SRV_TOKEN_OK);
     assert_string_equal(c.user, "a\xc2\xa0");
 }
 
@@ -190,18 +191,18 @@ static void invalid_names_get_no_token(void **state)
     char longname[200];
     memset(longname, 'x', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
-    assert_null(ll_token_make("k", "", "s", NOW));
-    assert_null(ll_token_make("k", "u", longname, NOW));
-    assert_null(ll_token_make("k", "tab\there", "s", NOW));
+    assert_null(srv_token_make("k", "", "s", NOW));
+    assert_null(srv_token_make("k", "u", longname, NOW));
+    assert_null(srv_token_make("k", "tab\there", "s", NOW));
 }
 
 static void status_names_read_well(void **state)
 {
     (void)state;
-    assert_string_equal(ll_token_status_name(LL_TOKEN_OK), "ok");
-    assert_string_equal(ll_token_status_name(LL_TOKEN_EXPIRED), "expired");
-    assert_string_equal(ll_token_status_name(LL_TOKEN_BAD_SIGNATURE), "bad signature");
-    assert_string_equal(ll_token_status_name(LL_TOKEN_MALFORMED), "malformed");
+    assert_string_equal(srv_token_status_name(SRV_TOKEN_OK), "ok");
+    assert_string_equal(srv_token_status_name(SRV_TOKEN_EXPIRED), "expired");
+    assert_string_equal(srv_token_status_name(SRV_TOKEN_BAD_SIGNATURE), "bad signature");
+    assert_string_equal(srv_token_status_name(SRV_TOKEN_MALFORMED), "malformed");
 }
 
 int main(void)
