@@ -35,13 +35,10 @@ extern "C" {
 /* Version                                                                  */
 /* ------------------------------------------------------------------------ */
 
-#define LIFELINE_VERSION_MAJOR 0
-#define LIFELINE_VERSION_MINOR 1
-#define LIFELINE_VERSION_PATCH 0
-#define LIFELINE_VERSION_STRING "0.1.0"
-#define LIFELINE_VERSION_NUMBER                                                \
-    ((LIFELINE_VERSION_MAJOR << 16) | (LIFELINE_VERSION_MINOR << 8) |          \
-     LIFELINE_VERSION_PATCH)
+/* LIFELINE_VERSION_MAJOR, _MINOR, _PATCH, _STRING ("MAJOR.MINOR.PATCH") and
+ * _NUMBER ((MAJOR << 16) | (MINOR << 8) | PATCH), generated from meson.build's
+ * project(version:) and installed beside this header. */
+#include "lifeline/version.h"
 
 /* The library's version as "MAJOR.MINOR.PATCH". Static storage, never freed.
  * Threads: any. */

@@ -231,7 +231,7 @@ static int attempt(ll_notifier *n, const job *j, reply *r, long *status, char *e
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "lifeline/" "0.1");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "lifeline/" LIFELINE_VERSION_STRING);
     CURLcode rc = curl_easy_perform(c);
     *status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);

@@ -400,7 +400,7 @@ static void deflate_is_refused_on_libwebsockets_4_1(void **state)
 static void version_matches_the_header(void **state)
 {
     (void)state;
-    assert_string_equal(lifeline_version(), "0.1.0");
+    assert_string_equal(lifeline_version(), LIFELINE_VERSION_STRING);
     assert_int_equal(lifeline_version_number(), LIFELINE_VERSION_NUMBER);
 }
 

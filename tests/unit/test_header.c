@@ -11,7 +11,7 @@ int main(void)
     cfg.url = "ws://127.0.0.1:1/ws";
     if (lifeline_config_validate(&cfg) != LIFELINE_OK)
         return 1;
-    if (strcmp(lifeline_version(), "0.1.0") != 0)
+    if (strcmp(lifeline_version(), LIFELINE_VERSION_STRING) != 0)
         return 1;
     return lifeline_version_number() == LIFELINE_VERSION_NUMBER ? 0 : 1;
 }

@@ -93,17 +93,23 @@ def test_defaults_come_from_lifeline_config_init():
     assert d["health_url"] is None and d["discord_webhook"] is None
 
 
-def _include_dir() -> Path:
+def _include_dirs() -> typing.List[Path]:
+    """$LIFELINE_INCLUDE_DIR (installed headers), else the source tree's
+    include/ and, for lifeline/version.h, which meson generates, the include/
+    of the build folder the loaded library is in (build/src/liblifeline.so)."""
     env = os.environ.get("LIFELINE_INCLUDE_DIR")
-    return Path(env) if env else REPO / "include"
+    if env:
+        return [Path(env)]
+    return [REPO / "include", Path(lifeline.library_path).resolve().parent.parent / "include"]
 
 
 def _c_layout(struct: str, fields) -> dict:
     """sizeof and offsetof every field, as a C compiler sees the header."""
     cc = shutil.which("cc") or shutil.which("gcc")
-    header = _include_dir() / "lifeline" / "lifeline.h"
-    if not cc or not header.exists():
-        pytest.skip("needs a C compiler and lifeline.h (set LIFELINE_INCLUDE_DIR)")
+    dirs = _include_dirs()
+    found = [any((d / "lifeline" / h).exists() for d in dirs) for h in ("lifeline.h", "version.h")]
+    if not cc or not all(found):
+        pytest.skip("needs a C compiler, lifeline.h and lifeline/version.h (set LIFELINE_INCLUDE_DIR)")
     lines = [f'printf("sizeof %zu\\n", sizeof({struct}));']
     lines += [f'printf("{f} %zu\\n", offsetof({struct}, {f}));' for f in fields]
     src = (
@@ -114,7 +120,8 @@ def _c_layout(struct: str, fields) -> dict:
         c, exe = os.path.join(d, "abi.c"), os.path.join(d, "abi")
         with open(c, "w") as f:
             f.write(src)
-        subprocess.run([cc, "-I", str(_include_dir()), c, "-o", exe], check=True)
+        includes = [arg for d in dirs for arg in ("-I", str(d))]
+        subprocess.run([cc, *includes, c, "-o", exe], check=True)
         out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
     return {k: int(v) for k, v in (line.split() for line in out.splitlines())}
 

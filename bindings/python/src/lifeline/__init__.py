@@ -44,6 +44,9 @@ from ._types import (
     strerror,
 )
 
+#: The binding's version: the lifeline release it belongs to, the same as
+#: meson.build's project(version:) (the unit test "version",
+#: tests/unit/check_version.py, checks it); pyproject.toml reads it from here.
 __version__ = "0.1.0"
 
 #: The version of the liblifeline that was loaded, e.g. "0.1.0".
