@@ -1,5 +1,6 @@
-/* The client's and the loop's insides, shared by src/client/ and the
- * libwebsockets adapter in src/transport/. Not installed.
+/* The client's insides, shared by the files of src/client/. Not installed.
+ * The transport below is reached through transport/transport.h only: no
+ * libwebsockets type appears here.
  *
  * Threads: `mu` guards what app threads and the loop thread share (the
  * core, the queue, the pending commands, the counters). Everything under
@@ -11,14 +12,12 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include <libwebsockets.h>
-
 #include "client/queue.h"
 #include "client/redact.h"
 #include "core/machine.h"
 #include "lifeline/lifeline.h"
 #include "notify/notifier.h"
-#include "proto/ws_utf8.h"
+#include "transport/transport.h"
 #include "transport/url.h"
 
 /* Work posted by app threads for the loop thread. */
@@ -30,36 +29,17 @@ enum {
     LL_CMD_NOTIFY = 1 << 4,  /* alert results or pending log lines */
 };
 
+/* Alert results kept for the loop thread to report; more are dropped (the
+ * notifier's own queue holds 16). */
 #define LL_MAX_NOTIFY_RESULTS 32
-
-typedef struct ll_vhost {
-    struct ll_vhost *next;
-    struct lws_vhost *vh;
-    char *ca_file;
-    char *proxy;
-    int deflate;
-    int tls;
-    char *name;
-} ll_vhost;
-
-struct lifeline_loop {
-    struct lws_context *ctx;
-    pthread_t thread;
-    int thread_started;
-    pthread_mutex_t mu;          /* guards the fields below */
-    pthread_cond_t cv;
-    int stopping;
-    int ready;                   /* the thread has entered its service loop */
-    size_t n_clients;
-    lifeline_client *dirty;      /* clients with pending commands */
-    lifeline_client *clients;    /* every client on the loop */
-    ll_vhost *vhosts;            /* loop thread only */
-    int vhost_seq;               /* loop thread only */
-};
+/* The transport's words on a failure, kept for the state change's reason. */
+#define LL_CLIENT_DETAIL_MAX 200
 
 struct lifeline_client {
     lifeline_loop *loop;
     int owns_loop;
+    ll_conn *conn;                 /* the transport: the loop thread only,
+                                      but for ll_conn_post() */
     lifeline_client *next_on_loop; /* guarded by loop->mu */
     lifeline_client *next_dirty;   /* guarded by loop->mu */
     int is_dirty;                  /* guarded by loop->mu */
@@ -98,47 +78,20 @@ struct lifeline_client {
     int pending_log_levels[16];    /* mu */
     size_t n_pending_logs;         /* mu */
     int notify_closing;            /* mu: free() began, post nothing more */
-    int64_t last_down_alert_ms;    /* loop thread: -1 before the first */
-    int down_alert_sent;           /* loop thread: this outage's was sent */
 
     /* loop thread only */
-    struct lws *wsi;               /* the WebSocket attempt or connection */
-    uint32_t wsi_conn_id;
-    int wsi_open;
-    char host_header[300];         /* the Host header: host[:port] */
-    struct lws *probe_wsi;         /* the health check in flight */
-    uint32_t probe_conn_id;
-    ll_vhost *vhost;
-    lws_sorted_usec_list_t sul;    /* the core's deadline */
-    lws_sorted_usec_list_t close_sul; /* the bounded graceful close */
-    int close_code;                /* 0, or the close to send when writable */
-    uint32_t ping_seq;             /* a ping to send when writable, 0: none */
-    int64_t app_ping_ts[4];        /* app_ping: the ts of recent pings */
-    uint32_t app_ping_seq[4];
-    ll_msg *writing;               /* popped, being written */
-    unsigned char *tx;             /* a copy of the message being written */
-    size_t tx_cap;
-    unsigned char *rx;             /* reassembly of a fragmented message */
-    size_t rx_len, rx_cap;
-    int rx_binary;
-    ll_utf8_stream rx_utf8;        /* the text message being received */
-    int fail_error;                /* 0, or the lifeline_error this
-                                      connection is being failed with:
-                                      MESSAGE_TOO_BIG (1009), PROTOCOL (1002,
-                                      1007); reading stops */
-    int last_peer_close;           /* the server sent a close frame: its
-                                      code (1005: none readable), else 0 */
-    int pumping;                   /* performing actions (re-entrancy) */
-    int connecting_sync;           /* inside lws_client_connect_via_info() */
-    int connect_failed;            /* the attempt reported its failure */
-    int cert_refused;              /* OpenSSL refused the server's certificate */
-    int hs_status;                 /* the upgrade answer's status (0: none yet
-                                      or malformed) */
-    int hs_malformed;              /* its status line was not HTTP's */
+    int64_t last_down_alert_ms;    /* -1 before the first */
+    int down_alert_sent;           /* this outage's was sent */
+    ll_msg *writing;               /* handed to the transport, being written */
     int detail_error;              /* the error detail[] explains, or 0 */
-    char detail[200];              /* what the transport saw, for the reason
-                                      of the state change that error makes */
+    char detail[LL_CLIENT_DETAIL_MAX]; /* the transport's words on it,
+                                      redacted, for the state change's
+                                      reason; kept until used, or until the
+                                      next connection attempt */
 };
+
+/* What the transport calls up with (lifecycle.c assembles it). */
+extern const ll_transport_events ll_client_events;
 
 /* ---- settings.c ------------------------------------------------------------ */
 
@@ -148,27 +101,31 @@ struct lifeline_client {
 int ll_client_copy_config(lifeline_client *c, const lifeline_config *cfg);
 /* Free what ll_client_copy_config() made (also after it failed). */
 void ll_client_free_config(lifeline_client *c);
+/* What the transport needs of the config (pointing into the client's
+ * copy, which outlives the connection). */
+void ll_client_conn_opts(const lifeline_client *c, ll_conn_opts *o);
 
-/* ---- pump.c: the core, its actions, the glue the transport calls ---------- */
+/* ---- pump.c: the core, its actions ---------------------------------------- */
 
 /* An app request (start, stop, reconnect_now): decided now, under the
  * client's mutex, so the caller gets the core's answer; performed on the
  * loop. Threads: any. */
 int ll_client_app_event(lifeline_client *c, ll_event_type type);
-/* Feed a transport event to the core and perform what follows. */
+/* Feed an event to the core and perform what follows (loop thread). */
 void ll_client_dispatch(lifeline_client *c, const ll_event *ev);
-/* Perform the actions the core produced (re-entrancy safe). */
+/* Perform the actions the core produced, then the reports (loop thread;
+ * never re-entered: see transport.h, "THE RULE"). */
 void ll_client_pump(lifeline_client *c);
-/* The loop thread is done with the current batch: re-arm the timer. */
-void ll_client_arm_timer(lifeline_client *c);
-/* Run the commands app threads posted. */
-void ll_client_run_commands(lifeline_client *c);
-int64_t ll_now_ms(void);
+/* events->event, ->wake (run the commands app threads posted), ->timer. */
+void ll_client_on_event(void *owner, const ll_event *ev, const ll_detail *why);
+void ll_client_on_wake(void *owner);
+void ll_client_on_timer(void *owner);
 
 /* ---- send.c ----------------------------------------------------------------- */
 
-/* Write the next queued message; returns -1 if the connection failed. */
-int ll_client_write_next(lifeline_client *c, struct lws *wsi);
+/* events->next_out and ->written: the write path. */
+int ll_client_next_out(void *owner, ll_out *out);
+void ll_client_written(void *owner, int ok);
 /* Report the dropped messages to on_dropped (loop thread). */
 void ll_client_report_dropped(lifeline_client *c);
 /* Move everything still queued to the dropped list (stop). mu held. */
@@ -176,50 +133,32 @@ void ll_client_drop_all_locked(lifeline_client *c);
 
 /* ---- receive.c -------------------------------------------------------------- */
 
-/* A whole inbound message. */
-void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_binary);
+/* events->message: a whole inbound message. */
+void ll_client_on_message(void *owner, const void *data, size_t len, int is_binary);
 
 /* ---- log.c ------------------------------------------------------------------ */
 
-/* Explain the next failure with error (printf-style): the state change it
- * causes (disconnected or error) gets "<lifeline_strerror(error)>: <this>"
- * as its reason. Kept until used, or until the next connection attempt. */
-void ll_client_detail(lifeline_client *c, int error, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* A log line from inside lifeline (printf-style), redacted, if level allows. */
 void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* events->log: the transport's lines, redacted like the others. */
+void ll_client_on_log(void *owner, int level, const char *line);
+/* Keep the transport's words on a failure (redacted) for the state change
+ * it causes. */
+void ll_client_keep_detail(lifeline_client *c, const ll_detail *why);
 /* Keep a log line for the loop thread to log (any thread; the caller may
  * hold the loop's lock). Full: the line is dropped. */
 void ll_client_log_later(lifeline_client *c, int level, const char *line);
 /* Log the lines kept by ll_client_log_later() (loop thread). */
 void ll_client_flush_logs(lifeline_client *c);
 
-/* ---- transport/loop.c ---------------------------------------------------------------- */
+/* ---- transport/loop.c (until the loop's members are connections) ------------ */
 
 int ll_loop_attach(lifeline_loop *loop, lifeline_client *c);
 void ll_loop_detach(lifeline_loop *loop, lifeline_client *c);
 /* Post commands for c and wake the loop. Threads: any. */
 void ll_loop_post(lifeline_client *c, unsigned cmds);
 int ll_loop_is_current(const lifeline_loop *loop);
-/* The vhost for c's TLS, proxy and deflate options (loop thread). */
-struct lws_vhost *ll_loop_vhost(lifeline_loop *loop, lifeline_client *c);
-/* Route libwebsockets' log lines to the clients of the calling loop. */
-void ll_loop_route_lws_logs(void);
-/* EVENT_WAIT_CANCELLED: run the work app threads posted. */
-int ll_loop_on_wake(struct lws *wsi);
-/* The client whose callback is running on this loop thread, if any. */
-extern __thread lifeline_client *ll_tls_client;
-
-/* ---- transport/ws.c -------------------------------------------------------- */
-
-extern const struct lws_protocols ll_protocols[];
-void ll_ws_connect(lifeline_client *c, uint32_t conn_id);
-void ll_ws_close(lifeline_client *c, uint32_t conn_id, int code);
-void ll_ws_want_write(lifeline_client *c);
-void ll_ws_send_ping(lifeline_client *c, uint32_t seq);
-/* Let go of every wsi at once (free). */
-void ll_ws_abandon_all(lifeline_client *c);
 
 /* ---- client/alerts.c --------------------------------------------------------- */
 
@@ -232,11 +171,5 @@ void ll_alerts_recovered(lifeline_client *c, const ll_action *a);
 void ll_alerts_report(lifeline_client *c);
 /* Stop the notifier, bounded (free). */
 void ll_alerts_free(lifeline_client *c);
-
-/* ---- transport/health.c ---------------------------------------------------- */
-
-void ll_health_probe(lifeline_client *c, uint32_t conn_id);
-int ll_health_callback(struct lws *wsi, enum lws_callback_reasons reason,
-                       void *user, void *in, size_t len);
 
 #endif

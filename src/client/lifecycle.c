@@ -11,8 +11,19 @@
 
 #define STOP_WAIT_DEFAULT_MS 2000
 
+const ll_transport_events ll_client_events = {
+    .event = ll_client_on_event,
+    .message = ll_client_on_message,
+    .next_out = ll_client_next_out,
+    .written = ll_client_written,
+    .log = ll_client_on_log,
+    .wake = ll_client_on_wake,
+    .timer = ll_client_on_timer,
+};
+
 static void free_client(lifeline_client *c)
 {
+    ll_conn_free(c->conn);
     ll_client_free_config(c);
     ll_msg *m;
     while ((m = ll_queue_pop(&c->queue)))
@@ -20,8 +31,6 @@ static void free_client(lifeline_client *c)
     while ((m = ll_queue_pop(&c->dropped)))
         free(m);
     free(c->actions);
-    free(c->rx);
-    free(c->tx);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -52,7 +61,11 @@ static int join_loop(lifeline_client *c, lifeline_loop *loop)
             return rc;
         c->owns_loop = 1;
     }
-    int rc = ll_loop_attach(c->loop, c);
+    ll_conn_opts opts;
+    ll_client_conn_opts(c, &opts);
+    int rc = ll_conn_new(c->loop, &opts, &ll_client_events, c, &c->conn);
+    if (!rc)
+        rc = ll_loop_attach(c->loop, c);
     if (rc && c->owns_loop)
         lifeline_loop_free(c->loop);
     return rc;

@@ -1,6 +1,7 @@
 /* The client's log: lines from inside lifeline, redacted and cut, to
  * on_log; lines made where on_log cannot be called (another thread, under a
- * lock) kept for the loop thread; the transport's words on a failure. */
+ * lock) kept for the loop thread; the transport's lines and its words on
+ * a failure. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,14 +73,14 @@ void ll_client_flush_logs(lifeline_client *c)
         ll_client_log(c, levels[i], "%s", lines[i]);
 }
 
-void ll_client_detail(lifeline_client *c, int error, const char *fmt, ...)
+void ll_client_on_log(void *owner, int level, const char *line)
 {
-    char raw[sizeof(c->detail)];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(raw, sizeof(raw), fmt, ap);
-    va_end(ap);
+    ll_client_log(owner, level, "%s", line);
+}
+
+void ll_client_keep_detail(lifeline_client *c, const ll_detail *why)
+{
     /* it may quote what the server sent: none of our secrets in it */
-    ll_redact(raw, c->detail, sizeof(c->detail), c->secrets.list, c->secrets.count);
-    c->detail_error = error;
+    ll_redact(why->text, c->detail, sizeof(c->detail), c->secrets.list, c->secrets.count);
+    c->detail_error = why->error;
 }

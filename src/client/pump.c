@@ -8,16 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/client_impl.h"
-
-int64_t ll_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Run ev through the core and append its actions for the loop. mu held. */
 static int feed_locked(lifeline_client *c, const ll_event *ev)
@@ -64,25 +56,14 @@ void ll_client_dispatch(lifeline_client *c, const ll_event *ev)
     ll_client_pump(c);
 }
 
-static void timer_cb(lws_sorted_usec_list_t *sul)
-{
-    lifeline_client *c = lws_container_of(sul, lifeline_client, sul);
-    ll_client_dispatch(c, &(ll_event){.type = LL_EV_TICK});
-}
-
-void ll_client_arm_timer(lifeline_client *c)
+/* The loop thread is done with the current batch: the core's next
+ * deadline is the transport's timer. */
+static void arm_timer(lifeline_client *c)
 {
     pthread_mutex_lock(&c->mu);
     int64_t deadline = ll_core_deadline(&c->core);
     pthread_mutex_unlock(&c->mu);
-    if (deadline == LL_NO_DEADLINE) {
-        lws_sul_cancel(&c->sul);
-        return;
-    }
-    int64_t in = deadline - ll_now_ms();
-    if (in < 0)
-        in = 0;
-    lws_sul_schedule(c->loop->ctx, 0, &c->sul, timer_cb, (lws_usec_t)in * LWS_US_PER_MS);
+    ll_conn_timer(c->conn, deadline);
 }
 
 static const char *reason_text(const ll_action *a)
@@ -113,7 +94,7 @@ static void on_state(lifeline_client *c, const ll_action *a)
         c->write_armed = start;
         pthread_mutex_unlock(&c->mu);
         if (start)
-            ll_ws_want_write(c);
+            ll_conn_want_write(c->conn);
     }
     /* the transport's own words on this failure, if it left some */
     const char *detail = "";
@@ -140,30 +121,26 @@ static void on_state(lifeline_client *c, const ll_action *a)
     }
 }
 
-static void close_timeout(lws_sorted_usec_list_t *sul);
-
 static void perform(lifeline_client *c, const ll_action *a)
 {
     void *ud = c->cfg.user_data;
     switch (a->type) {
     case LL_ACT_CONNECT:
-        ll_ws_connect(c, a->conn_id);
+        c->detail_error = 0; /* what explained an earlier failure is stale */
+        ll_conn_connect(c->conn, a->conn_id);
         break;
     case LL_ACT_PROBE_HTTP:
-        ll_health_probe(c, a->conn_id);
+        ll_conn_probe(c->conn, a->conn_id);
         break;
-    case LL_ACT_CLOSE:
-        ll_ws_close(c, a->conn_id, a->close_code);
-        if (a->close_code == 1000 && c->wsi) {
-            pthread_mutex_lock(&c->mu);
-            int wait = c->stop_wait_ms;
-            pthread_mutex_unlock(&c->mu);
-            lws_sul_schedule(c->loop->ctx, 0, &c->close_sul, close_timeout,
-                             (lws_usec_t)wait * LWS_US_PER_MS);
-        }
+    case LL_ACT_CLOSE: {
+        pthread_mutex_lock(&c->mu);
+        int wait = c->stop_wait_ms;
+        pthread_mutex_unlock(&c->mu);
+        ll_conn_close(c->conn, a->conn_id, a->close_code, wait);
         break;
+    }
     case LL_ACT_SEND_PING:
-        ll_ws_send_ping(c, a->seq);
+        ll_conn_ping(c->conn, a->seq);
         break;
     case LL_ACT_STATE:
         on_state(c, a);
@@ -200,24 +177,8 @@ static void perform(lifeline_client *c, const ll_action *a)
     }
 }
 
-/* The server did not answer a graceful close within stop's wait. */
-static void close_timeout(lws_sorted_usec_list_t *sul)
-{
-    lifeline_client *c = lws_container_of(sul, lifeline_client, close_sul);
-    if (c->wsi) {
-        ll_client_log(c, LIFELINE_LOG_INFO, "server did not answer the close in time");
-        ll_ws_abandon_all(c);
-    }
-    ll_client_pump(c);
-}
-
 void ll_client_pump(lifeline_client *c)
 {
-    if (c->pumping)
-        return; /* the outer pump picks up what this call appended */
-    c->pumping = 1;
-    lifeline_client *prev = ll_tls_client;
-    ll_tls_client = c;
     for (;;) {
         pthread_mutex_lock(&c->mu);
         if (c->n_actions == 0) {
@@ -233,31 +194,28 @@ void ll_client_pump(lifeline_client *c)
     ll_client_report_dropped(c);
     ll_client_flush_logs(c);
     ll_alerts_report(c);
-    ll_client_arm_timer(c);
+    arm_timer(c);
     /* a stop is done when the core is closed, every action it asked for is
      * performed (the closed event and the drop reports among them), and no
      * socket is left */
     pthread_mutex_lock(&c->mu);
-    if (c->core.state == LIFELINE_STATE_CLOSED && c->n_actions == 0 && !c->wsi &&
-        !c->probe_wsi && !c->closed_done) {
+    if (c->core.state == LIFELINE_STATE_CLOSED && c->n_actions == 0 &&
+        !ll_conn_busy(c->conn) && !c->closed_done) {
         c->closed_done = 1;
         pthread_cond_broadcast(&c->cv);
     }
     pthread_mutex_unlock(&c->mu);
-    ll_tls_client = prev;
-    c->pumping = 0;
 }
 
-void ll_client_run_commands(lifeline_client *c)
+void ll_client_on_wake(void *owner)
 {
+    lifeline_client *c = owner;
     pthread_mutex_lock(&c->mu);
     unsigned cmds = c->cmds;
     c->cmds = 0;
     pthread_mutex_unlock(&c->mu);
     if (cmds & LL_CMD_DETACH) {
-        ll_ws_abandon_all(c);
-        lws_sul_cancel(&c->sul);
-        lws_sul_cancel(&c->close_sul);
+        ll_conn_abandon(c->conn, 0);
         pthread_mutex_lock(&c->mu);
         c->detached = 1;
         pthread_cond_broadcast(&c->cv);
@@ -265,6 +223,19 @@ void ll_client_run_commands(lifeline_client *c)
         return;
     }
     if (cmds & LL_CMD_WRITE)
-        ll_ws_want_write(c);
+        ll_conn_want_write(c->conn);
     ll_client_pump(c); /* actions, dropped reports, timer */
+}
+
+void ll_client_on_event(void *owner, const ll_event *ev, const ll_detail *why)
+{
+    lifeline_client *c = owner;
+    if (why)
+        ll_client_keep_detail(c, why);
+    ll_client_dispatch(c, ev);
+}
+
+void ll_client_on_timer(void *owner)
+{
+    ll_client_dispatch(owner, &(ll_event){.type = LL_EV_TICK});
 }

@@ -1,11 +1,11 @@
-/* Inbound: a whole message from the transport, counted and handed to
- * on_message. */
+/* Inbound: a whole message from the transport (events->message), counted
+ * and handed to on_message. The transport delivers nothing once a close
+ * has begun: closed was the last state, nothing follows it. */
 #include "client/client_impl.h"
 
-void ll_client_deliver(lifeline_client *c, const void *data, size_t len, int is_binary)
+void ll_client_on_message(void *owner, const void *data, size_t len, int is_binary)
 {
-    if (c->close_code)
-        return; /* stopping: closed was the last state; nothing follows it */
+    lifeline_client *c = owner;
     pthread_mutex_lock(&c->mu);
     c->msgs_recv++;
     c->bytes_recv += len;

@@ -33,10 +33,9 @@ void ll_client_drop_all_locked(lifeline_client *c)
     }
 }
 
-int ll_client_write_next(lifeline_client *c, struct lws *wsi)
+int ll_client_next_out(void *owner, ll_out *out)
 {
-    /* one message per WRITEABLE: libwebsockets services reads between two
-     * writes, so a long queue never starves what the server sends back */
+    lifeline_client *c = owner;
     pthread_mutex_lock(&c->mu);
     ll_msg *m = ll_queue_pop(&c->queue);
     int more = c->queue.count > 0;
@@ -44,40 +43,26 @@ int ll_client_write_next(lifeline_client *c, struct lws *wsi)
     pthread_mutex_unlock(&c->mu);
     if (!m)
         return 0;
-    /* libwebsockets masks a client's payload in place: write a copy, so a
-     * message whose write fails goes again, first, unharmed */
-    if (c->tx_cap < LWS_PRE + m->len) {
-        unsigned char *p = realloc(c->tx, LWS_PRE + m->len);
-        if (!p) {
-            pthread_mutex_lock(&c->mu);
-            ll_queue_push_front(&c->queue, m);
-            pthread_mutex_unlock(&c->mu);
-            return -1;
-        }
-        c->tx = p;
-        c->tx_cap = LWS_PRE + m->len;
-    }
-    memcpy(c->tx + LWS_PRE, m->data, m->len);
-    int n = lws_write(wsi, c->tx + LWS_PRE, m->len,
-                      m->is_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    if (c->tx_cap > 65536) { /* do not keep a big buffer for an idle link */
-        free(c->tx);
-        c->tx = NULL;
-        c->tx_cap = 0;
-    }
+    c->writing = m;
+    *out = (ll_out){.data = m->data, .len = m->len, .is_binary = m->is_binary, .more = more};
+    return 1;
+}
+
+void ll_client_written(void *owner, int ok)
+{
+    lifeline_client *c = owner;
+    ll_msg *m = c->writing;
+    c->writing = NULL;
     pthread_mutex_lock(&c->mu);
-    if (n < (int)m->len) {
+    if (!ok) {
         ll_queue_push_front(&c->queue, m); /* not sent: it goes again, first */
-        pthread_mutex_unlock(&c->mu);
-        return -1;
+        m = NULL;
+    } else {
+        c->msgs_sent++;
+        c->bytes_sent += m->len;
     }
-    c->msgs_sent++;
-    c->bytes_sent += m->len;
     pthread_mutex_unlock(&c->mu);
     free(m);
-    if (more)
-        lws_callback_on_writable(wsi);
-    return 0;
 }
 
 int lifeline_client_send(lifeline_client *c, const void *data, size_t len, int is_binary)
@@ -122,7 +107,7 @@ int lifeline_client_send(lifeline_client *c, const void *data, size_t len, int i
     pthread_mutex_unlock(&c->mu);
     free(m);
     if (wake == LL_CMD_WRITE && ll_loop_is_current(c->loop))
-        ll_ws_want_write(c); /* on the loop thread already: no wake-up */
+        ll_conn_want_write(c->conn); /* on the loop thread already: no wake-up */
     else if (wake)
         ll_loop_post(c, (unsigned)wake);
     return rc;

@@ -145,3 +145,24 @@ void ll_client_free_config(lifeline_client *c)
     ll_url_free(&c->url);
     ll_url_free(&c->health);
 }
+
+void ll_client_conn_opts(const lifeline_client *c, ll_conn_opts *o)
+{
+    *o = (ll_conn_opts){
+        .url = &c->url,
+        .health = c->health_str ? &c->health : NULL,
+        .url_text = c->url_str,
+        .subprotocol = c->subprotocol,
+        .origin = c->origin,
+        .headers = (const char *const *)c->headers,
+        .header_count = c->header_count,
+        .ca_file = c->ca_file,
+        .proxy = c->proxy,
+        .allow_insecure_tls = c->cfg.allow_insecure_tls,
+        .permessage_deflate = c->cfg.permessage_deflate,
+        .app_ping = c->cfg.app_ping,
+        .max_message_bytes = c->cfg.max_message_bytes,
+        /* no on_log: no line is worth making */
+        .log_level = c->cfg.on_log ? c->cfg.log_level : -1,
+    };
+}

@@ -8,12 +8,55 @@
 #include <string.h>
 
 #include "client/client_impl.h"
+#include "transport/conn.h"
+
+typedef struct ll_vhost {
+    struct ll_vhost *next;
+    struct lws_vhost *vh;
+    char *ca_file;
+    char *proxy;
+    int deflate;
+    int tls;
+    char *name;
+} ll_vhost;
+
+struct lifeline_loop {
+    struct lws_context *ctx;
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t mu;          /* guards the fields below */
+    pthread_cond_t cv;
+    int stopping;
+    int ready;                   /* the thread has entered its service loop */
+    size_t n_clients;
+    lifeline_client *dirty;      /* clients with pending commands */
+    lifeline_client *clients;    /* every client on the loop */
+    ll_vhost *vhosts;            /* loop thread only */
+    int vhost_seq;               /* loop thread only */
+};
 
 /* The loop whose service thread this is. libwebsockets 4.1 has one
  * process-wide log hook; this is how its lines find the loop (and, while a
- * client's callback runs, the client) they belong to. */
+ * connection's work runs, the connection) they belong to. */
 static __thread lifeline_loop *tls_loop;
-__thread lifeline_client *ll_tls_client;
+static __thread ll_conn *tls_current;
+
+ll_conn *ll_loop_enter(ll_conn *c)
+{
+    ll_conn *prev = tls_current;
+    tls_current = c;
+    return prev;
+}
+
+void ll_loop_exit(ll_conn *prev)
+{
+    tls_current = prev;
+}
+
+struct lws_context *ll_loop_context(ll_loop *l)
+{
+    return l->ctx;
+}
 
 static pthread_once_t lws_log_once = PTHREAD_ONCE_INIT;
 
@@ -35,8 +78,8 @@ static void lws_log_emit(int level, const char *line)
     size_t n = strcspn(line, "\n");
     snprintf(buf, sizeof(buf), "lws: %.*s", (int)(n < 480 ? n : 480), line);
     int ours = lws_level_to_ours(level);
-    if (ll_tls_client) {
-        ll_client_log(ll_tls_client, ours, "%s", buf);
+    if (tls_current) {
+        tls_current->up->log(tls_current->owner, ours, buf);
         return;
     }
     /* no client is known: every client of this loop gets the line, later,
@@ -54,7 +97,7 @@ static void install_lws_log_hook(void)
     lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log_emit);
 }
 
-void ll_loop_route_lws_logs(void)
+static void route_lws_logs(void)
 {
     pthread_once(&lws_log_once, install_lws_log_hook);
 }
@@ -87,8 +130,11 @@ static void drain(lifeline_loop *l)
         list[i] = c;
     }
     pthread_mutex_unlock(&l->mu);
-    for (size_t i = 0; i < n; i++)
-        ll_client_run_commands(list[i]);
+    for (size_t i = 0; i < n; i++) {
+        ll_conn *prev = ll_loop_enter(list[i]->conn);
+        ll_client_on_wake(list[i]);
+        ll_loop_exit(prev);
+    }
     if (list != small)
         free(list);
 }
@@ -158,12 +204,13 @@ static int same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-struct lws_vhost *ll_loop_vhost(lifeline_loop *l, lifeline_client *c)
+struct lws_vhost *ll_loop_vhost(lifeline_loop *l, const ll_conn_opts *o)
 {
-    int deflate = c->cfg.permessage_deflate != 0;
-    int tls = c->url.secure || c->health.secure;
+    int deflate = o->permessage_deflate != 0;
+    int tls = o->url->secure || (o->health && o->health->secure);
+    const char *ca_file = o->ca_file, *proxy = o->proxy;
     for (ll_vhost *v = l->vhosts; v; v = v->next)
-        if (v->tls == tls && same(v->ca_file, c->ca_file) && same(v->proxy, c->proxy) &&
+        if (v->tls == tls && same(v->ca_file, ca_file) && same(v->proxy, proxy) &&
             v->deflate == deflate)
             return v->vh;
     ll_vhost *v = calloc(1, sizeof(*v));
@@ -171,13 +218,13 @@ struct lws_vhost *ll_loop_vhost(lifeline_loop *l, lifeline_client *c)
         return NULL;
     char name[32];
     snprintf(name, sizeof(name), "lifeline-%d", ++l->vhost_seq);
-    v->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
-    v->proxy = c->proxy ? strdup(c->proxy) : NULL;
+    v->ca_file = ca_file ? strdup(ca_file) : NULL;
+    v->proxy = proxy ? strdup(proxy) : NULL;
     v->deflate = deflate;
     v->tls = tls;
     v->name = strdup(name);
-    v->vh = make_vhost(l, tls, c->ca_file, c->proxy, deflate, v->name);
-    if (!v->vh || !v->name || (c->ca_file && !v->ca_file) || (c->proxy && !v->proxy)) {
+    v->vh = make_vhost(l, tls, ca_file, proxy, deflate, v->name);
+    if (!v->vh || !v->name || (ca_file && !v->ca_file) || (proxy && !v->proxy)) {
         free(v->ca_file);
         free(v->proxy);
         free(v->name);
@@ -194,7 +241,7 @@ int lifeline_loop_new(lifeline_loop **out)
     if (!out)
         return LIFELINE_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    ll_loop_route_lws_logs();
+    route_lws_logs();
     lifeline_loop *l = calloc(1, sizeof(*l));
     if (!l)
         return LIFELINE_ERR_NO_MEMORY;

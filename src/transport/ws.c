@@ -1,10 +1,10 @@
-/* The libwebsockets adapter: opens the WebSocket the core asks for, writes
- * queued messages, pings and closes, reassembles what arrives, and turns
- * what libwebsockets reports into core events. Loop thread only.
+/* The WebSocket: opens it as the core asks, writes what the owner queued,
+ * pings and closes, reassembles what arrives, and turns what libwebsockets
+ * reports into core events. Loop thread only.
  *
- * Each wsi carries its client as opaque user data; a wsi the client has let
- * go of (an abandoned attempt, a connection declared dead) has it cleared,
- * so its late callbacks reach nobody. */
+ * Each wsi carries its ll_conn as opaque user data; a wsi the connection
+ * has let go of (an abandoned attempt, a connection declared dead) has it
+ * cleared, so its late callbacks reach nobody. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -12,75 +12,50 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "client/client_impl.h"
-#include "transport/classify.h"
-#include "transport/pong.h"
 #include "proto/ws_close.h"
 #include "proto/ws_utf8.h"
+#include "transport/classify.h"
+#include "transport/conn.h"
+#include "transport/pong.h"
 
 
-static void forget(lifeline_client *c)
+/* Host carries the port unless it is the scheme's default (RFC 7230). */
+static void make_host_header(ll_conn *c)
 {
-    if (c->wsi)
-        lws_set_opaque_user_data(c->wsi, NULL);
-    c->wsi = NULL;
-    c->wsi_open = 0;
-    c->close_code = 0;
-    c->ping_seq = 0;
-    c->rx_len = 0;
-    c->fail_error = 0;
-    lws_sul_cancel(&c->close_sul);
-}
-
-static void kill_wsi(struct lws *wsi)
-{
-    lws_set_opaque_user_data(wsi, NULL);
-    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-}
-
-void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
-{
-    if (c->wsi) /* never two at once: the old one is abandoned */
-        kill_wsi(c->wsi);
-    forget(c);
-    struct lws_vhost *vh = ll_loop_vhost(c->loop, c);
-    ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id,
-                     .error = LIFELINE_ERR_TRANSPORT};
-    if (!vh) {
-        ll_client_log(c, LIFELINE_LOG_ERROR, "cannot set up TLS or proxy for %s",
-                      c->url_str);
-        fail.error = c->ca_file ? LIFELINE_ERR_TLS : LIFELINE_ERR_TRANSPORT;
-        fail.permanent = 1;
-        ll_client_dispatch(c, &fail);
-        return;
-    }
-    struct lws_client_connect_info i;
-    memset(&i, 0, sizeof(i));
-    i.context = c->loop->ctx;
-    i.vhost = vh;
-    i.address = c->url.host;
-    i.port = c->url.port;
-    i.path = c->url.path;
-    /* Host carries the port unless it is the scheme's default (RFC 7230) */
-    int v6 = strchr(c->url.host, ':') != NULL;
-    if (c->url.port == (c->url.secure ? 443 : 80))
-        snprintf(c->host_header, sizeof(c->host_header), "%s%s%s", v6 ? "[" : "", c->url.host,
+    const ll_url *u = c->opts.url;
+    int v6 = strchr(u->host, ':') != NULL;
+    if (u->port == (u->secure ? 443 : 80))
+        snprintf(c->host_header, sizeof(c->host_header), "%s%s%s", v6 ? "[" : "", u->host,
                  v6 ? "]" : "");
     else
-        snprintf(c->host_header, sizeof(c->host_header), "%s%s%s:%d", v6 ? "[" : "",
-                 c->url.host, v6 ? "]" : "", c->url.port);
-    i.host = c->host_header;
+        snprintf(c->host_header, sizeof(c->host_header), "%s%s%s:%d", v6 ? "[" : "", u->host,
+                 v6 ? "]" : "", u->port);
+}
+
+static void fill_connect_info(ll_conn *c, struct lws_vhost *vh, struct lws_client_connect_info *i)
+{
+    memset(i, 0, sizeof(*i));
+    i->context = ll_loop_context(c->loop);
+    i->vhost = vh;
+    i->address = c->opts.url->host;
+    i->port = c->opts.url->port;
+    i->path = c->opts.url->path;
+    make_host_header(c);
+    i->host = c->host_header;
     /* libwebsockets 4.1 would write "Origin: http://<origin>": the Origin
      * header is added as given, with the others (add_headers) */
-    i.origin = NULL;
-    i.protocol = c->subprotocol;
-    i.local_protocol_name = ll_protocols[0].name;
-    i.opaque_user_data = c;
-    if (c->url.secure) {
-        i.ssl_connection = LCCSCF_USE_SSL;
-        if (c->cfg.allow_insecure_tls)
-            i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-                                LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+    i->origin = NULL;
+    i->protocol = c->opts.subprotocol;
+    i->local_protocol_name = ll_protocols[0].name;
+    i->opaque_user_data = c;
+    /* the wsi is known from the start: libwebsockets stores it here before
+     * it makes the callbacks that come from inside the connect call */
+    i->pwsi = &c->wsi;
+    if (c->opts.url->secure) {
+        i->ssl_connection = LCCSCF_USE_SSL;
+        if (c->opts.allow_insecure_tls)
+            i->ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                                 LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
     }
     /* A WebSocket client fails the handshake on a 3xx, as browsers do:
      * libwebsockets 4.1 would follow it (lws_client_interpret_server_
@@ -88,89 +63,87 @@ void ll_ws_connect(lifeline_client *c, uint32_t conn_id)
      * 303, 307 and 308) to whatever origin the Location names, and send
      * it the same headers, Authorization and the query's token included.
      * This flag skips that; the 3xx is then refused as "not 101". */
-    i.ssl_connection |= LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+    i->ssl_connection |= LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+}
+
+/* A new attempt starts from nothing: what explained an earlier failure is
+ * stale. */
+static void begin_attempt(ll_conn *c, uint32_t conn_id)
+{
+    if (c->wsi) /* never two at once: the old one is abandoned */
+        ll_conn_kill_wsi(c->wsi);
+    ll_conn_forget(c);
+    c->report_ws.pending = 0; /* the old attempt's word comes too late */
     c->wsi_conn_id = conn_id;
-    c->connect_failed = 0;
     c->cert_refused = 0;
     c->hs_status = 0;
     c->hs_malformed = 0;
-    c->detail_error = 0; /* what explained an earlier failure is stale */
-    c->connecting_sync = 1;
+    c->detail_error = 0;
     c->last_peer_close = 0;
-    ll_client_log(c, LIFELINE_LOG_DEBUG, "connecting to %s", c->url_str);
-    struct lws *wsi = lws_client_connect_via_info(&i);
-    c->connecting_sync = 0;
-    if (c->connect_failed)
-        return; /* reported by CLIENT_CONNECTION_ERROR already */
-    if (!wsi) {
-        /* libwebsockets 4.1 gives up on a name it cannot resolve without
-         * saying why: ask the resolver, so DNS failures are named as such */
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-        if (getaddrinfo(c->url.host, NULL, &hints, &res) != 0)
-            fail.error = LIFELINE_ERR_DNS;
-        else
-            freeaddrinfo(res);
-        ll_client_log(c, LIFELINE_LOG_INFO, "connection attempt failed: %s",
-                      lifeline_strerror(fail.error));
-        forget(c);
-        ll_client_dispatch(c, &fail);
+}
+
+/* lws_client_connect_via_info() gave up: say why, later (THE RULE). */
+static void connect_refused(ll_conn *c, uint32_t conn_id)
+{
+    if (c->report_ws.pending && c->report_ws.ev.conn_id == conn_id)
+        return; /* a callback made inside the call has reported it already */
+    /* libwebsockets 4.1 gives up on a name it cannot resolve without
+     * saying why: ask the resolver, so DNS failures are named as such */
+    ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id,
+                     .error = LIFELINE_ERR_TRANSPORT};
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(c->opts.url->host, NULL, &hints, &res) != 0)
+        fail.error = LIFELINE_ERR_DNS;
+    else
+        freeaddrinfo(res);
+    ll_conn_log(c, LIFELINE_LOG_INFO, "connection attempt failed: %s",
+                lifeline_strerror(fail.error));
+    ll_conn_report_later(c, &fail, 0);
+}
+
+void ll_conn_connect(ll_conn *c, uint32_t conn_id)
+{
+    ll_conn *prev = ll_loop_enter(c);
+    begin_attempt(c, conn_id);
+    struct lws_vhost *vh = ll_loop_vhost(c->loop, &c->opts);
+    if (!vh) {
+        ll_conn_log(c, LIFELINE_LOG_ERROR, "cannot set up TLS or proxy for %s",
+                    c->opts.url_text);
+        ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id, .permanent = 1,
+                         .error = c->opts.ca_file ? LIFELINE_ERR_TLS : LIFELINE_ERR_TRANSPORT};
+        ll_conn_report_later(c, &fail, 0);
+        ll_loop_exit(prev);
         return;
     }
-    c->wsi = wsi;
-}
-
-void ll_ws_close(lifeline_client *c, uint32_t conn_id, int code)
-{
-    if (c->probe_wsi && c->probe_conn_id == conn_id) {
-        kill_wsi(c->probe_wsi);
-        c->probe_wsi = NULL;
+    struct lws_client_connect_info i;
+    fill_connect_info(c, vh, &i);
+    ll_conn_log(c, LIFELINE_LOG_DEBUG, "connecting to %s", c->opts.url_text);
+    if (!lws_client_connect_via_info(&i)) {
+        /* libwebsockets 4.1 does not clear *pwsi when the wsi it stored
+         * there was freed before the call returned */
+        c->wsi = NULL;
+        ll_conn_forget(c);
+        connect_refused(c, conn_id);
     }
-    if (!c->wsi || c->wsi_conn_id != conn_id)
-        return;
-    if (code == 1000 && c->wsi_open) {
-        /* a graceful close: send it when writable, bounded by stop's wait */
-        c->close_code = code;
-        lws_callback_on_writable(c->wsi);
-        return;
-    }
-    kill_wsi(c->wsi); /* dead (ping timeout) or not open yet: just drop it */
-    forget(c);
-}
-
-void ll_ws_want_write(lifeline_client *c)
-{
-    if (c->wsi && c->wsi_open)
-        lws_callback_on_writable(c->wsi);
-}
-
-void ll_ws_send_ping(lifeline_client *c, uint32_t seq)
-{
-    c->ping_seq = seq;
-    ll_ws_want_write(c);
-}
-
-void ll_ws_abandon_all(lifeline_client *c)
-{
-    if (c->wsi)
-        kill_wsi(c->wsi);
-    forget(c);
-    if (c->probe_wsi)
-        kill_wsi(c->probe_wsi);
-    c->probe_wsi = NULL;
+    ll_loop_exit(prev);
 }
 
 /* ---- writing ---------------------------------------------------------------- */
 
-static int write_ping(lifeline_client *c, struct lws *wsi)
+/* The longest app_ping text: {"type":"ping","ts":N} with N up to 20 digits. */
+#define LL_APP_PING_MAX 64
+
+static int write_ping(ll_conn *c, struct lws *wsi)
 {
     uint32_t seq = c->ping_seq;
     c->ping_seq = 0;
-    if (c->cfg.app_ping) {
+    if (c->opts.app_ping) {
         /* {"type":"ping","ts":N}: ts is the send time, remembered to match */
-        unsigned char buf[LWS_PRE + 64];
+        unsigned char buf[LWS_PRE + LL_APP_PING_MAX];
         int64_t ts = ll_now_ms();
-        int n = snprintf((char *)buf + LWS_PRE, 64, "{\"type\":\"ping\",\"ts\":%lld}", (long long)ts);
-        size_t slot = seq % 4;
+        int n = snprintf((char *)buf + LWS_PRE, LL_APP_PING_MAX, "{\"type\":\"ping\",\"ts\":%lld}",
+                         (long long)ts);
+        size_t slot = seq % LL_APP_PING_SLOTS;
         c->app_ping_ts[slot] = ts;
         c->app_ping_seq[slot] = seq;
         return lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n ? -1 : 0;
@@ -190,15 +163,10 @@ static int write_ping(lifeline_client *c, struct lws *wsi)
  * (lws_issue_raw(), output.c), which it sends before the close frame.
  * (Several writes in one callback corrupt a permessage-deflate stream;
  * lifeline refuses permessage-deflate on libwebsockets 4.1.) */
-static void flush_queue(lifeline_client *c, struct lws *wsi)
+static void flush_queue(ll_conn *c, struct lws *wsi)
 {
-    for (;;) {
-        pthread_mutex_lock(&c->mu);
-        int more = c->queue.count > 0;
-        pthread_mutex_unlock(&c->mu);
-        if (!more || ll_client_write_next(c, wsi) < 0)
-            return;
-    }
+    while (ll_conn_write_next(c, wsi) > 0)
+        ;
 }
 
 static const char *close_text(int code)
@@ -217,7 +185,7 @@ static const char *close_text(int code)
     }
 }
 
-static int on_writeable(lifeline_client *c, struct lws *wsi)
+static int on_writeable(ll_conn *c, struct lws *wsi)
 {
     if (c->close_code) {
         if (c->fail_error)
@@ -233,41 +201,43 @@ static int on_writeable(lifeline_client *c, struct lws *wsi)
     if (c->ping_seq) {
         if (write_ping(c, wsi) < 0)
             return -1;
-        pthread_mutex_lock(&c->mu);
-        int queued = c->queue.count > 0;
-        pthread_mutex_unlock(&c->mu);
-        if (queued)
+        if (c->out_pending)
             lws_callback_on_writable(wsi);
         return 0;
     }
-    return ll_client_write_next(c, wsi);
+    return ll_conn_write_next(c, wsi) < 0 ? -1 : 0;
 }
 
 /* ---- reading ---------------------------------------------------------------- */
 
 /* app_ping: is this {"type":"pong","ts":N} the answer to one of our pings?
  * Then it is the heartbeat's, not the app's. */
-static int app_pong(lifeline_client *c, const unsigned char *data, size_t len)
+static int app_pong(ll_conn *c, const unsigned char *data, size_t len)
 {
     long long v;
-    if (!c->cfg.app_ping || !ll_app_pong_ts(data, len, &v))
+    if (!c->opts.app_ping || !ll_app_pong_ts(data, len, &v))
         return 0;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < LL_APP_PING_SLOTS; k++) {
         if (c->app_ping_seq[k] && c->app_ping_ts[k] == v) {
-            ll_client_dispatch(c, &(ll_event){.type = LL_EV_PONG, .conn_id = c->wsi_conn_id,
-                                              .seq = c->app_ping_seq[k]});
+            uint32_t seq = c->app_ping_seq[k];
             c->app_ping_seq[k] = 0;
+            ll_conn_report(c, &(ll_event){.type = LL_EV_PONG, .conn_id = c->wsi_conn_id,
+                                          .seq = seq}, 0);
             return 1;
         }
     }
     return 0;
 }
 
-static void deliver(lifeline_client *c, const unsigned char *data, size_t len, int binary)
+static void deliver(ll_conn *c, const unsigned char *data, size_t len, int binary)
 {
     if (!binary && app_pong(c, data, len))
         return;
-    ll_client_deliver(c, data, len, binary);
+    if (c->close_code || c->abandoned)
+        return; /* stopping: closed was the owner's last state */
+    ll_conn *prev = ll_loop_enter(c);
+    c->up->message(c->owner, data, len, binary);
+    ll_loop_exit(prev);
 }
 
 /* Fail the connection from inside a read: close with code from the next
@@ -278,7 +248,7 @@ static void deliver(lifeline_client *c, const unsigned char *data, size_t len, i
  * corruption an oversize message caused). The close reason is set at once
  * as well: should libwebsockets close first (the bytes after the bad ones,
  * parsed in the same read, are no frame it accepts), it sends this one. */
-static void fail_reading(lifeline_client *c, struct lws *wsi, int code, int error)
+static void fail_reading(ll_conn *c, struct lws *wsi, int code, int error)
 {
     c->fail_error = error;
     c->close_code = code;
@@ -288,7 +258,7 @@ static void fail_reading(lifeline_client *c, struct lws *wsi, int code, int erro
     lws_callback_on_writable(wsi);
 }
 
-static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_t len)
+static int on_receive(ll_conn *c, struct lws *wsi, const void *in, size_t len)
 {
     if (c->fail_error)
         return 0; /* closing: the rest is dropped */
@@ -299,13 +269,13 @@ static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_
     }
     int final = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
     size_t need = c->rx_len + len;
-    if (need > c->cfg.max_message_bytes) {
-        ll_client_log(c, LIFELINE_LOG_WARN,
+    if (need > c->opts.max_message_bytes) {
+        ll_conn_log(c, LIFELINE_LOG_WARN,
                       "inbound message over max_message_bytes (%zu): closing with 1009",
-                      c->cfg.max_message_bytes);
-        ll_client_detail(c, LIFELINE_ERR_MESSAGE_TOO_BIG,
+                      c->opts.max_message_bytes);
+        ll_conn_detail(c, LIFELINE_ERR_MESSAGE_TOO_BIG,
                          "a message over max_message_bytes (%zu), closed with 1009",
-                         c->cfg.max_message_bytes);
+                         c->opts.max_message_bytes);
         fail_reading(c, wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, LIFELINE_ERR_MESSAGE_TOO_BIG);
         return 0;
     }
@@ -316,9 +286,9 @@ static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_
         size_t ok = ll_utf8_stream_feed(&c->rx_utf8, in, len);
         if (ok < len || (final && !ll_utf8_stream_complete(&c->rx_utf8))) {
             size_t at = c->rx_len + ok;
-            ll_client_log(c, LIFELINE_LOG_WARN,
+            ll_conn_log(c, LIFELINE_LOG_WARN,
                           "text message not UTF-8 at byte %zu: closing with 1007", at);
-            ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+            ll_conn_detail(c, LIFELINE_ERR_PROTOCOL,
                              "a text message that is not UTF-8 (at byte %zu), closed with 1007",
                              at);
             fail_reading(c, wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, LIFELINE_ERR_PROTOCOL);
@@ -335,7 +305,7 @@ static int on_receive(lifeline_client *c, struct lws *wsi, const void *in, size_
             cap *= 2;
         unsigned char *p = realloc(c->rx, cap);
         if (!p) {
-            ll_client_detail(c, LIFELINE_ERR_NO_MEMORY, "no memory for a %zu-byte message", need);
+            ll_conn_detail(c, LIFELINE_ERR_NO_MEMORY, "no memory for a %zu-byte message", need);
             fail_reading(c, wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, LIFELINE_ERR_NO_MEMORY);
             return 0;
         }
@@ -377,7 +347,7 @@ static void printable(char *out, size_t n, const char *s)
  * and "101abc" passed as 101: the status line is read here instead, and a
  * malformed one refused (returning non-zero fails the attempt with "HS:
  * disallowed by client filter"). */
-static int on_upgrade_answer(lifeline_client *c, struct lws *wsi)
+static int on_upgrade_answer(ll_conn *c, struct lws *wsi)
 {
     /* what follows "HTTP/1.1 " (or "HTTP/1.0 ") on the status line */
     enum lws_token_indexes tok = WSI_TOKEN_HTTP;
@@ -395,7 +365,7 @@ static int on_upgrade_answer(lifeline_client *c, struct lws *wsi)
         printable(shown, sizeof(shown), line ? line : "");
         free(line);
         c->hs_malformed = 1;
-        ll_client_detail(c, LIFELINE_ERR_PROTOCOL, "malformed HTTP status \"%s\"", shown);
+        ll_conn_detail(c, LIFELINE_ERR_PROTOCOL, "malformed HTTP status \"%s\"", shown);
         return -1;
     }
     free(line);
@@ -405,17 +375,17 @@ static int on_upgrade_answer(lifeline_client *c, struct lws *wsi)
             snprintf(location, sizeof(location), "(too long)");
         lifeline_redact_url(location, redacted, sizeof(redacted));
         printable(shown, sizeof(shown), redacted);
-        ll_client_detail(c, LIFELINE_ERR_HTTP_STATUS, "redirect to %s not followed",
+        ll_conn_detail(c, LIFELINE_ERR_HTTP_STATUS, "redirect to %s not followed",
                          *shown ? shown : "(no Location)");
     }
     return 0;
 }
 
-static void on_connection_error(lifeline_client *c, struct lws *wsi, const char *why)
+static void on_connection_error(ll_conn *c, struct lws *wsi, const char *why)
 {
     ll_event ev = {.type = LL_EV_CONNECT_FAILED, .conn_id = c->wsi_conn_id};
     ll_classify_connect_error(why, &ev);
-    if (c->cert_refused && !c->cfg.allow_insecure_tls) {
+    if (c->cert_refused && !c->opts.allow_insecure_tls) {
         ev.error = LIFELINE_ERR_TLS;
         ev.permanent = 1;
         why = "the server's certificate was refused";
@@ -430,13 +400,12 @@ static void on_connection_error(lifeline_client *c, struct lws *wsi, const char 
             retry_after[0] = 0;
         ll_classify_http(c->hs_status, retry_after, &ev);
     }
-    ll_client_log(c, ev.permanent ? LIFELINE_LOG_ERROR : LIFELINE_LOG_INFO,
+    ll_conn_log(c, ev.permanent ? LIFELINE_LOG_ERROR : LIFELINE_LOG_INFO,
                   "connection attempt failed: %s (HTTP %d)", why ? why : "unknown",
                   ev.http_status);
-    c->connect_failed = 1;
     lws_set_opaque_user_data(wsi, NULL);
-    forget(c);
-    ll_client_dispatch(c, &ev);
+    ll_conn_forget(c);
+    ll_conn_report_later(c, &ev, 1); /* it may come from inside a connect */
 }
 
 /* The server's close frame, before libwebsockets answers it: it echoes
@@ -448,7 +417,7 @@ static void on_connection_error(lifeline_client *c, struct lws *wsi, const char 
  * below 1000, 1004-1006 and 1012-2999 libwebsockets 4.1 has already
  * replaced with 1002 in the payload this sees: it answers those 1002
  * itself, 1012-1014 included, which are valid.) */
-static int on_peer_close(lifeline_client *c, struct lws *wsi, const unsigned char *in, size_t len)
+static int on_peer_close(ll_conn *c, struct lws *wsi, const unsigned char *in, size_t len)
 {
     int code = 0;
     int answer = ll_ws_close_check(in, len, &code);
@@ -456,17 +425,17 @@ static int on_peer_close(lifeline_client *c, struct lws *wsi, const unsigned cha
     if (!answer)
         return 0;
     if (len == 1)
-        ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+        ll_conn_detail(c, LIFELINE_ERR_PROTOCOL,
                          "a close frame with a 1-byte payload, answered with 1002");
     else if (answer == LWS_CLOSE_STATUS_INVALID_PAYLOAD)
-        ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+        ll_conn_detail(c, LIFELINE_ERR_PROTOCOL,
                          "a close frame (code %d) whose reason is not UTF-8, answered with 1007",
                          code);
     else
-        ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+        ll_conn_detail(c, LIFELINE_ERR_PROTOCOL,
                          "a close frame with code %d, which may not be sent, answered with 1002",
                          code);
-    ll_client_log(c, LIFELINE_LOG_WARN, "%s", c->detail);
+    ll_conn_log(c, LIFELINE_LOG_WARN, "%s", c->detail);
     c->fail_error = LIFELINE_ERR_PROTOCOL;
     const char *text = close_text(answer);
     lws_close_reason(wsi, (enum lws_close_status)answer, (unsigned char *)text, strlen(text));
@@ -508,7 +477,7 @@ static int peer_still_there(struct lws *wsi)
  * of the public API reports it. libwebsockets 4.3.1 fails the connection
  * itself (1002 "srv mask", upstream commit d42a7900d); the branch for a
  * reason libwebsockets set reports that as a PROTOCOL error. */
-static void on_dropping(lifeline_client *c, struct lws *wsi)
+static void on_dropping(ll_conn *c, struct lws *wsi)
 {
     if (!c->wsi_open || c->last_peer_close || (c->close_code && !c->fail_error))
         return; /* never opened; the server's close frame; our own close */
@@ -516,16 +485,16 @@ static void on_dropping(lifeline_client *c, struct lws *wsi)
         /* libwebsockets failed it with a reason of its own (from 4.3.1 on
          * it does for a masked frame: 1002 "srv mask") */
         const unsigned char *p = lws_get_close_payload(wsi);
-        ll_client_detail(c, LIFELINE_ERR_PROTOCOL, "libwebsockets closed it with %d",
+        ll_conn_detail(c, LIFELINE_ERR_PROTOCOL, "libwebsockets closed it with %d",
                          p[0] << 8 | p[1]);
         c->fail_error = LIFELINE_ERR_PROTOCOL;
     }
     if (!peer_still_there(wsi) || lws_callback_on_writable(wsi) != 1)
         return; /* nothing can be sent any more */
     if (!c->fail_error) {
-        ll_client_log(c, LIFELINE_LOG_WARN,
+        ll_conn_log(c, LIFELINE_LOG_WARN,
                       "libwebsockets refused a frame from the server: closing with 1002");
-        ll_client_detail(c, LIFELINE_ERR_PROTOCOL,
+        ll_conn_detail(c, LIFELINE_ERR_PROTOCOL,
                          "a frame libwebsockets refused (reserved bits or opcode, or bad "
                          "fragmentation), closed with 1002");
         c->fail_error = LIFELINE_ERR_PROTOCOL;
@@ -539,27 +508,30 @@ static void on_dropping(lifeline_client *c, struct lws *wsi)
     flush_queue(c, wsi);
 }
 
-static void on_closed(lifeline_client *c)
+static void on_closed(ll_conn *c)
 {
     int was_open = c->wsi_open, failed = c->fail_error, peer = c->last_peer_close;
     uint32_t id = c->wsi_conn_id;
-    forget(c);
+    ll_conn_forget(c);
     ll_event ev = {.type = was_open ? LL_EV_CLOSED : LL_EV_CONNECT_FAILED, .conn_id = id};
     ev.error = failed ? failed : peer ? LIFELINE_ERR_CLOSED_BY_PEER : LIFELINE_ERR_CONNECTION_RESET;
     if (peer && !failed)
-        ll_client_log(c, LIFELINE_LOG_INFO, "server closed the connection with %d", peer);
-    ll_client_dispatch(c, &ev);
+        ll_conn_log(c, LIFELINE_LOG_INFO, "server closed the connection with %d", peer);
+    if (was_open)
+        ll_conn_report(c, &ev, 1);
+    else
+        ll_conn_report_later(c, &ev, 1); /* it may come from inside a connect */
 }
 
-static int add_headers(lifeline_client *c, struct lws *wsi, void *in, size_t len)
+static int add_headers(ll_conn *c, struct lws *wsi, void *in, size_t len)
 {
     unsigned char **p = (unsigned char **)in, *end = (*p) + len;
-    if (c->origin && lws_add_http_header_by_name(wsi, (const unsigned char *)"origin:",
-                                                 (const unsigned char *)c->origin,
-                                                 (int)strlen(c->origin), p, end))
+    if (c->opts.origin && lws_add_http_header_by_name(wsi, (const unsigned char *)"origin:",
+                                                 (const unsigned char *)c->opts.origin,
+                                                 (int)strlen(c->opts.origin), p, end))
         return -1;
-    for (size_t k = 0; k < c->header_count; k++) {
-        const char *h = c->headers[k];
+    for (size_t k = 0; k < c->opts.header_count; k++) {
+        const char *h = c->opts.headers[k];
         const char *colon = strchr(h, ':');
         char name[128];
         size_t n = (size_t)(colon - h);
@@ -584,17 +556,13 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     (void)user;
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED)
         return ll_loop_on_wake(wsi);
-    lifeline_client *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
-    if (!c)
-        return 0;
-    if (c->wsi != wsi) {
-        if (c->connecting_sync && !c->wsi)
-            c->wsi = wsi; /* a callback from inside lws_client_connect_via_info() */
-        else
-            return 0;
-    }
-    lifeline_client *prev = ll_tls_client;
-    ll_tls_client = c;
+    ll_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+    if (c && c->probe_wsi == wsi && reason == LWS_CALLBACK_WSI_DESTROY)
+        return ll_health_callback(wsi, reason, user, in, len); /* it comes to
+                                                                  protocols[0] */
+    if (!c || c->wsi != wsi)
+        return 0; /* let go of, or unknown */
+    ll_conn *prev = ll_loop_enter(c);
     int rc = 0;
     switch (reason) {
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
@@ -611,7 +579,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         c->wsi_open = 1;
-        ll_client_dispatch(c, &(ll_event){.type = LL_EV_OPENED, .conn_id = c->wsi_conn_id});
+        ll_conn_report(c, &(ll_event){.type = LL_EV_OPENED, .conn_id = c->wsi_conn_id}, 0);
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         on_connection_error(c, wsi, in ? (const char *)in : NULL);
@@ -623,8 +591,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (len == 4) {
             const unsigned char *b = in;
             uint32_t seq = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-            ll_client_dispatch(c, &(ll_event){.type = LL_EV_PONG, .conn_id = c->wsi_conn_id,
-                                              .seq = seq});
+            ll_conn_report(c, &(ll_event){.type = LL_EV_PONG, .conn_id = c->wsi_conn_id,
+                                          .seq = seq}, 0);
         }
         break;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -643,7 +611,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     default:
         break;
     }
-    ll_tls_client = prev;
+    ll_loop_exit(prev);
     return rc;
 }
 

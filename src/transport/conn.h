@@ -1,0 +1,128 @@
+/* Inside the transport: one client's connection (struct ll_conn) and what
+ * the transport's files share about it. Not for the client layer, which
+ * sees transport.h only. Loop thread only, unless a field says otherwise. */
+#ifndef LL_TRANSPORT_CONN_H
+#define LL_TRANSPORT_CONN_H
+
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "proto/ws_utf8.h"
+#include "transport/transport.h"
+
+/* app_ping: how many recent pings a {"type":"pong","ts":N} may answer. */
+#define LL_APP_PING_SLOTS 4
+/* The transport's words on a failure: one line, for a state change's
+ * reason. */
+#define LL_DETAIL_MAX 200
+/* The Host header: a host name (at most 253 bytes), brackets and a port. */
+#define LL_HOST_HEADER_MAX 300
+/* A reassembly or write buffer above this size is freed once used: an
+ * idle link keeps no big buffer. */
+#define LL_BUFFER_KEEP_MAX 65536
+
+/* An event held for the zero-delay timer (transport.h, "THE RULE"). */
+typedef struct ll_report {
+    int pending;
+    ll_event ev;
+    int detail_error;             /* 0: no detail */
+    char detail[LL_DETAIL_MAX];
+} ll_report;
+
+struct ll_conn {
+    ll_loop *loop;
+    ll_conn_opts opts;
+    const ll_transport_events *up;
+    void *owner;
+
+    /* the timers (lws_sul): the owner's deadline, the bounded graceful
+     * close, the zero-delay reports */
+    lws_sorted_usec_list_t timer_sul, close_sul, report_sul;
+    ll_report report_ws, report_probe;
+    int abandoned;                /* nothing is called up any more */
+
+    /* the WebSocket attempt or connection */
+    struct lws *wsi;
+    uint32_t wsi_conn_id;
+    int wsi_open;
+    char host_header[LL_HOST_HEADER_MAX];
+    int close_code;               /* 0, or the close to send when writable */
+    uint32_t ping_seq;            /* a ping to send when writable, 0: none */
+    int out_pending;              /* the owner has queued messages to pull */
+    int64_t app_ping_ts[LL_APP_PING_SLOTS]; /* app_ping: recent pings */
+    uint32_t app_ping_seq[LL_APP_PING_SLOTS];
+    unsigned char *tx;            /* a copy of the message being written */
+    size_t tx_cap;
+    unsigned char *rx;            /* reassembly of a fragmented message */
+    size_t rx_len, rx_cap;
+    int rx_binary;
+    ll_utf8_stream rx_utf8;       /* the text message being received */
+    int fail_error;               /* 0, or the lifeline_error this connection
+                                     is being failed with: MESSAGE_TOO_BIG
+                                     (1009), PROTOCOL (1002, 1007); reading
+                                     stops */
+    int last_peer_close;          /* the server sent a close frame: its code
+                                     (1005: none readable), else 0 */
+    int cert_refused;             /* OpenSSL refused the server's certificate */
+    int hs_status;                /* the upgrade answer's status (0: none yet
+                                     or malformed) */
+    int hs_malformed;             /* its status line was not HTTP's */
+    int detail_error;             /* the error detail[] explains, or 0 */
+    char detail[LL_DETAIL_MAX];   /* what the transport saw, for the reason
+                                     of the state change that error makes */
+
+    /* the health check */
+    struct lws *probe_wsi;
+    uint32_t probe_conn_id;
+};
+
+/* ---- conn.c ---------------------------------------------------------------- */
+
+/* A log line for the owner (printf-style), if opts.log_level allows. */
+void ll_conn_log(ll_conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Explain the next failure of the WebSocket with error (printf-style): the
+ * CONNECT_FAILED or CLOSED that follows carries it. */
+void ll_conn_detail(ll_conn *c, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Report ev now (from a libwebsockets callback: the loop), with the detail
+ * when with_detail and one is set. */
+void ll_conn_report(ll_conn *c, const ll_event *ev, int with_detail);
+/* Report ev from the zero-delay timer: an attempt or health check that
+ * ended before it opened. The first report of an attempt wins. */
+void ll_conn_report_later(ll_conn *c, const ll_event *ev, int with_detail);
+/* Drop what is held for conn_id (an attempt let go of). */
+void ll_conn_drop_reports(ll_conn *c, uint32_t conn_id);
+/* Let go of the WebSocket wsi: its late callbacks reach nobody. */
+void ll_conn_forget(ll_conn *c);
+/* Close wsi asynchronously; its callbacks reach nobody. */
+void ll_conn_kill_wsi(struct lws *wsi);
+/* Write the next message the owner has queued: 1 written, 0 none queued,
+ * -1 the write failed (the message goes again, first). */
+int ll_conn_write_next(ll_conn *c, struct lws *wsi);
+
+/* ---- ws.c ------------------------------------------------------------------- */
+
+/* protocols[0]: the WebSocket ("lifeline-ws"); [1]: the health check. */
+extern const struct lws_protocols ll_protocols[];
+
+/* ---- health.c -------------------------------------------------------------- */
+
+int ll_health_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                       void *in, size_t len);
+
+/* ---- loop.c ----------------------------------------------------------------- */
+
+struct lws_context *ll_loop_context(ll_loop *l);
+/* The vhost for o's TLS, proxy and deflate options, made on first use;
+ * NULL when it cannot be made. */
+struct lws_vhost *ll_loop_vhost(ll_loop *l, const ll_conn_opts *o);
+/* The connection whose work runs on this loop thread now (libwebsockets'
+ * log lines go to it), or NULL; returns the one before, to restore. */
+ll_conn *ll_loop_enter(ll_conn *c);
+void ll_loop_exit(ll_conn *prev);
+/* EVENT_WAIT_CANCELLED: run the work other threads posted. */
+int ll_loop_on_wake(struct lws *wsi);
+
+#endif
