@@ -35,7 +35,7 @@ static void on_done(void *ud, const ll_notify_result *r)
         c->results[c->n_results++] = *r;
     pthread_mutex_unlock(&c->mu);
     if (post)
-        ll_loop_post(c, LL_CMD_NOTIFY);
+        ll_client_post(c, LL_CMD_NOTIFY);
 }
 
 /* Worker thread: the notifier's log lines wait for the loop thread, which

@@ -40,9 +40,6 @@ struct lifeline_client {
     int owns_loop;
     ll_conn *conn;                 /* the transport: the loop thread only,
                                       but for ll_conn_post() */
-    lifeline_client *next_on_loop; /* guarded by loop->mu */
-    lifeline_client *next_dirty;   /* guarded by loop->mu */
-    int is_dirty;                  /* guarded by loop->mu */
 
     /* immutable after lifeline_client_new() */
     lifeline_config cfg;           /* strings below replace cfg's pointers */
@@ -73,8 +70,8 @@ struct lifeline_client {
     ll_notify_result results[LL_MAX_NOTIFY_RESULTS]; /* mu: to report */
     size_t n_results;              /* mu */
     char pending_logs[16][256];    /* mu: lines made where on_log cannot be
-                                      called (the notifier's thread, under
-                                      the loop's lock), logged by the loop */
+                                      called (the notifier's thread), logged
+                                      by the loop */
     int pending_log_levels[16];    /* mu */
     size_t n_pending_logs;         /* mu */
     int notify_closing;            /* mu: free() began, post nothing more */
@@ -111,6 +108,8 @@ void ll_client_conn_opts(const lifeline_client *c, ll_conn_opts *o);
  * client's mutex, so the caller gets the core's answer; performed on the
  * loop. Threads: any. */
 int ll_client_app_event(lifeline_client *c, ll_event_type type);
+/* Post commands (LL_CMD_*) for the loop thread and wake it. Threads: any. */
+void ll_client_post(lifeline_client *c, unsigned cmds);
 /* Feed an event to the core and perform what follows (loop thread). */
 void ll_client_dispatch(lifeline_client *c, const ll_event *ev);
 /* Perform the actions the core produced, then the reports (loop thread;
@@ -146,19 +145,11 @@ void ll_client_on_log(void *owner, int level, const char *line);
 /* Keep the transport's words on a failure (redacted) for the state change
  * it causes. */
 void ll_client_keep_detail(lifeline_client *c, const ll_detail *why);
-/* Keep a log line for the loop thread to log (any thread; the caller may
- * hold the loop's lock). Full: the line is dropped. */
+/* Keep a log line for the loop thread to log (any thread). Full: the line
+ * is dropped. */
 void ll_client_log_later(lifeline_client *c, int level, const char *line);
 /* Log the lines kept by ll_client_log_later() (loop thread). */
 void ll_client_flush_logs(lifeline_client *c);
-
-/* ---- transport/loop.c (until the loop's members are connections) ------------ */
-
-int ll_loop_attach(lifeline_loop *loop, lifeline_client *c);
-void ll_loop_detach(lifeline_loop *loop, lifeline_client *c);
-/* Post commands for c and wake the loop. Threads: any. */
-void ll_loop_post(lifeline_client *c, unsigned cmds);
-int ll_loop_is_current(const lifeline_loop *loop);
 
 /* ---- client/alerts.c --------------------------------------------------------- */
 

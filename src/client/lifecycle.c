@@ -1,5 +1,5 @@
 /* A client's life: lifeline_client_new(), start, reconnect_now, stop and
- * free, and its state. */
+ * free, and its state; and the public face of the loops it runs on. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,8 +64,6 @@ static int join_loop(lifeline_client *c, lifeline_loop *loop)
     ll_conn_opts opts;
     ll_client_conn_opts(c, &opts);
     int rc = ll_conn_new(c->loop, &opts, &ll_client_events, c, &c->conn);
-    if (!rc)
-        rc = ll_loop_attach(c->loop, c);
     if (rc && c->owns_loop)
         lifeline_loop_free(c->loop);
     return rc;
@@ -140,7 +138,7 @@ int lifeline_client_stop(lifeline_client *c, int timeout_ms)
     c->stop_wait_ms = timeout_ms;
     pthread_mutex_unlock(&c->mu);
     ll_client_app_event(c, LL_EV_STOP);
-    if (ll_loop_is_current(c->loop))
+    if (ll_loop_on_thread(c->loop))
         return LIFELINE_OK; /* from a callback: completes after it returns */
     /* wait for the loop: the close handshake is bounded by timeout_ms on the
      * loop's side; the margin covers the loop getting to it */
@@ -161,18 +159,35 @@ int lifeline_client_free(lifeline_client *c)
 {
     if (!c)
         return LIFELINE_OK;
-    if (ll_loop_is_current(c->loop))
+    if (ll_loop_on_thread(c->loop))
         return LIFELINE_ERR_IN_CALLBACK;
     lifeline_client_stop(c, -1);
     ll_alerts_free(c); /* bounded: at most 2 s for alerts still in flight */
-    ll_loop_post(c, LL_CMD_DETACH);
+    ll_client_post(c, LL_CMD_DETACH);
     pthread_mutex_lock(&c->mu);
     while (!c->detached)
         pthread_cond_wait(&c->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
-    ll_loop_detach(c->loop, c);
+    ll_conn_free(c->conn); /* leaves the loop */
+    c->conn = NULL;
     if (c->owns_loop)
         lifeline_loop_free(c->loop);
     free_client(c);
     return LIFELINE_OK;
+}
+
+int lifeline_loop_new(lifeline_loop **out)
+{
+    if (!out)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    return ll_loop_new(out);
+}
+
+int lifeline_loop_free(lifeline_loop *loop)
+{
+    if (!loop)
+        return LIFELINE_OK;
+    if (ll_loop_on_thread(loop))
+        return LIFELINE_ERR_IN_CALLBACK;
+    return ll_loop_free(loop);
 }

@@ -56,7 +56,7 @@ void ll_client_log_later(lifeline_client *c, int level, const char *line)
     }
     pthread_mutex_unlock(&c->mu);
     if (post)
-        ll_loop_post(c, LL_CMD_NOTIFY);
+        ll_client_post(c, LL_CMD_NOTIFY);
 }
 
 void ll_client_flush_logs(lifeline_client *c)

@@ -33,6 +33,14 @@ static int feed_locked(lifeline_client *c, const ll_event *ev)
     return rc;
 }
 
+void ll_client_post(lifeline_client *c, unsigned cmds)
+{
+    pthread_mutex_lock(&c->mu);
+    c->cmds |= cmds;
+    pthread_mutex_unlock(&c->mu);
+    ll_conn_post(c->conn);
+}
+
 /* An app request: decide now (so the caller gets the answer), perform on
  * the loop. */
 int ll_client_app_event(lifeline_client *c, ll_event_type type)
@@ -44,7 +52,7 @@ int ll_client_app_event(lifeline_client *c, ll_event_type type)
         c->closed_done = 0;
     pthread_mutex_unlock(&c->mu);
     if (work || type == LL_EV_STOP)
-        ll_loop_post(c, LL_CMD_ACTIONS);
+        ll_client_post(c, LL_CMD_ACTIONS);
     return rc;
 }
 

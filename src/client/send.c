@@ -106,10 +106,10 @@ int lifeline_client_send(lifeline_client *c, const void *data, size_t len, int i
     }
     pthread_mutex_unlock(&c->mu);
     free(m);
-    if (wake == LL_CMD_WRITE && ll_loop_is_current(c->loop))
+    if (wake == LL_CMD_WRITE && ll_loop_on_thread(c->loop))
         ll_conn_want_write(c->conn); /* on the loop thread already: no wake-up */
     else if (wake)
-        ll_loop_post(c, (unsigned)wake);
+        ll_client_post(c, (unsigned)wake);
     return rc;
 }
 

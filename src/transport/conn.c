@@ -23,7 +23,8 @@ void ll_conn_log(ll_conn *c, int level, const char *fmt, ...)
     if (level > c->opts.log_level || c->abandoned)
         return;
     /* the whole line, however long: the owner redacts it before it cuts
-     * it (a secret cut in half would escape the redaction) */
+     * it (a secret cut in half would escape the redaction). It waits for
+     * the loop: this may run inside a call down (transport.h). */
     char small[512], *line = small;
     va_list ap;
     va_start(ap, fmt);
@@ -38,7 +39,7 @@ void ll_conn_log(ll_conn *c, int level, const char *fmt, ...)
         vsnprintf(line, (size_t)n + 1, fmt, ap);
         va_end(ap);
     }
-    c->up->log(c->owner, level, line);
+    ll_lines_add(c->loop, c, level, line);
     if (line != small)
         free(line);
 }
@@ -55,6 +56,7 @@ void ll_conn_detail(ll_conn *c, int error, const char *fmt, ...)
 static void call_event(ll_conn *c, const ll_event *ev, int detail_error, const char *detail)
 {
     ll_detail why = {.error = detail_error, .text = detail};
+    ll_lines_deliver(c->loop); /* the lines made before it come first */
     ll_conn *prev = ll_loop_enter(c);
     c->up->event(c->owner, ev, detail_error ? &why : NULL);
     ll_loop_exit(prev);
@@ -97,7 +99,7 @@ void ll_conn_report_later(ll_conn *c, const ll_event *ev, int with_detail)
         memcpy(r->detail, c->detail, sizeof(r->detail));
         c->detail_error = 0;
     }
-    lws_sul_schedule(ll_loop_context(c->loop), 0, &c->report_sul, deliver_reports, 1);
+    lws_sul_schedule(c->loop->ctx, 0, &c->report_sul, deliver_reports, 1);
 }
 
 void ll_conn_drop_reports(ll_conn *c, uint32_t conn_id)
@@ -108,36 +110,14 @@ void ll_conn_drop_reports(ll_conn *c, uint32_t conn_id)
         c->report_probe.pending = 0;
 }
 
-/* ---- the connection object --------------------------------------------------- */
-
-int ll_conn_new(ll_loop *loop, const ll_conn_opts *opts, const ll_transport_events *events,
-                void *owner, ll_conn **out)
-{
-    ll_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        return LIFELINE_ERR_NO_MEMORY;
-    c->loop = loop;
-    c->opts = *opts;
-    c->up = events;
-    c->owner = owner;
-    *out = c;
-    return LIFELINE_OK;
-}
-
-void ll_conn_free(ll_conn *c)
-{
-    if (!c)
-        return;
-    free(c->rx);
-    free(c->tx);
-    free(c);
-}
+/* ---- timers -------------------------------------------------------------------- */
 
 static void timer_fired(lws_sorted_usec_list_t *sul)
 {
     ll_conn *c = lws_container_of(sul, ll_conn, timer_sul);
     if (c->abandoned)
         return;
+    ll_lines_deliver(c->loop);
     ll_conn *prev = ll_loop_enter(c);
     c->up->timer(c->owner);
     ll_loop_exit(prev);
@@ -152,7 +132,7 @@ void ll_conn_timer(ll_conn *c, int64_t at_ms)
     int64_t in = at_ms - ll_now_ms();
     if (in < 0)
         in = 0;
-    lws_sul_schedule(ll_loop_context(c->loop), 0, &c->timer_sul, timer_fired,
+    lws_sul_schedule(c->loop->ctx, 0, &c->timer_sul, timer_fired,
                      (lws_usec_t)in * LWS_US_PER_MS);
 }
 
@@ -206,7 +186,7 @@ void ll_conn_close(ll_conn *c, uint32_t conn_id, int code, int wait_ms)
         /* a graceful close: sent when writable, bounded by the wait */
         c->close_code = code;
         lws_callback_on_writable(c->wsi);
-        lws_sul_schedule(ll_loop_context(c->loop), 0, &c->close_sul, close_timed_out,
+        lws_sul_schedule(c->loop->ctx, 0, &c->close_sul, close_timed_out,
                          (lws_usec_t)wait_ms * LWS_US_PER_MS);
         return;
     }
@@ -231,6 +211,7 @@ void ll_conn_abandon(ll_conn *c, int goodbye)
     c->report_probe.pending = 0;
     lws_sul_cancel(&c->timer_sul);
     lws_sul_cancel(&c->report_sul);
+    ll_lines_forget(c->loop, c);
     c->abandoned = 1;
 }
 

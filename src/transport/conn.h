@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 
 #include "proto/ws_utf8.h"
+#include "transport/loop.h"
 #include "transport/transport.h"
 
 /* app_ping: how many recent pings a {"type":"pong","ts":N} may answer. */
@@ -35,6 +36,11 @@ struct ll_conn {
     ll_conn_opts opts;
     const ll_transport_events *up;
     void *owner;
+
+    /* membership of the loop: guarded by the loop's mutex */
+    ll_conn *next_member, *next_dirty;
+    int is_dirty;
+    int leaving;                  /* ll_conn_leave() */
 
     /* the timers (lws_sul): the owner's deadline, the bounded graceful
      * close, the zero-delay reports */
@@ -114,12 +120,12 @@ int ll_health_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 /* ---- loop.c ----------------------------------------------------------------- */
 
-struct lws_context *ll_loop_context(ll_loop *l);
-/* The vhost for o's TLS, proxy and deflate options, made on first use;
- * NULL when it cannot be made. */
+/* The vhost for o's TLS, proxy and deflate options, made on first use
+ * (vhost.c); NULL when it cannot be made. */
 struct lws_vhost *ll_loop_vhost(ll_loop *l, const ll_conn_opts *o);
-/* The connection whose work runs on this loop thread now (libwebsockets'
- * log lines go to it), or NULL; returns the one before, to restore. */
+/* Mark c as the connection whose work runs on this loop thread now
+ * (libwebsockets' log lines go to it); returns the one before, to give
+ * back to ll_loop_exit(). */
 ll_conn *ll_loop_enter(ll_conn *c);
 void ll_loop_exit(ll_conn *prev);
 /* EVENT_WAIT_CANCELLED: run the work other threads posted. */

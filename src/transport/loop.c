@@ -1,45 +1,31 @@
 /* lifeline_loop: one service thread, one libwebsockets context, any number
- * of clients. App threads post work to a client (under the loop's mutex)
- * and wake the thread with lws_cancel_service(), the one libwebsockets call
- * that is safe from another thread. */
-#include <errno.h>
-#include <stdio.h>
+ * of connections (its members). Other threads post work to a connection
+ * (under the loop's mutex) and wake the thread with lws_cancel_service(),
+ * the one libwebsockets call that is safe from another thread; the loop
+ * then calls each posted connection's events->wake. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/client_impl.h"
 #include "transport/conn.h"
 
-typedef struct ll_vhost {
-    struct ll_vhost *next;
-    struct lws_vhost *vh;
-    char *ca_file;
-    char *proxy;
-    int deflate;
-    int tls;
-    char *name;
-} ll_vhost;
-
-struct lifeline_loop {
-    struct lws_context *ctx;
-    pthread_t thread;
-    int thread_started;
-    pthread_mutex_t mu;          /* guards the fields below */
-    pthread_cond_t cv;
-    int stopping;
-    int ready;                   /* the thread has entered its service loop */
-    size_t n_clients;
-    lifeline_client *dirty;      /* clients with pending commands */
-    lifeline_client *clients;    /* every client on the loop */
-    ll_vhost *vhosts;            /* loop thread only */
-    int vhost_seq;               /* loop thread only */
-};
-
-/* The loop whose service thread this is. libwebsockets 4.1 has one
- * process-wide log hook; this is how its lines find the loop (and, while a
- * connection's work runs, the connection) they belong to. */
-static __thread lifeline_loop *tls_loop;
+/* The loop whose service thread this is: libwebsockets 4.1 has one
+ * process-wide log hook, and this is how its lines find their loop (and,
+ * while a connection's work runs, their connection). */
+static __thread ll_loop *tls_loop;
 static __thread ll_conn *tls_current;
+
+/* The most posted connections one wake-up runs without allocating. */
+#define LL_DRAIN_BATCH 64
+
+ll_loop *ll_loop_current(void)
+{
+    return tls_loop;
+}
+
+ll_conn *ll_loop_current_conn(void)
+{
+    return tls_current;
+}
 
 ll_conn *ll_loop_enter(ll_conn *c)
 {
@@ -53,77 +39,31 @@ void ll_loop_exit(ll_conn *prev)
     tls_current = prev;
 }
 
-struct lws_context *ll_loop_context(ll_loop *l)
+int ll_loop_on_thread(const ll_loop *loop)
 {
-    return l->ctx;
+    return loop && tls_loop == loop;
 }
 
-static pthread_once_t lws_log_once = PTHREAD_ONCE_INIT;
+/* ---- posted work -------------------------------------------------------------- */
 
-static int lws_level_to_ours(int level)
+/* Run events->wake of every posted connection. The list is taken apart
+ * under the lock (another thread may post the same connection again at
+ * once); a connection is not freed meanwhile: another thread frees it only
+ * after this thread has abandoned it, and this thread frees it only from
+ * its own wake. */
+static void drain(ll_loop *l)
 {
-    if (level & LLL_ERR)
-        return LIFELINE_LOG_ERROR;
-    if (level & LLL_WARN)
-        return LIFELINE_LOG_WARN;
-    return LIFELINE_LOG_DEBUG;
-}
-
-static void lws_log_emit(int level, const char *line)
-{
-    lifeline_loop *l = tls_loop;
-    if (!l)
-        return; /* not a lifeline loop thread: dropped, never printed */
-    char buf[512];
-    size_t n = strcspn(line, "\n");
-    snprintf(buf, sizeof(buf), "lws: %.*s", (int)(n < 480 ? n : 480), line);
-    int ours = lws_level_to_ours(level);
-    if (tls_current) {
-        tls_current->up->log(tls_current->owner, ours, buf);
-        return;
-    }
-    /* no client is known: every client of this loop gets the line, later,
-     * from its own pump (no callback runs under the loop's lock) */
-    pthread_mutex_lock(&l->mu);
-    for (lifeline_client *c = l->clients; c; c = c->next_on_loop)
-        ll_client_log_later(c, ours, buf);
-    pthread_mutex_unlock(&l->mu);
-}
-
-static void install_lws_log_hook(void)
-{
-    /* libwebsockets prints to stderr by default: this replaces that, once
-     * for the process, with the routing above. */
-    lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log_emit);
-}
-
-static void route_lws_logs(void)
-{
-    pthread_once(&lws_log_once, install_lws_log_hook);
-}
-
-int ll_loop_is_current(const lifeline_loop *loop)
-{
-    return tls_loop == loop;
-}
-
-/* Run the commands of every client that has some. The list is taken apart
- * under the lock (an app thread may post the same client again at once);
- * a client cannot be freed meanwhile: free waits for its DETACH to run
- * here. */
-static void drain(lifeline_loop *l)
-{
-    lifeline_client *small[64], **list = small;
+    ll_conn *small[LL_DRAIN_BATCH], **list = small;
     size_t n = 0;
     pthread_mutex_lock(&l->mu);
-    for (lifeline_client *c = l->dirty; c; c = c->next_dirty)
+    for (ll_conn *c = l->dirty; c; c = c->next_dirty)
         n++;
-    if (n > 64 && !(list = malloc(n * sizeof(*list)))) {
+    if (n > LL_DRAIN_BATCH && !(list = malloc(n * sizeof(*list)))) {
         list = small; /* out of memory: these now, the rest next time */
-        n = 64;
+        n = LL_DRAIN_BATCH;
     }
     for (size_t i = 0; i < n; i++) {
-        lifeline_client *c = l->dirty;
+        ll_conn *c = l->dirty;
         l->dirty = c->next_dirty;
         c->next_dirty = NULL;
         c->is_dirty = 0;
@@ -131,8 +71,12 @@ static void drain(lifeline_loop *l)
     }
     pthread_mutex_unlock(&l->mu);
     for (size_t i = 0; i < n; i++) {
-        ll_conn *prev = ll_loop_enter(list[i]->conn);
-        ll_client_on_wake(list[i]);
+        ll_conn *c = list[i];
+        if (c->abandoned)
+            continue;
+        ll_lines_deliver(l);
+        ll_conn *prev = ll_loop_enter(c);
+        c->up->wake(c->owner);
         ll_loop_exit(prev);
     }
     if (list != small)
@@ -142,116 +86,159 @@ static void drain(lifeline_loop *l)
 /* protocols[0] of every vhost gets EVENT_WAIT_CANCELLED: drain once. */
 int ll_loop_on_wake(struct lws *wsi)
 {
-    lifeline_loop *l = lws_context_user(lws_get_context(wsi));
+    ll_loop *l = lws_context_user(lws_get_context(wsi));
     if (l)
         drain(l);
     return 0;
 }
 
+void ll_conn_post(ll_conn *c)
+{
+    ll_loop *l = c->loop;
+    pthread_mutex_lock(&l->mu);
+    if (!c->is_dirty) {
+        c->is_dirty = 1;
+        c->next_dirty = l->dirty;
+        l->dirty = c;
+    }
+    pthread_mutex_unlock(&l->mu);
+    lws_cancel_service(l->ctx);
+}
+
+/* ---- members -------------------------------------------------------------------- */
+
+static int attach(ll_loop *l, ll_conn *c)
+{
+    pthread_mutex_lock(&l->mu);
+    int refused = l->stopping || l->freeing_itself;
+    if (!refused) {
+        c->next_member = l->members;
+        l->members = c;
+        l->n_members++;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return refused ? LIFELINE_ERR_CONFIG_LOOP : LIFELINE_OK;
+}
+
+static void unlink_conn(ll_conn **head, ll_conn *c, size_t offset)
+{
+    for (ll_conn **p = head; *p; p = (ll_conn **)((char *)*p + offset)) {
+        if (*p == c) {
+            *p = *(ll_conn **)((char *)c + offset);
+            return;
+        }
+    }
+}
+
+/* After this, the loop never sees c again. When the loop is freeing
+ * itself, the wake-up under the lock lets it see its last member go (it
+ * cannot have freed itself before the lock is released). */
+static void detach(ll_loop *l, ll_conn *c)
+{
+    pthread_mutex_lock(&l->mu);
+    unlink_conn(&l->members, c, offsetof(ll_conn, next_member));
+    l->n_members--;
+    if (c->leaving)
+        l->n_leaving--;
+    if (c->is_dirty) /* never left pending on the loop */
+        unlink_conn(&l->dirty, c, offsetof(ll_conn, next_dirty));
+    c->is_dirty = 0;
+    if (l->freeing_itself)
+        lws_cancel_service(l->ctx);
+    pthread_mutex_unlock(&l->mu);
+}
+
+int ll_conn_new(ll_loop *loop, const ll_conn_opts *opts, const ll_transport_events *events,
+                void *owner, ll_conn **out)
+{
+    ll_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return LIFELINE_ERR_NO_MEMORY;
+    c->loop = loop;
+    c->opts = *opts;
+    c->up = events;
+    c->owner = owner;
+    int rc = attach(loop, c);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return LIFELINE_OK;
+}
+
+void ll_conn_leave(ll_conn *c)
+{
+    pthread_mutex_lock(&c->loop->mu);
+    if (!c->leaving) {
+        c->leaving = 1;
+        c->loop->n_leaving++;
+    }
+    pthread_mutex_unlock(&c->loop->mu);
+}
+
+void ll_conn_free(ll_conn *c)
+{
+    if (!c)
+        return;
+    detach(c->loop, c);
+    free(c->rx);
+    free(c->tx);
+    free(c);
+}
+
+/* ---- the thread ----------------------------------------------------------------- */
+
+static void destroy(ll_loop *l)
+{
+    if (l->ctx)
+        lws_context_destroy(l->ctx);
+    ll_vhosts_free(l);
+    ll_lines_free(l);
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+static int should_end(ll_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int end = l->stopping || (l->freeing_itself && l->n_members == 0);
+    pthread_mutex_unlock(&l->mu);
+    return end;
+}
+
 static void *loop_main(void *arg)
 {
-    lifeline_loop *l = arg;
+    ll_loop *l = arg;
     tls_loop = l;
     pthread_mutex_lock(&l->mu);
     l->ready = 1;
     pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
-    for (;;) {
-        pthread_mutex_lock(&l->mu);
-        int stop = l->stopping;
-        pthread_mutex_unlock(&l->mu);
-        if (stop)
-            break;
+    while (!should_end(l)) {
         if (lws_service(l->ctx, 0) < 0)
             break;
         drain(l); /* work posted between the wake and the callback */
+        ll_lines_deliver(l);
+    }
+    if (l->freeing_itself) { /* nobody joins this thread: it frees the loop */
+        pthread_detach(pthread_self());
+        destroy(l);
     }
     tls_loop = NULL;
     return NULL;
 }
 
-/* A client-only vhost. Only a TLS one gets an SSL_CTX: building one loads
- * the system's CA store, which costs tens of milliseconds and most of a
- * megabyte, so plain ws:// clients never pay for it. */
-static struct lws_vhost *make_vhost(lifeline_loop *l, int tls, const char *ca_file,
-                                    const char *proxy, int deflate, const char *name)
+int ll_loop_new(ll_loop **out)
 {
-    static const struct lws_extension exts[] = {
-        {"permessage-deflate", lws_extension_callback_pm_deflate,
-         "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
-        {NULL, NULL, NULL},
-    };
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof(info));
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = ll_protocols;
-    info.vhost_name = name;
-    info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
-    info.client_ssl_ca_filepath = ca_file;
-    info.extensions = deflate ? exts : NULL;
-    char host[256];
-    if (proxy) {
-        const char *colon = strrchr(proxy, ':');
-        snprintf(host, sizeof(host), "%.*s", (int)(colon - proxy), proxy);
-        info.http_proxy_address = host;
-        info.http_proxy_port = (unsigned)atoi(colon + 1);
-    }
-    return lws_create_vhost(l->ctx, &info);
-}
-
-static int same(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-struct lws_vhost *ll_loop_vhost(lifeline_loop *l, const ll_conn_opts *o)
-{
-    int deflate = o->permessage_deflate != 0;
-    int tls = o->url->secure || (o->health && o->health->secure);
-    const char *ca_file = o->ca_file, *proxy = o->proxy;
-    for (ll_vhost *v = l->vhosts; v; v = v->next)
-        if (v->tls == tls && same(v->ca_file, ca_file) && same(v->proxy, proxy) &&
-            v->deflate == deflate)
-            return v->vh;
-    ll_vhost *v = calloc(1, sizeof(*v));
-    if (!v)
-        return NULL;
-    char name[32];
-    snprintf(name, sizeof(name), "lifeline-%d", ++l->vhost_seq);
-    v->ca_file = ca_file ? strdup(ca_file) : NULL;
-    v->proxy = proxy ? strdup(proxy) : NULL;
-    v->deflate = deflate;
-    v->tls = tls;
-    v->name = strdup(name);
-    v->vh = make_vhost(l, tls, ca_file, proxy, deflate, v->name);
-    if (!v->vh || !v->name || (ca_file && !v->ca_file) || (proxy && !v->proxy)) {
-        free(v->ca_file);
-        free(v->proxy);
-        free(v->name);
-        free(v);
-        return NULL;
-    }
-    v->next = l->vhosts;
-    l->vhosts = v;
-    return v->vh;
-}
-
-int lifeline_loop_new(lifeline_loop **out)
-{
-    if (!out)
-        return LIFELINE_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    route_lws_logs();
-    lifeline_loop *l = calloc(1, sizeof(*l));
+    ll_lines_route_lws_logs();
+    ll_loop *l = calloc(1, sizeof(*l));
     if (!l)
         return LIFELINE_ERR_NO_MEMORY;
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&l->mu, &ma);
-    pthread_mutexattr_destroy(&ma);
+    pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
-
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -261,20 +248,14 @@ int lifeline_loop_new(lifeline_loop **out)
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
     l->ctx = lws_create_context(&info);
-    int err = LIFELINE_ERR_TRANSPORT;
     /* the default vhost exists before the thread, so wake-ups always land */
-    ll_vhost *v = calloc(1, sizeof(*v));
-    if (!l->ctx || !v)
-        goto fail;
-    v->name = strdup("lifeline-0");
-    v->vh = v->name ? make_vhost(l, 0, NULL, NULL, 0, v->name) : NULL;
-    if (!v->vh)
-        goto fail;
-    l->vhosts = v;
-    v = NULL;
+    if (!l->ctx || ll_vhost_default(l) != 0) {
+        destroy(l);
+        return LIFELINE_ERR_TRANSPORT;
+    }
     if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
-        err = LIFELINE_ERR_SYSTEM;
-        goto fail;
+        destroy(l);
+        return LIFELINE_ERR_SYSTEM;
     }
     l->thread_started = 1;
     pthread_mutex_lock(&l->mu);
@@ -283,96 +264,29 @@ int lifeline_loop_new(lifeline_loop **out)
     pthread_mutex_unlock(&l->mu);
     *out = l;
     return LIFELINE_OK;
-fail:
-    if (v) {
-        free(v->name);
-        free(v);
-    }
-    lifeline_loop_free(l);
-    return err;
 }
 
-int lifeline_loop_free(lifeline_loop *l)
+int ll_loop_free(ll_loop *l)
 {
-    if (!l)
-        return LIFELINE_OK;
-    if (ll_loop_is_current(l))
-        return LIFELINE_ERR_IN_CALLBACK;
     pthread_mutex_lock(&l->mu);
-    if (l->n_clients) {
-        pthread_mutex_unlock(&l->mu);
+    int used = l->n_members > 0;
+    if (!used)
+        l->stopping = 1;
+    pthread_mutex_unlock(&l->mu);
+    if (used)
         return LIFELINE_ERR_STATE;
-    }
-    l->stopping = 1;
-    pthread_mutex_unlock(&l->mu);
-    if (l->thread_started) {
-        lws_cancel_service(l->ctx);
-        pthread_join(l->thread, NULL);
-    }
-    if (l->ctx)
-        lws_context_destroy(l->ctx);
-    while (l->vhosts) {
-        ll_vhost *v = l->vhosts;
-        l->vhosts = v->next;
-        free(v->ca_file);
-        free(v->proxy);
-        free(v->name);
-        free(v);
-    }
-    pthread_cond_destroy(&l->cv);
-    pthread_mutex_destroy(&l->mu);
-    free(l);
-    return LIFELINE_OK;
-}
-
-int ll_loop_attach(lifeline_loop *l, lifeline_client *c)
-{
-    pthread_mutex_lock(&l->mu);
-    if (l->stopping) {
-        pthread_mutex_unlock(&l->mu);
-        return LIFELINE_ERR_CONFIG_LOOP;
-    }
-    c->next_on_loop = l->clients;
-    l->clients = c;
-    l->n_clients++;
-    pthread_mutex_unlock(&l->mu);
-    return LIFELINE_OK;
-}
-
-void ll_loop_detach(lifeline_loop *l, lifeline_client *c)
-{
-    pthread_mutex_lock(&l->mu);
-    for (lifeline_client **p = &l->clients; *p; p = &(*p)->next_on_loop) {
-        if (*p == c) {
-            *p = c->next_on_loop;
-            l->n_clients--;
-            break;
-        }
-    }
-    if (c->is_dirty) { /* never left pending on the loop */
-        for (lifeline_client **p = &l->dirty; *p; p = &(*p)->next_dirty) {
-            if (*p == c) {
-                *p = c->next_dirty;
-                break;
-            }
-        }
-        c->is_dirty = 0;
-    }
-    pthread_mutex_unlock(&l->mu);
-}
-
-void ll_loop_post(lifeline_client *c, unsigned cmds)
-{
-    lifeline_loop *l = c->loop;
-    pthread_mutex_lock(&c->mu);
-    c->cmds |= cmds;
-    pthread_mutex_unlock(&c->mu);
-    pthread_mutex_lock(&l->mu);
-    if (!c->is_dirty) {
-        c->is_dirty = 1;
-        c->next_dirty = l->dirty;
-        l->dirty = c;
-    }
-    pthread_mutex_unlock(&l->mu);
     lws_cancel_service(l->ctx);
+    pthread_join(l->thread, NULL);
+    destroy(l);
+    return LIFELINE_OK;
+}
+
+int ll_loop_free_later(ll_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int used = l->n_members > l->n_leaving;
+    if (!used)
+        l->freeing_itself = 1;
+    pthread_mutex_unlock(&l->mu);
+    return used ? LIFELINE_ERR_STATE : LIFELINE_OK;
 }

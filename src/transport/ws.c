@@ -35,7 +35,7 @@ static void make_host_header(ll_conn *c)
 static void fill_connect_info(ll_conn *c, struct lws_vhost *vh, struct lws_client_connect_info *i)
 {
     memset(i, 0, sizeof(*i));
-    i->context = ll_loop_context(c->loop);
+    i->context = c->loop->ctx;
     i->vhost = vh;
     i->address = c->opts.url->host;
     i->port = c->opts.url->port;
@@ -235,6 +235,7 @@ static void deliver(ll_conn *c, const unsigned char *data, size_t len, int binar
         return;
     if (c->close_code || c->abandoned)
         return; /* stopping: closed was the owner's last state */
+    ll_lines_deliver(c->loop);
     ll_conn *prev = ll_loop_enter(c);
     c->up->message(c->owner, data, len, binary);
     ll_loop_exit(prev);
