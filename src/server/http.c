@@ -14,6 +14,7 @@
 
 #include "server/api.h"
 #include "server/clock.h"
+#include "server/content_length.h"
 #include "server/server.h"
 
 typedef struct srv_http_req {
@@ -155,16 +156,24 @@ void srv_http_request_ended(struct lws *wsi)
     hc->mark_ok = socket_bytes_read(lws_get_socket_fd(wsi), &hc->read_mark);
 }
 
-/* Does libwebsockets read a body after LWS_CALLBACK_HTTP? Its rule
- * (lws_http_action): the Content-Length if there is one, else any POST,
- * PUT or PATCH. */
+/* The Content-Length as libwebsockets copies it for itself
+ * (lws_http_action), into buf: NULL when there is none, or when it is
+ * longer than SRV_LWS_CLEN_MAX and libwebsockets ignores it. */
+static const char *lws_content_length(struct lws *wsi, char (*buf)[SRV_LWS_CLEN_MAX + 2])
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        lws_hdr_copy(wsi, *buf, (int)sizeof(*buf) - 1, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+        return *buf;
+    return NULL;
+}
+
+/* Does libwebsockets read a body after LWS_CALLBACK_HTTP? */
 static bool has_body(struct lws *wsi, int method)
 {
-    char clen[32];
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-        lws_hdr_copy(wsi, clen, sizeof(clen) - 1, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
-        return atoll(clen) > 0;
-    return method == LWSHUMETH_POST || method == LWSHUMETH_PUT || method == LWSHUMETH_PATCH;
+    char buf[SRV_LWS_CLEN_MAX + 2];
+    bool body_method =
+        method == LWSHUMETH_POST || method == LWSHUMETH_PUT || method == LWSHUMETH_PATCH;
+    return srv_lws_reads_body(lws_content_length(wsi, &buf), body_method);
 }
 
 /* libwebsockets 4.1 cannot take a request with a body whose bytes were
@@ -309,13 +318,13 @@ static int on_request(srv_server *s, struct lws *wsi, srv_session *pss, const ch
         srv_api_handle(s, &ar, &resp);
         return unread ? refuse(wsi, pss, &resp) : finish(wsi, pss, &resp);
     }
-    char clen[32];
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
-        lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
         return early(wsi, pss, 411, "a Content-Length is required");
-    char *end = NULL;
-    long long cl = strtoll(clen, &end, 10);
-    if (*end || cl < 0)
+    /* the length libwebsockets reads the body by, or none: see content_length.h */
+    char buf[SRV_LWS_CLEN_MAX + 2];
+    const char *clen = lws_content_length(wsi, &buf);
+    int64_t cl;
+    if (!clen || !srv_content_length(clen, strlen(clen), &cl))
         return early(wsi, pss, 400, "bad Content-Length");
     if (cl > s->opt.max_message_bytes)
         return early(wsi, pss, 413, "body too large");

@@ -228,6 +228,13 @@ SEEDS = {
         b"alice", "店舗-1".encode(), b"a" * 128, b"a" * 129, b"\xc2\x85", b"a\x7f", b"\xed\xa0\x80",
         b"\xf4\x90\x80\x80", "😀".encode(), b"\xe0\x80\xaf", b"tab\there",
     ],
+    # a method byte (1: POST, PUT or PATCH), then the value
+    "content_length": [
+        b"\x01" + b"16", b"\x00" + b"0", b"\x01" + b" 1048576\t", b"\x00" + b"-1",
+        b"\x01" + b"+5", b"\x01" + b"5, 5", b"\x01" + b"0" * 28 + b"16",
+        b"\x01" + b"0" * 29 + b"16", b"\x00" + b"99999999999999999999", b"\x01" + b"",
+        b"\x00" + b"abc", b"\x01" + b"1e3", b"\x00" + b"9223372036854775808",
+    ],
     "fault": [
         b'{"mode":"refuse","duration_ms":5000,"retry_after_s":7}',
         b'{"mode":"delay_pongs","delay_ms":1500}',

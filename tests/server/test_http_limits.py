@@ -52,6 +52,34 @@ def test_a_body_trickled_a_byte_at_a_time_meets_the_request_deadline(server):
     assert server.http("GET", "/api/v1/websockets/health")[0] == 200
 
 
+def test_a_negative_content_length_on_a_get_closes_the_connection(server):
+    # libwebsockets reads "-1" as a body of 2^64 - 1 bytes: kept open, the
+    # connection would swallow every later request, and a body trickled
+    # into it would never meet the request deadline (it is set for bodies
+    # the server reads). Answered with "Connection: close" and closed.
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    s.sendall(b"GET /api/v1/websockets/health HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: -1\r\n\r\n")
+    got, closed = read_answer(s, time.monotonic() + 5)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 200 "), got[:80]
+    assert b"Connection: close" in got
+    assert closed
+
+
+def test_a_content_length_longer_than_libwebsockets_reads_is_400(server):
+    # 31 bytes: libwebsockets would ignore it and read a POST's default body
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    s.sendall(b"POST /api/v1/admin/fault HTTP/1.1\r\nHost: x\r\nContent-Length: "
+              + b"0" * 29 + b"16\r\n\r\n" + b'{"mode": "none"}')
+    got, closed = read_answer(s, time.monotonic() + 5)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 400 "), got[:80]
+    assert b"Connection: close" in got
+    assert closed
+    assert server.http("GET", "/api/v1/websockets/health")[0] == 200
+
+
 def handshake_status(port, path):
     raw = RawWS(port, handshake=False)
     try:
