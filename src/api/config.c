@@ -9,8 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libwebsockets.h>
-
+#include "transport/transport.h"
 #include "transport/url.h"
 
 int lifeline_config_init_sized(lifeline_config *cfg, size_t size)
@@ -44,21 +43,6 @@ int lifeline_config_init_sized(lifeline_config *cfg, size_t size)
         memset((char *)cfg + own, 0, size - own);
     cfg->struct_size = size;
     return size > sizeof(d) ? LIFELINE_ERR_CONFIG_STRUCT_SIZE : LIFELINE_OK;
-}
-
-int ll_config_widen(const lifeline_config *cfg, lifeline_config *full)
-{
-    if (!cfg)
-        return LIFELINE_ERR_INVALID_ARGUMENT;
-    size_t size = cfg->struct_size;
-    /* larger: a lifeline.h newer than this library, whose fields past ours
-     * this library cannot honour (or a config never initialised) */
-    if (size < LL_CONFIG_SIZE_MIN || size > sizeof(*full))
-        return LIFELINE_ERR_CONFIG_STRUCT_SIZE;
-    lifeline_config_init_sized(full, sizeof(*full));
-    memcpy(full, cfg, size);
-    full->struct_size = sizeof(*full);
-    return LIFELINE_OK;
 }
 
 /* True when s starts with scheme (case-insensitive) and has a host after it. */
@@ -96,16 +80,6 @@ static int url_parses(const char *url, int websocket)
     int ok = u.websocket == websocket;
     ll_url_free(&u);
     return ok;
-}
-
-/* permessage-deflate works from libwebsockets 4.2 on: 4.1's client spins
- * at 100 % CPU after its first compressed message and never reads again. */
-static int deflate_supported(void)
-{
-    int major = 0, minor = 0;
-    if (sscanf(lws_get_library_version(), "%d.%d", &major, &minor) != 2)
-        return 0;
-    return major > 4 || (major == 4 && minor >= 2);
 }
 
 static int file_is_readable(const char *path)
@@ -233,7 +207,7 @@ int lifeline_config_check(const lifeline_config *cfg, const char **field)
     for (size_t i = 0; i < cfg->header_count; i++)
         if (!header_is_valid(cfg->headers ? cfg->headers[i] : NULL))
             BAD(LIFELINE_ERR_CONFIG_HEADER, "headers");
-    if (cfg->permessage_deflate && !deflate_supported())
+    if (cfg->permessage_deflate && !ll_transport_deflate_supported())
         BAD(LIFELINE_ERR_CONFIG_DEFLATE, "permessage_deflate");
     if (cfg->http_proxy && !proxy_is_valid(cfg->http_proxy))
         BAD(LIFELINE_ERR_CONFIG_PROXY, "http_proxy");

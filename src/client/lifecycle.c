@@ -6,8 +6,8 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "api/config.h"
 #include "client/client_impl.h"
+#include "client/sized.h"
 
 #define STOP_WAIT_DEFAULT_MS 2000
 

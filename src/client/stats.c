@@ -2,8 +2,8 @@
  * figures, written into as much of the application's struct as it has. */
 #include <string.h>
 
-#include "api/config.h"
 #include "client/client_impl.h"
+#include "client/sized.h"
 
 int lifeline_client_stats_sized(lifeline_client *c, lifeline_stats *out, size_t size)
 {

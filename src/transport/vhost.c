@@ -111,3 +111,13 @@ void ll_vhosts_free(ll_loop *l)
         free_vhost(v);
     }
 }
+
+/* permessage-deflate works from libwebsockets 4.2 on: 4.1's client spins
+ * at 100 % CPU after its first compressed message and never reads again. */
+int ll_transport_deflate_supported(void)
+{
+    int major = 0, minor = 0;
+    if (sscanf(lws_get_library_version(), "%d.%d", &major, &minor) != 2)
+        return 0;
+    return major > 4 || (major == 4 && minor >= 2);
+}
