@@ -12,6 +12,7 @@
 
 #include "lifeline/lifeline.h"
 #include "notify/discord.h"
+#include "notify/http_header.h"
 
 #define BODY_MAX 16384
 #define GONE_MAX 8
@@ -172,22 +173,17 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
+/* Each header line of the answer; the Retry-After is kept. A status line
+ * starts another answer's headers (a "100 Continue" comes before the real
+ * one): only the last answer's Retry-After counts. */
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
     reply *r = ud;
     size_t len = size * nmemb;
-    static const char name[] = "retry-after:";
-    if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-        size_t v = len - (sizeof(name) - 1);
-        const char *s = p + sizeof(name) - 1;
-        while (v && (*s == ' ' || *s == '\t')) {
-            s++;
-            v--;
-        }
-        while (v && (s[v - 1] == '\r' || s[v - 1] == '\n' || s[v - 1] == ' '))
-            v--;
-        snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)(v < 63 ? v : 63), s);
-    }
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        r->retry_after[0] = '\0';
+    else
+        ll_http_header_value(p, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
     return len;
 }
 

@@ -121,6 +121,20 @@ SEEDS = {
         bytes([0]) + b"\n{}",
         bytes([4]) + b"\n" + b'{"message": "Unknown Webhook", "code": 10015}',
     ],
+    # a byte of room, a byte picking the name (0: Retry-After), the line
+    "http_header": [
+        bytes([64, 0]) + b"Retry-After: 5\r\n",
+        bytes([64, 0]) + b"retry-after:0.25\n",
+        bytes([64, 0]) + b"Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n",
+        bytes([64, 0]) + b"Retry-After: \t 3 \t\r\n",
+        bytes([3, 0]) + b"Retry-After: 12345\r\n",
+        bytes([64, 0]) + b"Retry-After: 5\r6\r\n",
+        bytes([64, 0]) + b"Retry-After : 5\r\n",
+        bytes([64, 0]) + b"HTTP/1.1 429 Too Many Requests\r\n",
+        bytes([64, 2]) + b"Content-Type: application/json\r\n",
+        bytes([64, 0]) + b"Retry-After: 1e400\r\n",
+        bytes([64, 0]) + b"Retry-After: -0\r\n",
+    ],
     "utf8": [
         u16(9) + "héllo wörld — ✓ 😀".encode(),
         u16(0) + b"ab",
