@@ -24,7 +24,7 @@ static void fill_probe_info(ll_conn *c, struct lws_vhost *vh, struct lws_client_
 {
     const ll_url *h = c->opts.health;
     memset(i, 0, sizeof(*i));
-    i->context = ll_loop_context(c->loop);
+    i->context = c->loop->ctx;
     i->vhost = vh;
     i->address = h->host;
     i->port = h->port;
