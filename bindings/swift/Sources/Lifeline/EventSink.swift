@@ -9,34 +9,25 @@ import CLifeline
 ///
 /// The callbacks run on the client's loop thread, one at a time. They copy
 /// what C lends them (valid during the call only) into a ``LifelineEvent``
-/// and yield it; `AsyncStream.Continuation` may be used from any thread.
-/// They never call back into lifeline and never touch the `LifelineClient`,
-/// so the client's last reference can never be dropped on the loop thread
-/// (where `lifeline_client_free()` would refuse with `IN_CALLBACK`).
+/// and publish it to the client's ``EventHub``, which hands it to every
+/// iterator of ``LifelineClient/events``; `AsyncStream.Continuation` may be
+/// used from any thread. They never call back into lifeline and never touch
+/// the `LifelineClient`, so the client's last reference can never be dropped
+/// on the loop thread (where `lifeline_client_free()` would refuse with
+/// `IN_CALLBACK`).
+///
+/// The box holds the hub, not the other way round: the `events` sequence
+/// keeps the hub, never the box, so the box is released once C gives it
+/// back, however long an application keeps `events`.
 final class EventSink: Sendable {
-    private let continuation: AsyncStream<LifelineEvent>.Continuation
-    /// Cleared when the stream ends (consumer cancelled, or finished):
-    /// callbacks then stop copying messages nobody will read.
-    private let listening = LockedFlag(true)
+    let hub: EventHub
 
-    init(_ continuation: AsyncStream<LifelineEvent>.Continuation) {
-        self.continuation = continuation
-        // SE-0314: called once when the consumer's task is cancelled or the
-        // stream is finished. It captures the flag only, not the sink, so the
-        // stream's storage and the sink do not keep each other alive.
-        let listening = self.listening
-        continuation.onTermination = { _ in listening.set(false) }
-    }
-
-    /// Ends the stream: a consumer's `for await` loop ends after the events
-    /// already buffered.
-    func finish() {
-        continuation.finish()
+    init(_ hub: EventHub) {
+        self.hub = hub
     }
 
     private func yield(_ event: @autoclosure () -> LifelineEvent) {
-        guard listening.get() else { return }
-        continuation.yield(event())
+        hub.publish(event())
     }
 
     private static func from(_ userData: UnsafeMutableRawPointer?) -> EventSink? {

@@ -17,10 +17,13 @@ import CLifeline
 /// `close()` block the caller until the connection is closed (at most about
 /// the stop timeout).
 ///
+/// Events: every iterator of ``events`` gets every event, so any number of
+/// tasks may each run their own `for await` loop over it.
+///
 /// Lifetime: the C client is freed by ``close()`` or, at the latest, when the
-/// object is deinitialised; then ``events`` finishes. A task that iterates
-/// ``events`` and captures the client keeps it alive: call ``close()`` to end
-/// both.
+/// object is deinitialised; then every iteration of ``events`` finishes. A
+/// task that iterates ``events`` and captures the client keeps it alive:
+/// call ``close()`` to end both.
 ///
 /// `@unchecked Sendable`: the one mutable field, `handle`, is guarded by
 /// `lock` (read for every call, write to free it); the C functions called
@@ -29,11 +32,15 @@ import CLifeline
 public final class LifelineClient: @unchecked Sendable {
     /// Every event of this client, in the order the library reported it.
     ///
-    /// Created with the client: nothing is lost between `init` and the first
-    /// `for await`. Iterate it from one task. It finishes when the client is
-    /// closed or deinitialised; if its consumer goes away (task cancelled),
-    /// later events are discarded.
-    public let events: AsyncStream<LifelineEvent>
+    /// Every iterator gets every event: each `for await` loop over `events`,
+    /// in as many tasks as you like, receives every event reported from the
+    /// moment it starts until the client is closed (see ``LifelineEvents``).
+    /// The first loop also receives what was reported since `init`, so
+    /// nothing is lost between `init`, ``start()`` and the first
+    /// `for await`. Every loop ends once the client is closed or
+    /// deinitialised; one that is left (or whose task is cancelled) stops
+    /// receiving without affecting the others.
+    public let events: LifelineEvents
 
     /// The configuration the client was created with.
     public let configuration: Configuration
@@ -53,14 +60,15 @@ public final class LifelineClient: @unchecked Sendable {
     /// - Parameters:
     ///   - configuration: validated first; a bad field throws
     ///     ``LifelineError/invalidConfiguration(field:code:name:message:)``.
-    ///   - bufferingPolicy: what ``events`` keeps while nobody reads it;
+    ///   - bufferingPolicy: what each iterator of ``events`` keeps while its
+    ///     consumer has not read it (and the first, before it exists);
     ///     unbounded by default.
     public init(configuration: Configuration,
                 bufferingPolicy: AsyncStream<LifelineEvent>.Continuation.BufferingPolicy = .unbounded)
         throws(LifelineError)
     {
-        let (stream, continuation) = AsyncStream<LifelineEvent>.makeStream(bufferingPolicy: bufferingPolicy)
-        let sink = EventSink(continuation)
+        let hub = EventHub(bufferingPolicy: bufferingPolicy)
+        let sink = EventSink(hub)
         let userData = Unmanaged.passRetained(sink).toOpaque()
         var out: OpaquePointer?
         var rc: Int32
@@ -71,16 +79,16 @@ public final class LifelineClient: @unchecked Sendable {
             }
         } catch {
             Unmanaged<EventSink>.fromOpaque(userData).release()
-            continuation.finish()
+            hub.finish()
             throw error
         }
         guard rc == LifelineError.ok, let out else {
             // No client, so no callback ever fires: the +1 is ours again.
             Unmanaged<EventSink>.fromOpaque(userData).release()
-            continuation.finish()
+            hub.finish()
             throw configuration.configurationError(rc)
         }
-        self.events = stream
+        self.events = LifelineEvents(hub: hub)
         self.configuration = configuration
         self.handle = out
         self.sink = sink
@@ -191,7 +199,7 @@ public final class LifelineClient: @unchecked Sendable {
             // No callback fires after lifeline_client_free() returned OK:
             // give back the C client's reference to the box.
             Unmanaged<EventSink>.fromOpaque(userData).release()
-            sink.finish()
+            sink.hub.finish()
         }
     }
 }

@@ -194,7 +194,7 @@ struct ConfigurationTests {
     func deinitFinishesTheEventStream() async throws {
         weak var weakClient: LifelineClient?
         weak var weakSink: EventSink?
-        var events: AsyncStream<LifelineEvent>?
+        var events: LifelineEvents?
         do {
             let client = try LifelineClient(configuration: Configuration(url: Self.url))
             weakClient = client

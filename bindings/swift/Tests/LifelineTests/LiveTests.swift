@@ -102,6 +102,37 @@ struct LiveTests {
         #expect(try client.stats().reconnections == 1)
     }
 
+    @Test("two tasks iterating events both see the whole state sequence and every message")
+    func twoIteratorsSeeTheSameStateSequence() async throws {
+        var server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        let client = try LifelineClient(configuration: Self.fastConfiguration(server.url()))
+        defer { client.close() }
+        // Two tasks, each with its own for-await loop over client.events.
+        let first = await EventLog.recording(client.events)
+        let second = await EventLog.recording(client.events)
+
+        try client.start()
+        try client.send(Self.echo(1))
+        for log in [first, second] {
+            try await log.state(.connected)
+            #expect(try await log.next("echo") { Self.decodeEcho($0) }.data == 1)
+        }
+        server.stop()
+        for log in [first, second] { try await log.state(.disconnected) }
+        server = try server.restarted()
+        for log in [first, second] { try await log.state(.connected) }
+
+        let expected: [ConnectionState] = [.connecting, .connected, .disconnected, .connecting, .connected]
+        #expect(await first.states == expected)
+        #expect(await second.states == expected)
+        // Not only the states: the same events, in the same order.
+        client.close()
+        try await first.waitUntilFinished()
+        try await second.waitUntilFinished()
+        #expect(await first.events == second.events)
+    }
+
     @Test("server_down after maxAttempts, probes, and recovery")
     func serverDownAndRecovery() async throws {
         var server = try ServerProcess()

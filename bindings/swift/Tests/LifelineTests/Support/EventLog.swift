@@ -1,7 +1,7 @@
 import Lifeline
 
-/// Records a client's events (consuming `client.events` in a task) and lets a
-/// test wait, with a timeout, for the next event that matches.
+/// Records a client's events (iterating `client.events` in a task of its own;
+/// every log gets every event) and lets a test wait, with a timeout, for the next event that matches.
 ///
 /// `next` consumes: it moves a cursor past every event it looked at, so a
 /// test reads the events in order, as a script.
@@ -17,16 +17,17 @@ actor EventLog {
     private var generation = 0
     private var consumer: Task<Void, Never>?
 
-    /// Starts recording `stream`.
-    static func recording(_ stream: AsyncStream<LifelineEvent>) async -> EventLog {
+    /// Starts recording `events`: its iterator is made before this returns.
+    static func recording(_ events: LifelineEvents) async -> EventLog {
         let log = EventLog()
-        await log.consume(stream)
+        await log.consume(events.makeAsyncIterator())
         return log
     }
 
-    private func consume(_ stream: AsyncStream<LifelineEvent>) {
-        consumer = Task { [weak self] in
-            for await event in stream {
+    private func consume(_ iterator: sending LifelineEvents.Iterator) {
+        consumer = Task { [weak self, iterator] in
+            var iterator = iterator
+            while let event = await iterator.next() {
                 await self?.append(event)
             }
             await self?.finish()
