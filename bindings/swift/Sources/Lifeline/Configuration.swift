@@ -1,53 +1,65 @@
 import CLifeline
+#if canImport(FoundationEssentials)
+import FoundationEssentials // URL, without the rest of Foundation
+#else
+import Foundation
+#endif
 
 /// How a ``LifelineClient`` connects, reconnects, heartbeats, queues and
 /// alerts: the fields of the C `lifeline_config`, with the same defaults.
 ///
 /// The defaults are read from `lifeline_config_init()` when you create a
 /// configuration, so they are always the installed library's. Durations are
-/// in milliseconds.
+/// `Duration`s; the C library counts whole milliseconds, so a fraction of a
+/// millisecond is rounded up (a positive duration never becomes zero).
 ///
 /// ```swift
-/// var config = Configuration(url: "wss://pos.example.com/ws")
+/// var config = Configuration(url: URL(string: "wss://pos.example.com/ws")!)
 /// config.maxAttempts = 8
+/// config.pingInterval = .seconds(15)
+/// config.headers = ["Authorization": "Bearer \(token)"]
 /// try config.validate()
 /// ```
 public struct Configuration: Sendable {
     /// `ws://` or `wss://` URL (required).
-    public var url: String
+    public var url: URL
 
     // Reconnection: the wait before attempt n (1-based) is
-    // min(baseDelayMs * 2^(n-1), maxDelayMs) plus jitter.
-    public var baseDelayMs: Int
-    public var maxDelayMs: Int
+    // min(baseDelay * 2^(n-1), maxDelay) plus jitter.
+    public var baseDelay: Duration
+    public var maxDelay: Duration
     /// Additive jitter bound (additive mode only).
-    public var jitterMs: Int
+    public var jitter: Duration
     public var jitterMode: JitterMode
     /// Failed attempts before the state becomes ``ConnectionState/serverDown``.
     public var maxAttempts: Int
     /// A connection must stay up this long before the attempt counter resets.
-    public var stableAfterMs: Int
+    public var stableAfter: Duration
     /// Probe cadence in ``ConnectionState/serverDown``.
-    public var downPingIntervalMs: Int
+    public var downPingInterval: Duration
     /// Optional `http(s)` URL that must answer 2xx before a probe connects.
-    public var healthURL: String?
+    public var healthURL: URL?
     /// One attempt or probe, TCP, TLS and the WebSocket handshake included.
-    public var connectTimeoutMs: Int
+    public var connectTimeout: Duration
 
     // Heartbeat and quality.
-    public var pingIntervalMs: Int
-    /// Must be below ``pingIntervalMs``.
-    public var pingTimeoutMs: Int
+    public var pingInterval: Duration
+    /// Must be below ``pingInterval``.
+    public var pingTimeout: Duration
     /// Smoothed RTT below this is excellent.
-    public var rttGoodMs: Int
+    public var rttGood: Duration
     /// Smoothed RTT at or above this is poor.
-    public var rttPoorMs: Int
+    public var rttPoor: Duration
     /// Seed for the jitter; 0 lets the client pick one from the system.
     public var randomSeed: UInt64
 
     // Transport.
-    /// `"Name: value"` lines sent with the upgrade request.
-    public var headers: [String]
+    /// Header fields sent with the upgrade request, name to value
+    /// (`["Authorization": "Bearer abc"]`). A dictionary has no order: they
+    /// are sent sorted by name. A name must be printable ASCII without space
+    /// or colon, not empty, and a value must not hold a line break, else the
+    /// configuration is refused (`CONFIG_HEADER`, field `headers`).
+    public var headers: [String: String]
     /// `Sec-WebSocket-Protocol`, nil for none.
     public var subprotocol: String?
     /// `Origin` header, nil for none.
@@ -56,7 +68,7 @@ public struct Configuration: Sendable {
     public var permessageDeflate: Bool
     /// `"host:port"` of an HTTP proxy, nil for none.
     public var httpProxy: String?
-    /// PEM CA bundle for `wss`, nil for the system store.
+    /// Path of a PEM CA bundle for `wss`, nil for the system store.
     public var caFile: String?
     /// Accept self-signed certificates and any host name (development only).
     public var allowInsecureTLS: Bool
@@ -77,11 +89,13 @@ public struct Configuration: Sendable {
     // Alerts.
     /// Discord webhook called when the server is judged down and when it
     /// recovers; nil turns alerts off. It holds a secret: lifeline never logs it.
-    public var discordWebhookURL: String?
-    /// `"Name: value"` fields shown in every alert, e.g. `"Store: 12"`.
-    public var alertLabels: [String]
+    public var discordWebhookURL: URL?
+    /// Fields shown in every alert, in this order:
+    /// `[("Store", "12"), ("Device", "till-3")]`. A name must not be empty
+    /// nor hold a colon, and neither part a line break (`CONFIG_LABEL`).
+    public var alertLabels: [(name: String, value: String)]
     /// At most one down alert in this window, however the server flaps.
-    public var alertMinIntervalMs: Int
+    public var alertMinInterval: Duration
     /// The webhook's display name; nil for the library's default.
     public var alertUsername: String?
 
@@ -89,24 +103,24 @@ public struct Configuration: Sendable {
     public var logLevel: LogLevel
 
     /// A configuration for `url` with every other field at the library's default.
-    public init(url: String) {
+    public init(url: URL) {
         let c = Self.cDefaults()
         self.url = url
-        baseDelayMs = Int(c.base_delay_ms)
-        maxDelayMs = Int(c.max_delay_ms)
-        jitterMs = Int(c.jitter_ms)
+        baseDelay = .milliseconds(c.base_delay_ms)
+        maxDelay = .milliseconds(c.max_delay_ms)
+        jitter = .milliseconds(c.jitter_ms)
         jitterMode = JitterMode(cValue: c.jitter_mode) ?? .additive
         maxAttempts = Int(c.max_attempts)
-        stableAfterMs = Int(c.stable_after_ms)
-        downPingIntervalMs = Int(c.down_ping_interval_ms)
-        healthURL = c.health_url.map { String(cString: $0) }
-        connectTimeoutMs = Int(c.connect_timeout_ms)
-        pingIntervalMs = Int(c.ping_interval_ms)
-        pingTimeoutMs = Int(c.ping_timeout_ms)
-        rttGoodMs = Int(c.rtt_good_ms)
-        rttPoorMs = Int(c.rtt_poor_ms)
+        stableAfter = .milliseconds(c.stable_after_ms)
+        downPingInterval = .milliseconds(c.down_ping_interval_ms)
+        healthURL = c.health_url.flatMap { URL(string: String(cString: $0)) }
+        connectTimeout = .milliseconds(c.connect_timeout_ms)
+        pingInterval = .milliseconds(c.ping_interval_ms)
+        pingTimeout = .milliseconds(c.ping_timeout_ms)
+        rttGood = .milliseconds(c.rtt_good_ms)
+        rttPoor = .milliseconds(c.rtt_poor_ms)
         randomSeed = c.random_seed
-        headers = []
+        headers = [:]
         subprotocol = c.subprotocol.map { String(cString: $0) }
         origin = c.origin.map { String(cString: $0) }
         permessageDeflate = c.permessage_deflate != 0
@@ -119,9 +133,9 @@ public struct Configuration: Sendable {
         queueMaxMessages = Int(c.queue_max_messages)
         queueMaxBytes = Int(c.queue_max_bytes)
         loop = nil
-        discordWebhookURL = c.discord_webhook_url.map { String(cString: $0) }
+        discordWebhookURL = c.discord_webhook_url.flatMap { URL(string: String(cString: $0)) }
         alertLabels = []
-        alertMinIntervalMs = Int(c.alert_min_interval_ms)
+        alertMinInterval = .milliseconds(c.alert_min_interval_ms)
         alertUsername = c.alert_username.map { String(cString: $0) }
         logLevel = LogLevel(cValue: c.log_level) ?? .warn
     }
@@ -153,23 +167,24 @@ public struct Configuration: Sendable {
     func withCConfig<R>(_ body: (inout lifeline_config) -> R) throws(LifelineError) -> R {
         let strings = CStrings()
         var c = Self.cDefaults()
-        c.url = try strings.add(url, field: "url")
-        c.base_delay_ms = try Self.cInt(baseDelayMs, "baseDelayMs")
-        c.max_delay_ms = try Self.cInt(maxDelayMs, "maxDelayMs")
-        c.jitter_ms = try Self.cInt(jitterMs, "jitterMs")
+        c.url = try strings.add(url.absoluteString, field: "url")
+        c.base_delay_ms = try Self.cMilliseconds(baseDelay, "baseDelay")
+        c.max_delay_ms = try Self.cMilliseconds(maxDelay, "maxDelay")
+        c.jitter_ms = try Self.cMilliseconds(jitter, "jitter")
         c.jitter_mode = jitterMode.cValue
         c.max_attempts = try Self.cInt(maxAttempts, "maxAttempts")
-        c.stable_after_ms = try Self.cInt(stableAfterMs, "stableAfterMs")
-        c.down_ping_interval_ms = try Self.cInt(downPingIntervalMs, "downPingIntervalMs")
-        c.health_url = try strings.add(healthURL, field: "healthURL")
-        c.connect_timeout_ms = try Self.cInt(connectTimeoutMs, "connectTimeoutMs")
-        c.ping_interval_ms = try Self.cInt(pingIntervalMs, "pingIntervalMs")
-        c.ping_timeout_ms = try Self.cInt(pingTimeoutMs, "pingTimeoutMs")
-        c.rtt_good_ms = try Self.cInt(rttGoodMs, "rttGoodMs")
-        c.rtt_poor_ms = try Self.cInt(rttPoorMs, "rttPoorMs")
+        c.stable_after_ms = try Self.cMilliseconds(stableAfter, "stableAfter")
+        c.down_ping_interval_ms = try Self.cMilliseconds(downPingInterval, "downPingInterval")
+        c.health_url = try strings.add(healthURL?.absoluteString, field: "healthURL")
+        c.connect_timeout_ms = try Self.cMilliseconds(connectTimeout, "connectTimeout")
+        c.ping_interval_ms = try Self.cMilliseconds(pingInterval, "pingInterval")
+        c.ping_timeout_ms = try Self.cMilliseconds(pingTimeout, "pingTimeout")
+        c.rtt_good_ms = try Self.cMilliseconds(rttGood, "rttGood")
+        c.rtt_poor_ms = try Self.cMilliseconds(rttPoor, "rttPoor")
         c.random_seed = randomSeed
-        c.headers = try strings.add(headers, field: "headers")
-        c.header_count = headers.count
+        let headerLines = try Self.lines(headers.sorted { $0.key < $1.key }, "headers", LIFELINE_ERR_CONFIG_HEADER)
+        c.headers = try strings.add(headerLines, field: "headers")
+        c.header_count = headerLines.count
         c.subprotocol = try strings.add(subprotocol, field: "subprotocol")
         c.origin = try strings.add(origin, field: "origin")
         c.permessage_deflate = permessageDeflate ? 1 : 0
@@ -182,13 +197,52 @@ public struct Configuration: Sendable {
         c.queue_max_messages = try Self.cSize(queueMaxMessages, "queueMaxMessages")
         c.queue_max_bytes = try Self.cSize(queueMaxBytes, "queueMaxBytes")
         c.loop = loop?.handle
-        c.discord_webhook_url = try strings.add(discordWebhookURL, field: "discordWebhookURL")
-        c.alert_labels = try strings.add(alertLabels, field: "alertLabels")
-        c.alert_label_count = alertLabels.count
-        c.alert_min_interval_ms = try Self.cInt(alertMinIntervalMs, "alertMinIntervalMs")
+        c.discord_webhook_url = try strings.add(discordWebhookURL?.absoluteString, field: "discordWebhookURL")
+        let labelLines = try Self.lines(alertLabels.map { (key: $0.name, value: $0.value) },
+                                        "alertLabels", LIFELINE_ERR_CONFIG_LABEL)
+        c.alert_labels = try strings.add(labelLines, field: "alertLabels")
+        c.alert_label_count = labelLines.count
+        c.alert_min_interval_ms = try Self.cMilliseconds(alertMinInterval, "alertMinInterval")
         c.alert_username = try strings.add(alertUsername, field: "alertUsername")
         c.log_level = logLevel.cValue
         return withExtendedLifetime(strings) { body(&c) }
+    }
+
+    /// `"Name: value"` lines for C, which checks them. A colon in a name is
+    /// refused here: joined, C would read the name as ending at it.
+    private static func lines(_ pairs: [(key: String, value: String)], _ field: String,
+                              _ error: lifeline_error) throws(LifelineError) -> [String] {
+        var lines: [String] = []
+        for (name, value) in pairs {
+            guard !name.contains(":") else { throw LifelineError(code: error.code, field: field) }
+            lines.append("\(name): \(value)")
+        }
+        return lines
+    }
+
+    /// The whole milliseconds of `duration`, a fraction rounded up; nil when
+    /// they do not fit an Int64.
+    static func milliseconds(_ duration: Duration) -> Int64? {
+        // Whatever the signs of the two components, seconds * 1000 plus the
+        // attoseconds' whole milliseconds, plus 1 for a positive rest, is
+        // the ceiling.
+        let (seconds, attoseconds) = duration.components
+        let perMillisecond: Int64 = 1_000_000_000_000_000
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return nil }
+        let rest = attoseconds % perMillisecond
+        let (total, overflow2) = ms.addingReportingOverflow(attoseconds / perMillisecond + (rest > 0 ? 1 : 0))
+        return overflow2 ? nil : total
+    }
+
+    private static func cMilliseconds(_ value: Duration, _ field: String) throws(LifelineError) -> Int32 {
+        guard let ms = milliseconds(value), let v = Int32(exactly: ms) else {
+            throw .invalidConfiguration(
+                field: field, code: LIFELINE_ERR_INVALID_ARGUMENT.code,
+                name: String(cString: lifeline_error_name(LIFELINE_ERR_INVALID_ARGUMENT.code)),
+                message: "\(field) is \(value), more milliseconds than a C int holds")
+        }
+        return v
     }
 
     private static func cInt(_ value: Int, _ field: String) throws(LifelineError) -> Int32 {
@@ -225,15 +279,36 @@ public struct Configuration: Sendable {
     }
 
     /// The property for a C field: `health_url` is `healthURL`,
-    /// `allow_insecure_tls` is `allowInsecureTLS`, `rtt_good_ms` is `rttGoodMs`.
+    /// `ping_timeout_ms` is `pingTimeout` (a `Duration`), `headers` and
+    /// `header_count` are both `headers`. A field this binding does not know
+    /// (a newer library) is spelt in camel case.
     static func propertyName(_ cField: String) -> String {
-        let acronyms: Set<Substring> = ["url", "tls"]
+        if let name = propertyNames[cField] { return name }
         let words = cField.split(separator: "_")
         guard let first = words.first else { return cField }
-        return String(first) + words.dropFirst().map { word in
-            acronyms.contains(word) ? word.uppercased() : word.prefix(1).uppercased() + word.dropFirst()
-        }.joined()
+        return String(first) + words.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
+
+    /// Every field of `lifeline_config` an application sets, and the
+    /// property that stands for it.
+    static let propertyNames: [String: String] = [
+        "url": "url",
+        "base_delay_ms": "baseDelay", "max_delay_ms": "maxDelay", "jitter_ms": "jitter",
+        "jitter_mode": "jitterMode", "max_attempts": "maxAttempts", "stable_after_ms": "stableAfter",
+        "down_ping_interval_ms": "downPingInterval", "health_url": "healthURL",
+        "connect_timeout_ms": "connectTimeout",
+        "ping_interval_ms": "pingInterval", "ping_timeout_ms": "pingTimeout",
+        "rtt_good_ms": "rttGood", "rtt_poor_ms": "rttPoor", "random_seed": "randomSeed",
+        "headers": "headers", "header_count": "headers", "subprotocol": "subprotocol", "origin": "origin",
+        "permessage_deflate": "permessageDeflate", "http_proxy": "httpProxy", "ca_file": "caFile",
+        "allow_insecure_tls": "allowInsecureTLS", "app_ping": "appPing",
+        "max_message_bytes": "maxMessageBytes",
+        "queue_policy": "queuePolicy", "queue_max_messages": "queueMaxMessages",
+        "queue_max_bytes": "queueMaxBytes", "loop": "loop",
+        "discord_webhook_url": "discordWebhookURL", "alert_labels": "alertLabels",
+        "alert_label_count": "alertLabels", "alert_min_interval_ms": "alertMinInterval",
+        "alert_username": "alertUsername", "log_level": "logLevel",
+    ]
 }
 
 /// C copies of Swift strings, freed with the arena.

@@ -59,7 +59,7 @@ final class EventSink: Sendable {
         }
         c.on_pong = { _, rttMs, quality, userData in
             guard let sink = EventSink.from(userData) else { return }
-            sink.yield(.pong(rttMs: rttMs, quality: Quality(cValue: quality)))
+            sink.yield(.pong(rtt: .milliseconds(rttMs), quality: Quality(cValue: quality)))
         }
         c.on_quality = { _, quality, userData in
             guard let sink = EventSink.from(userData) else { return }
@@ -67,7 +67,7 @@ final class EventSink: Sendable {
         }
         c.on_retry = { _, attempt, delayMs, probe, userData in
             guard let sink = EventSink.from(userData) else { return }
-            sink.yield(.retry(attempt: Int(attempt), delayMs: delayMs, probe: probe != 0))
+            sink.yield(.retry(attempt: Int(attempt), delay: .milliseconds(delayMs), probe: probe != 0))
         }
         c.on_dropped = { _, data, len, isBinary, reason, userData in
             guard let sink = EventSink.from(userData) else { return }

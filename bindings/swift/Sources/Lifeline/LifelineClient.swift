@@ -1,11 +1,13 @@
 import CLifeline
+import Dispatch
 
 /// A connection to one lifeline server: reconnects with backoff, probes a
 /// server that is down, heartbeats and grades the connection, queues what you
 /// send while offline, and reports every step as a ``LifelineEvent``.
 ///
 /// ```swift
-/// let client = try LifelineClient(configuration: Configuration(url: "ws://127.0.0.1:8080/ws?store=12&user=till-3"))
+/// let url = URL(string: "ws://127.0.0.1:8080/ws?store=12&user=till-3")!
+/// let client = try LifelineClient(configuration: Configuration(url: url))
 /// try client.start()
 /// try client.send(#"{"type":"echo","data":"hello"}"#)
 /// for await event in client.events {
@@ -13,9 +15,10 @@ import CLifeline
 /// }
 /// ```
 ///
-/// Threads: every method may be called from any thread or task. `stop()` and
-/// `close()` block the caller until the connection is closed (at most about
-/// the stop timeout).
+/// Threads: every method may be called from any thread or task. ``stop()``
+/// is `async` and waits for the close off the caller's executor; ``close()``
+/// blocks the caller while it stops a running client (at most about 2 s),
+/// so in async code `await stop()` first, and `close()` returns at once.
 ///
 /// Events: every iterator of ``events`` gets every event, so any number of
 /// tasks may each run their own `for await` loop over it.
@@ -144,14 +147,36 @@ public final class LifelineClient: @unchecked Sendable {
 
     /// Stops: closes the connection with 1000, reports what is still queued
     /// as ``LifelineEvent/dropped(_:reason:)``, ends in
-    /// ``ConnectionState/closed``. Blocks until closed, waiting at most
-    /// `timeoutMs` for the server to answer the close (negative: the
-    /// library's default). The client can be started again. Does nothing
-    /// once the client is closed.
-    public func stop(timeoutMs: Int = -1) {
-        let timeout = Int32(clamping: timeoutMs)
-        // lifeline_client_stop() fails only for a NULL client.
-        try? withHandle { lifeline_client_stop($0, timeout) }
+    /// ``ConnectionState/closed``. Returns once closed, having waited at
+    /// most the library's default (2 s) for the server to answer the close.
+    /// The client can be started again. Does nothing once the client is
+    /// closed.
+    ///
+    /// The wait happens on a thread of its own, never on the caller's
+    /// executor. It is not cancellable: a cancelled task still waits for
+    /// the close.
+    public func stop() async {
+        await stop(milliseconds: -1)
+    }
+
+    /// ``stop()``, waiting at most `timeout` for the server to answer the
+    /// close (a negative one counts as zero; a fraction of a millisecond is
+    /// rounded up).
+    public func stop(timeout: Duration) async {
+        let ms = Configuration.milliseconds(timeout) ?? (timeout > .zero ? Int64.max : 0)
+        await stop(milliseconds: Int32(clamping: max(ms, 0)))
+    }
+
+    /// `lifeline_client_stop()` blocks until the connection is closed: it
+    /// runs on a Dispatch worker, so the cooperative pool is never held up.
+    private func stop(milliseconds: Int32) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                // lifeline_client_stop() fails only for a NULL client.
+                try? self.withHandle { lifeline_client_stop($0, milliseconds) }
+                done.resume()
+            }
+        }
     }
 
     /// Sends an alert now through the configured Discord webhook, with the
@@ -180,9 +205,13 @@ public final class LifelineClient: @unchecked Sendable {
         }
     }
 
-    /// Stops the client, frees the C client and finishes ``events``. Every
-    /// later call throws `STOPPED` (``stop()`` does nothing). Called by
-    /// `deinit`; calling it again does nothing.
+    /// Stops the client, frees the C client and ends every iteration of
+    /// ``events``. Every later call throws `STOPPED` (``stop()`` does
+    /// nothing). Called by `deinit`; calling it again does nothing.
+    ///
+    /// Blocks while it stops a client that is still running (waiting at
+    /// most 2 s for the server to answer the close, and 2 s for alerts
+    /// being delivered); after ``stop()`` it has no close to wait for.
     public func close() {
         lock.withWriteLock {
             guard let h = handle else { return }

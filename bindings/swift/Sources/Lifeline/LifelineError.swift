@@ -12,7 +12,7 @@ public enum LifelineError: Error, Sendable, Equatable, CustomStringConvertible {
     case failed(code: Int32, name: String, message: String)
 
     /// The configuration was refused. `field` is the ``Configuration``
-    /// property at fault (its Swift name, e.g. `"maxDelayMs"`).
+    /// property at fault (its Swift name, e.g. `"maxDelay"`).
     ///
     /// `code`, `name` and `message` are those of the C library, except for the
     /// two checks the binding makes before C sees the configuration: a number

@@ -89,7 +89,7 @@ public enum Quality: Sendable, CaseIterable, CustomStringConvertible, RawReprese
 
 /// How the reconnection wait is randomised (`lifeline_jitter_mode`).
 public enum JitterMode: Sendable, CaseIterable, CustomStringConvertible {
-    /// `min(base * 2^(n-1), max)` plus uniform `[0, jitterMs)`.
+    /// `min(base * 2^(n-1), max)` plus uniform `[0, jitter)`.
     case additive
     /// Uniform `[0, min(base * 2^(n-1), max)]`: spreads a fleet over the window.
     case full
@@ -213,12 +213,12 @@ public enum LifelineEvent: Sendable, Equatable {
     /// A whole message arrived.
     case message(Message)
     /// A pong matched its ping: the round trip and the grade it gives.
-    case pong(rttMs: Int64, quality: Quality)
+    case pong(rtt: Duration, quality: Quality)
     /// The quality grade changed.
     case quality(Quality)
-    /// A retry is scheduled: attempt (1-based) after `delayMs`; `probe` is
-    /// true for the probes of `server_down`.
-    case retry(attempt: Int, delayMs: Int64, probe: Bool)
+    /// A retry is scheduled: attempt (1-based) after `delay` exactly;
+    /// `probe` is true for the probes of `server_down`.
+    case retry(attempt: Int, delay: Duration, probe: Bool)
     /// A message handed to `send` will never be sent: `reason` is
     /// `QUEUE_FULL` (dropped as the oldest) or `STOPPED` (still queued at stop).
     case dropped(Message, reason: LifelineError)
@@ -228,27 +228,30 @@ public enum LifelineEvent: Sendable, Equatable {
     case log(level: LogLevel, line: String)
 }
 
-/// A consistent snapshot of a client's figures (`lifeline_stats`).
+/// A consistent snapshot of a client's figures (`lifeline_stats`). The C
+/// library counts in milliseconds.
 public struct Stats: Sendable, Equatable {
     public var state: ConnectionState
-    public var timeInStateMs: Int64
+    public var timeInState: Duration
     public var attempt: Int
-    /// Until the next retry or probe; 0: none scheduled.
-    public var retryInMs: Int64
+    /// Until the next retry or probe; zero: none scheduled.
+    public var retryIn: Duration
     /// The last failure, nil when none.
     public var lastError: LifelineError?
     /// The status of the last refused upgrade, else 0.
     public var lastHTTPStatus: Int
     public var quality: Quality
-    public var rttLastMs: Int64
-    public var rttSmoothedMs: Double
-    public var rttVariationMs: Double
-    public var rttMinMs: Int64
-    public var rttMaxMs: Int64
+    /// The round trips (zero before the first pong): the last, the
+    /// smoothed one and its variation (RFC 6298), the least and the most.
+    public var rttLast: Duration
+    public var rttSmoothed: Duration
+    public var rttVariation: Duration
+    public var rttMin: Duration
+    public var rttMax: Duration
     public var pongs: UInt64
     public var pingTimeouts: UInt64
-    /// -1 before the first pong.
-    public var sinceLastPongMs: Int64
+    /// nil before the first pong.
+    public var sinceLastPong: Duration?
     public var queuedMessages: UInt64
     public var queuedBytes: UInt64
     public var messagesSent: UInt64
@@ -258,24 +261,24 @@ public struct Stats: Sendable, Equatable {
     public var messagesDropped: UInt64
     public var reconnections: UInt64
     /// Total time not connected after a loss.
-    public var downtimeMs: Int64
+    public var downtime: Duration
 
     init(_ s: lifeline_stats) {
         state = ConnectionState(cValue: s.state)
-        timeInStateMs = s.time_in_state_ms
+        timeInState = .milliseconds(s.time_in_state_ms)
         attempt = Int(s.attempt)
-        retryInMs = s.retry_in_ms
+        retryIn = .milliseconds(s.retry_in_ms)
         lastError = LifelineError.ifFailed(s.last_error)
         lastHTTPStatus = Int(s.last_http_status)
         quality = Quality(cValue: s.quality)
-        rttLastMs = s.rtt_last_ms
-        rttSmoothedMs = s.rtt_smoothed_ms
-        rttVariationMs = s.rtt_variation_ms
-        rttMinMs = s.rtt_min_ms
-        rttMaxMs = s.rtt_max_ms
+        rttLast = .milliseconds(s.rtt_last_ms)
+        rttSmoothed = .milliseconds(s.rtt_smoothed_ms)
+        rttVariation = .milliseconds(s.rtt_variation_ms)
+        rttMin = .milliseconds(s.rtt_min_ms)
+        rttMax = .milliseconds(s.rtt_max_ms)
         pongs = s.pongs
         pingTimeouts = s.ping_timeouts
-        sinceLastPongMs = s.since_last_pong_ms
+        sinceLastPong = s.since_last_pong_ms < 0 ? nil : .milliseconds(s.since_last_pong_ms)
         queuedMessages = s.queued_messages
         queuedBytes = s.queued_bytes
         messagesSent = s.messages_sent
@@ -284,6 +287,6 @@ public struct Stats: Sendable, Equatable {
         bytesReceived = s.bytes_received
         messagesDropped = s.messages_dropped
         reconnections = s.reconnections
-        downtimeMs = s.downtime_ms
+        downtime = .milliseconds(s.downtime_ms)
     }
 }

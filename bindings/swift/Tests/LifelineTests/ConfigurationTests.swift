@@ -1,4 +1,5 @@
 import CLifeline
+import Foundation
 @testable import Lifeline
 import Testing
 
@@ -11,37 +12,43 @@ struct BadConfiguration: Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(field) -> \(errorName)" }
 
     static let all: [BadConfiguration] = [
-        .init(field: "url", errorName: "CONFIG_URL") { $0.url = "http://127.0.0.1/ws" },
-        .init(field: "url", errorName: "INVALID_ARGUMENT") { $0.url = "ws://127.0.0.1/\u{0}ws" },
-        .init(field: "jitterMs", errorName: "CONFIG_NEGATIVE") { $0.jitterMs = -1 },
-        .init(field: "stableAfterMs", errorName: "CONFIG_NEGATIVE") { $0.stableAfterMs = -1 },
-        .init(field: "alertMinIntervalMs", errorName: "CONFIG_NEGATIVE") { $0.alertMinIntervalMs = -5 },
-        .init(field: "baseDelayMs", errorName: "CONFIG_BASE_DELAY") { $0.baseDelayMs = 0 },
-        .init(field: "baseDelayMs", errorName: "INVALID_ARGUMENT") { $0.baseDelayMs = Int(Int32.max) + 1 },
-        .init(field: "maxDelayMs", errorName: "CONFIG_MAX_DELAY") { $0.baseDelayMs = 500; $0.maxDelayMs = 400 },
+        .init(field: "url", errorName: "CONFIG_URL") { $0.url = URL(string: "http://127.0.0.1/ws")! },
+        .init(field: "subprotocol", errorName: "INVALID_ARGUMENT") { $0.subprotocol = "chat\u{0}v2" },
+        .init(field: "jitter", errorName: "CONFIG_NEGATIVE") { $0.jitter = .milliseconds(-1) },
+        .init(field: "stableAfter", errorName: "CONFIG_NEGATIVE") { $0.stableAfter = .milliseconds(-1) },
+        .init(field: "alertMinInterval", errorName: "CONFIG_NEGATIVE") { $0.alertMinInterval = .seconds(-5) },
+        .init(field: "baseDelay", errorName: "CONFIG_BASE_DELAY") { $0.baseDelay = .zero },
+        .init(field: "baseDelay", errorName: "INVALID_ARGUMENT") { $0.baseDelay = .milliseconds(Int64(Int32.max) + 1) },
+        .init(field: "maxDelay", errorName: "CONFIG_MAX_DELAY") { $0.baseDelay = .milliseconds(500); $0.maxDelay = .milliseconds(400) },
         // a rule between two fields: C names the one changed from its default
-        .init(field: "baseDelayMs", errorName: "CONFIG_MAX_DELAY") { $0.baseDelayMs = 40000 },
-        .init(field: "pingIntervalMs", errorName: "CONFIG_PING_TIMEOUT") { $0.pingIntervalMs = 5000 },
-        .init(field: "rttPoorMs", errorName: "CONFIG_RTT_THRESHOLDS") { $0.rttPoorMs = 100 },
+        .init(field: "baseDelay", errorName: "CONFIG_MAX_DELAY") { $0.baseDelay = .seconds(40) },
+        .init(field: "pingInterval", errorName: "CONFIG_PING_TIMEOUT") { $0.pingInterval = .seconds(5) },
+        .init(field: "rttPoor", errorName: "CONFIG_RTT_THRESHOLDS") { $0.rttPoor = .milliseconds(100) },
         .init(field: "maxAttempts", errorName: "CONFIG_MAX_ATTEMPTS") { $0.maxAttempts = 0 },
-        .init(field: "downPingIntervalMs", errorName: "CONFIG_DOWN_PING_INTERVAL") { $0.downPingIntervalMs = 0 },
-        .init(field: "healthURL", errorName: "CONFIG_HEALTH_URL") { $0.healthURL = "ftp://127.0.0.1/health" },
-        .init(field: "connectTimeoutMs", errorName: "CONFIG_CONNECT_TIMEOUT") { $0.connectTimeoutMs = 0 },
-        .init(field: "pingIntervalMs", errorName: "CONFIG_PING_INTERVAL") { $0.pingIntervalMs = 0 },
-        .init(field: "pingTimeoutMs", errorName: "CONFIG_PING_TIMEOUT") { $0.pingIntervalMs = 300; $0.pingTimeoutMs = 300 },
-        .init(field: "rttGoodMs", errorName: "CONFIG_RTT_THRESHOLDS") { $0.rttGoodMs = 2000; $0.rttPoorMs = 1000 },
-        .init(field: "headers", errorName: "CONFIG_HEADER") { $0.headers = ["X-Till: 3", "no colon"] },
+        .init(field: "maxAttempts", errorName: "INVALID_ARGUMENT") { $0.maxAttempts = Int(Int32.max) + 1 },
+        .init(field: "downPingInterval", errorName: "CONFIG_DOWN_PING_INTERVAL") { $0.downPingInterval = .zero },
+        .init(field: "healthURL", errorName: "CONFIG_HEALTH_URL") { $0.healthURL = URL(string: "ftp://127.0.0.1/health")! },
+        .init(field: "connectTimeout", errorName: "CONFIG_CONNECT_TIMEOUT") { $0.connectTimeout = .zero },
+        .init(field: "pingInterval", errorName: "CONFIG_PING_INTERVAL") { $0.pingInterval = .zero },
+        .init(field: "pingTimeout", errorName: "CONFIG_PING_TIMEOUT") { $0.pingInterval = .milliseconds(300); $0.pingTimeout = .milliseconds(300) },
+        .init(field: "rttGood", errorName: "CONFIG_RTT_THRESHOLDS") { $0.rttGood = .seconds(2); $0.rttPoor = .seconds(1) },
+        .init(field: "headers", errorName: "CONFIG_HEADER") { $0.headers = ["X-Till": "3", "no space": "x"] },
+        .init(field: "headers", errorName: "CONFIG_HEADER") { $0.headers = ["X-Till": "3", "": "empty name"] },
+        .init(field: "headers", errorName: "CONFIG_HEADER") { $0.headers = ["X-Till": "3\r\nX-Evil: 1"] },
+        // joined as "X:Y: v", C would read a header X: the binding refuses it
+        .init(field: "headers", errorName: "CONFIG_HEADER") { $0.headers = ["X:Y": "v"] },
         .init(field: "httpProxy", errorName: "CONFIG_PROXY") { $0.httpProxy = "proxy-without-port" },
         .init(field: "queueMaxBytes", errorName: "CONFIG_LIMITS") { $0.queueMaxBytes = 0 },
         .init(field: "queueMaxMessages", errorName: "CONFIG_NEGATIVE") { $0.queueMaxMessages = -1 },
-        .init(field: "discordWebhookURL", errorName: "CONFIG_WEBHOOK") { $0.discordWebhookURL = "discord" },
-        .init(field: "alertLabels", errorName: "CONFIG_LABEL") { $0.alertLabels = ["Store: 12", ": no name"] },
+        .init(field: "discordWebhookURL", errorName: "CONFIG_WEBHOOK") { $0.discordWebhookURL = URL(string: "discord")! },
+        .init(field: "alertLabels", errorName: "CONFIG_LABEL") { $0.alertLabels = [("Store", "12"), ("", "no name")] },
+        .init(field: "alertLabels", errorName: "CONFIG_LABEL") { $0.alertLabels = [("Store: 12", "a colon in the name")] },
     ]
 }
 
 @Suite("Configuration and errors (no server)")
 struct ConfigurationTests {
-    static let url = "ws://127.0.0.1:1/ws?store=s&user=u"
+    static let url = URL(string: "ws://127.0.0.1:1/ws?store=s&user=u")!
 
     @Test("defaults are the C library's lifeline_config_init()")
     func defaultsComeFromTheCLibrary() {
@@ -49,26 +56,27 @@ struct ConfigurationTests {
         #expect(lifeline_config_init_sized(&c, MemoryLayout<lifeline_config>.size) == LifelineError.ok)
         #expect(c.struct_size == MemoryLayout<lifeline_config>.size)
         let config = Configuration(url: Self.url)
-        #expect(config.baseDelayMs == Int(c.base_delay_ms))
-        #expect(config.maxDelayMs == Int(c.max_delay_ms))
-        #expect(config.jitterMs == Int(c.jitter_ms))
+        #expect(config.url.absoluteString == "ws://127.0.0.1:1/ws?store=s&user=u")
+        #expect(config.baseDelay == .milliseconds(c.base_delay_ms))
+        #expect(config.maxDelay == .milliseconds(c.max_delay_ms))
+        #expect(config.jitter == .milliseconds(c.jitter_ms))
         #expect(config.jitterMode == .additive)
         #expect(config.maxAttempts == Int(c.max_attempts))
-        #expect(config.stableAfterMs == Int(c.stable_after_ms))
-        #expect(config.downPingIntervalMs == Int(c.down_ping_interval_ms))
+        #expect(config.stableAfter == .milliseconds(c.stable_after_ms))
+        #expect(config.downPingInterval == .milliseconds(c.down_ping_interval_ms))
         #expect(config.healthURL == nil)
-        #expect(config.connectTimeoutMs == Int(c.connect_timeout_ms))
-        #expect(config.pingIntervalMs == Int(c.ping_interval_ms))
-        #expect(config.pingTimeoutMs == Int(c.ping_timeout_ms))
-        #expect(config.rttGoodMs == Int(c.rtt_good_ms))
-        #expect(config.rttPoorMs == Int(c.rtt_poor_ms))
+        #expect(config.connectTimeout == .milliseconds(c.connect_timeout_ms))
+        #expect(config.pingInterval == .milliseconds(c.ping_interval_ms))
+        #expect(config.pingTimeout == .milliseconds(c.ping_timeout_ms))
+        #expect(config.rttGood == .milliseconds(c.rtt_good_ms))
+        #expect(config.rttPoor == .milliseconds(c.rtt_poor_ms))
         #expect(config.randomSeed == c.random_seed)
         #expect(config.headers.isEmpty && config.alertLabels.isEmpty)
         #expect(config.maxMessageBytes == Int(c.max_message_bytes))
         #expect(config.queuePolicy == .rejectNew)
         #expect(config.queueMaxMessages == Int(c.queue_max_messages))
         #expect(config.queueMaxBytes == Int(c.queue_max_bytes))
-        #expect(config.alertMinIntervalMs == Int(c.alert_min_interval_ms))
+        #expect(config.alertMinInterval == .milliseconds(c.alert_min_interval_ms))
         #expect(config.discordWebhookURL == nil && config.loop == nil)
         #expect(config.logLevel == .warn)
         #expect(throws: Never.self) { try config.validate() }
@@ -133,12 +141,54 @@ struct ConfigurationTests {
     @Test("a C field is named as the Configuration property")
     func cFieldsAreNamedAsProperties() {
         let names = ["url": "url", "health_url": "healthURL", "discord_webhook_url": "discordWebhookURL",
-                     "allow_insecure_tls": "allowInsecureTLS", "rtt_good_ms": "rttGoodMs",
+                     "allow_insecure_tls": "allowInsecureTLS", "rtt_good_ms": "rttGood",
+                     "ping_timeout_ms": "pingTimeout", "alert_min_interval_ms": "alertMinInterval",
                      "queue_max_messages": "queueMaxMessages", "ca_file": "caFile",
-                     "permessage_deflate": "permessageDeflate", "headers": "headers"]
+                     "permessage_deflate": "permessageDeflate", "headers": "headers",
+                     "header_count": "headers", "some_new_field": "someNewField"]
         for (cField, property) in names {
             #expect(Configuration.propertyName(cField) == property)
         }
+        // The table names every stored property, and only those.
+        let properties = Set(Mirror(reflecting: Configuration(url: Self.url)).children.compactMap(\.label))
+        #expect(Set(Configuration.propertyNames.values) == properties)
+    }
+
+    @Test("durations go to C as whole milliseconds, a fraction rounded up")
+    func durationsAreRoundedUpToMilliseconds() throws {
+        #expect(Configuration.milliseconds(.seconds(5)) == 5000)
+        #expect(Configuration.milliseconds(.milliseconds(1500)) == 1500)
+        #expect(Configuration.milliseconds(.microseconds(1)) == 1)
+        #expect(Configuration.milliseconds(.microseconds(1001)) == 2)
+        #expect(Configuration.milliseconds(.zero) == 0)
+        #expect(Configuration.milliseconds(.microseconds(-1500)) == -1)
+        #expect(Configuration.milliseconds(.milliseconds(-3)) == -3)
+        #expect(Configuration.milliseconds(.seconds(Int64.max)) == nil)
+        var config = Configuration(url: Self.url)
+        config.baseDelay = .microseconds(100) // 1 ms for C, not 0
+        config.maxDelay = .microseconds(900)
+        config.pingInterval = .seconds(0.5)
+        config.pingTimeout = .microseconds(499_999) // 500 ms for C: not below pingInterval
+        let error = try #require(throws: LifelineError.self) { try config.validate() }
+        #expect(error.field == "pingTimeout" && error.name == "CONFIG_PING_TIMEOUT")
+        config.pingTimeout = .milliseconds(499)
+        try config.validate()
+    }
+
+    @Test("headers go to C sorted by name, alert labels in their order")
+    func headersAndLabelsAsCLines() throws {
+        var config = Configuration(url: Self.url)
+        config.headers = ["X-Till": "3", "Authorization": "Bearer a:b", "accept-language": "fr"]
+        config.alertLabels = [("Store", "12"), ("Device", "till-3: front")]
+        func lines(_ p: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> [String] {
+            (0..<count).map { String(cString: p![$0]!) }
+        }
+        let (headers, labels) = try config.withCConfig { c in
+            (lines(c.headers, c.header_count), lines(c.alert_labels, c.alert_label_count))
+        }
+        #expect(headers == ["Authorization: Bearer a:b", "X-Till: 3", "accept-language: fr"])
+        #expect(labels == ["Store: 12", "Device: till-3: front"])
+        try config.validate()
     }
 
     @Test("a refused call throws the C code, name and text")
@@ -164,7 +214,7 @@ struct ConfigurationTests {
         try client.send("one")
         try client.send([1, 2, 3])
         #expect(try client.stats().queuedMessages == 2)
-        client.stop()
+        await client.stop()
         #expect(client.state == .closed)
         let first = try await log.next("first dropped") { if case let .dropped(m, r) = $0 { (m, r) } else { nil } }
         #expect(first.0 == .text("one") && first.1.name == "STOPPED")
@@ -187,7 +237,7 @@ struct ConfigurationTests {
         #expect(client.state == .closed)
         #expect(throws: LifelineError.self) { try client.start() }
         #expect(throws: LifelineError.self) { try client.stats() }
-        client.stop() // does nothing
+        await client.stop() // does nothing
     }
 
     @Test("dropping the last reference frees the client and finishes events")

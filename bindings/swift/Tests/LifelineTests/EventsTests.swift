@@ -28,7 +28,7 @@ struct EventsTests {
         for n in 0..<20 { try client.send("m\(n)") }
         try client.start()
         try client.reconnectNow()
-        client.stop()
+        await client.stop()
         client.close()
         let (seenA, seenB) = await (a.value, b.value)
         #expect(seenA == seenB)
@@ -42,11 +42,11 @@ struct EventsTests {
     func firstIteratorGetsTheBacklog() async throws {
         let client = try LifelineClient(configuration: Configuration(url: Self.url))
         try client.send("before")
-        client.stop() // "before" is dropped before any iterator exists
+        await client.stop() // "before" is dropped before any iterator exists
         let first = Self.collect(client.events)
         let second = Self.collect(client.events)
         try client.start() // from closed: starts again
-        client.stop()
+        await client.stop()
         client.close()
         let (seenFirst, seenSecond) = await (first.value, second.value)
         #expect(seenFirst.first?.droppedText == "before")
@@ -66,7 +66,7 @@ struct EventsTests {
             var leaves = client.events.makeAsyncIterator()
             #expect(hub.subscriberCount == 2)
             try client.send("one")
-            client.stop()
+            await client.stop()
             #expect(await leaves.next()?.droppedText == "one")
         } // the iterator is gone, as after a break
         #expect(hub.subscriberCount == 1)

@@ -12,16 +12,16 @@ import Testing
        .timeLimit(.minutes(1)))
 struct LiveTests {
     /// The short timings of the reconnection tests.
-    static func fastConfiguration(_ url: String) -> Configuration {
+    static func fastConfiguration(_ url: URL) -> Configuration {
         var config = Configuration(url: url)
-        config.baseDelayMs = 100
-        config.maxDelayMs = 400
-        config.jitterMs = 20
+        config.baseDelay = .milliseconds(100)
+        config.maxDelay = .milliseconds(400)
+        config.jitter = .milliseconds(20)
         config.maxAttempts = 3
-        config.downPingIntervalMs = 100
-        config.pingIntervalMs = 300
-        config.pingTimeoutMs = 150
-        config.connectTimeoutMs = 2000
+        config.downPingInterval = .milliseconds(100)
+        config.pingInterval = .milliseconds(300)
+        config.pingTimeout = .milliseconds(150)
+        config.connectTimeout = .seconds(2)
         return config
     }
 
@@ -50,7 +50,7 @@ struct LiveTests {
         #expect(info.error == nil && info.attempt == 0)
         // The first ping goes out as soon as the connection opens.
         let pong = try await log.next("pong") { if case let .pong(rtt, q) = $0 { (rtt, q) } else { nil } }
-        #expect(pong.0 >= 0 && pong.1 != .unknown)
+        #expect(pong.0 >= .zero && pong.1 != .unknown)
 
         try client.send(#"{"type":"echo","data":"héllo ✓"}"#)
         let text = try await log.next("text echo") { if case let .message(.text(t)) = $0 { t } else { nil } }
@@ -68,6 +68,14 @@ struct LiveTests {
         #expect(stats.messagesSent == 2 && stats.messagesReceived == 2)
         #expect(stats.pongs >= 1 && stats.quality != .unknown)
         #expect(stats.queuedMessages == 0)
+        #expect(stats.sinceLastPong != nil && stats.rttMax >= stats.rttMin)
+
+        // stop(timeout:) returns once closed; the server answers the close at once.
+        let clock = ContinuousClock()
+        let took = await clock.measure { await client.stop(timeout: .seconds(1)) }
+        #expect(client.state == .closed && took < .seconds(1))
+        let closed = try await log.next("closed") { if case let .state(old, .closed, _) = $0 { old } else { nil } }
+        #expect(closed == .connected)
     }
 
     @Test("state sequence through a server restart")
@@ -77,9 +85,9 @@ struct LiveTests {
         var config = Configuration(url: server.url())
         // A first retry well after the new server is listening, so the
         // sequence has exactly one reconnection attempt.
-        config.baseDelayMs = 1000
-        config.maxDelayMs = 1000
-        config.jitterMs = 20
+        config.baseDelay = .seconds(1)
+        config.maxDelay = .seconds(1)
+        config.jitter = .milliseconds(20)
         let client = try LifelineClient(configuration: config)
         defer { client.close() }
         let log = await EventLog.recording(client.events)
@@ -92,7 +100,7 @@ struct LiveTests {
         #expect(lost.error != nil)
         let retry = try await log.next("retry") { if case let .retry(a, d, p) = $0 { (a, d, p) } else { nil } }
         #expect(retry.0 == 1 && !retry.2)
-        #expect((1000..<1020).contains(retry.1))
+        #expect((.milliseconds(1000) ..< .milliseconds(1020)).contains(retry.1))
 
         server = try server.restarted()
         let back = try await log.state(.connected)
@@ -151,13 +159,13 @@ struct LiveTests {
                 if case let .retry(a, d, p) = $0 { (a, d, p) } else { nil }
             }
             #expect(retry.0 == attempt && !retry.2)
-            let base = Int64(min(100 << (attempt - 1), 400))
-            #expect((base..<base + 20).contains(retry.1), "attempt \(attempt) waits \(retry.1) ms")
+            let base = Duration.milliseconds(min(100 << (attempt - 1), 400))
+            #expect((base ..< base + .milliseconds(20)).contains(retry.1), "attempt \(attempt) waits \(retry.1)")
         }
         try await log.state(.serverDown)
         #expect(client.state == .serverDown)
         let probe = try await log.next("probe") { if case let .retry(_, d, p) = $0, p { d } else { nil } }
-        #expect(probe == 100)
+        #expect(probe == .milliseconds(100))
 
         server = try server.restarted()
         // A successful probe goes straight from server_down to connected.
@@ -173,7 +181,7 @@ struct LiveTests {
         #expect(echo == Echo(type: "echo", data: 7))
         let stats = try client.stats()
         #expect(stats.state == .connected && stats.attempt == 0)
-        #expect(stats.downtimeMs > 0)
+        #expect(stats.downtime > .zero)
     }
 
     @Test("offline queue: 50 messages sent while down arrive in order after restart")
@@ -256,8 +264,8 @@ struct LiveTests {
         defer { server.stop(); server.removeDirectory() }
         var config = Configuration(url: server.url())
         // lifeline-server answers 404 here: a webhook that is gone.
-        config.discordWebhookURL = "http://127.0.0.1:\(server.port)/no-such-webhook"
-        config.alertLabels = ["Store: swift", "Device: tests"]
+        config.discordWebhookURL = URL(string: "http://127.0.0.1:\(server.port)/no-such-webhook")!
+        config.alertLabels = [("Store", "swift"), ("Device", "tests")]
         let client = try LifelineClient(configuration: config)
         defer { client.close() }
         let log = await EventLog.recording(client.events)

@@ -100,8 +100,8 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// `ws://127.0.0.1:PORT/ws?store=S&user=U`
-    func url(store: String = "swift", user: String = "tests") -> String {
-        "ws://127.0.0.1:\(port)/ws?store=\(store)&user=\(user)"
+    func url(store: String = "swift", user: String = "tests") -> URL {
+        URL(string: "ws://127.0.0.1:\(port)/ws?store=\(store)&user=\(user)")!
     }
 
     /// Ends the server (SIGTERM, SIGKILL after 5 s) and waits for it. Idempotent.
