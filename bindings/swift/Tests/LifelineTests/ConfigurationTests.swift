@@ -92,8 +92,10 @@ struct ConfigurationTests {
         #expect(error.name == bad.errorName)
         #expect(error.code == Self.code(named: bad.errorName))
         if bad.errorName != "INVALID_ARGUMENT" {
-            #expect(error.message == String(cString: lifeline_strerror(error.code)))
+            #expect(error.message == LifelineError.swiftNames(String(cString: lifeline_strerror(error.code))))
         }
+        // One naming: the message says what field says, never the C name.
+        #expect(!Self.namesACField(error.message), "\(error.message)")
         #expect("\(error)".contains(bad.field))
 
         // The client refuses it the same way, and nothing is left behind.
@@ -115,6 +117,38 @@ struct ConfigurationTests {
             _ = try LifelineClient(configuration: config)
         }
         #expect(clientError == error)
+    }
+
+    @Test("error messages name the fields as the Configuration properties, as field does")
+    func messagesUseThePropertyNames() throws {
+        var config = Configuration(url: Self.url)
+        config.pingInterval = .milliseconds(300)
+        config.pingTimeout = .milliseconds(300)
+        let error = try #require(throws: LifelineError.self) { try config.validate() }
+        #expect(error.field == "pingTimeout")
+        #expect(error.message == "pingTimeout must be greater than zero and below pingInterval")
+        #expect("\(error)" == "bad lifeline configuration: pingTimeout: "
+            + "pingTimeout must be greater than zero and below pingInterval [CONFIG_PING_TIMEOUT (11)]")
+
+        // Every error's text, configuration or not (PING_TIMEOUT arrives in events).
+        for code in Int32(0)..<64 {
+            #expect(!Self.namesACField(LifelineError(code: code).message), "error \(code)")
+        }
+        #expect(LifelineError(code: Self.code(named: "PING_TIMEOUT")).message == "no pong within pingTimeout")
+        #expect(LifelineError(code: Self.code(named: "ALERTS_OFF")).message
+            == "no alert channel is configured (discordWebhookURL)")
+        #expect(LifelineError(code: Self.code(named: "CONFIG_LIMITS")).message
+            == "maxMessageBytes, queueMaxMessages and queueMaxBytes must be greater than zero")
+        #expect(LifelineError(code: Self.code(named: "CONFIG_JITTER_MODE")).message == "jitterMode is not a JitterMode")
+        // Whole words only; the rest of the text is C's.
+        #expect(LifelineError.swiftNames("url, lifeline_url_x, base_delay_ms. ws:// URL") == "url, lifeline_url_x, baseDelay. ws:// URL")
+    }
+
+    /// True when text holds a lifeline_config field name that is not also
+    /// its property's (as a whole word): "ping_timeout_ms", "health_url".
+    static func namesACField(_ text: String) -> Bool {
+        let words = text.split { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")) }.map(String.init)
+        return words.contains { word in Configuration.propertyNames[word].map { $0 != word } ?? false }
     }
 
     @Test("state and quality raw values are the C names")
