@@ -88,7 +88,7 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(QUEUE_FULL, 25, "offline queue is full")                                \
     XX(NOT_CONNECTED, 26, "not connected and offline queueing is off")         \
     XX(STOPPED, 27, "the client was stopped")                                  \
-    XX(IN_CALLBACK, 28,                                                        \
+    XX(IN_CALLBACK, 28, /* no function returns it any more */                  \
        "not allowed from inside a lifeline callback on the loop thread")       \
     XX(SYSTEM, 29, "a system call failed (thread, pipe or clock)")             \
     XX(TRANSPORT, 30, "the WebSocket transport could not be set up")           \
@@ -212,10 +212,11 @@ typedef struct lifeline_state_info {
 } lifeline_state_info;
 
 /* All callbacks run on the client's loop thread, one at a time, never while
- * a lifeline lock is held: they may call any lifeline function except
- * lifeline_client_free() and lifeline_loop_free() on their own loop (which
- * return LIFELINE_ERR_IN_CALLBACK). Keep them short: the loop serves pings
- * and every other client of the loop meanwhile. */
+ * a lifeline lock is held: they may call any lifeline function, the
+ * client's own lifeline_client_free() and its loop's lifeline_loop_free()
+ * included (both then complete after the callback returns; see there).
+ * Keep them short: the loop serves pings and every other client of the
+ * loop meanwhile. */
 typedef void (*lifeline_state_cb)(lifeline_client *client,
                                   const lifeline_state_info *info,
                                   void *user_data);
@@ -429,9 +430,15 @@ LIFELINE_API size_t lifeline_redact_url(const char *url, char *out, size_t out_s
  * LIFELINE_ERR_TRANSPORT or LIFELINE_ERR_SYSTEM. Threads: any. */
 LIFELINE_API int lifeline_loop_new(lifeline_loop **out);
 
-/* Stop the loop's thread and free it. Returns LIFELINE_ERR_STATE while a
- * client still uses it, LIFELINE_ERR_IN_CALLBACK from its own thread.
- * Threads: any but the loop's own. */
+/* Stop the loop's thread and free it. NULL is a no-op. Returns LIFELINE_OK,
+ * or LIFELINE_ERR_STATE while a client still uses it (one not freed, or
+ * one whose lifeline_client_free() has not finished; nothing is freed
+ * then). From another thread than the loop's it returns once the thread
+ * has ended. From a callback on the loop's own thread, where every client
+ * of the loop must have been freed already (from that callback, say), the
+ * loop frees itself once the callback and the frees it asked for are done,
+ * and its thread ends. Do not use the loop after LIFELINE_OK.
+ * Threads: any, callbacks included. */
 LIFELINE_API int lifeline_loop_free(lifeline_loop *loop);
 
 /* ------------------------------------------------------------------------ */
@@ -546,10 +553,25 @@ LIFELINE_API int lifeline_client_stop(lifeline_client *client, int timeout_ms);
 LIFELINE_API int lifeline_client_alert(lifeline_client *client, const char *title,
                                        const char *text);
 
-/* Stop (as above, waiting at most 2000 ms) and free the client. NULL is a
- * no-op. Returns LIFELINE_OK, or LIFELINE_ERR_IN_CALLBACK from the client's
- * own loop thread (nothing is freed then). After LIFELINE_OK no callback
- * fires any more. Threads: any but the client's loop thread. */
+/* Free the client. NULL is a no-op. Returns LIFELINE_OK. Once it has
+ * returned, no callback of the client starts any more, and the client must
+ * not be used again.
+ * From any thread but the client's loop thread: it stops the client as
+ * lifeline_client_stop() does (waiting at most 2000 ms for the server to
+ * answer the close; what is still queued goes to on_dropped, then on_state
+ * says closed), waits at most 2000 ms for alerts still being delivered,
+ * and returns once the loop has let go of the client.
+ * From a callback on the client's loop thread (on_message, on_state...):
+ * it returns at once, and the callback running is the client's last. After
+ * it returns, the loop stops the client without a word (what is still
+ * queued is discarded, not reported to on_dropped; an open connection is
+ * closed with 1000, the server's answer awaited as lifeline_client_stop()
+ * does, without holding up the loop) and then frees it, abandoning alerts
+ * not yet delivered; a client with a loop of its own ends that loop's
+ * thread.
+ * Threads: any, callbacks included. It is the application's job not to
+ * call anything on the client, from any thread, once the free has begun: a
+ * lifeline_client_send() racing it on another thread uses freed memory. */
 LIFELINE_API int lifeline_client_free(lifeline_client *client);
 
 #ifdef __cplusplus

@@ -58,14 +58,14 @@ int ll_alerts_init(lifeline_client *c)
     return ll_notifier_new(&o, &c->notifier);
 }
 
-void ll_alerts_free(lifeline_client *c)
+void ll_alerts_free(lifeline_client *c, int wait_ms)
 {
     if (!c->notifier)
         return;
     pthread_mutex_lock(&c->mu);
     c->notify_closing = 1;
     pthread_mutex_unlock(&c->mu);
-    ll_notifier_free(c->notifier, 2000);
+    ll_notifier_free(c->notifier, wait_ms);
     c->notifier = NULL;
 }
 
@@ -170,7 +170,7 @@ void ll_alerts_report(lifeline_client *c)
         ll_client_log(c, r.ok ? LIFELINE_LOG_INFO : LIFELINE_LOG_WARN,
                       "%s alert by %s: %s (HTTP %ld, %d attempts)", ll_alert_kind_name(r.kind),
                       ll_channel_name(r.channel), r.detail ? r.detail : "", r.http_status, r.attempts);
-        if (c->cfg.on_notify) {
+        if (c->cfg.on_notify && !ll_client_quiet(c)) {
             lifeline_notify_info info = {
                 .channel = ll_channel_name(r.channel), .kind = ll_alert_kind_name(r.kind),
                 .ok = r.ok, .http_status = (int)r.http_status, .attempts = r.attempts,

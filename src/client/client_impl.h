@@ -10,6 +10,7 @@
 #define LL_CLIENT_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "client/queue.h"
@@ -25,9 +26,19 @@ enum {
     LL_CMD_ACTIONS = 1 << 0, /* the core produced actions to perform */
     LL_CMD_WRITE = 1 << 1,   /* the queue has something new */
     LL_CMD_DROPPED = 1 << 2, /* dropped messages to report */
-    LL_CMD_DETACH = 1 << 3,  /* free: let go of every wsi, never call back */
+    LL_CMD_FREE = 1 << 3,    /* free: let go of the transport (free.c) */
     LL_CMD_NOTIFY = 1 << 4,  /* alert results or pending log lines */
 };
+
+/* Who frees the client (free.c). */
+enum {
+    LL_FREE_BY_CALLER = 1,   /* an app thread, once the loop has let go */
+    LL_FREE_BY_LOOP = 2,     /* the loop, once the callback that asked has
+                                returned */
+};
+
+/* How long lifeline_client_free() waits for alerts still being delivered. */
+#define LL_ALERTS_FREE_WAIT_MS 2000
 
 /* Alert results kept for the loop thread to report; more are dropped (the
  * notifier's own queue holds 16). */
@@ -63,7 +74,10 @@ struct lifeline_client {
     int write_armed;               /* mu: the loop is draining the queue */
     unsigned cmds;                 /* mu: LL_CMD_* pending */
     int closed_done;               /* mu: stop finished (no wsi left) */
-    int detached;                  /* mu: the loop let go of this client */
+    int free_by;                   /* mu: LL_FREE_BY_*, 0 until freed */
+    int let_go;                    /* mu: the loop let go of this client */
+    atomic_int quiet;              /* no callback starts any more (a free
+                                      the loop completes) */
     int stop_wait_ms;              /* mu */
     uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv, msgs_dropped; /* mu */
     ll_notifier *notifier;         /* NULL when alerts are off */
@@ -89,6 +103,21 @@ struct lifeline_client {
 
 /* What the transport calls up with (lifecycle.c assembles it). */
 extern const ll_transport_events ll_client_events;
+
+/* 1 once no callback may start any more: every callback is made only when
+ * this is 0. */
+static inline int ll_client_quiet(lifeline_client *c)
+{
+    return atomic_load_explicit(&c->quiet, memory_order_acquire);
+}
+
+/* ---- lifecycle.c, free.c ----------------------------------------------------- */
+
+/* Free c's memory (its connection freed or never made; the loop lets go). */
+void ll_client_destroy(lifeline_client *c);
+/* The FREE command, on the loop thread: abandon the transport, then hand
+ * the client to its caller, or free it here (free.c). */
+void ll_client_let_go(lifeline_client *c);
 
 /* ---- settings.c ------------------------------------------------------------ */
 
@@ -160,7 +189,7 @@ void ll_alerts_server_down(lifeline_client *c, const ll_action *a);
 void ll_alerts_recovered(lifeline_client *c, const ll_action *a);
 /* Hand finished deliveries to on_notify (loop thread). */
 void ll_alerts_report(lifeline_client *c);
-/* Stop the notifier, bounded (free). */
-void ll_alerts_free(lifeline_client *c);
+/* Stop the notifier, waiting at most wait_ms for deliveries (free). */
+void ll_alerts_free(lifeline_client *c, int wait_ms);
 
 #endif

@@ -21,7 +21,7 @@ const ll_transport_events ll_client_events = {
     .timer = ll_client_on_timer,
 };
 
-static void free_client(lifeline_client *c)
+void ll_client_destroy(lifeline_client *c)
 {
     ll_conn_free(c->conn);
     ll_client_free_config(c);
@@ -96,8 +96,8 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
     if (!rc)
         rc = join_loop(c, full.loop);
     if (rc) {
-        ll_alerts_free(c);
-        free_client(c);
+        ll_alerts_free(c, 0);
+        ll_client_destroy(c);
         return rc;
     }
     *out = c;
@@ -155,27 +155,6 @@ int lifeline_client_stop(lifeline_client *c, int timeout_ms)
     return LIFELINE_OK;
 }
 
-int lifeline_client_free(lifeline_client *c)
-{
-    if (!c)
-        return LIFELINE_OK;
-    if (ll_loop_on_thread(c->loop))
-        return LIFELINE_ERR_IN_CALLBACK;
-    lifeline_client_stop(c, -1);
-    ll_alerts_free(c); /* bounded: at most 2 s for alerts still in flight */
-    ll_client_post(c, LL_CMD_DETACH);
-    pthread_mutex_lock(&c->mu);
-    while (!c->detached)
-        pthread_cond_wait(&c->cv, &c->mu);
-    pthread_mutex_unlock(&c->mu);
-    ll_conn_free(c->conn); /* leaves the loop */
-    c->conn = NULL;
-    if (c->owns_loop)
-        lifeline_loop_free(c->loop);
-    free_client(c);
-    return LIFELINE_OK;
-}
-
 int lifeline_loop_new(lifeline_loop **out)
 {
     if (!out)
@@ -188,6 +167,6 @@ int lifeline_loop_free(lifeline_loop *loop)
     if (!loop)
         return LIFELINE_OK;
     if (ll_loop_on_thread(loop))
-        return LIFELINE_ERR_IN_CALLBACK;
+        return ll_loop_free_later(loop); /* from a callback: after it */
     return ll_loop_free(loop);
 }

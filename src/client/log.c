@@ -11,7 +11,7 @@
 
 void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
 {
-    if (!c->cfg.on_log || level > c->cfg.log_level)
+    if (!c->cfg.on_log || level > c->cfg.log_level || ll_client_quiet(c))
         return;
     /* redact the whole line first, then cut it: a secret cut in half by
      * the length limit would escape the redaction */
@@ -49,7 +49,7 @@ void ll_client_log_later(lifeline_client *c, int level, const char *line)
     if (!c->cfg.on_log || level > c->cfg.log_level)
         return;
     pthread_mutex_lock(&c->mu);
-    int post = !c->notify_closing && !c->detached;
+    int post = !c->notify_closing && !c->free_by;
     if (c->n_pending_logs < 16) {
         snprintf(c->pending_logs[c->n_pending_logs], sizeof(c->pending_logs[0]), "%s", line);
         c->pending_log_levels[c->n_pending_logs++] = level;

@@ -115,7 +115,7 @@ static void on_state(lifeline_client *c, const ll_action *a)
                   lifeline_state_name(a->old_state), lifeline_state_name(a->new_state),
                   a->attempt, a->error ? ", " : "", a->error ? lifeline_strerror(a->error) : "",
                   *detail ? ": " : "", detail);
-    if (c->cfg.on_state) {
+    if (c->cfg.on_state && !ll_client_quiet(c)) {
         char reason[256], http[24] = "";
         if (a->http_status)
             snprintf(http, sizeof(http), " (HTTP %d)", a->http_status);
@@ -156,17 +156,17 @@ static void perform(lifeline_client *c, const ll_action *a)
     case LL_ACT_RETRY:
         ll_client_log(c, LIFELINE_LOG_INFO, "%s %d in %lld ms", a->probe ? "probe" : "retry",
                       a->attempt, (long long)a->delay_ms);
-        if (c->cfg.on_retry) {
+        if (c->cfg.on_retry && !ll_client_quiet(c)) {
             c->cfg.on_retry(c, a->attempt, a->delay_ms, a->probe, ud);
         }
         break;
     case LL_ACT_PONG:
-        if (c->cfg.on_pong) {
+        if (c->cfg.on_pong && !ll_client_quiet(c)) {
             c->cfg.on_pong(c, a->rtt_ms, a->quality, ud);
         }
         break;
     case LL_ACT_QUALITY:
-        if (c->cfg.on_quality) {
+        if (c->cfg.on_quality && !ll_client_quiet(c)) {
             c->cfg.on_quality(c, a->quality, ud);
         }
         break;
@@ -212,7 +212,11 @@ void ll_client_pump(lifeline_client *c)
         c->closed_done = 1;
         pthread_cond_broadcast(&c->cv);
     }
+    /* freed from a callback: once closed, the loop frees it (free.c) */
+    int free_it = c->closed_done && c->free_by == LL_FREE_BY_LOOP;
     pthread_mutex_unlock(&c->mu);
+    if (free_it)
+        ll_client_post(c, LL_CMD_FREE);
 }
 
 void ll_client_on_wake(void *owner)
@@ -222,12 +226,8 @@ void ll_client_on_wake(void *owner)
     unsigned cmds = c->cmds;
     c->cmds = 0;
     pthread_mutex_unlock(&c->mu);
-    if (cmds & LL_CMD_DETACH) {
-        ll_conn_abandon(c->conn, 0);
-        pthread_mutex_lock(&c->mu);
-        c->detached = 1;
-        pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->mu);
+    if (cmds & LL_CMD_FREE) {
+        ll_client_let_go(c); /* c may be gone after this */
         return;
     }
     if (cmds & LL_CMD_WRITE)

@@ -6,11 +6,13 @@
 void ll_client_on_message(void *owner, const void *data, size_t len, int is_binary)
 {
     lifeline_client *c = owner;
+    if (ll_client_quiet(c))
+        return;
     pthread_mutex_lock(&c->mu);
     c->msgs_recv++;
     c->bytes_recv += len;
     pthread_mutex_unlock(&c->mu);
-    if (c->cfg.on_message) {
+    if (c->cfg.on_message && !ll_client_quiet(c)) {
         c->cfg.on_message(c, data, len, is_binary, c->cfg.user_data);
     }
 }

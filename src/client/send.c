@@ -14,7 +14,7 @@ void ll_client_report_dropped(lifeline_client *c)
         pthread_mutex_unlock(&c->mu);
         if (!m)
             return;
-        if (c->cfg.on_dropped) {
+        if (c->cfg.on_dropped && !ll_client_quiet(c)) {
             c->cfg.on_dropped(c, m->data, m->len, m->is_binary,
                               m->reason, c->cfg.user_data);
         }

@@ -194,13 +194,8 @@ void ll_conn_close(ll_conn *c, uint32_t conn_id, int code, int wait_ms)
     ll_conn_forget(c);
 }
 
-void ll_conn_abandon(ll_conn *c, int goodbye)
+void ll_conn_abandon(ll_conn *c)
 {
-    if (c->wsi && c->wsi_open && goodbye && !c->close_code) {
-        /* libwebsockets sends this close frame itself as it closes */
-        static const char bye[] = "bye";
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)bye, sizeof(bye) - 1);
-    }
     if (c->wsi)
         ll_conn_kill_wsi(c->wsi);
     ll_conn_forget(c);

@@ -197,10 +197,9 @@ void ll_conn_want_write(ll_conn *conn);
  * next queued message. */
 void ll_conn_ping(ll_conn *conn, uint32_t seq);
 
-/* Let go of everything at once: sockets, timers, reports and log lines
- * waiting; nothing is called up any more. goodbye: an open connection
- * still gets a close frame 1000 (libwebsockets sends it on its own). */
-void ll_conn_abandon(ll_conn *conn, int goodbye);
+/* Let go of everything at once: sockets (dropped, no close frame),
+ * timers, reports and log lines waiting; nothing is called up any more. */
+void ll_conn_abandon(ll_conn *conn);
 
 /* 1 while a socket (attempt, connection or health check) is held. */
 int ll_conn_busy(const ll_conn *conn);

@@ -1,14 +1,17 @@
 /* Several clients on one shared lifeline_loop, and what may be called from
- * inside a callback: stop is safe, free returns LIFELINE_ERR_IN_CALLBACK,
- * and neither deadlocks. */
+ * inside a callback: stop is safe; lifeline_client_free() and
+ * lifeline_loop_free() complete after the callback returns, and no
+ * callback follows; nothing deadlocks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -125,31 +128,63 @@ static void one_server_going_down_leaves_the_other_clients_of_the_loop_alone(voi
     f->loop = NULL;
 }
 
+/* The threads of this process now (a loop's thread ends when it is freed). */
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Wait (a failure limit) until at most n threads are left. */
+static int threads_back_to(int n, int timeout_ms)
+{
+    int64_t until = it_now_ms() + timeout_ms;
+    while (thread_count() > n) {
+        if (it_now_ms() > until)
+            return 0;
+        nanosleep(&(struct timespec){.tv_nsec = 5 * 1000000}, NULL);
+    }
+    return 1;
+}
+
 /* What the callback got back from the calls it made. */
 typedef struct inside {
     lifeline_loop *loop;
+    lifeline_client *other;  /* a client to free from this one's callback */
     int done;
     int free_rc, stop_rc, loop_free_rc, state_rc, send_rc;
     int stop_again_rc;
+    size_t events_at_free;
+    uint64_t messages_at_free;
 } inside;
 
-static void stop_and_free_from_on_message(it_rec *rec, lifeline_client *c, const void *data,
-                                          size_t len, int bin)
+static void signal_done(it_rec *rec, inside *in)
+{
+    pthread_mutex_lock(&rec->mu);
+    in->done = 1;
+    pthread_cond_broadcast(&rec->cv);
+    pthread_mutex_unlock(&rec->mu);
+}
+
+static void stop_from_on_message(it_rec *rec, lifeline_client *c, const void *data, size_t len,
+                                 int bin)
 {
     (void)bin;
     inside *in = rec->hook_data;
     if (len != 4 || memcmp(data, "stop", 4) != 0)
         return;
-    in->free_rc = lifeline_client_free(c);
     in->stop_rc = lifeline_client_stop(c, 1000);
     in->stop_again_rc = lifeline_client_stop(c, 1000);
     in->state_rc = lifeline_client_state(c);
     in->send_rc = lifeline_client_send_text(c, "after stop");
-    in->loop_free_rc = in->loop ? lifeline_loop_free(in->loop) : LIFELINE_ERR_IN_CALLBACK;
-    pthread_mutex_lock(&rec->mu);
-    in->done = 1;
-    pthread_cond_broadcast(&rec->cv);
-    pthread_mutex_unlock(&rec->mu);
+    /* the loop's client is not freed: the loop cannot go */
+    in->loop_free_rc = in->loop ? lifeline_loop_free(in->loop) : LIFELINE_ERR_STATE;
+    signal_done(rec, in);
 }
 
 static int callback_returned(it_rec *rec, void *arg)
@@ -158,7 +193,7 @@ static int callback_returned(it_rec *rec, void *arg)
     return ((inside *)rec->hook_data)->done;
 }
 
-static void check_stop_and_free_inside_a_callback(it_fix *f, int shared)
+static void check_stop_inside_a_callback(it_fix *f, int shared)
 {
     it_fix_start(f, "echo", shared ? "inside-shared" : "inside-own");
     inside in;
@@ -169,7 +204,7 @@ static void check_stop_and_free_inside_a_callback(it_fix *f, int shared)
         in.loop = f->loop;
     }
     f->rec.hook_data = &in;
-    f->rec.on_message_hook = stop_and_free_from_on_message;
+    f->rec.on_message_hook = stop_from_on_message;
     it_fix_client(f);
     IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTED, IT_QUICK, NULL);
     assert_int_equal(lifeline_client_send_text(f->client, "stop"), LIFELINE_OK);
@@ -180,10 +215,9 @@ static void check_stop_and_free_inside_a_callback(it_fix *f, int shared)
         f->loop = NULL;
         IT_FAIL(&f->rec, "the callback never returned: deadlock inside lifeline");
     }
-    assert_int_equal(in.free_rc, LIFELINE_ERR_IN_CALLBACK);
     assert_int_equal(in.stop_rc, LIFELINE_OK);
     assert_int_equal(in.stop_again_rc, LIFELINE_OK);
-    assert_int_equal(in.loop_free_rc, LIFELINE_ERR_IN_CALLBACK);
+    assert_int_equal(in.loop_free_rc, LIFELINE_ERR_STATE);
     assert_int_equal(in.send_rc, LIFELINE_ERR_STOPPED);
     /* the close completes after the callback */
     it_ev ev;
@@ -199,14 +233,132 @@ static void check_stop_and_free_inside_a_callback(it_fix *f, int shared)
               (long long)(it_now_ms() - t));
 }
 
-static void stop_inside_a_callback_is_safe_and_free_is_refused(void **state)
+static void stop_inside_a_callback_is_safe(void **state)
 {
-    check_stop_and_free_inside_a_callback(*state, 0);
+    check_stop_inside_a_callback(*state, 0);
 }
 
-static void stop_inside_a_callback_on_a_shared_loop_is_safe_and_frees_are_refused(void **state)
+static void stop_inside_a_callback_on_a_shared_loop_is_safe_and_the_loop_stays(void **state)
 {
-    check_stop_and_free_inside_a_callback(*state, 1);
+    check_stop_inside_a_callback(*state, 1);
+}
+
+static void note_free(it_rec *rec, inside *in, lifeline_client *c)
+{
+    in->events_at_free = it_event_count(rec);
+    pthread_mutex_lock(&rec->mu);
+    in->messages_at_free = rec->messages;
+    pthread_mutex_unlock(&rec->mu);
+    in->free_rc = lifeline_client_free(c);
+}
+
+static void free_from_on_message(it_rec *rec, lifeline_client *c, const void *data, size_t len,
+                                 int bin)
+{
+    (void)bin;
+    inside *in = rec->hook_data;
+    if (len != 4 || memcmp(data, "free", 4) != 0)
+        return;
+    note_free(rec, in, c);
+    /* the free completes after this callback: the client is still there,
+     * and quiet (these would have been callbacks) */
+    in->send_rc = lifeline_client_send_text(c, "after free");
+    signal_done(rec, in);
+}
+
+/* After the free asked for from a callback: nothing more reached the app. */
+static void assert_quiet_since_free(it_fix *f, const inside *in)
+{
+    it_observe(&f->rec, it_scaled(300));
+    assert_int_equal(it_event_count(&f->rec), in->events_at_free);
+    pthread_mutex_lock(&f->rec.mu);
+    uint64_t messages = f->rec.messages;
+    pthread_mutex_unlock(&f->rec.mu);
+    assert_int_equal(messages, in->messages_at_free + 0);
+}
+
+static void free_from_on_message_frees_the_client_after_the_callback(void **state)
+{
+    it_fix *f = *state;
+    it_fix_start(f, "echo", "free-own");
+    int threads = thread_count();
+    inside in;
+    memset(&in, 0, sizeof(in));
+    f->rec.hook_data = &in;
+    f->rec.on_message_hook = free_from_on_message;
+    it_fix_client(f);
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTED, IT_QUICK, NULL);
+    assert_int_equal(lifeline_client_send_text(f->client, "queued behind"), LIFELINE_OK);
+    assert_int_equal(lifeline_client_send_text(f->client, "free"), LIFELINE_OK);
+    IT_ASSERT(&f->rec, it_wait_until(&f->rec, callback_returned, NULL, it_scaled(5000)),
+              "the callback never returned");
+    f->client = NULL; /* freed by its loop */
+    assert_int_equal(in.free_rc, LIFELINE_OK);
+    /* its own loop's thread ends with it */
+    IT_ASSERT(&f->rec, threads_back_to(threads, it_scaled(5000)),
+              "the client's loop thread did not end (%d threads, %d before)", thread_count(),
+              threads);
+    /* the server still got a close frame 1000 */
+    IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, "\"code\":1000", IT_QUICK),
+              "the peer did not see a close with 1000");
+    assert_quiet_since_free(f, &in);
+}
+
+typedef struct pair {
+    inside in;
+    it_rec other_rec;
+} pair;
+
+static void free_all_from_on_state(it_rec *rec, lifeline_client *c, const lifeline_state_info *info)
+{
+    inside *in = rec->hook_data;
+    if (info->new_state != LIFELINE_STATE_CONNECTED || in->done)
+        return;
+    /* another client of the loop first, then this one, then the loop */
+    in->send_rc = lifeline_client_free(in->other);
+    note_free(rec, in, c);
+    in->loop_free_rc = lifeline_loop_free(in->loop);
+    signal_done(rec, in);
+}
+
+static void free_from_on_state_then_loop_free_in_the_same_callback(void **state)
+{
+    it_fix *f = *state;
+    it_fix_start(f, "echo", "free-shared");
+    int threads = thread_count();
+    assert_int_equal(lifeline_loop_new(&f->loop), LIFELINE_OK);
+    pair p;
+    memset(&p, 0, sizeof(p));
+    p.in.loop = f->loop;
+    /* the other client connects first, so that it is there to be freed */
+    it_rec_init(&p.other_rec, "other");
+    char url[256];
+    it_url(url, sizeof(url), f->target, f->proc, "other");
+    lifeline_config cfg;
+    it_config(&cfg, &p.other_rec, url);
+    cfg.loop = f->loop;
+    assert_int_equal(lifeline_client_new(&cfg, &p.in.other), LIFELINE_OK);
+    assert_int_equal(lifeline_client_start(p.in.other), LIFELINE_OK);
+    IT_EXPECT_STATE(&p.other_rec, LIFELINE_STATE_CONNECTED, IT_QUICK, NULL);
+    size_t other_events = 0;
+
+    f->cfg.loop = f->loop;
+    f->rec.hook_data = &p.in;
+    f->rec.on_state_hook = free_all_from_on_state;
+    it_fix_client(f);
+    IT_ASSERT(&f->rec, it_wait_until(&f->rec, callback_returned, NULL, it_scaled(5000)),
+              "the callback never returned");
+    other_events = it_event_count(&p.other_rec);
+    f->client = NULL; /* freed by the loop, and the loop by itself */
+    f->loop = NULL;
+    assert_int_equal(p.in.send_rc, LIFELINE_OK); /* the other client's free */
+    assert_int_equal(p.in.free_rc, LIFELINE_OK);
+    assert_int_equal(p.in.loop_free_rc, LIFELINE_OK);
+    IT_ASSERT(&f->rec, threads_back_to(threads, it_scaled(5000)),
+              "the loop's thread did not end (%d threads, %d before)", thread_count(), threads);
+    assert_quiet_since_free(f, &p.in);
+    assert_int_equal(it_event_count(&p.other_rec), other_events);
+    it_rec_destroy(&p.other_rec);
 }
 
 /* Restart from inside the closed callback: start() is allowed there. */
@@ -259,8 +411,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         IT_BOTH(several_clients_share_one_loop_and_each_echoes),
         IT_TEST(one_server_going_down_leaves_the_other_clients_of_the_loop_alone),
-        IT_PEER(stop_inside_a_callback_is_safe_and_free_is_refused),
-        IT_PEER(stop_inside_a_callback_on_a_shared_loop_is_safe_and_frees_are_refused),
+        IT_PEER(stop_inside_a_callback_is_safe),
+        IT_PEER(stop_inside_a_callback_on_a_shared_loop_is_safe_and_the_loop_stays),
+        IT_PEER(free_from_on_message_frees_the_client_after_the_callback),
+        IT_PEER(free_from_on_state_then_loop_free_in_the_same_callback),
         IT_PEER(start_from_inside_the_closed_callback_connects_again),
         IT_PEER(free_while_retrying_returns_promptly),
     };

@@ -23,7 +23,7 @@ int fake_conns_alive(void);
 int fake_loops_alive(void);
 
 /* The calls down made on c so far, each as a line: "connect 1",
- * "probe 2", "close 1 1000", "want_write", "ping 3", "abandon 0",
+ * "probe 2", "close 1 1000", "want_write", "ping 3", "abandon",
  * "timer 5000" ("timer none"). Cleared by fake_clear_calls(). */
 const char *fake_calls(ll_conn *c);
 void fake_clear_calls(ll_conn *c);

@@ -373,6 +373,47 @@ static void messages_and_pongs_reach_their_callbacks(void **state)
     assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
 }
 
+/* Wait (a failure limit) until every fake loop has been freed. */
+static int loops_gone(void)
+{
+    for (int i = 0; i < 500 && fake_loops_alive() > 0; i++)
+        nanosleep(&(struct timespec){.tv_nsec = 2 * 1000000}, NULL);
+    return fake_loops_alive() == 0;
+}
+
+static void free_from_a_callback_frees_after_it_and_nothing_follows(void **state)
+{
+    (void)state;
+    lifeline_client *c = new_client(LIFELINE_QUEUE_REJECT_NEW, 10, NULL);
+    ll_conn *conn = fake_conn_last();
+    S.free_on_state = c;
+    S.free_rc = -1;
+    assert_int_equal(lifeline_client_start(c), LIFELINE_OK);
+    assert_int_equal(lifeline_client_send_text(c, "queued"), LIFELINE_OK);
+    fake_settle(conn);
+    /* the connection opens: on_state (connected) frees the client; after
+     * it, the loop closes it (quiet: no on_dropped, no closed), frees it,
+     * and its own loop frees itself */
+    fake_on_loop(conn, open_it, NULL);
+    assert_true(loops_gone());
+    assert_int_equal(S.free_rc, LIFELINE_OK);
+    assert_int_equal(fake_conns_alive(), 0);
+    assert_string_equal(line(S.n - 1), "state connecting->connected OK: connected");
+    assert_false(saw("dropped"));
+    assert_false(saw("state connected->closed"));
+}
+
+static void free_from_another_thread_reports_the_queue_first(void **state)
+{
+    (void)state;
+    lifeline_client *c = new_client(LIFELINE_QUEUE_REJECT_NEW, 10, NULL);
+    assert_int_equal(lifeline_client_start(c), LIFELINE_OK);
+    assert_int_equal(lifeline_client_send_text(c, "queued"), LIFELINE_OK);
+    assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+    assert_true(saw("dropped queued STOPPED"));
+    assert_string_equal(line(S.n - 1), "state connecting->closed STOPPED: stopped by the application");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +427,8 @@ int main(void)
         T(the_timer_brings_the_core_its_deadline),
         T(the_transports_words_reach_the_app_redacted),
         T(messages_and_pongs_reach_their_callbacks),
+        T(free_from_a_callback_frees_after_it_and_nothing_follows),
+        T(free_from_another_thread_reports_the_queue_first),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
