@@ -108,7 +108,8 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(NOTIFY_GONE, 42, "the webhook answered 404 and is no longer used")      \
     XX(CONFIG_LABEL, 43, "an alert label is not of the form \"Name: value\"")   \
     XX(CONFIG_DEFLATE, 44,                                                     \
-       "permessage_deflate needs libwebsockets 4.2 or later (4.1 stalls)")
+       "permessage_deflate needs libwebsockets 4.2 or later (4.1 stalls)")     \
+    XX(TIMEOUT, 45, "the wait ran out before the operation was done")
 
 typedef enum lifeline_error {
 #define LIFELINE_XX_(name, value, msg) LIFELINE_ERR_##name = value,
@@ -538,10 +539,15 @@ LIFELINE_API int lifeline_client_state(lifeline_client *client);
 /* Stop: close the connection with 1000, report what is still queued to
  * on_dropped, end in closed. From any thread but the loop's, it returns once
  * the client is closed, waiting at most timeout_ms (< 0: 2000 ms) for the
- * server to answer the close before the connection is dropped; from a
- * callback it returns at once and the close completes after the callback.
- * Returns LIFELINE_OK (also when already closed) or
- * LIFELINE_ERR_INVALID_ARGUMENT. Threads: any, callbacks included. */
+ * server to answer the close before the connection is dropped, and at most
+ * 5000 ms more for the loop thread to get there (it may be running another
+ * client's callback); from a callback it returns at once and the close
+ * completes after the callback.
+ * Returns LIFELINE_OK (also when already closed), LIFELINE_ERR_TIMEOUT when
+ * the client was not closed in time (the loop thread is held up, by a
+ * callback that does not return, say: the close completes when the loop
+ * gets to it), or LIFELINE_ERR_INVALID_ARGUMENT.
+ * Threads: any, callbacks included. */
 LIFELINE_API int lifeline_client_stop(lifeline_client *client, int timeout_ms);
 
 /* Send an alert now through the client's alert channel, with the same

@@ -39,6 +39,12 @@ enum {
 
 /* How long lifeline_client_free() waits for alerts still being delivered. */
 #define LL_ALERTS_FREE_WAIT_MS 2000
+/* stop's wait for the server to answer the close, when none is given. */
+#define LL_STOP_WAIT_DEFAULT_MS 2000
+/* How long an app thread waits for the loop thread to get to what it asked
+ * for, beyond that work's own bound: the loop may be running other
+ * clients' callbacks meanwhile. */
+#define LL_LOOP_GRACE_MS 5000
 
 /* Alert results kept for the loop thread to report; more are dropped (the
  * notifier's own queue holds 16). */
@@ -115,6 +121,12 @@ static inline int ll_client_quiet(lifeline_client *c)
 
 /* Free c's memory (its connection freed or never made; the loop lets go). */
 void ll_client_destroy(lifeline_client *c);
+/* Monotonic milliseconds, the clock of the waits below (not the
+ * transport's: a test's transport may run on virtual time). */
+int64_t ll_client_clock_ms(void);
+/* Wait on c->cv until *flag is set or until_ms (ll_client_clock_ms()
+ * time) passes; mu held. Returns *flag. */
+int ll_client_wait(lifeline_client *c, const int *flag, int64_t until_ms);
 /* The FREE command, on the loop thread: abandon the transport, then hand
  * the client to its caller, or free it here (free.c). */
 void ll_client_let_go(lifeline_client *c);

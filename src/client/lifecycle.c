@@ -9,8 +9,6 @@
 #include "client/client_impl.h"
 #include "client/sized.h"
 
-#define STOP_WAIT_DEFAULT_MS 2000
-
 const ll_transport_events ll_client_events = {
     .event = ll_client_on_event,
     .message = ll_client_on_message,
@@ -46,7 +44,7 @@ static int init_parts(lifeline_client *c)
     ll_core_init(&c->core, &c->cfg, c->seed);
     ll_queue_init(&c->queue, c->cfg.queue_max_messages, c->cfg.queue_max_bytes);
     ll_queue_init(&c->dropped, SIZE_MAX, SIZE_MAX);
-    c->stop_wait_ms = STOP_WAIT_DEFAULT_MS;
+    c->stop_wait_ms = LL_STOP_WAIT_DEFAULT_MS;
     return ll_alerts_init(c);
 }
 
@@ -89,7 +87,13 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
     if (!c)
         return LIFELINE_ERR_NO_MEMORY;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
+    /* the waits measure time on the monotonic clock: a change of the
+     * wall clock neither cuts them short nor draws them out */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
     rc = ll_client_copy_config(c, &full);
     if (!rc)
         rc = init_parts(c);
@@ -128,31 +132,42 @@ int lifeline_client_state(lifeline_client *c)
     return s;
 }
 
+int64_t ll_client_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ll_client_wait(lifeline_client *c, const int *flag, int64_t until_ms)
+{
+    struct timespec until = {.tv_sec = (time_t)(until_ms / 1000),
+                             .tv_nsec = (long)(until_ms % 1000) * 1000000};
+    while (!*flag)
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
+            break;
+    return *flag;
+}
+
 int lifeline_client_stop(lifeline_client *c, int timeout_ms)
 {
     if (!c)
         return LIFELINE_ERR_INVALID_ARGUMENT;
     if (timeout_ms < 0)
-        timeout_ms = STOP_WAIT_DEFAULT_MS;
+        timeout_ms = LL_STOP_WAIT_DEFAULT_MS;
     pthread_mutex_lock(&c->mu);
     c->stop_wait_ms = timeout_ms;
     pthread_mutex_unlock(&c->mu);
     ll_client_app_event(c, LL_EV_STOP);
     if (ll_loop_on_thread(c->loop))
         return LIFELINE_OK; /* from a callback: completes after it returns */
-    /* wait for the loop: the close handshake is bounded by timeout_ms on the
-     * loop's side; the margin covers the loop getting to it */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    int64_t ns = (int64_t)until.tv_nsec + ((int64_t)timeout_ms + 5000) * 1000000;
-    until.tv_sec += (time_t)(ns / 1000000000);
-    until.tv_nsec = (long)(ns % 1000000000);
+    /* the close handshake is bounded by timeout_ms on the loop's side; the
+     * grace covers the loop getting to it */
+    int64_t until = ll_client_clock_ms() + timeout_ms + LL_LOOP_GRACE_MS;
     pthread_mutex_lock(&c->mu);
-    while (!c->closed_done)
-        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
-            break;
+    int closed = ll_client_wait(c, &c->closed_done, until);
     pthread_mutex_unlock(&c->mu);
-    return LIFELINE_OK;
+    return closed ? LIFELINE_OK : LIFELINE_ERR_TIMEOUT;
 }
 
 int lifeline_loop_new(lifeline_loop **out)

@@ -414,6 +414,73 @@ static void free_from_another_thread_reports_the_queue_first(void **state)
     assert_string_equal(line(S.n - 1), "state connecting->closed STOPPED: stopped by the application");
 }
 
+/* A job that holds the loop thread until the test lets it go. */
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int entered, open;
+    ll_conn *conn;
+} gate;
+
+static void hold_the_loop(ll_conn *conn, void *arg)
+{
+    (void)conn;
+    gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    g->entered = 1;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void *hold_from_a_thread(void *arg)
+{
+    gate *g = arg;
+    fake_on_loop(g->conn, hold_the_loop, g);
+    return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void stop_says_timeout_when_the_loop_is_held_up(void **state)
+{
+    (void)state;
+    lifeline_client *c = new_client(LIFELINE_QUEUE_REJECT_NEW, 10, NULL);
+    ll_conn *conn = fake_conn_last();
+    assert_int_equal(lifeline_client_start(c), LIFELINE_OK);
+    fake_settle(conn);
+    gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .conn = conn};
+    pthread_t holder;
+    assert_int_equal(pthread_create(&holder, NULL, hold_from_a_thread, &g), 0);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    /* the loop is busy: the close waits for it, stop does not (0 ms for
+     * the handshake, then the 5 s the loop is given to get there) */
+    int64_t t0 = mono_ms();
+    assert_int_equal(lifeline_client_stop(c, 0), LIFELINE_ERR_TIMEOUT);
+    int64_t took = mono_ms() - t0;
+    assert_true(took >= 5000 && took < 6500);
+    assert_false(saw("state connecting->closed"));
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    pthread_join(holder, NULL);
+    /* the loop gets to it: the close completes */
+    fake_settle(conn);
+    assert_true(saw("state connecting->closed"));
+    assert_int_equal(lifeline_client_stop(c, 0), LIFELINE_OK);
+    assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +496,7 @@ int main(void)
         T(messages_and_pongs_reach_their_callbacks),
         T(free_from_a_callback_frees_after_it_and_nothing_follows),
         T(free_from_another_thread_reports_the_queue_first),
+        T(stop_says_timeout_when_the_loop_is_held_up),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
