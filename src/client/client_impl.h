@@ -79,7 +79,10 @@ struct lifeline_client {
     ll_queue dropped;              /* mu: dropped, not yet reported */
     int write_armed;               /* mu: the loop is draining the queue */
     unsigned cmds;                 /* mu: LL_CMD_* pending */
-    int closed_done;               /* mu: stop finished (no wsi left) */
+    int stop_closed;               /* mu: the stop asked for has reached
+                                      closed (performed, or closed before) */
+    int closed_done;               /* mu: stop finished (no wsi left, or
+                                      started again from a callback) */
     int free_by;                   /* mu: LL_FREE_BY_*, 0 until freed */
     int let_go;                    /* mu: the loop let go of this client */
     atomic_int quiet;              /* no callback starts any more (a free

@@ -46,10 +46,13 @@ void ll_client_post(lifeline_client *c, unsigned cmds)
 int ll_client_app_event(lifeline_client *c, ll_event_type type)
 {
     pthread_mutex_lock(&c->mu);
+    int was_closed = c->core.state == LIFELINE_STATE_CLOSED;
     int rc = feed_locked(c, &(ll_event){.type = type});
     int work = c->n_actions > 0;
-    if (type == LL_EV_STOP)
+    if (type == LL_EV_STOP) {
         c->closed_done = 0;
+        c->stop_closed = was_closed; /* else when closed is performed */
+    }
     pthread_mutex_unlock(&c->mu);
     if (work || type == LL_EV_STOP)
         ll_client_post(c, LL_CMD_ACTIONS);
@@ -93,6 +96,7 @@ static void on_state(lifeline_client *c, const ll_action *a)
         /* what is still queued is reported before closed, the last event */
         pthread_mutex_lock(&c->mu);
         ll_client_drop_all_locked(c);
+        c->stop_closed = 1;
         pthread_mutex_unlock(&c->mu);
         ll_client_report_dropped(c);
     }
@@ -203,12 +207,13 @@ void ll_client_pump(lifeline_client *c)
     ll_client_flush_logs(c);
     ll_alerts_report(c);
     arm_timer(c);
-    /* a stop is done when the core is closed, every action it asked for is
-     * performed (the closed event and the drop reports among them), and no
-     * socket is left */
+    /* a stop is done when closed has been reported (the drop reports
+     * before it), and then every action is performed and no socket is left,
+     * or a callback has started the client again */
     pthread_mutex_lock(&c->mu);
-    if (c->core.state == LIFELINE_STATE_CLOSED && c->n_actions == 0 &&
-        !ll_conn_busy(c->conn) && !c->closed_done) {
+    int restarted = c->core.state != LIFELINE_STATE_CLOSED;
+    if (c->stop_closed && !c->closed_done &&
+        (restarted || (c->n_actions == 0 && !ll_conn_busy(c->conn)))) {
         c->closed_done = 1;
         pthread_cond_broadcast(&c->cv);
     }
