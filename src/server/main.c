@@ -1,11 +1,12 @@
 /* lifeline-server: the command line. Serves (loop.c), prints a token
- * (--make-token) or the usage. Exit status 2 for bad options. */
+ * (--make-token), the usage or the version. Exit status 2 for bad options. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "lifeline/version.h" /* generated from project(version:) in meson.build */
 #include "server/options.h"
 #include "server/server.h"
 #include "server/token.h"
@@ -43,6 +44,9 @@ int main(int argc, char **argv)
     switch (o.mode) {
     case SRV_MODE_HELP:
         srv_opts_usage(stdout);
+        return 0;
+    case SRV_MODE_VERSION:
+        printf("lifeline-server %s\n", LIFELINE_VERSION_STRING);
         return 0;
     case SRV_MODE_MAKE_TOKEN:
         return make_token(&o);

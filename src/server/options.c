@@ -51,6 +51,7 @@ static const opt_spec specs[] = {
     {"ttl", OPT_I64, FIELD(token_ttl_s), 1, 10LL * 365 * 24 * 3600,
      "with --make-token: lifetime in seconds (default 3600)"},
     {"help", OPT_MODE, FIELD(mode), SRV_MODE_HELP, 0, "print this help"},
+    {"version", OPT_MODE, FIELD(mode), SRV_MODE_VERSION, 0, "print the version"},
 };
 
 void srv_opts_init(srv_opts *o)
@@ -132,7 +133,7 @@ static int apply(srv_opts *o, const opt_spec *sp, const char *value, char *err,
 
 static int check(const srv_opts *o, char *err, size_t errlen)
 {
-    if (o->mode == SRV_MODE_HELP)
+    if (o->mode == SRV_MODE_HELP || o->mode == SRV_MODE_VERSION)
         return 0;
     if (o->mode == SRV_MODE_MAKE_TOKEN) {
         if (!o->auth_secret)

@@ -24,6 +24,7 @@ typedef enum srv_opts_mode {
     SRV_MODE_SERVE,      /* run the server */
     SRV_MODE_MAKE_TOKEN, /* print one auth token and exit */
     SRV_MODE_HELP,       /* print the usage and exit 0 */
+    SRV_MODE_VERSION,    /* print "lifeline-server X.Y.Z" and exit 0 */
 } srv_opts_mode;
 
 typedef struct srv_opts {

@@ -4,12 +4,13 @@ exiting 0, and the status monitor's events."""
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 
 import pytest
 
-from llserver import BIN, closed_code, server_env, wait_until
+from llserver import BIN, ROOT, closed_code, server_env, wait_until
 
 
 @pytest.mark.parametrize("args, option", [
@@ -38,8 +39,22 @@ def test_help_lists_every_option():
     assert out.returncode == 0
     for option in ("--host", "--port", "--ping-interval-ms", "--ping-timeout-ms", "--db",
                    "--auth-secret", "--admin-token", "--max-message-bytes", "--tls-cert",
-                   "--tls-key", "--down-after-ms", "--json", "--make-token"):
+                   "--tls-key", "--down-after-ms", "--json", "--make-token", "--version"):
         assert option in out.stdout
+
+
+def project_version():
+    """The one version there is: project(version:) in meson.build."""
+    text = (ROOT / "meson.build").read_text()
+    return re.search(r"project\([^)]*?version:\s*'([^']+)'", text, re.S).group(1)
+
+
+def test_version_prints_the_project_version_and_exits_0():
+    out = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=10,
+                         env=server_env())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"lifeline-server {project_version()}\n"
+    assert out.stderr == ""
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -154,6 +154,17 @@ static void help_is_a_mode(void **state)
     assert_int_equal(o.mode, SRV_MODE_HELP);
 }
 
+static void version_is_a_mode(void **state)
+{
+    (void)state;
+    srv_opts o;
+    char err[256];
+    assert_int_equal(PARSE(&o, err, "--version"), 0);
+    assert_int_equal(o.mode, SRV_MODE_VERSION);
+    assert_int_equal(PARSE(&o, err, "--version=1"), -1);
+    assert_non_null(strstr(err, "--version"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +176,7 @@ int main(void)
         cmocka_unit_test(tls_needs_both_files),
         cmocka_unit_test(make_token_needs_user_store_and_secret),
         cmocka_unit_test(help_is_a_mode),
+        cmocka_unit_test(version_is_a_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
