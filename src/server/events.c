@@ -1,7 +1,7 @@
 /* Event hooks; see events.h. */
 #include "server/events.h"
 
-#include "server/isotime.h"
+#include "lifeline/version.h"
 
 int srv_events_add(srv_events *e, srv_event_fn fn, void *user_data)
 {
@@ -39,8 +39,9 @@ void srv_event_log_hook(const srv_event *ev, void *user_data)
     const srv_log *log = user_data;
     cJSON *f = cJSON_CreateObject();
     if (f) {
-        char at[SRV_ISO_LEN];
-        cJSON_AddStringToObject(f, "at", srv_iso8601(ev->at_ms, at, sizeof(at)));
+        /* no "at": the line's own timestamp (ts) is the event's time */
+        if (ev->kind == SRV_EVENT_STARTING)
+            cJSON_AddStringToObject(f, "version", LIFELINE_VERSION_STRING);
         cJSON_AddNumberToObject(f, "port", ev->port);
         cJSON_AddNumberToObject(f, "active_connections", (double)ev->active);
         if (ev->kind == SRV_EVENT_NO_CLIENTS)

@@ -487,7 +487,12 @@ int srv_server_run(const srv_opts *opt)
     }
     free(s->pfds);
     srv_alerts_free(&s->alerts, SRV_ALERTS_WAIT_MS); /* the "stopping" alert */
-    srv_log_msg(&s->log, SRV_LOG_INFO, "server_stopped", "bye");
+    cJSON *f = cJSON_CreateObject();
+    if (f) {
+        cJSON_AddNumberToObject(f, "uptime_ms", (double)(srv_clock_mono_ms() - s->started_mono));
+        cJSON_AddNumberToObject(f, "total_connections", (double)s->reg.stats.total);
+    }
+    srv_log_emit(&s->log, SRV_LOG_INFO, "server_stopped", f);
     lws_log_target = NULL;
     if (dog_on)
         watchdog_stop(dog);

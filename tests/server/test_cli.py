@@ -87,6 +87,38 @@ def test_json_logs_are_one_object_per_line(start_server):
     assert events[0]["port"] == server.port
 
 
+def test_start_and_stop_lines_say_something_useful(start_server):
+    # text: server_starting does not repeat its own timestamp (no at=);
+    # server_stopped says how long the server ran and how many it served
+    server = start_server()
+
+    async def go():
+        for i in range(2):
+            ws = await server.connect("s", f"u{i}")
+            await ws.close()
+    asyncio.run(go())
+    server.wait_active(0)
+    assert server.stop() == 0
+    lines = server.log().splitlines()
+    start = next(l for l in lines if " server_starting " in l)
+    assert " at=" not in start, start
+    assert f" port={server.port} " in start + " " and f" version={project_version()} " in start + " "
+    stop = next(l for l in lines if " server_stopped" in l)
+    assert "bye" not in stop and "message=" not in stop, stop
+    assert re.search(r" uptime_ms=\d+( |$)", stop) and " total_connections=2" in stop + " ", stop
+
+
+def test_start_and_stop_lines_in_json(start_server):
+    server = start_server("--json")
+    assert server.stop() == 0
+    events = {e["event"]: e for e in server.log_events()}
+    start, stop = events["server_starting"], events["server_stopped"]
+    assert "at" not in start  # ts is the event's time
+    assert start["port"] == server.port and start["version"] == project_version()
+    assert "message" not in stop
+    assert isinstance(stop["uptime_ms"], int) and stop["total_connections"] == 0
+
+
 def test_the_monitor_reports_no_clients_and_clients_back(start_server):
     server = start_server("--json", "--down-after-ms", "300")
 
