@@ -294,10 +294,16 @@ static int on_request(srv_server *s, struct lws *wsi, srv_session *pss, const ch
     srv_route route = srv_route_match(method, path);
     if (route.admin) {
         int st = admin_status(s, wsi);
+        if (st == 401) {
+            srv_api_response resp = {.status = 401,
+                                     .body = srv_api_error_body("admin token required"),
+                                     .hname = "WWW-Authenticate"};
+            _Static_assert(sizeof(SRV_CHALLENGE_ADMIN) <= sizeof(resp.hvalue), "room");
+            memcpy(resp.hvalue, SRV_CHALLENGE_ADMIN, sizeof(SRV_CHALLENGE_ADMIN));
+            return unread ? refuse(wsi, pss, &resp) : finish(wsi, pss, &resp);
+        }
         if (st)
-            return early(wsi, pss, st, st == 401   ? "admin token required"
-                                       : st == 403 ? "forbidden"
-                                                   : "out of memory");
+            return early(wsi, pss, st, st == 403 ? "forbidden" : "out of memory");
     }
     srv_http_release(pss);
     srv_http_req *req = calloc(1, sizeof(*req));

@@ -99,3 +99,8 @@ int srv_query_identity(const srv_ws_query *q, const char *secret, int64_t now, s
     memcpy(id->user, c.user, sizeof(id->user));
     return 0;
 }
+
+const char *srv_query_challenge(const srv_ws_query *q)
+{
+    return q->token && q->token_len ? SRV_CHALLENGE_WS_INVALID : SRV_CHALLENGE_WS;
+}

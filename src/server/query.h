@@ -35,4 +35,16 @@ typedef struct srv_identity {
 int srv_query_identity(const srv_ws_query *q, const char *secret, int64_t now, srv_identity *id,
                        const char **why);
 
+/* The WWW-Authenticate challenges of a 401 to a /ws upgrade (RFC 9110
+ * 11.6.1). The token is a bearer token sent in the query (RFC 6750 2.3,
+ * under the name "token": browsers cannot set headers on a WebSocket), so
+ * the challenge is RFC 6750's: without a token, the realm alone; with one
+ * that is refused (malformed, tampered, expired, another secret's),
+ * error="invalid_token" too. */
+#define SRV_CHALLENGE_WS "Bearer realm=\"lifeline\""
+#define SRV_CHALLENGE_WS_INVALID "Bearer realm=\"lifeline\", error=\"invalid_token\""
+
+/* The challenge for a 401 that srv_query_identity gave for q. */
+const char *srv_query_challenge(const srv_ws_query *q);
+
 #endif

@@ -38,6 +38,11 @@ srv_route srv_route_match(const char *method, const char *path);
  * pass, others get 403. Returns 0 when allowed, else the status. */
 int srv_admin_check(const char *configured_token, const char *authorization, bool loopback);
 
+/* The WWW-Authenticate challenge of the admin rule's 401: a realm of its
+ * own, since its token is not a /ws token (RFC 6750: no error code when
+ * the request has no bearer token). */
+#define SRV_CHALLENGE_ADMIN "Bearer realm=\"lifeline-admin\""
+
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 in text form. */
 bool srv_addr_is_loopback(const char *addr);
 

@@ -47,8 +47,10 @@ static int read_frags(struct lws *wsi, frags *f)
     }
 }
 
-/* Who is asking: 0 with id filled, or the status to refuse with. */
-static int identify(srv_server *s, struct lws *wsi, srv_identity *id, const char **why)
+/* Who is asking: 0 with id filled, or the status to refuse with (and, for
+ * a 401, the WWW-Authenticate challenge in *challenge). */
+static int identify(srv_server *s, struct lws *wsi, srv_identity *id, const char **why,
+                    const char **challenge)
 {
     static frags f; /* 16 KiB: too big for the stack; the loop is single-threaded */
     srv_ws_query q;
@@ -58,7 +60,9 @@ static int identify(srv_server *s, struct lws *wsi, srv_identity *id, const char
     }
     if (srv_query_collect(f.ptrs, f.n, &q, why))
         return 400;
-    return srv_query_identity(&q, s->opt.auth_secret, srv_clock_wall_ms() / 1000, id, why);
+    int st = srv_query_identity(&q, s->opt.auth_secret, srv_clock_wall_ms() / 1000, id, why);
+    *challenge = st == 401 ? srv_query_challenge(&q) : NULL;
+    return st;
 }
 
 static int refuse(struct lws *wsi, int status, const char *why, const char *hname,
@@ -93,15 +97,16 @@ static int confirm_upgrade(srv_server *s, struct lws *wsi, const char *upgrade)
         return refuse(wsi, 503, "refusing connections (fault injection)", "Retry-After", ra);
     }
     case SRV_FAULT_REJECT_401:
-        return refuse(wsi, 401, "rejected (fault injection)", NULL, NULL);
+        return refuse(wsi, 401, "rejected (fault injection)", "WWW-Authenticate",
+                      SRV_CHALLENGE_WS_INVALID);
     default:
         break;
     }
     srv_identity id;
-    const char *why = "";
-    int status = identify(s, wsi, &id, &why);
+    const char *why = "", *challenge = NULL;
+    int status = identify(s, wsi, &id, &why, &challenge);
     if (status)
-        return refuse(wsi, status, why, NULL, NULL);
+        return refuse(wsi, status, why, challenge ? "WWW-Authenticate" : NULL, challenge);
     return 0;
 }
 
@@ -117,8 +122,8 @@ static void announce(srv_server *s, srv_conn *c, const char *type)
 static int established(srv_server *s, struct lws *wsi, srv_session *pss)
 {
     srv_identity id;
-    const char *why = "";
-    if (identify(s, wsi, &id, &why))
+    const char *why = "", *challenge;
+    if (identify(s, wsi, &id, &why, &challenge))
         return -1; /* checked at the upgrade a moment ago */
     int64_t now = srv_clock_mono_ms();
     srv_conn *c = srv_registry_open(&s->reg, wsi, now);

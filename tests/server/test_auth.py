@@ -129,6 +129,33 @@ def test_a_token_for_another_store_gets_no_way_in(auth_server):
     asyncio.run(go())
 
 
+def challenge_of(server, **query):
+    """The status and WWW-Authenticate header (None when absent) of an upgrade."""
+    raw = RawWS(server.port, handshake=False)
+    try:
+        status = raw.handshake("/ws?" + urllib.parse.urlencode(query))
+        for line in raw.headers.decode().split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "www-authenticate":
+                return status, value.strip()
+        return status, None
+    finally:
+        raw.close()
+
+
+def test_a_401_carries_a_bearer_challenge(auth_server):
+    # no token: the realm alone (RFC 6750 3.1); a refused one: invalid_token
+    assert challenge_of(auth_server) == (401, 'Bearer realm="lifeline"')
+    assert challenge_of(auth_server, token="") == (401, 'Bearer realm="lifeline"')
+    invalid = 'Bearer realm="lifeline", error="invalid_token"'
+    assert challenge_of(auth_server, token="garbage") == (401, invalid)
+    expired = forge({"u": "alice", "s": "s1", "exp": int(time.time()) - 1})
+    assert challenge_of(auth_server, token=expired) == (401, invalid)
+    # other refusals challenge nothing
+    tok = make_token("alice", "s1")
+    assert challenge_of(auth_server, token=tok, store="s2") == (403, None)
+
+
 def test_refusals_answer_with_a_json_body(auth_server):
     raw = RawWS(auth_server.port, handshake=False)
     assert raw.handshake("/ws") == 401

@@ -71,7 +71,9 @@ def test_refuse_derives_retry_after_from_the_duration_and_ends_by_itself(server)
 
 def test_reject_401_answers_new_upgrades_401(server):
     server.fault("reject_401")
-    assert handshake_status(server)[0] == 401
+    status, head = handshake_status(server)
+    assert status == 401
+    assert 'www-authenticate: bearer realm="lifeline", error="invalid_token"' in head.lower()
     server.fault("none")
     assert handshake_status(server)[0] == 101
 

@@ -172,12 +172,17 @@ def test_a_plain_get_of_the_websocket_endpoint_is_426(server):
 def test_admin_routes_need_the_bearer_token_when_one_is_set(start_server):
     server = start_server("--admin-token", "s3cr3t")
     path, body = "/api/v1/admin/fault", {"mode": "none"}
-    status, _, got = server.http("POST", path, body)
+    status, headers, got = server.http("POST", path, body)
     assert status == 401 and got["error"]
-    status, _, _ = server.http("POST", path, body, headers={"Authorization": "Bearer wrong"})
-    assert status == 403
-    status, _, _ = server.http("POST", path, body, headers={"Authorization": "Basic czNjcjN0"})
-    assert status == 401
+    assert headers["www-authenticate"] == 'Bearer realm="lifeline-admin"'
+    status, headers, _ = server.http("GET", path)  # a GET, answered on a kept connection
+    assert status == 401 and headers["www-authenticate"] == 'Bearer realm="lifeline-admin"'
+    status, headers, _ = server.http("POST", path, body,
+                                     headers={"Authorization": "Bearer wrong"})
+    assert status == 403 and "www-authenticate" not in headers
+    status, headers, _ = server.http("POST", path, body,
+                                     headers={"Authorization": "Basic czNjcjN0"})
+    assert status == 401 and headers["www-authenticate"] == 'Bearer realm="lifeline-admin"'
     status, _, got = server.http("POST", path, body, headers={"Authorization": "Bearer s3cr3t"})
     assert status == 200 and got["mode"] == "none"
     status, _, _ = server.http("POST", "/api/v1/stores/A/broadcast", {},

@@ -145,6 +145,27 @@ static void a_token_for_another_store_or_user_gets_403(void **state)
     free(tok);
 }
 
+/* The WWW-Authenticate challenge of a 401 (RFC 6750 3.1): no error code
+ * without a token, error="invalid_token" for a token that was refused. */
+static const char *challenge(const char *const *frags, size_t n)
+{
+    srv_ws_query q;
+    const char *why;
+    assert_int_equal(srv_query_collect(frags, n, &q, &why), 0);
+    return srv_query_challenge(&q);
+}
+
+static void a_401_challenges_for_a_bearer_token(void **state)
+{
+    (void)state;
+    const char *none[] = {"store=s1", "user=alice"};
+    assert_string_equal(challenge(none, 2), "Bearer realm=\"lifeline\"");
+    const char *empty[] = {"token="};
+    assert_string_equal(challenge(empty, 1), "Bearer realm=\"lifeline\"");
+    const char *bad[] = {"token=garbage"};
+    assert_string_equal(challenge(bad, 1), "Bearer realm=\"lifeline\", error=\"invalid_token\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +177,7 @@ int main(void)
         cmocka_unit_test(with_a_secret_the_token_alone_says_who),
         cmocka_unit_test(missing_tampered_or_expired_tokens_get_401),
         cmocka_unit_test(a_token_for_another_store_or_user_gets_403),
+        cmocka_unit_test(a_401_challenges_for_a_bearer_token),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
