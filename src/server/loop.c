@@ -319,7 +319,8 @@ static bool is_any(const char *host)
 }
 
 /* lws takes an address or an interface name: a host name such as
- * "localhost" is resolved here, IPv4 first. Returns 0 or -1. */
+ * "localhost" is resolved here, IPv4 first. Returns 0, or getaddrinfo's
+ * error (EAI_*), or EAI_FAIL when no address could be written. */
 static int resolve_host(const char *host, char *out, size_t outlen)
 {
     unsigned char bin[sizeof(struct in6_addr)];
@@ -331,8 +332,9 @@ static int resolve_host(const char *host, char *out, size_t outlen)
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &res) || !res)
-        return -1;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc || !res)
+        return rc ? rc : EAI_FAIL;
     const struct addrinfo *pick = res;
     for (const struct addrinfo *a = res; a; a = a->ai_next)
         if (a->ai_family == AF_INET) {
@@ -346,16 +348,60 @@ static int resolve_host(const char *host, char *out, size_t outlen)
         addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
     const char *ok = inet_ntop(pick->ai_family, addr, out, (socklen_t)outlen);
     freeaddrinfo(res);
-    return ok ? 0 : -1;
+    return ok ? 0 : EAI_FAIL;
 }
 
-static int create_context(srv_server *s)
+/* Why libwebsockets could not listen. lws 4.1 binds inside
+ * lws_create_context and reports errno only as a number in its own log
+ * line, so once it has failed the bind is tried again here, as lws does it
+ * (the address it was given, SO_REUSEADDR, IPv6 only for an IPv6 address or
+ * "::"): an error then is the reason, as strerror() words it ("Address
+ * already in use"). Returns that text, or NULL when the bind works now:
+ * lws failed for another reason (a TLS file, say), which its lines tell. */
+static const char *bind_error(const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
+    if (strchr(host, ':')) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (!is_any(host) && inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+            return NULL;
+        len = sizeof(*a6);
+    } else {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        if (is_any(host))
+            a4->sin_addr.s_addr = htonl(INADDR_ANY);
+        else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+            return NULL;
+        len = sizeof(*a4);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return strerror(errno);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = bind(fd, (struct sockaddr *)&ss, len), err = errno;
+    close(fd);
+    return rc ? strerror(err) : NULL;
+}
+
+/* Creates the context and its listening socket. Returns 0, or -1 with the
+ * reason in why. */
+static int create_context(srv_server *s, char *why, size_t whylen)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     static char host[INET6_ADDRSTRLEN + 1];
-    if (resolve_host(s->opt.host, host, sizeof(host)))
+    int gai = resolve_host(s->opt.host, host, sizeof(host));
+    if (gai) {
+        snprintf(why, whylen, "cannot resolve the host name: %s", gai_strerror(gai));
         return -1;
+    }
     info.port = s->opt.port;
     info.iface = is_any(host) ? NULL : host;
     info.protocols = protocols;
@@ -379,11 +425,15 @@ static int create_context(srv_server *s)
         s->tls = true;
     }
     s->ctx = lws_create_context(&info);
-    if (!s->ctx)
-        return -1;
-    s->vhost = lws_get_vhost_by_name(s->ctx, "lifeline");
-    s->port = s->vhost ? lws_get_vhost_listen_port(s->vhost) : -1;
-    return s->port > 0 ? 0 : -1;
+    if (s->ctx) {
+        s->vhost = lws_get_vhost_by_name(s->ctx, "lifeline");
+        s->port = s->vhost ? lws_get_vhost_listen_port(s->vhost) : -1;
+        if (s->port > 0)
+            return 0;
+    }
+    const char *err = bind_error(host, s->opt.port);
+    snprintf(why, whylen, "%s", err ? err : "libwebsockets could not start (see its lines above)");
+    return -1;
 }
 
 static void shutdown_connections(srv_server *s)
@@ -440,9 +490,9 @@ int srv_server_run(const srv_opts *opt)
         srv_alerts_free(&s->alerts, 0);
         return 1;
     }
-    if (create_context(s)) {
-        srv_log_msg(&s->log, SRV_LOG_ERROR, "listen_failed", "cannot listen on %s port %d",
-                    opt->host, opt->port);
+    if (create_context(s, err, sizeof(err))) {
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "listen_failed", "cannot listen on %s port %d: %s",
+                    opt->host, opt->port, err);
         if (s->ctx)
             lws_context_destroy(s->ctx);
         srv_db_close(s->db);

@@ -140,13 +140,33 @@ def test_the_monitor_reports_no_clients_and_clients_back(start_server):
     wait_until(lambda: len(event("no_clients")) == 2, timeout=5, what="a second no_clients")
 
 
-def test_the_port_in_use_is_an_error(start_server):
+def listen_failed(*args):
+    """Starts a server that cannot listen; returns its listen_failed message."""
+    out = subprocess.run([BIN, "--db", ":memory:", "--json"] + list(args),
+                         capture_output=True, text=True, timeout=10, env=server_env())
+    assert out.returncode == 1, out.stderr
+    events = [json.loads(l) for l in out.stderr.splitlines() if l.strip()]
+    return next(e for e in events if e["event"] == "listen_failed")["message"]
+
+
+def test_the_port_in_use_is_an_error_that_says_so(start_server):
     server = start_server()
     out = subprocess.run([BIN, "--port", str(server.port), "--db", ":memory:"],
                          capture_output=True, text=True, timeout=10,
                          env=server_env())
     assert out.returncode == 1
-    assert "listen" in out.stderr
+    line = next(l for l in out.stderr.splitlines() if " listen_failed " in l)
+    assert f"cannot listen on 127.0.0.1 port {server.port}: address already in use" in \
+        line.lower(), line
+    # the JSON form carries the same message
+    assert listen_failed("--port", str(server.port)) == \
+        f"cannot listen on 127.0.0.1 port {server.port}: Address already in use"
+
+
+def test_an_address_not_on_this_host_is_an_error_that_says_so():
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): no interface has it
+    assert listen_failed("--host", "192.0.2.1", "--port", "0") == \
+        "cannot listen on 192.0.2.1 port 0: Cannot assign requested address"
 
 
 @pytest.mark.parametrize("host, connect", [("localhost", "127.0.0.1"), ("::1", "::1")])
