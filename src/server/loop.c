@@ -463,7 +463,7 @@ int srv_server_run(const srv_opts *opt)
     srv_server *s = &server;
     memset(s, 0, sizeof(*s));
     s->opt = *opt;
-    srv_log_init(&s->log, stderr, opt->json_logs, SRV_LOG_INFO);
+    srv_log_init(&s->log, stderr, opt->json_logs, opt->log_level);
     srv_events_add(&s->events, srv_event_log_hook, &s->log);
     srv_alerts_init(&s->alerts, &opt->alerts, &s->log, opt->host);
     srv_events_add(&s->events, srv_alerts_hook, &s->alerts);
@@ -481,7 +481,9 @@ int srv_server_run(const srv_opts *opt)
     srv_monitor_init(&s->monitor, opt->down_after_ms, s->started_mono);
 
     lws_log_target = &s->log;
-    lws_set_log_level(LLL_ERR, lws_log_line);
+    /* libwebsockets' errors are warnings here; its warnings, debug lines */
+    lws_set_log_level(opt->log_level == SRV_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR,
+                      lws_log_line);
     signal(SIGPIPE, SIG_IGN);
 
     char err[512];

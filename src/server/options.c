@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum opt_kind { OPT_STR, OPT_I64, OPT_PORT, OPT_FLAG, OPT_MODE } opt_kind;
+typedef enum opt_kind { OPT_STR, OPT_I64, OPT_PORT, OPT_FLAG, OPT_MODE, OPT_LEVEL } opt_kind;
 
 typedef struct opt_spec {
     const char *name; /* without the leading "--" */
@@ -44,6 +44,8 @@ static const opt_spec specs[] = {
     {"down-after-ms", OPT_I64, FIELD(down_after_ms), 1, 365 * DAY_MS,
      "no clients this long is a status change (default 60000)"},
     {"json", OPT_FLAG, FIELD(json_logs), 0, 0, "log JSON lines instead of text"},
+    {"log-level", OPT_LEVEL, FIELD(log_level), 0, 0,
+     "error, warn, info or debug: the least severe lines logged (default info)"},
     {"make-token", OPT_MODE, FIELD(mode), SRV_MODE_MAKE_TOKEN, 0,
      "print a token for --user/--store/--ttl signed with --auth-secret"},
     {"user", OPT_STR, FIELD(token_user), 0, 0, "with --make-token: the user"},
@@ -67,7 +69,13 @@ void srv_opts_init(srv_opts *o)
     o->max_message_bytes = SRV_OPTS_DEFAULT_MAX_MESSAGE_BYTES;
     o->down_after_ms = SRV_OPTS_DEFAULT_DOWN_AFTER_MS;
     o->token_ttl_s = SRV_OPTS_DEFAULT_TTL_S;
+    o->log_level = SRV_LOG_INFO;
 }
+
+/* --log-level's values, by srv_log_level */
+static const char *const level_names[] = {
+    [SRV_LOG_DEBUG] = "debug", [SRV_LOG_INFO] = "info", [SRV_LOG_WARN] = "warn",
+    [SRV_LOG_ERROR] = "error"};
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -127,6 +135,14 @@ static int apply(srv_opts *o, const opt_spec *sp, const char *value, char *err,
     case OPT_MODE:
         *(srv_opts_mode *)(void *)field = (srv_opts_mode)sp->min;
         return 0;
+    case OPT_LEVEL:
+        for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+            if (!strcmp(value, level_names[i])) {
+                *(srv_log_level *)(void *)field = (srv_log_level)i;
+                return 0;
+            }
+        return fail(err, errlen, "--%s: expected error, warn, info or debug, got '%s'", sp->name,
+                    value);
     }
     return fail(err, errlen, "--%s: unsupported", sp->name);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "server/alert_cfg.h"
+#include "server/log.h"
 
 #define SRV_OPTS_DEFAULT_HOST "127.0.0.1"
 #define SRV_OPTS_DEFAULT_PORT 8080
@@ -42,6 +43,7 @@ typedef struct srv_opts {
     const char *tls_key;
     int64_t down_after_ms;
     bool json_logs;
+    srv_log_level log_level;    /* lines below it are not written */
     /* alert channels, from the environment (main.c) */
     srv_alert_cfg alerts;
     /* --make-token */

@@ -24,6 +24,8 @@ from llserver import BIN, ROOT, closed_code, server_env, wait_until
     (["--db"], "--db"),
     (["--no-such-option"], "--no-such-option"),
     (["--json=yes"], "--json"),
+    (["--log-level", "verbose"], "--log-level"),
+    (["--log-level"], "--log-level"),
 ])
 def test_bad_options_exit_2_naming_the_option(args, option):
     out = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=10,
@@ -39,7 +41,8 @@ def test_help_lists_every_option():
     assert out.returncode == 0
     for option in ("--host", "--port", "--ping-interval-ms", "--ping-timeout-ms", "--db",
                    "--auth-secret", "--admin-token", "--max-message-bytes", "--tls-cert",
-                   "--tls-key", "--down-after-ms", "--json", "--make-token", "--version"):
+                   "--tls-key", "--down-after-ms", "--json", "--log-level", "--make-token",
+                   "--version"):
         assert option in out.stdout
 
 
@@ -117,6 +120,25 @@ def test_start_and_stop_lines_in_json(start_server):
     assert start["port"] == server.port and start["version"] == project_version()
     assert "message" not in stop
     assert isinstance(stop["uptime_ms"], int) and stop["total_connections"] == 0
+
+
+def test_log_level_drops_the_less_severe_lines(start_server):
+    # info (the default) logs the start; warn drops it but keeps warnings
+    # (no_clients, due 50 ms after the start); error drops both
+    def events(*args, wait_for="no_clients"):
+        server = start_server("--json", "--down-after-ms", "50", *args)
+        if wait_for:
+            wait_until(lambda: wait_for in server.log(), timeout=5, what=wait_for)
+        else:
+            wait_until(lambda: server.stats()["uptime_ms"] > 300, timeout=5, what="uptime")
+        assert server.stop() == 0
+        return [e["event"] for e in server.log_events()]
+
+    default = events()
+    assert "server_starting" in default and "server_stopped" in default
+    warn = events("--log-level", "warn")
+    assert "server_starting" not in warn and "server_stopped" not in warn
+    assert events("--log-level", "error", wait_for=None) == []
 
 
 def test_the_monitor_reports_no_clients_and_clients_back(start_server):

@@ -39,6 +39,7 @@ static void defaults_are_the_documented_ones(void **state)
     assert_int_equal(o.max_message_bytes, 1048576);
     assert_int_equal(o.down_after_ms, 60000);
     assert_false(o.json_logs);
+    assert_int_equal(o.log_level, SRV_LOG_INFO);
 }
 
 static void values_are_read_in_both_spellings(void **state)
@@ -165,6 +166,26 @@ static void version_is_a_mode(void **state)
     assert_non_null(strstr(err, "--version"));
 }
 
+static void log_level_takes_the_four_level_names(void **state)
+{
+    (void)state;
+    srv_opts o;
+    char err[256];
+    assert_int_equal(PARSE(&o, err, "--log-level", "debug"), 0);
+    assert_int_equal(o.log_level, SRV_LOG_DEBUG);
+    assert_int_equal(PARSE(&o, err, "--log-level=info"), 0);
+    assert_int_equal(o.log_level, SRV_LOG_INFO);
+    assert_int_equal(PARSE(&o, err, "--log-level", "warn"), 0);
+    assert_int_equal(o.log_level, SRV_LOG_WARN);
+    assert_int_equal(PARSE(&o, err, "--log-level", "error"), 0);
+    assert_int_equal(o.log_level, SRV_LOG_ERROR);
+    assert_int_equal(PARSE(&o, err, "--log-level", "verbose"), -1);
+    assert_string_equal(err, "--log-level: expected error, warn, info or debug, got 'verbose'");
+    assert_int_equal(PARSE(&o, err, "--log-level", "INFO"), -1);
+    assert_int_equal(PARSE(&o, err, "--log-level"), -1);
+    assert_non_null(strstr(err, "--log-level"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +198,7 @@ int main(void)
         cmocka_unit_test(make_token_needs_user_store_and_secret),
         cmocka_unit_test(help_is_a_mode),
         cmocka_unit_test(version_is_a_mode),
+        cmocka_unit_test(log_level_takes_the_four_level_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
