@@ -566,7 +566,12 @@ LIFELINE_API int lifeline_client_alert(lifeline_client *client, const char *titl
  * lifeline_client_stop() does (waiting at most 2000 ms for the server to
  * answer the close; what is still queued goes to on_dropped, then on_state
  * says closed), waits at most 2000 ms for alerts still being delivered,
- * and returns once the loop has let go of the client.
+ * and returns once the loop has let go of the client: within 9 s at most
+ * (2 s for the close, 2 s for alerts, 5 s in all for the loop thread to
+ * get to the stop and to the free). A loop thread held up longer (by a
+ * callback that does not return) gets the client handed over: free
+ * returns, no callback of the client starts any more, and the loop frees
+ * it when it gets there (what is still queued is then discarded unseen).
  * From a callback on the client's loop thread (on_message, on_state...):
  * it returns at once, and the callback running is the client's last. After
  * it returns, the loop stops the client without a word (what is still

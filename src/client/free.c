@@ -6,7 +6,8 @@
  * Two ways, told apart by c->free_by (under mu):
  *  - LL_FREE_BY_CALLER: an app thread stops the client, waits for the loop
  *    thread to let go of it (the FREE command: the transport abandoned, no
- *    call up any more), then frees it itself;
+ *    call up any more), then frees it itself. The wait is bounded: past
+ *    it, the client is handed over to the loop (LL_FREE_BY_LOOP, quiet);
  *  - LL_FREE_BY_LOOP: from a callback on the client's loop thread. The
  *    client goes quiet at once (c->quiet: no callback starts any more) and
  *    stops as lifeline_client_stop() would, without a word: what is still
@@ -43,15 +44,18 @@ void ll_client_let_go(lifeline_client *c)
     int by_loop = c->free_by == LL_FREE_BY_LOOP;
     pthread_mutex_unlock(&c->mu);
     ll_conn_abandon(c->conn); /* nothing is called up any more */
-    if (by_loop) {
-        free_on_loop(c);
-        return;
+    if (!by_loop) {
+        pthread_mutex_lock(&c->mu);
+        by_loop = c->free_by == LL_FREE_BY_LOOP; /* handed over meanwhile */
+        if (!by_loop) {
+            c->let_go = 1;
+            pthread_cond_broadcast(&c->cv);
+        }
+        pthread_mutex_unlock(&c->mu);
     }
-    pthread_mutex_lock(&c->mu);
-    c->let_go = 1;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    /* c is the caller's now: it may be freed at any moment */
+    if (by_loop)
+        free_on_loop(c);
+    /* else c is the caller's now: it may be freed at any moment */
 }
 
 /* From a callback on the client's loop thread: freed after it returns. */
@@ -67,20 +71,41 @@ static int free_later(lifeline_client *c)
     return LIFELINE_OK;
 }
 
-/* From any other thread: stop, wait for the loop to let go, free. */
+/* The caller gave up waiting for the loop: the loop frees c when it gets
+ * to the FREE command. From now on no callback starts. */
+static void hand_over(lifeline_client *c)
+{
+    atomic_store(&c->quiet, 1);
+    c->free_by = LL_FREE_BY_LOOP;
+}
+
+/* From any other thread: stop, wait for the loop to let go, free. Bounded
+ * (lifeline.h): the close handshake (LL_STOP_WAIT_DEFAULT_MS) and the
+ * alerts (LL_ALERTS_FREE_WAIT_MS) have their own bounds; the loop thread
+ * gets LL_LOOP_GRACE_MS in all to come to the stop and to the FREE
+ * command. When it does not (a callback that does not return holds it
+ * up), the client is handed over to the loop, which frees it when it
+ * gets there. */
 static int free_now(lifeline_client *c)
 {
     ll_conn_leave(c->conn);
-    lifeline_client_stop(c, -1);
+    int64_t start = ll_client_clock_ms();
+    lifeline_client_stop(c, LL_STOP_WAIT_DEFAULT_MS);
+    int64_t alerts_from = ll_client_clock_ms();
     ll_alerts_free(c, LL_ALERTS_FREE_WAIT_MS);
+    int64_t until = start + LL_STOP_WAIT_DEFAULT_MS + LL_LOOP_GRACE_MS +
+                    (ll_client_clock_ms() - alerts_from);
     pthread_mutex_lock(&c->mu);
     c->free_by = LL_FREE_BY_CALLER;
     pthread_mutex_unlock(&c->mu);
     ll_client_post(c, LL_CMD_FREE);
     pthread_mutex_lock(&c->mu);
-    while (!c->let_go)
-        pthread_cond_wait(&c->cv, &c->mu);
+    int let_go = ll_client_wait(c, &c->let_go, until);
+    if (!let_go)
+        hand_over(c);
     pthread_mutex_unlock(&c->mu);
+    if (!let_go)
+        return LIFELINE_OK; /* c is the loop's now */
     ll_conn_free(c->conn); /* leaves the loop */
     c->conn = NULL;
     if (c->owns_loop)

@@ -481,6 +481,38 @@ static void stop_says_timeout_when_the_loop_is_held_up(void **state)
     assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
 }
 
+static void free_is_bounded_and_hands_the_client_to_a_held_up_loop(void **state)
+{
+    (void)state;
+    lifeline_client *c = new_client(LIFELINE_QUEUE_REJECT_NEW, 10, NULL);
+    ll_conn *conn = fake_conn_last();
+    assert_int_equal(lifeline_client_start(c), LIFELINE_OK);
+    assert_int_equal(lifeline_client_send_text(c, "queued"), LIFELINE_OK);
+    fake_settle(conn);
+    gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .conn = conn};
+    pthread_t holder;
+    assert_int_equal(pthread_create(&holder, NULL, hold_from_a_thread, &g), 0);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    /* 2 s for the close and 5 s for the loop, which never comes */
+    int64_t t0 = mono_ms();
+    assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+    int64_t took = mono_ms() - t0;
+    assert_true(took >= 7000 && took < 8500);
+    int before = S.n;
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    pthread_join(holder, NULL);
+    /* the loop gets there: it frees the client, and its own loop, quietly */
+    assert_true(loops_gone());
+    assert_int_equal(fake_conns_alive(), 0);
+    assert_int_equal(S.n, before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +529,7 @@ int main(void)
         T(free_from_a_callback_frees_after_it_and_nothing_follows),
         T(free_from_another_thread_reports_the_queue_first),
         T(stop_says_timeout_when_the_loop_is_held_up),
+        T(free_is_bounded_and_hands_the_client_to_a_held_up_loop),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
