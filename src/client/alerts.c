@@ -33,6 +33,8 @@ static void on_done(void *ud, const ll_notify_result *r)
     int post = !c->notify_closing;
     if (c->n_results < LL_MAX_NOTIFY_RESULTS)
         c->results[c->n_results++] = *r;
+    else
+        c->results_dropped++; /* said with the next report */
     pthread_mutex_unlock(&c->mu);
     if (post)
         ll_client_post(c, LL_CMD_NOTIFY);
@@ -157,6 +159,13 @@ void ll_alerts_recovered(lifeline_client *c, const ll_action *act)
 
 void ll_alerts_report(lifeline_client *c)
 {
+    pthread_mutex_lock(&c->mu);
+    size_t dropped = c->results_dropped;
+    c->results_dropped = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (dropped)
+        ll_client_log(c, LIFELINE_LOG_WARN, "%zu alert results not reported (more than %d waiting)",
+                      dropped, LL_MAX_NOTIFY_RESULTS);
     for (;;) {
         pthread_mutex_lock(&c->mu);
         if (c->n_results == 0) {

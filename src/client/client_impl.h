@@ -49,6 +49,11 @@ enum {
 /* Alert results kept for the loop thread to report; more are dropped (the
  * notifier's own queue holds 16). */
 #define LL_MAX_NOTIFY_RESULTS 32
+/* Log lines kept for the loop thread (the notifier's, made on its worker
+ * thread), at most, and their longest (NUL included; the notifier's lines
+ * are redacted already, so cutting them leaks nothing). */
+#define LL_PENDING_LOG_LINES 16
+#define LL_PENDING_LOG_MAX 256
 /* The transport's words on a failure, kept for the state change's reason. */
 #define LL_CLIENT_DETAIL_MAX 200
 
@@ -92,11 +97,15 @@ struct lifeline_client {
     ll_notifier *notifier;         /* NULL when alerts are off */
     ll_notify_result results[LL_MAX_NOTIFY_RESULTS]; /* mu: to report */
     size_t n_results;              /* mu */
-    char pending_logs[16][256];    /* mu: lines made where on_log cannot be
-                                      called (the notifier's thread), logged
-                                      by the loop */
-    int pending_log_levels[16];    /* mu */
-    size_t n_pending_logs;         /* mu */
+    /* mu: lines made where on_log cannot be called (the notifier's
+     * thread), logged by the loop; past LL_PENDING_LOG_LINES they are
+     * counted, and the count is logged with the next lines */
+    char pending_logs[LL_PENDING_LOG_LINES][LL_PENDING_LOG_MAX];
+    int pending_log_levels[LL_PENDING_LOG_LINES];
+    size_t n_pending_logs;
+    size_t pending_logs_dropped;
+    size_t results_dropped;        /* mu: alert results past
+                                      LL_MAX_NOTIFY_RESULTS */
     int notify_closing;            /* mu: free() began, post nothing more */
 
     /* loop thread only */

@@ -50,9 +50,11 @@ void ll_client_log_later(lifeline_client *c, int level, const char *line)
         return;
     pthread_mutex_lock(&c->mu);
     int post = !c->notify_closing && !c->free_by;
-    if (c->n_pending_logs < 16) {
+    if (c->n_pending_logs < LL_PENDING_LOG_LINES) {
         snprintf(c->pending_logs[c->n_pending_logs], sizeof(c->pending_logs[0]), "%s", line);
         c->pending_log_levels[c->n_pending_logs++] = level;
+    } else {
+        c->pending_logs_dropped++; /* said when there is room again */
     }
     pthread_mutex_unlock(&c->mu);
     if (post)
@@ -61,16 +63,20 @@ void ll_client_log_later(lifeline_client *c, int level, const char *line)
 
 void ll_client_flush_logs(lifeline_client *c)
 {
-    char lines[16][256];
-    int levels[16];
+    char lines[LL_PENDING_LOG_LINES][LL_PENDING_LOG_MAX];
+    int levels[LL_PENDING_LOG_LINES];
     pthread_mutex_lock(&c->mu);
-    size_t n = c->n_pending_logs;
+    size_t n = c->n_pending_logs, dropped = c->pending_logs_dropped;
     memcpy(lines, c->pending_logs, n * sizeof(lines[0]));
     memcpy(levels, c->pending_log_levels, n * sizeof(levels[0]));
     c->n_pending_logs = 0;
+    c->pending_logs_dropped = 0;
     pthread_mutex_unlock(&c->mu);
     for (size_t i = 0; i < n; i++)
         ll_client_log(c, levels[i], "%s", lines[i]);
+    if (dropped)
+        ll_client_log(c, LIFELINE_LOG_WARN, "%zu log lines dropped (more than %d waiting)",
+                      dropped, LL_PENDING_LOG_LINES);
 }
 
 void ll_client_on_log(void *owner, int level, const char *line)

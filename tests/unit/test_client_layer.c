@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/client_impl.h"
 #include "fake_transport.h"
 #include "lifeline/lifeline.h"
 
@@ -513,6 +514,23 @@ static void free_is_bounded_and_hands_the_client_to_a_held_up_loop(void **state)
     assert_int_equal(S.n, before);
 }
 
+static void lines_kept_for_the_loop_are_counted_when_dropped(void **state)
+{
+    (void)state;
+    lifeline_client *c = new_client(LIFELINE_QUEUE_REJECT_NEW, 10, NULL);
+    /* as the notifier's worker thread does, faster than the loop logs */
+    char text[32];
+    for (int i = 0; i < LL_PENDING_LOG_LINES + 4; i++) {
+        snprintf(text, sizeof(text), "worker line %d", i);
+        ll_client_log_later(c, LIFELINE_LOG_WARN, text);
+    }
+    fake_settle(fake_conn_last());
+    assert_true(saw("log worker line 15"));
+    assert_false(saw("log worker line 16"));
+    assert_true(saw("log 4 log lines dropped (more than 16 waiting)"));
+    assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +548,7 @@ int main(void)
         T(free_from_another_thread_reports_the_queue_first),
         T(stop_says_timeout_when_the_loop_is_held_up),
         T(free_is_bounded_and_hands_the_client_to_a_held_up_loop),
+        T(lines_kept_for_the_loop_are_counted_when_dropped),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
