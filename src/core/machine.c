@@ -11,9 +11,53 @@
 #include <assert.h>
 #include <string.h>
 
+/* How many actions each step below emits at most (a step's count is the
+ * sum of what it calls, or the largest of its branches). ll_core_handle()
+ * runs one event's steps, then regrade(): its most is the largest event's
+ * plus regrade's, which must fit ll_core.actions. Change a step, change
+ * its line here. */
+#define LL_MAX2(a, b) ((a) > (b) ? (a) : (b))
+enum {
+    ACTS_SET_STATE = 1,
+    ACTS_REGRADE = 1,      /* QUALITY */
+    ACTS_SEND_PING = 1,
+    ACTS_ON_PONG = 1,      /* PONG */
+    ACTS_CONNECT = 1,      /* connect_attempt(): CONNECT */
+    ACTS_PROBE = 1,        /* probe(): PROBE_HTTP, or connect_attempt() */
+    ACTS_CLOSE = 1,        /* abandon(), tick(): CLOSE */
+    ACTS_SCHEDULE_PROBE = 1, /* RETRY */
+    ACTS_SERVER_DOWN = ACTS_SET_STATE + 1 + ACTS_SCHEDULE_PROBE, /* + SERVER_DOWN */
+    /* after_failure(): a probe's (error, or the next probe), a permanent
+     * error, server_down, or disconnected and its RETRY */
+    ACTS_AFTER_FAILURE = LL_MAX2(LL_MAX2(ACTS_SET_STATE, ACTS_SCHEDULE_PROBE),
+                                 LL_MAX2(ACTS_SERVER_DOWN, ACTS_SET_STATE + 1)),
+    ACTS_BEGIN = ACTS_SET_STATE + ACTS_CONNECT,
+    ACTS_RETRY_NOW = ACTS_SET_STATE + ACTS_CONNECT,
+    ACTS_OPENED = ACTS_SET_STATE + 1 + ACTS_SEND_PING, /* + RECOVERED */
+    /* the events */
+    ACTS_EV_START = ACTS_BEGIN,
+    ACTS_EV_STOP = ACTS_CLOSE + ACTS_SET_STATE,
+    ACTS_EV_RECONNECT_NOW = LL_MAX2(LL_MAX2(ACTS_RETRY_NOW, ACTS_PROBE), ACTS_BEGIN),
+    /* tick(): a timeout (CLOSE, then after_failure() or lost(), which is
+     * after_failure()), a retry, a probe, a ping */
+    ACTS_EV_TICK = LL_MAX2(LL_MAX2(ACTS_CLOSE + ACTS_AFTER_FAILURE, ACTS_RETRY_NOW),
+                           LL_MAX2(ACTS_PROBE, ACTS_SEND_PING)),
+    ACTS_EV_OPENED = ACTS_OPENED,
+    ACTS_EV_FAILED = ACTS_AFTER_FAILURE, /* CONNECT_FAILED, CLOSED, PROBE_FAILED */
+    ACTS_EV_PONG = ACTS_ON_PONG,
+    ACTS_EV_PROBE_OK = ACTS_CONNECT,
+    ACTS_EVENT_MAX = LL_MAX2(LL_MAX2(LL_MAX2(ACTS_EV_START, ACTS_EV_STOP),
+                                     LL_MAX2(ACTS_EV_RECONNECT_NOW, ACTS_EV_TICK)),
+                             LL_MAX2(LL_MAX2(ACTS_EV_OPENED, ACTS_EV_FAILED),
+                                     LL_MAX2(ACTS_EV_PONG, ACTS_EV_PROBE_OK))),
+    ACTS_HANDLE_MAX = ACTS_EVENT_MAX + ACTS_REGRADE,
+};
+_Static_assert(ACTS_HANDLE_MAX == LL_MAX_ACTIONS,
+               "LL_MAX_ACTIONS is not the most one event can produce: recount");
+
 static ll_action *emit(ll_core *c, ll_action_type type)
 {
-    assert(c->n_actions < LL_MAX_ACTIONS);
+    assert(c->n_actions < LL_MAX_ACTIONS); /* proved above */
     ll_action *a = &c->actions[c->n_actions++];
     memset(a, 0, sizeof(*a));
     a->type = type;

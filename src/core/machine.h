@@ -83,7 +83,13 @@ typedef struct ll_action {
     int64_t downtime_ms;
 } ll_action;
 
-#define LL_MAX_ACTIONS 16
+/* The most actions one ll_core_handle() can produce, and the size of
+ * ll_core.actions: a ping timeout that closes (CLOSE), finds the retry
+ * budget spent (STATE server_down, SERVER_DOWN, RETRY of the first probe)
+ * and regrades (QUALITY). machine.c counts it step by step, next to the
+ * code that emits, and checks the sum against this at compile time;
+ * tests/unit/test_machine.c reaches it. */
+#define LL_MAX_ACTIONS 5
 
 typedef struct ll_core {
     /* settings, copied from the config at init */

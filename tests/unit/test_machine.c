@@ -490,6 +490,40 @@ static void stop_closes_gracefully_and_nothing_follows(void **state)
     assert_int_equal(ll_core_deadline(&S.core), LL_NO_DEADLINE);
 }
 
+/* LL_MAX_ACTIONS is the most one event produces (machine.c counts it), and
+ * this event produces it: a ping timeout on a connection made by the last
+ * attempt the budget allows. */
+static void the_busiest_event_fills_ll_max_actions_exactly(void **state)
+{
+    (void)state;
+    lifeline_config cfg;
+    sim_config(&cfg);
+    cfg.max_attempts = 1;
+    cfg.ping_interval_ms = 1000; /* the timeout comes before stable_after_ms */
+    cfg.ping_timeout_ms = 500;
+    start_with(&cfg, SIM_MANUAL, 1);
+    ll_core *c = &S.core;
+    S.now = 10;
+    sim_event(&S, (ll_event){.type = LL_EV_CONNECT_FAILED, .conn_id = c->conn_id,
+                             .error = LIFELINE_ERR_CONNECTION_REFUSED});
+    S.now = ll_core_deadline(c); /* the retry: the last attempt */
+    sim_app(&S, LL_EV_TICK);
+    sim_event(&S, (ll_event){.type = LL_EV_OPENED, .conn_id = c->conn_id});
+    S.now += 1;
+    sim_event(&S, (ll_event){.type = LL_EV_PONG, .conn_id = c->conn_id, .seq = c->ping_seq});
+    assert_int_equal(c->quality, LIFELINE_QUALITY_EXCELLENT);
+    while (c->state == LIFELINE_STATE_CONNECTED) { /* the next ping goes unanswered */
+        S.now = ll_core_deadline(c);
+        sim_app(&S, LL_EV_TICK);
+    }
+    static const ll_action_type want[] = {LL_ACT_CLOSE, LL_ACT_STATE, LL_ACT_SERVER_DOWN,
+                                          LL_ACT_RETRY, LL_ACT_QUALITY};
+    assert_int_equal(LL_MAX_ACTIONS, sizeof(want) / sizeof(want[0]));
+    assert_int_equal(c->n_actions, LL_MAX_ACTIONS);
+    for (size_t i = 0; i < c->n_actions; i++)
+        assert_int_equal(c->actions[i].type, want[i]);
+}
+
 static void downtime_adds_up_across_outages(void **state)
 {
     (void)state;
@@ -541,6 +575,7 @@ int main(void)
         cmocka_unit_test(reconnect_now_skips_the_wait),
         cmocka_unit_test(stop_closes_gracefully_and_nothing_follows),
         cmocka_unit_test(downtime_adds_up_across_outages),
+        cmocka_unit_test(the_busiest_event_fills_ll_max_actions_exactly),
     };
     return cmocka_run_group_tests_name("machine", tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@ static void check_invariants(uint64_t seed, int step, int prev_state)
                      lifeline_state_name(c->state), #cond);                           \
     } while (0)
     CHECK(c->state >= 0 && c->state < LIFELINE_STATE_COUNT);
+    CHECK(c->n_actions <= LL_MAX_ACTIONS);
     CHECK(c->attempt >= 0 && c->attempt <= c->max_attempts);
     CHECK(d == LL_NO_DEADLINE || d >= S.now);
     CHECK(c->quality == LIFELINE_QUALITY_UNKNOWN || c->state == LIFELINE_STATE_CONNECTED);

@@ -101,6 +101,9 @@ static void every_state_and_event_pair_has_its_outcome(void **state)
             if (d != LL_NO_DEADLINE && d < S.now)
                 fail_msg("%s + %s: deadline in the past", lifeline_state_name(st),
                          sim_event_name(ev));
+            if (S.core.n_actions > LL_MAX_ACTIONS)
+                fail_msg("%s + %s: %zu actions", lifeline_state_name(st), sim_event_name(ev),
+                         S.core.n_actions);
         }
     }
 }
