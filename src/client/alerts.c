@@ -18,6 +18,9 @@ const char *ll_alert_kind_name(int kind)
     return kind >= 0 && kind < LL_ALERT_KIND_COUNT ? names[kind] : "?";
 }
 
+/* The server as an alert shows it: scheme://host:port/path. */
+#define LL_SERVER_TEXT_MAX 300
+
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -108,7 +111,7 @@ void ll_alerts_server_down(lifeline_client *c, const ll_action *act)
         c->down_alert_sent = 0;
         return;
     }
-    char server[300], attempts[16], err[200], began[32], title[320];
+    char server[LL_SERVER_TEXT_MAX], attempts[16], err[200], began[32], title[320];
     ll_alert a = {.kind = LL_ALERT_DOWN, .color = LL_COLOR_RED, .unix_ms = wall_ms()};
     common_fields(c, &a, server, sizeof(server));
     snprintf(title, sizeof(title), "Server down: %s", c->url.host);
@@ -143,7 +146,7 @@ void ll_alerts_recovered(lifeline_client *c, const ll_action *act)
     if (!c->notifier || !c->down_alert_sent)
         return;
     c->down_alert_sent = 0;
-    char server[300], down[48], title[320];
+    char server[LL_SERVER_TEXT_MAX], down[48], title[320];
     ll_alert a = {.kind = LL_ALERT_RECOVERED, .color = LL_COLOR_GREEN, .unix_ms = wall_ms()};
     snprintf(title, sizeof(title), "Server recovered: %s", c->url.host);
     a.title = title;
@@ -196,7 +199,7 @@ int lifeline_client_alert(lifeline_client *c, const char *title, const char *tex
         return LIFELINE_ERR_INVALID_ARGUMENT;
     if (!c->notifier)
         return LIFELINE_ERR_ALERTS_OFF;
-    char server[300];
+    char server[LL_SERVER_TEXT_MAX];
     ll_alert a = {.kind = LL_ALERT_CUSTOM, .color = LL_COLOR_BLUE, .unix_ms = wall_ms(),
                   .title = title, .description = text, .footer = "lifeline " LIFELINE_VERSION_STRING};
     common_fields(c, &a, server, sizeof(server));

@@ -56,6 +56,10 @@ enum {
 #define LL_PENDING_LOG_MAX 256
 /* The transport's words on a failure, kept for the state change's reason. */
 #define LL_CLIENT_DETAIL_MAX 200
+/* A state change's reason: lifeline_strerror(), HTTP status, the detail. */
+#define LL_REASON_MAX 256
+/* The action queue's first capacity; it doubles as the core asks. */
+#define LL_ACTIONS_FIRST 32
 
 struct lifeline_client {
     lifeline_loop *loop;

@@ -9,13 +9,17 @@
 
 #include "client/client_impl.h"
 
+/* A log line's longest, NUL included: longer lines are cut, after their
+ * redaction (a secret cut in half would escape it). */
+#define LL_LOG_LINE_MAX 1024
+
 void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
 {
     if (!c->cfg.on_log || level > c->cfg.log_level || ll_client_quiet(c))
         return;
     /* redact the whole line first, then cut it: a secret cut in half by
      * the length limit would escape the redaction */
-    char small[1024], clean[1024];
+    char small[LL_LOG_LINE_MAX], clean[LL_LOG_LINE_MAX];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(small, sizeof(small), fmt, ap);

@@ -19,7 +19,7 @@ static int feed_locked(lifeline_client *c, const ll_event *ev)
     if (n == 0)
         return rc;
     if (c->n_actions + n > c->cap_actions) {
-        size_t cap = c->cap_actions ? c->cap_actions * 2 : 32;
+        size_t cap = c->cap_actions ? c->cap_actions * 2 : LL_ACTIONS_FIRST;
         while (cap < c->n_actions + n)
             cap *= 2;
         ll_action *a = realloc(c->actions, cap * sizeof(*a));
@@ -120,7 +120,7 @@ static void on_state(lifeline_client *c, const ll_action *a)
                   a->attempt, a->error ? ", " : "", a->error ? lifeline_strerror(a->error) : "",
                   *detail ? ": " : "", detail);
     if (c->cfg.on_state && !ll_client_quiet(c)) {
-        char reason[256], http[24] = "";
+        char reason[LL_REASON_MAX], http[24] = "";
         if (a->http_status)
             snprintf(http, sizeof(http), " (HTTP %d)", a->http_status);
         snprintf(reason, sizeof(reason), "%s%s%s%s", reason_text(a), http, *detail ? ": " : "",

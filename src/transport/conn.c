@@ -18,6 +18,9 @@ int64_t ll_now_ms(void)
 
 /* ---- what goes up ------------------------------------------------------------ */
 
+/* A log line this long is made without allocating. */
+#define LL_LINE_SMALL 512
+
 void ll_conn_log(ll_conn *c, int level, const char *fmt, ...)
 {
     if (level > c->opts.log_level || c->abandoned)
@@ -25,7 +28,7 @@ void ll_conn_log(ll_conn *c, int level, const char *fmt, ...)
     /* the whole line, however long: the owner redacts it before it cuts
      * it (a secret cut in half would escape the redaction). It waits for
      * the loop: this may run inside a call down (transport.h). */
-    char small[512], *line = small;
+    char small[LL_LINE_SMALL], *line = small;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(small, sizeof(small), fmt, ap);

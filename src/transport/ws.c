@@ -128,6 +128,23 @@ void ll_conn_connect(ll_conn *c, uint32_t conn_id)
     ll_loop_exit(prev);
 }
 
+/* libwebsockets' read buffers: a frame larger than this comes to
+ * CLIENT_RECEIVE in pieces (reassembled here); the health check reads only
+ * the status line. */
+#define LL_WS_RX_BUFFER 4096
+#define LL_HTTP_RX_BUFFER 1024
+/* A reassembly buffer's first size; it doubles as a message needs. */
+#define LL_RX_FIRST 4096
+/* What of a refused upgrade's answer goes into the failure's detail: the
+ * Location read (longer: "(too long)"), and how much of it, or of a
+ * malformed status line, is shown. */
+#define LL_LOCATION_MAX 400
+#define LL_LOCATION_REDACTED 160
+#define LL_LOCATION_SHOWN 120
+#define LL_STATUS_SHOWN 48
+/* The longest header name of config.headers, ':' included. */
+#define LL_HEADER_NAME_MAX 128
+
 /* ---- writing ---------------------------------------------------------------- */
 
 /* The longest app_ping text: {"type":"ping","ts":N} with N up to 20 digits. */
@@ -301,7 +318,7 @@ static int on_receive(ll_conn *c, struct lws *wsi, const void *in, size_t len)
         return 0;
     }
     if (need + 1 > c->rx_cap) {
-        size_t cap = c->rx_cap ? c->rx_cap : 4096;
+        size_t cap = c->rx_cap ? c->rx_cap : LL_RX_FIRST;
         while (cap < need + 1)
             cap *= 2;
         unsigned char *p = realloc(c->rx, cap);
@@ -320,7 +337,7 @@ static int on_receive(ll_conn *c, struct lws *wsi, const void *in, size_t len)
     c->rx[c->rx_len] = 0;
     deliver(c, c->rx, c->rx_len, c->rx_binary);
     c->rx_len = 0;
-    if (c->rx_cap > 65536) { /* do not keep a big buffer for an idle link */
+    if (c->rx_cap > LL_BUFFER_KEEP_MAX) {
         free(c->rx);
         c->rx = NULL;
         c->rx_cap = 0;
@@ -362,7 +379,7 @@ static int on_upgrade_answer(ll_conn *c, struct lws *wsi)
     }
     c->hs_status = line ? ll_parse_http_status(line, (size_t)n) : 0;
     if (!c->hs_status) {
-        char shown[48];
+        char shown[LL_STATUS_SHOWN];
         printable(shown, sizeof(shown), line ? line : "");
         free(line);
         c->hs_malformed = 1;
@@ -371,7 +388,8 @@ static int on_upgrade_answer(ll_conn *c, struct lws *wsi)
     }
     free(line);
     if (c->hs_status >= 300 && c->hs_status < 400) {
-        char location[400] = "", redacted[160], shown[120];
+        char location[LL_LOCATION_MAX] = "", redacted[LL_LOCATION_REDACTED],
+            shown[LL_LOCATION_SHOWN];
         if (lws_hdr_copy(wsi, location, sizeof(location), WSI_TOKEN_HTTP_LOCATION) < 0)
             snprintf(location, sizeof(location), "(too long)");
         lifeline_redact_url(location, redacted, sizeof(redacted));
@@ -534,7 +552,7 @@ static int add_headers(ll_conn *c, struct lws *wsi, void *in, size_t len)
     for (size_t k = 0; k < c->opts.header_count; k++) {
         const char *h = c->opts.headers[k];
         const char *colon = strchr(h, ':');
-        char name[128];
+        char name[LL_HEADER_NAME_MAX];
         size_t n = (size_t)(colon - h);
         if (n + 2 > sizeof(name))
             return -1;
@@ -619,7 +637,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 const struct lws_protocols ll_protocols[] = {
     /* per_session_data_size 1: libwebsockets makes the unbind callback that
      * on_dropping() needs only for a wsi with user space (close.c) */
-    {"lifeline-ws", ws_callback, 1, 4096, 0, NULL, 0},
-    {"lifeline-http", ll_health_callback, 0, 1024, 0, NULL, 0},
+    {"lifeline-ws", ws_callback, 1, LL_WS_RX_BUFFER, 0, NULL, 0},
+    {"lifeline-http", ll_health_callback, 0, LL_HTTP_RX_BUFFER, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
