@@ -181,6 +181,8 @@ void ll_conn_free(ll_conn *c)
 {
     if (!c)
         return;
+    if (tls_current == c) /* freed from its own work: lines go nowhere */
+        tls_current = NULL;
     detach(c->loop, c);
     free(c->rx);
     free(c->tx);
