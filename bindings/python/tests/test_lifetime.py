@@ -6,8 +6,10 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 import threading
 import time
+import warnings
 import weakref
 
 import pytest
@@ -83,14 +85,84 @@ def test_many_clients_with_their_own_loops_leave_no_growth():
     assert threads() == base_threads
 
 
-def test_a_dropped_client_is_freed_at_once():
+UNCLOSED = r"^unclosed running lifeline\.Client 'ws://127\.0\.0\.1:9/ws'"
+
+
+def resource_warnings(w) -> list:
+    return [x for x in w if issubclass(x.category, ResourceWarning)]
+
+
+def test_a_dropped_client_is_freed_at_once_with_a_resource_warning():
     base = threads()
     c = lifeline.Client(URL, on_state=lambda *a: None, **FAST)
     c.start()
     assert threads() == base + 1  # its loop thread
     ref = weakref.ref(c)
-    del c
-    assert ref() is None and threads() == base
+    with pytest.warns(ResourceWarning, match=UNCLOSED) as w:
+        del c
+    assert threads() == base  # freed in the finalizer
+    assert len(resource_warnings(w)) == 1
+    assert resource_warnings(w)[0].source.closed  # source=self: the client
+    del w  # the record holds the client
+    assert ref() is None
+
+
+def test_lifeline_client_url_start_alone_warns_and_ends_closed(server):
+    """Issue 16: `lifeline.Client(url).start()` keeps no reference; the
+    client is freed at once (connecting -> closed) and now says so."""
+    states = []
+    with pytest.warns(ResourceWarning, match="unclosed running lifeline.Client"):
+        lifeline.Client(server.url(), on_state=lambda o, n, i: states.append(n),
+                        **FAST).start()
+        gc.collect()
+    assert states[-1] is State.CLOSED
+
+
+def test_the_resource_warning_shows_the_url_redacted():
+    c = lifeline.Client("ws://user:pw@127.0.0.1:9/ws?store=12&token=s3cret", **FAST)
+    c.start()
+    with pytest.warns(ResourceWarning) as w:
+        del c
+    text = str(resource_warnings(w)[0].message)
+    assert "'ws://***@127.0.0.1:9/ws?store=***&token=***'" in text
+    assert "s3cret" not in text and "pw" not in text
+
+
+def test_a_warning_turned_into_an_error_still_frees_the_client():
+    base = threads()
+    c = lifeline.Client(URL, **FAST)
+    c.start()
+    seen = []
+    hook, sys.unraisablehook = sys.unraisablehook, seen.append
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)
+            del c
+    finally:
+        sys.unraisablehook = hook
+    assert [type(u.exc_value) for u in seen] == [ResourceWarning]
+    assert threads() == base
+    del seen
+
+
+@pytest.mark.parametrize("end", ["close", "stop", "with", "never started"])
+def test_no_resource_warning_for_a_client_closed_stopped_or_never_started(end):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        if end == "with":
+            with lifeline.Client(URL, **FAST):
+                pass
+        else:
+            c = lifeline.Client(URL, **FAST)
+            if end != "never started":
+                c.start()
+            if end == "close":
+                c.close()
+            elif end == "stop":
+                c.stop()
+            del c
+        gc.collect()
+    assert resource_warnings(w) == []
 
 
 def test_a_client_in_a_reference_cycle_is_freed_by_the_collector():
@@ -106,8 +178,9 @@ def test_a_client_in_a_reference_cycle_is_freed_by_the_collector():
 
     app = App()
     ref = weakref.ref(app.client)
-    del app
-    gc.collect()
+    with pytest.warns(ResourceWarning, match=UNCLOSED):
+        del app
+        gc.collect()
     assert ref() is None and threads() == base
 
 
@@ -123,10 +196,16 @@ def test_dropping_the_last_reference_inside_its_own_callback_defers_the_free(ser
     c = lifeline.Client(server.url(), on_message=on_message, **FAST)
     ref = weakref.ref(c)
     holder["c"] = c
-    c.start()
-    c.send(echo("bye"))
-    del c
-    assert done.wait(limit(5))
+    with warnings.catch_warnings(record=True) as w:  # warned on the loop thread
+        warnings.simplefilter("always")
+        c.start()
+        c.send(echo("bye"))
+        del c
+        assert done.wait(limit(5))
+        wait_until(lambda: resource_warnings(w), what="the ResourceWarning")
+    [warned] = resource_warnings(w)
+    wait_until(lambda: warned.source.closed, what="the reaper to free it")
+    del w, warned  # the record holds the client
     wait_until(lambda: ref() is None, what="the client object to go")
     wait_until(lambda: threads() <= base + 1, what="its loop thread to end")  # + the reaper
 

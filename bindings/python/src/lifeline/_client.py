@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import warnings
 from typing import (
     Any,
     AsyncIterator,
@@ -48,8 +49,11 @@ class Client:
     at a time; exceptions they raise are logged on the "lifeline" logger.
 
     Use it as a context manager (``with Client(url) as c:`` starts it and
-    stops and frees it on exit), or call :meth:`close`; a client that is
-    dropped is freed by its finalizer.
+    stops and frees it on exit), or keep a reference to it and call
+    :meth:`close`. A client that is dropped is freed by its finalizer: its
+    connection ends there and then, and a started client that was neither
+    stopped nor closed says so with a ResourceWarning, as an unclosed socket
+    does.
     """
 
     def __init__(
@@ -106,6 +110,7 @@ class Client:
         options = {k: args[k] for k in OPTIONS if args[k] is not None}
         self._url = url
         self._loop = loop
+        self._running = False  # started, and not stopped or closed since
         config = _Config(url, options)
         self._native = _ClientNative(config, _callbacks.Sink(callbacks))
 
@@ -125,8 +130,13 @@ class Client:
 
     def start(self) -> None:
         """Start connecting (from idle), or again (from error or closed).
-        Raises LifelineError STATE when already running."""
+        Raises LifelineError STATE when already running.
+
+        Keep a reference to the client (or use ``with``): one that is
+        collected is freed, and its connection ends at once.
+        """
         self._check("start", lib.lifeline_client_start)
+        self._running = True
 
     def stop(self, timeout_ms: int = -1) -> None:
         """Close with 1000 and end in closed; what is still queued goes to
@@ -136,6 +146,7 @@ class Client:
             raise TypeError("timeout_ms: expected int")
         timeout_ms = max(min(timeout_ms, INT_MAX), -1)
         self._check("stop", lib.lifeline_client_stop, timeout_ms)
+        self._running = False
 
     def close(self) -> None:
         """Stop and free the client (lifeline_client_free). Idempotent.
@@ -146,6 +157,7 @@ class Client:
         rc = native.free("close")
         if rc:
             raise LifelineError(rc, "close")
+        self._running = False
 
     @property
     def closed(self) -> bool:
@@ -176,9 +188,22 @@ class Client:
         if native is None or native.ptr is None:
             return
         try:
-            native.free("finalizer")
-        except BaseException:
-            pass
+            if getattr(self, "_running", False):
+                # as socket.socket and subprocess.Popen do: shown with -X dev,
+                # -W default or under pytest; source=self lets tracemalloc
+                # tell where the client was made. The URL as it may be shown.
+                warnings.warn(
+                    f"unclosed running lifeline.Client {_ffi.redact_url(self._url)!r}: "
+                    "it is freed and its connection ends now; keep a reference "
+                    "and close() it, or use `with`",
+                    ResourceWarning,
+                    source=self,
+                )
+        finally:  # freed even when a warnings filter turns it into an error
+            try:
+                native.free("finalizer")
+            except BaseException:
+                pass
 
     def __repr__(self) -> str:
         return f"<lifeline.Client {self._url!r} {self.state.value}>"

@@ -277,6 +277,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_client_stop", c_int, c_void_p, c_int)
     fn("lifeline_client_alert", c_int, c_void_p, c_char_p, c_char_p)
     fn("lifeline_client_free", c_int, c_void_p)
+    fn("lifeline_redact_url", c_size_t, c_char_p, c_char_p, c_size_t)
 
 
 def _check(lib: ctypes.CDLL) -> None:
@@ -318,3 +319,13 @@ lib = load()
 def text(p: Optional[bytes]) -> str:
     """A C string from the library as str ("" for NULL)."""
     return p.decode("utf-8", "replace") if p else ""
+
+
+def redact_url(url: str) -> str:
+    """url as it may be shown (lifeline_redact_url(): userinfo, query values,
+    fragment and a webhook's token become "***")."""
+    raw = url.encode("utf-8", "replace")
+    n = lib.lifeline_redact_url(raw, None, 0)
+    out = ctypes.create_string_buffer(n + 1)
+    lib.lifeline_redact_url(raw, out, n + 1)
+    return out.value.decode("utf-8", "replace")
