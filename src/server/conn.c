@@ -21,7 +21,8 @@ int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m)
         srv_log_msg(&s->log, SRV_LOG_WARN, "slow_reader", "closing %s/%s: %zu messages queued",
                     c->store ? c->store->name : "-", c->user ? c->user->name : "-",
                     c->outq.count);
-        srv_conn_close(s, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow reader");
+        srv_conn_close(s, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow reader",
+                       SRV_CLOSE_SLOW_READER);
         return -1;
     }
     lws_callback_on_writable(c->wsi);
@@ -44,10 +45,19 @@ size_t srv_store_send(srv_server *s, srv_store *store, const srv_conn *except, s
     return n;
 }
 
-void srv_conn_close(srv_server *s, srv_conn *c, uint16_t code, const char *reason)
+/* Notes why c ends, unless a cause was given before. */
+static void set_cause(srv_conn *c, srv_close_cause cause)
+{
+    if (c->cause == SRV_CLOSE_HANGUP)
+        c->cause = (uint8_t)cause;
+}
+
+void srv_conn_close(srv_server *s, srv_conn *c, uint16_t code, const char *reason,
+                    srv_close_cause cause)
 {
     if (c->close_code || s->destroying)
         return;
+    set_cause(c, cause);
     c->close_code = code;
     c->close_reason = reason;
     c->closing_ms = srv_clock_mono_ms();
@@ -67,10 +77,12 @@ void srv_conn_kill(srv_conn *c)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-int srv_conn_fail(srv_server *s, srv_conn *c, uint16_t code, const char *reason)
+int srv_conn_fail(srv_server *s, srv_conn *c, uint16_t code, const char *reason,
+                  srv_close_cause cause)
 {
     (void)s;
     if (!c->close_code) {
+        set_cause(c, cause);
         c->close_code = code;
         c->close_reason = reason;
         c->closing_ms = srv_clock_mono_ms();
@@ -115,6 +127,7 @@ static void reap(lws_sorted_usec_list_t *sul)
     for (srv_conn *c = s->reg.conns; c; c = c->next) {
         if (c->fail_soon && !c->close_code) {
             /* the close begins at WRITEABLE, through srv_conn_writeable */
+            set_cause(c, SRV_CLOSE_PROTOCOL);
             c->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
             c->close_reason = c->fail_soon;
             c->closing_ms = srv_clock_mono_ms();
@@ -160,6 +173,7 @@ void srv_conn_closing(srv_server *s, srv_conn *c)
             return;
         /* libwebsockets failed c: a protocol error in its frame parser */
         const unsigned char *p = lws_get_close_payload(c->wsi);
+        set_cause(c, SRV_CLOSE_PROTOCOL);
         c->close_code = (uint16_t)(p[0] << 8 | p[1]);
         c->close_reason = "protocol error";
         c->closing_ms = srv_clock_mono_ms();

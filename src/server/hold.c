@@ -210,7 +210,7 @@ size_t srv_server_set_fault(srv_server *s, const srv_fault_request *req)
     if (req->mode == SRV_FAULT_CLOSE_ALL)
         for (srv_conn *c = s->reg.conns; c; c = c->next)
             if (!c->close_code) {
-                srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "close_all");
+                srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "close_all", SRV_CLOSE_FAULT);
                 closed++;
             }
     cJSON *f = cJSON_CreateObject();

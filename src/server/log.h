@@ -25,6 +25,12 @@ typedef struct srv_log {
 
 void srv_log_init(srv_log *l, FILE *out, bool json, srv_log_level min);
 
+/* Whether a line of this level would be written: worth building. */
+static inline bool srv_log_enabled(const srv_log *l, srv_log_level level)
+{
+    return l->out && level >= l->min;
+}
+
 /* Writes one line: event plus the members of fields (an object, taken and
  * freed; may be NULL). Flushes. */
 void srv_log_emit(const srv_log *l, srv_log_level level, const char *event, cJSON *fields);

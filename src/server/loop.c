@@ -153,6 +153,15 @@ srv_server *srv_server_of(struct lws *wsi)
     return lws_context_user(lws_get_context(wsi));
 }
 
+const char *srv_peer_of(struct lws *wsi, char out[SRV_PEER_LEN])
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &len))
+        len = 0;
+    return srv_peer_format(len ? (const struct sockaddr *)&ss : NULL, len, out);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -261,7 +270,8 @@ static void heartbeats(srv_server *s, int64_t now)
         case SRV_PING_TIMEOUT:
             srv_log_msg(&s->log, SRV_LOG_INFO, "ping_timeout", "closing %s/%s",
                         c->store ? c->store->name : "-", c->user ? c->user->name : "-");
-            srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
+            srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout",
+                           SRV_CLOSE_PING_TIMEOUT);
             break;
         case SRV_PING_IDLE:
             break;
@@ -443,7 +453,8 @@ static void shutdown_connections(srv_server *s)
     memset(&s->fault, 0, sizeof(s->fault));
     srv_hold_transition(s, from, SRV_FAULT_NONE);
     for (srv_conn *c = s->reg.conns; c; c = c->next)
-        srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+        srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down",
+                       SRV_CLOSE_SHUTDOWN);
     int64_t deadline = srv_clock_mono_ms() + SRV_SHUTDOWN_WAIT_MS;
     while (s->reg.conns && srv_clock_mono_ms() < deadline)
         if (lws_service(s->ctx, 0) < 0)

@@ -45,6 +45,7 @@ srv_conn *srv_registry_open(srv_registry *r, struct lws *wsi, int64_t now)
     srv_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
+    c->id = ++r->last_id;
     c->wsi = wsi;
     c->opened_ms = now;
     c->next = r->conns;
@@ -139,6 +140,7 @@ void srv_registry_close(srv_registry *r, srv_conn *c, int64_t now)
     srv_stats_closed(&r->stats, c->opened_ms, now);
     srv_outq_clear(&c->outq);
     free(c->rx);
+    free(c->names);
     free(c);
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/connlog.h"
 #include "server/db.h"
 #include "server/gate.h"
 #include "server/map.h"
@@ -37,9 +38,10 @@ typedef struct srv_user {
     struct srv_user *dirty_next;
 } srv_user;
 
-/* One WebSocket connection; about 250 bytes plus its queues (and tap.c's
+/* One WebSocket connection; about 320 bytes plus its queues (and tap.c's
  * 180 bytes). */
 typedef struct srv_conn {
+    uint64_t id;                    /* 1, 2, ... in the order opened: the log's connection id */
     struct lws *wsi;
     struct srv_conn *prev, *next;   /* every connection */
     struct srv_conn *sprev, *snext; /* the store's members */
@@ -56,6 +58,10 @@ typedef struct srv_conn {
     uint16_t close_code;           /* non-zero: closing with this code */
     const char *close_reason;      /* static text */
     const char *fail_soon;         /* a broken frame seen: fail with 1002 and this */
+    char *names;                   /* "user\0store" of one that never joins (accept_then_close) */
+    char peer[SRV_PEER_LEN];       /* its address and port, for the log */
+    uint16_t client_code;          /* the code of the client's close frame, if it began the close */
+    uint8_t cause;                 /* srv_close_cause: why it ends (the first one given) */
     struct srv_tap_entry *tap;      /* its socket as tap.c watches it */
     unsigned ping_due : 1;         /* write a ping frame when writable */
     unsigned rx_binary : 1;        /* the message being reassembled */
@@ -79,6 +85,7 @@ typedef struct srv_registry {
     srv_user *dirty;    /* users to write at the next flush */
     size_t dirty_count;
     srv_stats stats;
+    uint64_t last_id;          /* the newest connection's id */
     int64_t max_users;         /* users the database keeps; 0: no limit */
     uint64_t evicted;          /* users evicted since the last report */
     int64_t evicted_report_ms; /* monotonic ms of the last report */
@@ -90,8 +97,8 @@ void srv_registry_init(srv_registry *r);
 /* Frees every store and user; call after every connection is closed. */
 void srv_registry_free(srv_registry *r);
 
-/* A new connection (counted as active from now, monotonic ms). NULL when
- * out of memory. */
+/* A new connection (counted as active from now, monotonic ms), with the
+ * next id. NULL when out of memory. */
 srv_conn *srv_registry_open(srv_registry *r, struct lws *wsi, int64_t now);
 
 /* Makes c a member of store as user. Returns 0 or -1 (out of memory). */

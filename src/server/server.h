@@ -12,6 +12,7 @@
 
 #include "server/db.h"
 #include "server/alerts.h"
+#include "server/connlog.h"
 #include "server/events.h"
 #include "server/fault.h"
 #include "server/log.h"
@@ -83,6 +84,9 @@ void srv_server_check_monitor(srv_server *s);
 /* Asks the tick to run as soon as possible. */
 void srv_server_kick(srv_server *s);
 
+/* The peer of wsi as "addr:port" (srv_peer_format), into out. */
+const char *srv_peer_of(struct lws *wsi, char out[SRV_PEER_LEN]);
+
 /* --- conn.c: one WebSocket connection --- */
 
 /* Queues m (taking a reference) for c. Returns 0, or -1 when dropped: c is
@@ -94,9 +98,11 @@ int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m);
  * accepted it. */
 size_t srv_store_send(srv_server *s, srv_store *store, const srv_conn *except, srv_msg *m);
 
-/* Starts closing c with a close frame (code, static reason); the tick
- * drops it if the peer does not finish the close in time. */
-void srv_conn_close(srv_server *s, srv_conn *c, uint16_t code, const char *reason);
+/* Starts closing c with a close frame (code, static reason) because of
+ * cause (for the log); the tick drops it if the peer does not finish the
+ * close in time. */
+void srv_conn_close(srv_server *s, srv_conn *c, uint16_t code, const char *reason,
+                    srv_close_cause cause);
 
 /* Ends c at once, without a close frame. */
 void srv_conn_kill(srv_conn *c);
@@ -104,9 +110,10 @@ void srv_conn_kill(srv_conn *c);
 /* Fails c (RFC 6455 7.1.7) from inside one of its receive callbacks: sets
  * the close frame (code, static reason) libwebsockets sends when the
  * callback returns -1, and marks c so that TCP is dropped as soon as that
- * frame is out, without waiting for the peer's close. Returns -1, for the
- * callback to return. */
-int srv_conn_fail(srv_server *s, srv_conn *c, uint16_t code, const char *reason);
+ * frame is out, without waiting for the peer's close. cause is for the
+ * log. Returns -1, for the callback to return. */
+int srv_conn_fail(srv_server *s, srv_conn *c, uint16_t code, const char *reason,
+                  srv_close_cause cause);
 
 /* LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL: libwebsockets begins closing c. A
  * close it began itself (a protocol error found in its frame parser) or

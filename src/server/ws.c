@@ -110,6 +110,59 @@ static int confirm_upgrade(srv_server *s, struct lws *wsi, const char *upgrade)
     return 0;
 }
 
+/* Who c is, for its log lines: a member's user and store, or the names
+ * kept for one that never joined. */
+static srv_conn_who who_of(const srv_conn *c)
+{
+    srv_conn_who who = {.id = c->id, .peer = c->peer};
+    if (c->store && c->user) {
+        who.user = c->user->name;
+        who.store = c->store->name;
+    } else if (c->names) {
+        who.user = c->names;
+        who.store = c->names + strlen(c->names) + 1;
+    }
+    return who;
+}
+
+/* connection_opened, for c as id says. */
+static void log_opened(srv_server *s, const srv_conn *c, const srv_identity *id)
+{
+    if (!srv_log_enabled(&s->log, SRV_LOG_INFO))
+        return;
+    srv_conn_who who = {.id = c->id, .user = id->user, .store = id->store, .peer = c->peer};
+    srv_log_emit(&s->log, SRV_LOG_INFO, "connection_opened", srv_connlog_opened(&who));
+}
+
+/* connection_closed: how c ended, and when (now, monotonic ms). */
+static void log_closed(srv_server *s, const srv_conn *c, int64_t now)
+{
+    if (!srv_log_enabled(&s->log, SRV_LOG_INFO))
+        return;
+    srv_conn_who who = who_of(c);
+    srv_conn_end end = {
+        .cause = (srv_close_cause)c->cause,
+        .server_code = c->close_code,
+        .client_code = c->client_code,
+        .detail = c->close_reason,
+        .duration_ms = now - c->opened_ms,
+    };
+    srv_log_emit(&s->log, SRV_LOG_INFO, "connection_closed", srv_connlog_closed(&who, &end));
+}
+
+/* "user\0store", for a connection that never joins; NULL when out of
+ * memory (its close line then names neither). */
+static char *names_copy(const srv_identity *id)
+{
+    size_t u = strlen(id->user) + 1, st = strlen(id->store) + 1;
+    char *p = malloc(u + st);
+    if (p) {
+        memcpy(p, id->user, u);
+        memcpy(p + u, id->store, st);
+    }
+    return p;
+}
+
 static void announce(srv_server *s, srv_conn *c, const char *type)
 {
     if (!c->store || s->stopping)
@@ -130,15 +183,20 @@ static int established(srv_server *s, struct lws *wsi, srv_session *pss)
     if (!c)
         return -1;
     pss->conn = c;
+    srv_peer_of(wsi, c->peer);
+    log_opened(s, c, &id);
     srv_tap_watch(s, c);
     srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
     if (s->fault.mode == SRV_FAULT_ACCEPT_THEN_CLOSE) {
-        srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "accept_then_close");
+        c->names = names_copy(&id);
+        srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "accept_then_close", SRV_CLOSE_FAULT);
         srv_server_check_monitor(s);
         return 0;
     }
-    if (srv_registry_join(&s->reg, c, id.store, id.user))
+    if (srv_registry_join(&s->reg, c, id.store, id.user)) {
+        c->cause = SRV_CLOSE_ERROR;
         return -1;
+    }
     srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
     srv_hold_new_conn(s, c);
     announce(s, c, "user_joined");
@@ -155,7 +213,9 @@ static void closed(srv_server *s, srv_session *pss)
     srv_tap_forget(c);
     srv_outq_clear(&c->pongs);
     announce(s, c, "user_left");
-    srv_registry_close(&s->reg, c, srv_clock_mono_ms());
+    int64_t now = srv_clock_mono_ms();
+    log_closed(s, c, now);
+    srv_registry_close(&s->reg, c, now);
     if (!s->destroying)
         srv_server_check_monitor(s);
 }
@@ -214,10 +274,12 @@ static int receive(srv_server *s, srv_conn *c, const unsigned char *in, size_t l
     }
     c->rx_partial = !final;
     if (c->rx_len + len > max || remaining > max - c->rx_len - len)
-        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big",
+                             SRV_CLOSE_OVERSIZE);
     if (!c->rx_binary && (ll_utf8_stream_feed(&c->rx_utf8, in, len) != len ||
                           (final && !ll_utf8_stream_complete(&c->rx_utf8))))
-        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
+        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8",
+                             SRV_CLOSE_PROTOCOL);
     if (first && final) {
         handle_message(s, c, in, len, c->rx_binary);
         return 0;
@@ -255,13 +317,20 @@ static int receive(srv_server *s, srv_conn *c, const unsigned char *in, size_t l
  * 1002 or 1007, and the connection dropped. */
 static int peer_close(srv_server *s, srv_conn *c, const void *in, size_t len)
 {
-    switch (ll_ws_close_check(in, len, NULL)) {
+    int code = 0;
+    switch (ll_ws_close_check(in, len, &code)) {
     case 0:
+        if (!c->close_code && c->cause == SRV_CLOSE_HANGUP) {
+            c->cause = SRV_CLOSE_CLIENT; /* the client closes: its code is logged */
+            c->client_code = (uint16_t)code;
+        }
         return 0;
     case LWS_CLOSE_STATUS_INVALID_PAYLOAD:
-        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8 in close reason");
+        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
+                             "invalid UTF-8 in close reason", SRV_CLOSE_PROTOCOL);
     default:
-        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "invalid close frame");
+        return srv_conn_fail(s, c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "invalid close frame",
+                             SRV_CLOSE_PROTOCOL);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -53,6 +54,27 @@ static void members_join_and_leave_their_store(void **state)
     assert_int_equal(r.stats.active, 0);
     assert_int_equal(r.stats.total, 3);
     assert_null(r.conns);
+    srv_registry_free(&r);
+}
+
+static void connections_are_numbered_from_1_in_the_order_opened(void **state)
+{
+    (void)state;
+    srv_registry r;
+    srv_registry_init(&r);
+    srv_conn *a = srv_registry_open(&r, NULL, 0);
+    srv_conn *b = srv_registry_open(&r, NULL, 0);
+    assert_int_equal(a->id, 1);
+    assert_int_equal(b->id, 2);
+    srv_registry_close(&r, a, 1);
+    srv_conn *c = srv_registry_open(&r, NULL, 1); /* ids are never reused */
+    assert_int_equal(c->id, 3);
+    /* what a connection keeps for its log lines is freed with it */
+    c->names = malloc(4);
+    assert_non_null(c->names);
+    memcpy(c->names, "u\0s", 4);
+    srv_registry_close(&r, b, 2);
+    srv_registry_close(&r, c, 2);
     srv_registry_free(&r);
 }
 
@@ -287,6 +309,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(members_join_and_leave_their_store),
+        cmocka_unit_test(connections_are_numbered_from_1_in_the_order_opened),
         cmocka_unit_test_setup_teardown(activity_is_written_in_one_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(a_departed_user_is_kept_until_written, setup, teardown),
         cmocka_unit_test_setup_teardown(last_active_never_moves_backwards, setup, teardown),
