@@ -518,13 +518,26 @@ static void lines_kept_for_the_loop_are_counted_when_dropped(void **state)
 {
     (void)state;
     lifeline_client *c = new_client(LIFELINE_QUEUE_REJECT_NEW, 10, NULL);
-    /* as the notifier's worker thread does, faster than the loop logs */
+    ll_conn *conn = fake_conn_last();
+    /* as the notifier's worker thread does, while the loop is busy */
+    gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .conn = conn};
+    pthread_t holder;
+    assert_int_equal(pthread_create(&holder, NULL, hold_from_a_thread, &g), 0);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
     char text[32];
     for (int i = 0; i < LL_PENDING_LOG_LINES + 4; i++) {
         snprintf(text, sizeof(text), "worker line %d", i);
         ll_client_log_later(c, LIFELINE_LOG_WARN, text);
     }
-    fake_settle(fake_conn_last());
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    pthread_join(holder, NULL);
+    fake_settle(conn);
     assert_true(saw("log worker line 15"));
     assert_false(saw("log worker line 16"));
     assert_true(saw("log 4 log lines dropped (more than 16 waiting)"));
