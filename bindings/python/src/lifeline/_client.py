@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import time
 import warnings
 from typing import (
     Any,
     AsyncIterator,
     Callable,
     Iterable,
+    Iterator,
     Mapping,
     Optional,
+    Tuple,
     Union,
 )
 
@@ -23,6 +26,7 @@ from ._loop import Loop
 from ._native import _ClientNative
 from ._options import INT_MAX, OPTIONS, _cstr, _Config
 from ._types import (
+    ErrorCode,
     Event,
     JitterMode,
     LifelineError,
@@ -39,6 +43,45 @@ from ._types import (
 )
 
 lib = _ffi.lib
+
+#: What send(block=True) and send_async() sleep between two tries while the
+#: queue is full: the first wait, doubled after each try up to the last. The
+#: library has no "room in the queue" callback, so a waiting send tries again;
+#: the queue drains as the loop thread writes, so room comes back in steps.
+RETRY_FIRST_S = 0.001
+RETRY_MAX_S = 0.020
+
+Message = Union[str, bytes, bytearray, memoryview]
+
+
+def _encode(data: Message) -> Tuple[bytes, int]:
+    """data as lifeline_client_send() takes it: the bytes and is_binary."""
+    if isinstance(data, str):
+        return data.encode("utf-8"), 0
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data), 1
+    raise TypeError(f"send: expected str or bytes, got {type(data).__name__}")
+
+
+def _deadline(timeout: Optional[float]) -> Optional[float]:
+    """The time.monotonic() at which a waiting send gives up (None: never)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout: expected a number of seconds, got {type(timeout).__name__}")
+    if not timeout >= 0:  # NaN too
+        raise ValueError(f"timeout: must be a number of seconds >= 0, got {timeout!r}")
+    return time.monotonic() + timeout
+
+
+def _pause(delay: float, deadline: Optional[float]) -> Optional[float]:
+    """How long a waiting send sleeps before its next try: delay, cut at the
+    deadline; None once the deadline has passed."""
+    if deadline is None:
+        return delay
+    left = deadline - time.monotonic()
+    return min(delay, left) if left > 0 else None
+
 
 class Client:
     """One connection to one server (lifeline_client).
@@ -209,17 +252,61 @@ class Client:
         return f"<lifeline.Client {self._url!r} {self.state.value}>"
 
     # -- traffic
-    def send(self, data: Union[str, bytes, bytearray, memoryview]) -> None:
+    def send(self, data: Message, *, block: bool = False,
+             timeout: Optional[float] = None) -> None:
         """Send one message: str as text, bytes-like as binary. Copied; while
         not connected it waits in the offline queue. Raises LifelineError
-        (MESSAGE_TOO_BIG, QUEUE_FULL, NOT_CONNECTED, STOPPED)."""
-        if isinstance(data, str):
-            raw, binary = data.encode("utf-8"), 0
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            raw, binary = bytes(data), 1
-        else:
-            raise TypeError(f"send: expected str or bytes, got {type(data).__name__}")
-        self._check("send", lib.lifeline_client_send, raw, len(raw), binary)
+        (MESSAGE_TOO_BIG, QUEUE_FULL, NOT_CONNECTED, STOPPED).
+
+        With ``block=True`` a full queue (QUEUE_FULL, policy "reject") makes
+        it wait for room, at most ``timeout`` seconds (None: as long as it
+        takes), and then raise QUEUE_FULL. The library has no "room" signal:
+        the wait tries again after 1 ms, doubling to 20 ms (RETRY_FIRST_S,
+        RETRY_MAX_S), asleep without the GIL in between. Every other error
+        is raised at once; so is STOPPED when the client is stopped or closed
+        meanwhile. ``timeout`` goes with ``block=True`` only. In a callback of
+        a client on the same loop thread, ``block=True`` raises IN_CALLBACK:
+        that thread is the one that makes room.
+        """
+        raw, binary = _encode(data)
+        if not block:
+            if timeout is not None:
+                raise ValueError("send: timeout= needs block=True")
+            self._check("send", lib.lifeline_client_send, raw, len(raw), binary)
+            return
+        deadline = _deadline(timeout)
+        if _callbacks.loop_key_here() is self._native.sink.loop_key:
+            # the loop thread drains the queue: waiting on it would wait forever
+            raise LifelineError(ErrorCode.IN_CALLBACK, "send(block=True)")
+        for pause in self._tries("send", raw, binary, deadline):
+            time.sleep(pause)  # without the GIL
+
+    async def send_async(self, data: Message, *, timeout: Optional[float] = None) -> None:
+        """send(data, block=True, timeout=timeout) for asyncio: the waits
+        between tries are ``asyncio.sleep()``, so the event loop runs
+        meanwhile. Each try is one lifeline_client_send(), which copies the
+        message and returns without waiting for the network. Raises as
+        send() does; QUEUE_FULL once timeout seconds have passed."""
+        raw, binary = _encode(data)
+        for pause in self._tries("send_async", raw, binary, _deadline(timeout)):
+            await asyncio.sleep(pause)
+
+    def _tries(self, what: str, raw: bytes, binary: int,
+               deadline: Optional[float]) -> Iterator[float]:
+        """lifeline_client_send() until the message is accepted, yielding
+        how long to wait before each new try while the queue is full: the
+        retry schedule, cut at the deadline. Raises the error of a try that
+        is neither OK nor QUEUE_FULL, and QUEUE_FULL past the deadline."""
+        delay = RETRY_FIRST_S
+        while True:
+            rc = self._call(what, lib.lifeline_client_send, raw, len(raw), binary)
+            if rc == ErrorCode.OK:
+                return
+            pause = _pause(delay, deadline) if rc == ErrorCode.QUEUE_FULL else None
+            if pause is None:
+                raise LifelineError(rc, what)
+            yield pause
+            delay = min(delay * 2, RETRY_MAX_S)
 
     def reconnect_now(self) -> None:
         """Skip the current wait. Raises LifelineError STATE when idle or
