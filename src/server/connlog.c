@@ -94,3 +94,27 @@ cJSON *srv_connlog_closed(const srv_conn_who *who, const srv_conn_end *end)
     }
     return f;
 }
+
+const char *srv_log_path(const char *path, size_t len, char out[SRV_LOG_PATH_LEN])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const size_t room = SRV_LOG_PATH_LEN - 4; /* for "..." and the NUL */
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)path[i];
+        bool plain = b > 0x20 && b < 0x7f && b != '%' && b != '"' && b != '=';
+        if (n + (plain ? 1 : 3) > room) {
+            memcpy(out + n, "...", 4);
+            return out;
+        }
+        if (plain) {
+            out[n++] = (char)b;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[b >> 4];
+            out[n++] = hex[b & 15];
+        }
+    }
+    out[n] = '\0';
+    return out;
+}

@@ -4,6 +4,7 @@
 #ifndef SRV_CONNLOG_H
 #define SRV_CONNLOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -71,5 +72,16 @@ cJSON *srv_connlog_opened(const srv_conn_who *who);
  * detail (when the server sent a close frame with a reason) and
  * duration_ms. NULL when out of memory. */
 cJSON *srv_connlog_closed(const srv_conn_who *who, const srv_conn_end *end);
+
+/* Room for a path in a log line: longer ones are cut, with "...". */
+#define SRV_LOG_PATH_LEN 260
+
+/* A request's path (len bytes, as libwebsockets decoded it: any byte) as
+ * log text, into out: printable ASCII but '%', '"' and '=' as is, every
+ * other byte %XX, so that a line is always UTF-8 and the path one bare
+ * word of the text form; at most
+ * SRV_LOG_PATH_LEN - 1 characters, a longer one cut and ended with "...".
+ * Returns out. */
+const char *srv_log_path(const char *path, size_t len, char out[SRV_LOG_PATH_LEN]);
 
 #endif

@@ -92,6 +92,30 @@ int srv_http_respond(struct lws *wsi, int status, const char *body, const char *
     return w < 0 || (size_t)w != total ? -1 : 0;
 }
 
+static const char *method_name(int m);
+
+void srv_http_log(srv_server *s, struct lws *wsi, srv_log_level level, const char *event,
+                  int status, const char *error)
+{
+    if (!srv_log_enabled(&s->log, level))
+        return;
+    char *uri = NULL;
+    int ulen = 0;
+    int m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+    char path[SRV_LOG_PATH_LEN], peer[SRV_PEER_LEN];
+    cJSON *f = cJSON_CreateObject();
+    if (f) {
+        cJSON_AddStringToObject(f, "method", m < 0 ? "?" : method_name(m));
+        cJSON_AddStringToObject(f, "path", m < 0 || !uri ? "?" :
+                                srv_log_path(uri, (size_t)(ulen > 0 ? ulen : 0), path));
+        cJSON_AddNumberToObject(f, "status", status);
+        cJSON_AddStringToObject(f, "peer", srv_peer_of(wsi, peer));
+        if (error)
+            cJSON_AddStringToObject(f, "error", error);
+    }
+    srv_log_emit(&s->log, level, event, f);
+}
+
 void srv_http_release(srv_session *pss)
 {
     if (!pss || !pss->req)
@@ -203,6 +227,7 @@ static bool pipelined(struct lws *wsi, const srv_http_conn *hc)
 /* Sends resp and ends the transaction; returns the callback's result. */
 static int finish(struct lws *wsi, srv_session *pss, srv_api_response *resp)
 {
+    srv_http_log(srv_server_of(wsi), wsi, SRV_LOG_DEBUG, "http_request", resp->status, NULL);
     int rc = srv_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, false);
     cJSON_free(resp->body);
     srv_http_release(pss);
@@ -224,6 +249,7 @@ static int fail(struct lws *wsi, srv_session *pss, int status, const char *why)
  * Content-Length), and a pipelined request would then meet the loop above. */
 static int refuse(struct lws *wsi, srv_session *pss, srv_api_response *resp)
 {
+    srv_http_log(srv_server_of(wsi), wsi, SRV_LOG_DEBUG, "http_request", resp->status, NULL);
     srv_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, true);
     cJSON_free(resp->body);
     srv_http_release(pss);

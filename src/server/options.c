@@ -46,7 +46,8 @@ static const opt_spec specs[] = {
     {"json", OPT_FLAG, FIELD(json_logs), 0, 0, "log JSON lines instead of text"},
     {"log-level", OPT_LEVEL, FIELD(log_level), 0, 0,
      "error, warn, info or debug: the least severe lines logged (default info, which\n"
-     "      has a line for each WebSocket connection opened and closed)"},
+     "      has a line for each WebSocket connection opened, closed or refused; debug\n"
+     "      adds one for each HTTP request)"},
     {"make-token", OPT_MODE, FIELD(mode), SRV_MODE_MAKE_TOKEN, 0,
      "print a token for --user/--store/--ttl signed with --auth-secret"},
     {"user", OPT_STR, FIELD(token_user), 0, 0, "with --make-token: the user"},

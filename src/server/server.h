@@ -158,6 +158,12 @@ int srv_http_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons 
 int srv_http_respond(struct lws *wsi, int status, const char *body, const char *hname,
                      const char *hvalue, bool close);
 
+/* Logs the answer to the request on wsi: an http_request line (method,
+ * path, status, peer) at level, with error (static, may be NULL), as
+ * event (http_request, or upgrade_refused for a refused /ws upgrade). */
+void srv_http_log(srv_server *s, struct lws *wsi, srv_log_level level, const char *event,
+                  int status, const char *error);
+
 /* Frees the request state in pss, if any. */
 void srv_http_release(srv_session *pss);
 

@@ -68,6 +68,8 @@ static int identify(srv_server *s, struct lws *wsi, srv_identity *id, const char
 static int refuse(struct lws *wsi, int status, const char *why, const char *hname,
                   const char *hvalue)
 {
+    /* a client that cannot connect shows at the default level */
+    srv_http_log(srv_server_of(wsi), wsi, SRV_LOG_INFO, "upgrade_refused", status, why);
     char *body = srv_api_error_body(why);
     srv_http_respond(wsi, status, body, hname, hvalue, true);
     cJSON_free(body);

@@ -1,6 +1,7 @@
 """The log's lines per WebSocket connection: connection_opened (id, user,
 store, peer) and connection_closed (the same, and code, reason, detail,
-duration_ms), at info, in JSON and text, for every way a connection ends."""
+duration_ms), at info, in JSON and text, for every way a connection ends;
+upgrade_refused at info and http_request at debug."""
 
 import asyncio
 import re
@@ -202,3 +203,44 @@ def test_refused_upgrades_open_no_connection(start_server):
     closed_line(server, "after")
     assert [e["id"] for e in lines(server, "connection_opened")] == [1]
     assert [e["id"] for e in lines(server, "connection_closed")] == [1]
+
+
+def test_a_refused_upgrade_is_an_info_line_saying_why(start_server):
+    server = start_server("--json", "--auth-secret", "k")
+    raw = RawWS(server.port, handshake=False)
+    peer = peer_of(raw.sock)
+    assert raw.handshake("/ws?token=abc") == 401
+    raw.close()
+    line = wait_until(lambda: lines(server, "upgrade_refused"), what="upgrade_refused")[0]
+    assert {k: line[k] for k in ("level", "method", "path", "status", "peer", "error")} == {
+        "level": "info", "method": "GET", "path": "/ws", "status": 401, "peer": peer,
+        "error": "token malformed"}
+    assert "abc" not in server.log()  # never the query: it holds tokens
+
+
+def test_http_requests_are_debug_lines(start_server):
+    quiet = start_server("--json")
+    assert quiet.http("GET", "/api/v1/websockets/health")[0] == 200
+    assert quiet.stop() == 0
+    assert not lines(quiet, "http_request")
+
+    server = start_server("--json", "--log-level", "debug", "--admin-token", "t")
+    assert server.http("GET", "/api/v1/websockets/health")[0] == 200
+    assert server.http("POST", "/api/v1/admin/fault", {"mode": "none"})[0] == 401
+    assert server.http("GET", "/api/v1/users/a%20b%3D%C3%A9")[0] == 404
+    got = wait_until(lambda: len(lines(server, "http_request")) == 3 and
+                     lines(server, "http_request"), what="three http_request lines")
+    assert [(e["level"], e["method"], e["path"], e["status"]) for e in got] == [
+        ("debug", "GET", "/api/v1/websockets/health", 200),
+        ("debug", "POST", "/api/v1/admin/fault", 401),
+        ("debug", "GET", "/api/v1/users/a%20b%3D%C3%A9", 404),
+    ]
+    assert all(re.fullmatch(r"127\.0\.0\.1:\d+", e["peer"]) for e in got)
+
+
+def test_http_request_lines_in_text(start_server):
+    server = start_server("--log-level", "debug")
+    assert server.http("GET", "/api/v1/websockets/stats")[0] == 200
+    wait_until(lambda: "http_request" in server.log(), what="http_request")
+    assert re.search(r"Z debug http_request method=GET path=/api/v1/websockets/stats "
+                     r"status=200 peer=127\.0\.0\.1:\d+\n", server.log()), server.log()

@@ -113,6 +113,29 @@ static void the_close_line_says_how_and_after_how_long(void **state)
                   "{\"id\":9,\"code\":1006,\"reason\":\"hangup\",\"duration_ms\":3}");
 }
 
+static void paths_are_logged_as_one_word_of_ascii(void **state)
+{
+    (void)state;
+    char out[SRV_LOG_PATH_LEN];
+    const char plain[] = "/api/v1/users/till-3";
+    assert_string_equal(srv_log_path(plain, strlen(plain), out), plain);
+    /* space, quote, '=', '%', UTF-8, a control byte and NUL as %XX */
+    const char odd[] = "/u/a b\"=%\xc3\xa9\x01\x00x";
+    assert_string_equal(srv_log_path(odd, sizeof(odd) - 1, out),
+                        "/u/a%20b%22%3D%25%C3%A9%01%00x");
+    assert_string_equal(srv_log_path(NULL, 0, out), "");
+    /* a long one is cut, whole %XX only, and says so */
+    char longer[1000];
+    memset(longer, 'a', sizeof(longer));
+    srv_log_path(longer, sizeof(longer), out);
+    assert_int_equal(strlen(out), SRV_LOG_PATH_LEN - 1);
+    assert_string_equal(out + SRV_LOG_PATH_LEN - 4, "...");
+    memset(longer, ' ', sizeof(longer));
+    srv_log_path(longer, sizeof(longer), out);
+    assert_true(strlen(out) < SRV_LOG_PATH_LEN);
+    assert_string_equal(out + strlen(out) - 6, "%20...");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +144,7 @@ int main(void)
         cmocka_unit_test(peers_read_as_address_and_port),
         cmocka_unit_test(the_open_line_says_who_and_from_where),
         cmocka_unit_test(the_close_line_says_how_and_after_how_long),
+        cmocka_unit_test(paths_are_logged_as_one_word_of_ascii),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
