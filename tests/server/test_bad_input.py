@@ -5,6 +5,7 @@ reader; the server survives them all and its counts come back."""
 import asyncio
 import json
 import os
+import re
 import socket
 
 import websockets
@@ -148,3 +149,7 @@ def test_a_slow_reader_is_closed_and_the_rest_carry_on(start_server):
         await other.close()
     asyncio.run(go())
     slow.close()
+    # and its connection_closed line says why
+    assert re.search(r"connection_closed id=1 user=sloth store=s peer=\S+ code=1008 "
+                     r'reason=slow_reader detail="slow reader" duration_ms=\d+\n',
+                     server.log()), server.log()
