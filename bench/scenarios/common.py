@@ -105,7 +105,9 @@ def start_server(kind="lifeline", port=0, cpu=None, extra=(), db=None):
     cpu = SERVER_CPU if cpu is None else cpu
     if kind == "lifeline":
         db = db or os.path.join(TMP, "server.db")
-        cmd = [SERVER, "--port", str(port), "--host", "127.0.0.1", "--db", db] + list(extra)
+        # warn: no line per connection, so figures compare with earlier runs
+        cmd = [SERVER, "--port", str(port), "--host", "127.0.0.1", "--db", db,
+               "--log-level", "warn"] + list(extra)
         p = spawn(cmd, cpu, stderr=open(os.path.join(TMP, "server.log"), "a"))
     elif kind == "node":
         cmd = [NODE, os.path.join(BENCH, "servers", "ws_broadcast.js"), "--port", str(port)]
