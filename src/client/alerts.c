@@ -1,7 +1,9 @@
-/* Client alerts: one "server down" alert per outage, one "recovered" after
- * a down alert that was sent, no more than one down alert per
- * alert_min_interval_ms, and the app's own alerts. Built here, delivered by
- * the notifier's worker thread, reported to on_notify on the loop thread. */
+/* Client alerts: the "server down" and "recovered" alerts the core's
+ * SERVER_DOWN and RECOVERED actions say to send (their alert flag: the
+ * throttle, one down alert per alert_min_interval_ms, and the pairing of a
+ * recovered alert with a sent down alert are the core's, machine.c), and the
+ * app's own alerts. Built here, delivered by the notifier's worker thread,
+ * reported to on_notify on the loop thread. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,6 @@ static void on_log(void *ud, int level, const char *line)
 
 int ll_alerts_init(lifeline_client *c)
 {
-    c->last_down_alert_ms = -1;
     if (!c->webhook)
         return LIFELINE_OK;
     ll_notifier_opts o;
@@ -104,13 +105,12 @@ void ll_alerts_server_down(lifeline_client *c, const ll_action *act)
 {
     if (!c->notifier)
         return;
-    int64_t now = ll_now_ms();
-    if (c->last_down_alert_ms >= 0 && now - c->last_down_alert_ms < c->cfg.alert_min_interval_ms) {
+    if (!act->alert) {
         ll_client_log(c, LIFELINE_LOG_INFO,
                       "server down again within alert_min_interval_ms: no alert this time");
-        c->down_alert_sent = 0;
         return;
     }
+    int64_t now = ll_now_ms();
     char server[LL_SERVER_TEXT_MAX], attempts[16], err[200], began[32], title[320];
     ll_alert a = {.kind = LL_ALERT_DOWN, .color = LL_COLOR_RED, .unix_ms = wall_ms()};
     common_fields(c, &a, server, sizeof(server));
@@ -133,19 +133,19 @@ void ll_alerts_server_down(lifeline_client *c, const ll_action *act)
     a.footer = "lifeline " LIFELINE_VERSION_STRING;
     int rc = post(c, &a);
     if (rc) {
+        /* not handed over: the throttle does not count it, and no
+         * recovered alert pairs with it */
+        pthread_mutex_lock(&c->mu);
+        ll_core_down_alert_unsent(&c->core);
+        pthread_mutex_unlock(&c->mu);
         report_refused(c, LL_ALERT_DOWN, rc);
-        c->down_alert_sent = 0;
-        return;
     }
-    c->last_down_alert_ms = now;
-    c->down_alert_sent = 1;
 }
 
 void ll_alerts_recovered(lifeline_client *c, const ll_action *act)
 {
-    if (!c->notifier || !c->down_alert_sent)
+    if (!c->notifier || !act->alert)
         return;
-    c->down_alert_sent = 0;
     char server[LL_SERVER_TEXT_MAX], down[48], title[320];
     ll_alert a = {.kind = LL_ALERT_RECOVERED, .color = LL_COLOR_GREEN, .unix_ms = wall_ms()};
     snprintf(title, sizeof(title), "Server recovered: %s", c->url.host);

@@ -113,8 +113,6 @@ struct lifeline_client {
     int notify_closing;            /* mu: free() began, post nothing more */
 
     /* loop thread only */
-    int64_t last_down_alert_ms;    /* -1 before the first */
-    int down_alert_sent;           /* this outage's was sent */
     ll_msg *writing;               /* handed to the transport, being written */
     int detail_error;              /* the error detail[] explains, or 0 */
     char detail[LL_CLIENT_DETAIL_MAX]; /* the transport's words on it,

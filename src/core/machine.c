@@ -95,6 +95,9 @@ void ll_core_init(ll_core *c, const lifeline_config *cfg, uint64_t seed)
     c->ping_interval_ms = cfg->ping_interval_ms;
     c->ping_timeout_ms = cfg->ping_timeout_ms;
     c->rtt_good_ms = cfg->rtt_good_ms;
+    c->alert_min_interval_ms = cfg->alert_min_interval_ms;
+    c->down_alert_at = -1;
+    c->down_alert_before = -1;
     c->use_health_probe = cfg->health_url != NULL;
     ll_rng_seed(&c->rng, seed);
     c->state = LIFELINE_STATE_IDLE;
@@ -206,6 +209,7 @@ static void begin(ll_core *c, int64_t now)
     c->probing = 0;
     c->down_since = -1;
     c->outage_judged = 0;
+    c->outage_alerted = 0;
     set_state(c, LIFELINE_STATE_CONNECTING, now, LIFELINE_OK, 0);
     connect_attempt(c, now, 0);
 }
@@ -241,7 +245,23 @@ static void enter_server_down(ll_core *c, int64_t now)
     a->error = c->last_error;
     a->http_status = c->last_http_status;
     a->outage_began_ms = c->down_since;
+    /* the throttle: however the server flaps, one down alert per
+     * alert_min_interval_ms; a recovered alert only pairs with a sent one */
+    a->alert = c->down_alert_at < 0 || now - c->down_alert_at >= c->alert_min_interval_ms;
+    c->outage_alerted = a->alert;
+    if (a->alert) {
+        c->down_alert_before = c->down_alert_at;
+        c->down_alert_at = now;
+    }
     schedule_probe(c, now, 0);
+}
+
+void ll_core_down_alert_unsent(ll_core *c)
+{
+    if (!c->outage_alerted)
+        return;
+    c->outage_alerted = 0;
+    c->down_alert_at = c->down_alert_before;
 }
 
 /* A failed attempt or a lost connection: error, backoff or server_down. */
@@ -298,10 +318,14 @@ static void opened(ll_core *c, int64_t now)
     if (c->down_since >= 0) {
         int64_t down = now - c->down_since;
         c->downtime_total_ms += down;
-        if (c->outage_judged)
-            emit(c, LL_ACT_RECOVERED)->downtime_ms = down;
+        if (c->outage_judged) {
+            ll_action *a = emit(c, LL_ACT_RECOVERED);
+            a->downtime_ms = down;
+            a->alert = c->outage_alerted;
+        }
         c->down_since = -1;
         c->outage_judged = 0;
+        c->outage_alerted = 0;
     }
     c->stable_at = c->attempt > 0 ? now + c->stable_after_ms : LL_NO_DEADLINE;
     /* the first ping goes out at once so the grade is known within one RTT */

@@ -61,8 +61,9 @@ typedef enum ll_action_type {
     LL_ACT_RETRY,            /* attempt will be made after delay_ms */
     LL_ACT_PONG,             /* a pong matched: rtt_ms, quality */
     LL_ACT_QUALITY,          /* the grade changed to quality */
-    LL_ACT_SERVER_DOWN,      /* outage judged: attempt, error, outage_began_ms */
-    LL_ACT_RECOVERED,        /* back after server_down: downtime_ms */
+    LL_ACT_SERVER_DOWN,      /* outage judged: attempt, error, outage_began_ms,
+                                alert */
+    LL_ACT_RECOVERED,        /* back after server_down: downtime_ms, alert */
     LL_ACT_COUNT
 } ll_action_type;
 
@@ -81,6 +82,10 @@ typedef struct ll_action {
     int quality;
     int64_t outage_began_ms;
     int64_t downtime_ms;
+    int alert;               /* SERVER_DOWN: send the down alert (1), or the
+                                throttle holds it back (0); RECOVERED: send
+                                the recovered alert (1: this outage's down
+                                alert was sent) */
 } ll_action;
 
 /* The most actions one ll_core_handle() can produce, and the size of
@@ -127,6 +132,13 @@ typedef struct ll_core {
     uint64_t reconnections;
     int last_error, last_http_status;
 
+    /* the alert throttle: at most one down alert per alert_min_interval_ms
+     * (kept across outages, stops and starts) */
+    int64_t alert_min_interval_ms;
+    int64_t down_alert_at;      /* the last down alert sent, -1 for none */
+    int64_t down_alert_before;  /* down_alert_at before it, for unsent() */
+    int outage_alerted;         /* this outage's down alert was sent */
+
     /* output of the last ll_core_handle() call */
     ll_action actions[LL_MAX_ACTIONS];
     size_t n_actions;
@@ -139,6 +151,11 @@ void ll_core_init(ll_core *core, const lifeline_config *cfg, uint64_t seed);
  * core->actions. Returns LIFELINE_OK, or LIFELINE_ERR_STATE for an
  * application event the current state does not allow (then no action). */
 int ll_core_handle(ll_core *core, const ll_event *ev, int64_t now);
+
+/* The down alert the last SERVER_DOWN action said to send could not be
+ * handed over (the notifier refused it): it does not count against the
+ * throttle, and the outage's recovered alert is not sent. */
+void ll_core_down_alert_unsent(ll_core *core);
 
 /* When the core wants LL_EV_TICK next, or LL_NO_DEADLINE. */
 int64_t ll_core_deadline(const ll_core *core);
