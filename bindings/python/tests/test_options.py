@@ -162,7 +162,8 @@ def test_good_options_in_every_accepted_form():
 
 def test_permessage_deflate_is_refused_on_libwebsockets_4_1():
     # libwebsockets 4.1's client stalls with it (see the README): the
-    # library refuses it rather than hang
+    # library refuses it rather than hang, and the error names the option
+    # (issue 16: it named "options" while lifeline_config_check() passed it)
     import ctypes
     import ctypes.util
 
@@ -171,9 +172,11 @@ def test_permessage_deflate_is_refused_on_libwebsockets_4_1():
     major, minor = (int(x) for x in lws.lws_get_library_version().decode().split(".")[:2])
     if (major, minor) >= (4, 2):
         pytest.skip("libwebsockets 4.2 or later")
-    with pytest.raises(lifeline.LifelineError) as e:
+    with pytest.raises(lifeline.ConfigError) as e:
         make(permessage_deflate=True)
     assert e.value.name == "CONFIG_DEFLATE"
+    assert e.value.option == "permessage_deflate"
+    assert str(e.value).startswith("permessage_deflate: permessage_deflate needs")
 
 
 def test_a_closed_loop_is_refused():
