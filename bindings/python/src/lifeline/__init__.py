@@ -3,7 +3,8 @@ WebSocket. A Python binding (ctypes) of the liblifeline C SDK.
 
     import lifeline
 
-    def on_state(old, new, info):
+    def on_state(old: lifeline.State, new: lifeline.State,
+                 info: lifeline.StateInfo) -> None:
         print(f"{old} -> {new}: {info.reason}")
 
     with lifeline.Client("ws://127.0.0.1:8080/ws?store=12&user=till-3",
