@@ -184,7 +184,10 @@ class Client:
     def stop(self, timeout_ms: int = -1) -> None:
         """Close with 1000 and end in closed; what is still queued goes to
         on_dropped. Waits at most timeout_ms for the server's answer (< 0:
-        2000 ms), except from a callback, where it returns at once."""
+        2000 ms), except from a callback, where it returns at once. Raises
+        LifelineError TIMEOUT when the loop thread, held up (by a callback
+        that does not return, say), did not close the client in time: the
+        close completes when the loop gets to it."""
         if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
             raise TypeError("timeout_ms: expected int")
         timeout_ms = max(min(timeout_ms, INT_MAX), -1)

@@ -144,6 +144,7 @@ class ErrorCode(enum.IntEnum):
     NOTIFY_GONE = 42
     CONFIG_LABEL = 43
     CONFIG_DEFLATE = 44
+    TIMEOUT = 45
 
 
 # C value -> enum member, in the C numbering (checked against the library).
