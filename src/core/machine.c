@@ -410,8 +410,20 @@ static int current(const ll_core *c, const ll_event *ev)
     return ev->conn_id == c->conn_id;
 }
 
-int ll_core_handle(ll_core *c, const ll_event *ev, int64_t now)
+int ll_core_handle(ll_core *c, const ll_event *given, int64_t now)
 {
+    /* a failure's facts, judged: error, permanent, the server's hint */
+    ll_event judged;
+    const ll_event *ev = given;
+    if (given->failure.kind != LL_FAIL_NONE) {
+        ll_failure_verdict v = ll_failure_judge(&given->failure);
+        judged = *given;
+        judged.error = v.error;
+        judged.http_status = v.http_status;
+        judged.permanent = v.permanent;
+        judged.retry_after_ms = v.retry_after_ms;
+        ev = &judged;
+    }
     c->n_actions = 0;
     int st = c->state;
     int attempting = c->in_flight && current(c, ev);

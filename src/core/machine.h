@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/backoff.h"
+#include "core/failure.h"
 #include "core/heartbeat.h"
 #include "core/quality.h"
 #include "core/rng.h"
@@ -45,6 +46,11 @@ typedef enum ll_event_type {
 typedef struct ll_event {
     ll_event_type type;
     uint32_t conn_id;        /* transport events: the attempt they are about */
+    /* CONNECT_FAILED, CLOSED, PROBE_FAILED: what the transport saw. With a
+     * kind, the core judges it (ll_failure_judge()) and the four fields
+     * below are replaced by the verdict; without one they stand as given
+     * (a loss: error alone) */
+    ll_failure failure;
     int error;               /* lifeline_error: why it failed or closed */
     int http_status;         /* status of a refused upgrade, else 0 */
     int permanent;           /* no retry: go to the error state */

@@ -1,9 +1,11 @@
-/* See classify.h. The reason texts are those of libwebsockets 4.1's
- * CLIENT_CONNECTION_ERROR ("getaddrinfo ... failed", "HS: ...", ...). */
+/* See classify.h. The texts are libwebsockets 4.1.6's, where it calls
+ * lws_inform_client_conn_fail() (git grep -n 'lws_inform_client_conn_fail\|
+ * cce = ' v4.1.6 -- lib, and lib/tls/openssl/openssl-client.c for the TLS
+ * ones it passes through). */
 #include "transport/classify.h"
 
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 int64_t ll_parse_retry_after(const char *v)
 {
@@ -24,14 +26,10 @@ int64_t ll_parse_retry_after(const char *v)
     return *v ? 0 : (s > 86400 ? 86400 : s) * 1000;
 }
 
-void ll_classify_http(int status, const char *retry_after, ll_event *ev)
+ll_failure ll_failure_http(int status, const char *retry_after)
 {
-    ev->error = LIFELINE_ERR_HTTP_STATUS;
-    ev->http_status = status;
-    ev->permanent = (status >= 300 && status < 400) ||
-                    (status >= 400 && status < 500 && status != 408 && status != 425 &&
-                     status != 429);
-    ev->retry_after_ms = (status == 429 || status == 503) ? ll_parse_retry_after(retry_after) : 0;
+    return (ll_failure){.kind = LL_FAIL_HTTP_STATUS, .http_status = status,
+                        .retry_after_ms = ll_parse_retry_after(retry_after)};
 }
 
 int ll_parse_http_status(const char *s, size_t len)
@@ -43,37 +41,55 @@ int ll_parse_http_status(const char *s, size_t len)
     return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
 }
 
-static int has(const char *s, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *s; s++)
-        if (strncasecmp(s, needle, n) == 0)
-            return 1;
-    return 0;
-}
+/* THE table: the start of a libwebsockets 4.1.6 text, and what it means.
+ * First match wins (the "HS: " rows after the particular ones). Texts not
+ * here (proxy and socks faults, "Peer hung up", "read failed", "closed
+ * before established", "first service failed", "connect unk n", ...) are
+ * resets. */
+static const struct {
+    const char *prefix;
+    ll_failure_kind kind;
+    int http_status;
+} lws_texts[] = {
+    /* client-handshake.c: getaddrinfo gave no address, whatever the family */
+    {"ipv6 lws_getaddrinfo46 failed", LL_FAIL_DNS, 0},
+    /* client-handshake.c: every address refused or unreachable */
+    {"Unable to connect", LL_FAIL_REFUSED, 0},
+    /* openssl-client.c lws_tls_client_confirm_peer_cert() (a refusal is
+     * also seen in OPENSSL_PERFORM_SERVER_CERT_VERIFICATION: ws.c) */
+    {"server's cert didn't look good, X509_V_ERR = ", LL_FAIL_TLS_VERIFY, 0},
+    /* openssl-client.c lws_tls_client_connect(); wsi-timeout.c;
+     * client-http.c lws_client_create_tls() */
+    {"connect SSL err ", LL_FAIL_TLS_OTHER, 0},
+    {"Timed out waiting SSL", LL_FAIL_TLS_OTHER, 0},
+    {"tls restriction limit", LL_FAIL_TLS_OTHER, 0},
+    /* client-ws.c lws_client_ws_upgrade(): the 401 it names */
+    {"HS: ws upgrade unauthorized", LL_FAIL_HTTP_STATUS, 401},
+    /* client-http.c and client-ws.c: every other handshake fault */
+    {"HS: ", LL_FAIL_PROTOCOL, 0},
+};
 
-void ll_classify_connect_error(const char *reason, ll_event *ev)
+ll_failure ll_failure_from_lws_text(const char *text)
 {
-    const char *r = reason ? reason : "";
-    ev->permanent = 0;
-    ev->http_status = 0;
-    if (has(r, "unauthorized")) {
-        ll_classify_http(401, NULL, ev);
-    } else if (has(r, "getaddrinfo") || has(r, "resolv") || has(r, "dns")) {
-        ev->error = LIFELINE_ERR_DNS;
-    } else if (has(r, "cert") || has(r, "x509") || has(r, "verify")) {
-        ev->error = LIFELINE_ERR_TLS;
-        ev->permanent = 1; /* a refused certificate does not fix itself */
-    } else if (has(r, "ssl") || has(r, "tls")) {
-        ev->error = LIFELINE_ERR_TLS;
-    } else if (has(r, "timed out") || has(r, "timeout")) {
-        ev->error = LIFELINE_ERR_CONNECT_TIMEOUT;
-    } else if (has(r, "refused") || has(r, "unable to connect") || has(r, "connect failed") ||
-               has(r, "conn fail")) {
-        ev->error = LIFELINE_ERR_CONNECTION_REFUSED;
-    } else if (has(r, "HS:")) {
-        ev->error = LIFELINE_ERR_PROTOCOL;
-    } else {
-        ev->error = LIFELINE_ERR_CONNECTION_RESET;
+    ll_failure f = {.kind = LL_FAIL_RESET};
+    if (!text)
+        return f;
+    for (size_t i = 0; i < sizeof(lws_texts) / sizeof(lws_texts[0]); i++) {
+        size_t n = strlen(lws_texts[i].prefix);
+        if (strncmp(text, lws_texts[i].prefix, n) == 0) {
+            f.kind = lws_texts[i].kind;
+            f.http_status = lws_texts[i].http_status;
+            return f;
+        }
     }
+    /* openssl-client.c lws_tls_client_connect(): SSL_ERROR_SYSCALL's errno */
+    static const char syscall[] = "connect SYSCALL ";
+    if (strncmp(text, syscall, sizeof(syscall) - 1) == 0) {
+        const char *p = text + sizeof(syscall) - 1;
+        char *end;
+        long e = strtol(p, &end, 10);
+        if (end != p && e > 0 && e < 100000)
+            f.sys_errno = (int)e;
+    }
+    return f;
 }

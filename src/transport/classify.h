@@ -1,19 +1,19 @@
-/* Failure classification: what the transport saw, turned into the event the
- * core needs (error, permanent or transient, server hint). Pure. */
+/* What the transport saw when an attempt failed, read into the facts the
+ * core judges (core/failure.h): the upgrade answer's status line and
+ * Retry-After, and libwebsockets' CLIENT_CONNECTION_ERROR text where it
+ * gives nothing else. The judgement (which error, permanent or not, how
+ * long to wait) is the core's, ll_failure_judge(). Pure. */
 #ifndef LL_TRANSPORT_CLASSIFY_H
 #define LL_TRANSPORT_CLASSIFY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/machine.h"
+#include "core/failure.h"
 
-/* An upgrade refused with status (Retry-After header value or NULL):
- * every 3xx (a WebSocket client does not follow redirects, RFC 6455
- * §4.1), 401/403/404/410 and other 4xx but 408, 425 and 429 are permanent;
- * 429, 503 and the rest transient, with Retry-After (delta-seconds) as a
- * hint. */
-void ll_classify_http(int status, const char *retry_after, ll_event *ev);
+/* An upgrade answered with status (not 101), Retry-After header value or
+ * NULL: LL_FAIL_HTTP_STATUS with the status and the parsed hint. */
+ll_failure ll_failure_http(int status, const char *retry_after);
 
 /* The status code of an HTTP response, from its status line as
  * libwebsockets keeps it: the len bytes that follow "HTTP/1.1 " (no NUL
@@ -22,8 +22,13 @@ void ll_classify_http(int status, const char *retry_after, ll_event *ev);
  * "-401", "20", "2000", "101abc", " 101"). */
 int ll_parse_http_status(const char *s, size_t len);
 
-/* A connection attempt that failed with libwebsockets' reason text. */
-void ll_classify_connect_error(const char *reason, ll_event *ev);
+/* libwebsockets 4.1's CLIENT_CONNECTION_ERROR text (the only account it
+ * gives of most failures), as facts: the kind from ONE table of the texts
+ * lws 4.1.6 produces (classify.c; tests/unit/test_classify.c has a row for
+ * each, so an upgrade that changes one fails there), the errno of "connect
+ * SYSCALL n". A text the table does not know (NULL included) is
+ * LL_FAIL_RESET. */
+ll_failure ll_failure_from_lws_text(const char *text);
 
 /* Retry-After as milliseconds: delta-seconds only (an HTTP-date, or
  * anything else, gives 0: no hint). Capped at one day. */

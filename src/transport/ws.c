@@ -90,14 +90,14 @@ static void connect_refused(ll_conn *c, uint32_t conn_id)
     /* libwebsockets 4.1 gives up on a name it cannot resolve without
      * saying why: ask the resolver, so DNS failures are named as such */
     ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id,
-                     .error = LIFELINE_ERR_TRANSPORT};
+                     .failure = {.kind = LL_FAIL_GAVE_UP}};
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     if (getaddrinfo(c->opts.url->host, NULL, &hints, &res) != 0)
-        fail.error = LIFELINE_ERR_DNS;
+        fail.failure.kind = LL_FAIL_DNS;
     else
         freeaddrinfo(res);
     ll_conn_log(c, LIFELINE_LOG_INFO, "connection attempt failed: %s",
-                lifeline_strerror(fail.error));
+                lifeline_strerror(ll_failure_judge(&fail.failure).error));
     ll_conn_report_later(c, &fail, 0);
 }
 
@@ -109,8 +109,8 @@ void ll_conn_connect(ll_conn *c, uint32_t conn_id)
     if (!vh) {
         ll_conn_log(c, LIFELINE_LOG_ERROR, "cannot set up TLS or proxy for %s",
                     c->opts.url_text);
-        ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id, .permanent = 1,
-                         .error = c->opts.ca_file ? LIFELINE_ERR_TLS : LIFELINE_ERR_TRANSPORT};
+        ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id,
+                         .failure = {.kind = c->opts.ca_file ? LL_FAIL_TLS_SETUP : LL_FAIL_SETUP}};
         ll_conn_report_later(c, &fail, 0);
         ll_loop_exit(prev);
         return;
@@ -402,26 +402,26 @@ static int on_upgrade_answer(ll_conn *c, struct lws *wsi)
 
 static void on_connection_error(ll_conn *c, struct lws *wsi, const char *why)
 {
+    /* the facts, the most telling first; the core judges them */
     ll_event ev = {.type = LL_EV_CONNECT_FAILED, .conn_id = c->wsi_conn_id};
-    ll_classify_connect_error(why, &ev);
     if (c->cert_refused && !c->opts.allow_insecure_tls) {
-        ev.error = LIFELINE_ERR_TLS;
-        ev.permanent = 1;
+        ev.failure.kind = LL_FAIL_TLS_VERIFY; /* OpenSSL's verify result */
         why = "the server's certificate was refused";
     } else if (c->hs_malformed) {
-        ev.error = LIFELINE_ERR_PROTOCOL; /* transient, as other handshake faults */
-        ev.http_status = 0;
-        ev.permanent = 0;
+        ev.failure.kind = LL_FAIL_PROTOCOL; /* our own status line check */
         why = "malformed status line";
     } else if (c->hs_status && c->hs_status != 101) {
         char retry_after[32] = "";
         if (lws_hdr_copy(wsi, retry_after, sizeof(retry_after), WSI_TOKEN_HTTP_RETRY_AFTER) < 0)
             retry_after[0] = 0;
-        ll_classify_http(c->hs_status, retry_after, &ev);
+        ev.failure = ll_failure_http(c->hs_status, retry_after);
+    } else {
+        ev.failure = ll_failure_from_lws_text(why); /* all lws 4.1 says */
     }
-    ll_conn_log(c, ev.permanent ? LIFELINE_LOG_ERROR : LIFELINE_LOG_INFO,
+    ll_failure_verdict v = ll_failure_judge(&ev.failure);
+    ll_conn_log(c, v.permanent ? LIFELINE_LOG_ERROR : LIFELINE_LOG_INFO,
                   "connection attempt failed: %s (HTTP %d)", why ? why : "unknown",
-                  ev.http_status);
+                  v.http_status);
     lws_set_opaque_user_data(wsi, NULL);
     ll_conn_forget(c);
     ll_conn_report_later(c, &ev, 1); /* it may come from inside a connect */

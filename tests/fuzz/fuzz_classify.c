@@ -1,15 +1,19 @@
-/* The client's reading of a failed connection (src/transport/classify.c):
- * the upgrade answer's status line, the Retry-After of a refused upgrade,
- * and libwebsockets' reason text (which carries bytes the server sent).
+/* The client's reading of a failed connection into facts
+ * (src/transport/classify.c) and the core's judgement of them
+ * (src/core/failure.c): the upgrade answer's status line, the Retry-After
+ * of a refused upgrade, and libwebsockets' reason text (which carries bytes
+ * the server sent).
  * Input: two bytes of status, then the text, used as a status line, as
  * Retry-After and as a reason.
  * Properties: a status line gives three digits 100..599 followed by the end
  * or a space, else 0; Retry-After is whole seconds, capped at a day, and
  * exactly "[ \t]*digits[ \t]*" gives a hint (anything else none); a status
- * is permanent exactly when classify.h says; a reason gives one of the
+ * is permanent exactly when failure.h says, with the hint on 429 and 503
+ * only; a reason gives one of the transport's kinds, judged as one of the
  * transport errors, permanent only for a certificate or a 401. */
 #include "fuzz.h"
 #include "transport/classify.h"
+#include "lifeline/lifeline.h"
 
 static int64_t retry_after_rule(const char *v)
 {
@@ -40,15 +44,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ra >= 0 && ra <= 86400 * 1000 && ra % 1000 == 0);
     FUZZ_CHECK(ll_parse_retry_after(NULL) == 0);
 
-    ll_event ev;
-    memset(&ev, 0xa5, sizeof(ev));
-    ll_classify_http(status, text, &ev);
-    FUZZ_CHECK(ev.error == LIFELINE_ERR_HTTP_STATUS && ev.http_status == status);
+    ll_failure f = ll_failure_http(status, text);
+    FUZZ_CHECK(f.kind == LL_FAIL_HTTP_STATUS && f.http_status == status && f.retry_after_ms == ra);
+    ll_failure_verdict v = ll_failure_judge(&f);
+    FUZZ_CHECK(v.error == LIFELINE_ERR_HTTP_STATUS && v.http_status == status);
     bool permanent = (status >= 300 && status < 400) ||
                      (status >= 400 && status < 500 && status != 408 && status != 425 &&
                       status != 429);
-    FUZZ_CHECK(ev.permanent == permanent);
-    FUZZ_CHECK(ev.retry_after_ms == (status == 429 || status == 503 ? ra : 0));
+    FUZZ_CHECK(v.permanent == permanent);
+    FUZZ_CHECK(v.retry_after_ms == (status == 429 || status == 503 ? ra : 0));
 
     /* the text as a status line after "HTTP/1.1 ", exactly len bytes */
     int want_status = 0;
@@ -61,27 +65,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(line);
     FUZZ_CHECK(ll_parse_http_status(NULL, len) == 0);
 
-    memset(&ev, 0xa5, sizeof(ev));
-    ll_classify_connect_error(text, &ev);
-    switch (ev.error) {
+    f = ll_failure_from_lws_text(text);
+    FUZZ_CHECK(f.kind > LL_FAIL_NONE && f.kind < LL_FAIL_COUNT);
+    FUZZ_CHECK(f.retry_after_ms == 0 && f.sys_errno >= 0);
+    v = ll_failure_judge(&f);
+    switch (v.error) {
     case LIFELINE_ERR_HTTP_STATUS:
-        FUZZ_CHECK(ev.http_status == 401 && ev.permanent);
+        FUZZ_CHECK(v.http_status == 401 && v.permanent);
         break;
     case LIFELINE_ERR_TLS:
-        FUZZ_CHECK(ev.http_status == 0);
+        FUZZ_CHECK(v.http_status == 0 && v.permanent == (f.kind == LL_FAIL_TLS_VERIFY));
         break;
     case LIFELINE_ERR_DNS:
-    case LIFELINE_ERR_CONNECT_TIMEOUT:
     case LIFELINE_ERR_CONNECTION_REFUSED:
     case LIFELINE_ERR_PROTOCOL:
     case LIFELINE_ERR_CONNECTION_RESET:
-        FUZZ_CHECK(ev.http_status == 0 && !ev.permanent);
+        FUZZ_CHECK(v.http_status == 0 && !v.permanent);
         break;
     default:
         FUZZ_FAIL("an error a failed connection cannot have");
     }
-    ll_classify_connect_error(NULL, &ev);
-    FUZZ_CHECK(ev.error == LIFELINE_ERR_CONNECTION_RESET && !ev.permanent);
+    FUZZ_CHECK(v.retry_after_ms == 0);
+    f = ll_failure_from_lws_text(NULL);
+    FUZZ_CHECK(f.kind == LL_FAIL_RESET && !ll_failure_judge(&f).permanent);
     free(text);
     return 0;
 }
