@@ -184,7 +184,7 @@ def test_a_client_in_a_reference_cycle_is_freed_by_the_collector():
     assert ref() is None and threads() == base
 
 
-def test_dropping_the_last_reference_inside_its_own_callback_defers_the_free(server):
+def test_dropping_the_last_reference_inside_its_own_callback_frees_it(server):
     base = threads()
     holder = {}
     done = threading.Event()
@@ -204,10 +204,94 @@ def test_dropping_the_last_reference_inside_its_own_callback_defers_the_free(ser
         assert done.wait(limit(5))
         wait_until(lambda: resource_warnings(w), what="the ResourceWarning")
     [warned] = resource_warnings(w)
-    wait_until(lambda: warned.source.closed, what="the reaper to free it")
+    assert warned.source.closed  # freed in the finalizer, on the loop thread
     del w, warned  # the record holds the client
     wait_until(lambda: ref() is None, what="the client object to go")
-    wait_until(lambda: threads() <= base + 1, what="its loop thread to end")  # + the reaper
+    wait_until(lambda: threads() == base, what="its loop thread to end")
+
+
+def test_close_inside_its_own_on_message_completes_and_nothing_follows(server):
+    base = threads()
+    rec = Recorder()
+    holder = {}
+    closed_in_callback = threading.Event()
+
+    def on_message(data):
+        rec.on_message(data)
+        holder["c"].close()  # returns at once: this callback is the last
+        assert holder["c"].closed
+        closed_in_callback.set()
+
+    c = lifeline.Client(server.url(), on_state=rec.on_state, on_message=on_message,
+                        on_dropped=rec.on_dropped, **FAST)
+    holder["c"] = c
+    c.start()
+    rec.wait_state(State.CONNECTED)
+    for i in range(20):  # more echoes than the one callback that closes
+        c.send(echo(i))
+    assert closed_in_callback.wait(limit(5))
+    # once the loop thread has ended no callback can come any more
+    wait_until(lambda: threads() == base, what="its loop thread to end")
+    assert len(rec.messages()) == 1 and rec.of("dropped") == []
+    with pytest.raises(lifeline.LifelineError) as e:
+        c.send("after close")
+    assert e.value.code == lifeline.ErrorCode.STOPPED
+    c.close()  # idempotent
+
+
+def test_close_in_on_state_then_the_loop_in_the_same_callback(server):
+    base = threads()
+    rec = Recorder()
+    holder = {}
+    freed = threading.Event()
+
+    def on_state(old, new, info):
+        rec.on_state(old, new, info)
+        if new is State.CONNECTED and not freed.is_set():
+            holder["b"].close()  # another client of the loop
+            holder["a"].close()  # its own
+            holder["loop"].close()  # freed after this callback returns
+            freed.set()
+
+    loop = lifeline.Loop()
+    holder["loop"] = loop
+    holder["a"] = a = lifeline.Client(server.url(), loop=loop, on_state=on_state, **FAST)
+    holder["b"] = b = lifeline.Client(server.url(), loop=loop, **FAST)
+    assert threads() == base + 1  # the one loop thread
+    b.start()
+    a.start()
+    assert freed.wait(limit(5))
+    assert a.closed and b.closed and loop.closed
+    wait_until(lambda: threads() == base, what="the loop thread to end")
+    # the thread has ended: what was recorded is all there will ever be
+    assert rec.states()[-1] is State.CONNECTED
+    loop.close()  # idempotent
+
+
+def test_close_in_a_callback_while_another_thread_is_inside_stop(server):
+    """stop() on another thread waits for the loop thread; close() in a
+    callback there must not wait for stop(): the client goes quiet at once
+    and is freed when stop() leaves."""
+    rec = Recorder()
+    holder = {}
+    in_callback = threading.Event()
+
+    def on_state(old, new, info):
+        rec.on_state(old, new, info)
+        if new is State.CLOSED:
+            holder["c"].close()
+            in_callback.set()
+
+    c = lifeline.Client(server.url(), on_state=on_state, **FAST)
+    holder["c"] = c
+    c.start()
+    rec.wait_state(State.CONNECTED)
+    t0 = time.monotonic()
+    c.stop()  # its on_state(closed) closes the client meanwhile
+    assert time.monotonic() - t0 < 1.5  # not held up to stop's 2 s timeout
+    assert in_callback.is_set()
+    wait_until(lambda: c.closed, what="the free")
+    assert rec.states()[-1] is State.CLOSED
 
 
 def test_callbacks_that_raise_are_logged_and_the_client_carries_on(server, caplog):

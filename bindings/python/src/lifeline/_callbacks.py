@@ -4,7 +4,9 @@ One table, :data:`CALLBACKS`, has a row for each callback of lifeline_config:
 the config field (which is also the keyword of the application's callback),
 its ctypes function type, the conversion of the C arguments into the Python
 ones, and the event class made of those for ``Client.events()``. One code
-path, :meth:`Sink.trampoline`, makes every trampoline from its row; each one
+path, :func:`_trampoline`, makes every trampoline from its row, once for the
+whole process; each one finds its client's :class:`Sink` by the config's
+``user_data`` (a key in a registry), then
 
 - converts the arguments (C's data is valid during the call only),
 - calls the application's function with them on the loop thread (an
@@ -13,17 +15,21 @@ path, :meth:`Sink.trampoline`, makes every trampoline from its row; each one
 - hands the event to each open stream's asyncio loop with
   ``loop.call_soon_threadsafe``.
 
-:func:`install` makes the ctypes objects, sets them in a config and returns
-them, for the caller to keep as long as the C client lives.
+:func:`install` registers a Sink and sets the trampolines and its key in a
+config; :func:`uninstall` forgets it once the C client is freed.
 
-The trampolines close over a :class:`Sink`, never over the Client, so that
-dropping the last reference to a Client frees the C client at once even
-while its loop thread runs.
+The ctypes trampolines are never freed: a client may be freed from inside one
+of its own callbacks (lifeline_client_free() then completes after the
+callback returns), and freeing the ctypes object that is running would pull
+the code out from under the C call. The registry refers to a Sink (weakly), never the
+Client, so that dropping the last reference to a Client frees the C client
+at once, even on its own loop thread.
 """
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import itertools
 import logging
 import threading
 import weakref
@@ -242,37 +248,65 @@ class Sink:
             self.subs = []
 
     # -- dispatch
-    def trampoline(self, row: Callback) -> Callable[..., None]:
-        """The Python function C calls for row: (client, *args, user_data)."""
-
-        def call(_client: Any, *args: Any) -> None:
-            prev = getattr(_tls, "loop_key", None)
-            _tls.loop_key = self.loop_key
-            try:
-                values = row.convert(*args[:-1])  # the last is user_data
-                fn = self.cb.get(row.name)
-                if fn is not None:
-                    try:
-                        fn(*values)
-                    except BaseException:  # never into the C thread
-                        log.exception("lifeline: the %s callback raised", row.name)
-                elif row.fallback is not None:
-                    row.fallback(*values)
-                if row.event is not None and self.subs:
-                    self.publish(row.event(*values))
-            except BaseException:
-                log.exception("lifeline: %s callback failed", row.name[3:])
-            finally:
-                _tls.loop_key = prev
-
-        return call
+    def dispatch(self, row: Callback, args: Tuple[Any, ...]) -> None:
+        """Runs row's callback with the C arguments args (user_data cut)."""
+        prev = getattr(_tls, "loop_key", None)
+        _tls.loop_key = self.loop_key
+        try:
+            values = row.convert(*args)
+            fn = self.cb.get(row.name)
+            if fn is not None:
+                try:
+                    fn(*values)
+                except BaseException:  # never into the C thread
+                    log.exception("lifeline: the %s callback raised", row.name)
+            elif row.fallback is not None:
+                row.fallback(*values)
+            if row.event is not None and self.subs:
+                self.publish(row.event(*values))
+        except BaseException:
+            log.exception("lifeline: %s callback failed", row.name[3:])
+        finally:
+            _tls.loop_key = prev
 
 
-def install(sink: Sink, cfg: _ffi.Config_c) -> Dict[str, Any]:
-    """Set every callback field of cfg to a trampoline into sink. Returns the
-    ctypes objects by field: C holds their addresses, so the caller keeps
-    them as long as the C client lives."""
-    cfuncs = {row.name: row.ctype(sink.trampoline(row)) for row in CALLBACKS}
-    for name, cfunc in cfuncs.items():
+# ---- the registry and the trampolines -------------------------------------------
+
+# user_data -> Sink, while its C client lives. Weak: the Sink holds the
+# application's callbacks, which often hold the Client (a bound method of an
+# object that owns it); a strong registry would keep such a cycle from the
+# garbage collector. The _ClientNative keeps its Sink alive meanwhile.
+_sinks: Dict[int, "weakref.ref[Sink]"] = {}
+_keys = itertools.count(1)  # user_data 0 would arrive as None
+
+
+def _trampoline(row: Callback) -> Callable[..., None]:
+    """The Python function C calls for row: (client, *args, user_data)."""
+
+    def call(_client: Any, *args: Any) -> None:
+        ref = _sinks.get(args[-1])  # one dict lookup: atomic under the GIL
+        sink = ref() if ref is not None else None
+        if sink is not None and not sink.finished:
+            sink.dispatch(row, args[:-1])
+
+    return call
+
+
+# Made once and kept for the life of the process (see the module's docstring).
+_CFUNCS: Dict[str, Any] = {row.name: row.ctype(_trampoline(row)) for row in CALLBACKS}
+
+
+def install(sink: Sink, cfg: _ffi.Config_c) -> int:
+    """Register sink and set every callback field of cfg, and its user_data,
+    to reach it. Returns the key, for :func:`uninstall`."""
+    key = next(_keys)
+    _sinks[key] = weakref.ref(sink)
+    for name, cfunc in _CFUNCS.items():
         setattr(cfg, name, cfunc)
-    return cfuncs
+    cfg.user_data = key
+    return key
+
+
+def uninstall(key: int) -> None:
+    """Forget a Sink once no callback of its C client starts any more."""
+    _sinks.pop(key, None)

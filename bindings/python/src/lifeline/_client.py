@@ -196,7 +196,11 @@ class Client:
 
     def close(self) -> None:
         """Stop and free the client (lifeline_client_free). Idempotent.
-        Raises LifelineError IN_CALLBACK from the client's own callbacks."""
+
+        Allowed in the client's own callbacks too: there it returns at once,
+        the callback running is the client's last (what is still queued is
+        discarded, not reported), and the library completes the close and
+        the free after the callback returns."""
         native = getattr(self, "_native", None)
         if native is None:
             return

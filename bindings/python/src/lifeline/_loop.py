@@ -20,7 +20,9 @@ class Loop:
 
     def close(self) -> None:
         """lifeline_loop_free(). Raises LifelineError STATE while a client
-        still uses the loop, IN_CALLBACK from the loop's own thread."""
+        still uses the loop. In a callback on the loop's own thread, once
+        every client of the loop is closed (from that callback, say), the
+        loop is freed after the callback returns."""
         native = getattr(self, "_native", None)
         if native is None:
             return

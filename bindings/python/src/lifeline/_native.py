@@ -4,14 +4,15 @@ _LoopNative a lifeline_loop; what is still open at exit is freed then.
 Ownership, in one picture::
 
     Client ──> _ClientNative ──> lifeline_client *       (freed by close())
-                    │  ├──> the ctypes callback objects  (kept until freed)
                     │  └──> Sink: the Python callbacks and event streams
+                    │       (registered under user_data until freed)
                     └──> _LoopNative of a shared lifeline.Loop (optional)
 
-The callback objects (made from one table in _callbacks.py) close over the
-Sink, never over the Client, so that dropping the last reference to a Client
-frees the C client at once (through ``__del__``) even while the C loop thread
-is running.
+The callbacks (one table in _callbacks.py) reach the Sink, never the Client,
+so that dropping the last reference to a Client frees the C client at once
+(through ``__del__``) on any thread, its own loop thread included: there
+lifeline_client_free() and lifeline_loop_free() return at once and complete
+after the callback running returns (lifeline.h).
 
 Threads: the C library calls back on its loop thread. ctypes takes the GIL
 for each call; every call into C releases it (``ctypes.CDLL``), so a blocking
@@ -24,9 +25,9 @@ import ctypes
 import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from . import _callbacks, _ffi, _reaper
+from . import _callbacks, _ffi
 from ._types import ErrorCode, LifelineError
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ def _free_logged(native: Any) -> None:
 def _at_exit() -> None:
     """Free what is still open before the interpreter goes away: the loop
     threads must not call into a finalizing interpreter."""
-    _reaper.drain()  # a workaround: see _reaper.py
     for native in list(_live):
         if isinstance(native, _ClientNative):
             _free_logged(native)
@@ -93,12 +93,8 @@ class _LoopNative:
             if context in ("finalizer", "exit") and self.clients:
                 self.want_free = True  # the last client to go frees it
                 return ErrorCode.OK
-        if _callbacks.loop_key_here() is self:
-            # on the loop's own thread: the library would refuse
-            if context == "finalizer":
-                _reaper.defer_free(self)  # a workaround: see _reaper.py
-                return ErrorCode.OK
-            return ErrorCode.IN_CALLBACK
+        # On the loop's own thread (in a callback) the library frees it once
+        # the callback returns.
         rc = int(lib.lifeline_loop_free(ptr))
         if rc == ErrorCode.OK:
             with self.lock:
@@ -110,9 +106,17 @@ class _LoopNative:
 class _ClientNative:
     """Owns one lifeline_client and what C calls back into.
 
-    Methods ``use()`` the pointer; ``free()`` waits until no other thread is
-    inside a call with it, then frees it, so a Python program cannot make the
-    library touch a freed client.
+    Methods ``use()`` the pointer; ``free()`` frees it only once no other
+    thread is inside a call with it. lifeline.h makes that the application's
+    job ("not to call anything on the client, from any thread, once the free
+    has begun": a send racing the free uses freed memory, even when the free
+    was asked from a callback and completes after it), so this counting is
+    what keeps a Python program from making the library touch a freed client.
+
+    From a callback on the client's loop thread free() never waits: should
+    another thread be inside a call (a stop() waiting for this very loop
+    thread, say), the client goes quiet at once and the last call to leave
+    frees it.
     """
 
     def __init__(self, config: _Config, sink: _callbacks.Sink) -> None:
@@ -124,11 +128,15 @@ class _ClientNative:
         self.idle = threading.Condition(self.lock)
         self.users = 0
         self.closing = False
-        # The callback objects: C holds their addresses until the client is
-        # freed, so they live exactly as long as the C client.
+        self.free_pending = False  # the last done() frees (see free())
         cfg = config.cfg
-        self.cfuncs: Optional[Dict[str, Any]] = _callbacks.install(sink, cfg)
-        config.raise_for(lib.lifeline_config_validate(ctypes.byref(cfg)), "Client")
+        # The Sink stays registered exactly as long as the C client lives.
+        self.key = _callbacks.install(sink, cfg)
+        try:
+            config.raise_for(lib.lifeline_config_validate(ctypes.byref(cfg)), "Client")
+        except BaseException:
+            _callbacks.uninstall(self.key)
+            raise
         out = ctypes.c_void_p()
         if self.loop is not None:
             self.loop.attach()
@@ -136,7 +144,7 @@ class _ClientNative:
         if rc:
             if self.loop is not None:
                 self.loop.detach()
-            self.cfuncs = None
+            _callbacks.uninstall(self.key)
             config.raise_for(rc, "Client")
         # config (and its strings) may go now: lifeline_client_new copied them
         self.ptr = out.value
@@ -152,36 +160,52 @@ class _ClientNative:
     def done(self) -> None:
         with self.lock:
             self.users -= 1
-            if self.users == 0:
-                self.idle.notify_all()
+            if self.users:
+                return
+            self.idle.notify_all()
+            if not self.free_pending:
+                return
+            self.free_pending = False
+            ptr = self.ptr
+        self._free(ptr)  # asked for from a callback while this call ran
 
     def free(self, context: str) -> int:
-        """lifeline_client_free(); returns its lifeline_error."""
-        if _callbacks.loop_key_here() is self.sink.loop_key:
-            # on this client's loop thread: the library would refuse
-            if context == "finalizer":
-                _reaper.defer_free(self)  # a workaround: see _reaper.py
-                return ErrorCode.OK
-            return ErrorCode.IN_CALLBACK
+        """lifeline_client_free(); returns its lifeline_error (LIFELINE_OK:
+        the library's free returns nothing else)."""
+        in_callback = _callbacks.loop_key_here() is self.sink.loop_key
         with self.lock:
             if self.ptr is None:
                 return ErrorCode.OK
-            if self.closing:  # another thread is freeing it: wait for it
+            if self.closing:
+                if in_callback:  # the free under way waits for this thread
+                    return ErrorCode.OK
                 while self.ptr is not None and self.closing:
-                    self.idle.wait()
+                    self.idle.wait()  # another thread is freeing it
                 return ErrorCode.OK
             self.closing = True
+            if in_callback and self.users:
+                # Waiting here would hold up the loop the other call may be
+                # waiting for: quiet now, freed when that call leaves.
+                self.free_pending = True
+                self.sink.finish()
+                return ErrorCode.OK
             while self.users:
                 self.idle.wait()
             ptr = self.ptr
+        return self._free(ptr)
+
+    def _free(self, ptr: Optional[int]) -> int:
+        """lifeline_client_free(ptr), no other call being inside the client.
+        From a callback on its loop thread it returns at once and no callback
+        of the client starts afterwards (lifeline.h)."""
         rc = int(lib.lifeline_client_free(ptr))
         with self.lock:
             self.closing = False
             if rc == ErrorCode.OK:
                 self.ptr = None
-                self.cfuncs = None  # no callback fires any more
             self.idle.notify_all()
         if rc == ErrorCode.OK:
+            _callbacks.uninstall(self.key)
             _live.discard(self)
             self.sink.finish()
             if self.loop is not None:
