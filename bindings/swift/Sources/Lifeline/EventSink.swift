@@ -12,9 +12,8 @@ import CLifeline
 /// and publish it to the client's ``EventHub``, which hands it to every
 /// iterator of ``LifelineClient/events``; `AsyncStream.Continuation` may be
 /// used from any thread. They never call back into lifeline and never touch
-/// the `LifelineClient`, so the client's last reference can never be dropped
-/// on the loop thread (where `lifeline_client_free()` would refuse with
-/// `IN_CALLBACK`).
+/// the `LifelineClient`: application code runs in the tasks that iterate
+/// ``LifelineClient/events``, never on the loop thread.
 ///
 /// The box holds the hub, not the other way round: the `events` sequence
 /// keeps the hub, never the box, so the box is released once C gives it

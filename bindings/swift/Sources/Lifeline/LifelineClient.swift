@@ -32,6 +32,11 @@ import Dispatch
 /// `lock` (read for every call, write to free it); the C functions called
 /// under the read lock are documented "Threads: any", so they may run
 /// concurrently; `lifeline_client_free()` runs under the write lock, alone.
+/// The lock stays although the library now allows a free from anywhere,
+/// callbacks included: lifeline.h makes it the application's job not to
+/// call anything on a client once its free has begun (a send racing the
+/// free uses freed memory), and the write lock is what keeps a Swift
+/// program from doing so.
 public final class LifelineClient: @unchecked Sendable {
     /// Every event of this client, in the order the library reported it.
     ///
@@ -215,18 +220,12 @@ public final class LifelineClient: @unchecked Sendable {
     public func close() {
         lock.withWriteLock {
             guard let h = handle else { return }
-            // Never on the loop thread: no Swift code of this binding runs
-            // there (see EventSink), so IN_CALLBACK cannot happen. Were it to,
-            // the client and its box would stay alive: leaking beats freeing
-            // what a running callback still uses.
-            let rc = lifeline_client_free(h)
-            guard rc == LifelineError.ok else {
-                assertionFailure("lifeline_client_free: \(LifelineError(code: rc))")
-                return
-            }
+            // Alone: no other call is inside the client (see the class's
+            // note). lifeline_client_free() returns LIFELINE_OK, from any
+            // thread, and no callback starts after it has returned.
+            _ = lifeline_client_free(h)
             handle = nil
-            // No callback fires after lifeline_client_free() returned OK:
-            // give back the C client's reference to the box.
+            // Give back the C client's reference to the box.
             Unmanaged<EventSink>.fromOpaque(userData).release()
             sink.hub.finish()
         }

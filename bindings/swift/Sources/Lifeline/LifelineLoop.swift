@@ -6,8 +6,7 @@ import CLifeline
 /// reference to it are gone.
 ///
 /// `@unchecked Sendable`: `handle` never changes, and the C library allows
-/// every lifeline_loop function from any thread but the loop's own, where no
-/// Swift code of this binding runs (see ``LifelineClient``).
+/// every lifeline_loop function from any thread, the loop's own included.
 public final class LifelineLoop: @unchecked Sendable {
     let handle: OpaquePointer
 

@@ -258,6 +258,60 @@ struct LiveTests {
         #expect(try await logB.next("echo b") { Self.decodeEcho($0) }.data == 2)
     }
 
+    @Test("close() inside the iteration of events, on a message: the iteration ends, nothing follows")
+    func closeInsideTheEventLoop() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        let client = try LifelineClient(configuration: Configuration(url: server.url()))
+        try client.start()
+        var messages = 0
+        for await event in client.events {
+            if case .state(_, .connected, _) = event {
+                for n in 1...20 { try client.send(Self.echo(n)) }
+            }
+            // What was reported before close() is still read, then the loop ends.
+            if client.state != .closed, Self.decodeEcho(event) != nil {
+                messages += 1
+                client.close() // the iteration ends once what was reported is read
+            }
+        }
+        #expect(messages == 1)
+        #expect(client.state == .closed)
+        #expect(throws: LifelineError.self) { try client.send(Self.echo(0)) }
+        // Nothing is reported after close(): an iterator made now ends at once.
+        var later = 0
+        for await _ in client.events { later += 1 }
+        #expect(later == 0)
+    }
+
+    @Test("two clients and their shared loop freed from inside the iteration of events")
+    func closeClientsAndLoopInsideTheEventLoop() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        weak var weakLoop: LifelineLoop?
+        do {
+            var config = Configuration(url: server.url(user: "a"))
+            let loop = try LifelineLoop()
+            weakLoop = loop
+            config.loop = loop
+            let a = try LifelineClient(configuration: config)
+            config.url = server.url(user: "b")
+            let b = try LifelineClient(configuration: config)
+            config.loop = nil
+            try b.start()
+            try a.start()
+            for await event in a.events {
+                if case .state(_, .connected, _) = event {
+                    b.close()
+                    a.close()
+                }
+            }
+            #expect(a.state == .closed && b.state == .closed)
+        }
+        // The clients were the loop's last owners: lifeline_loop_free() ran.
+        #expect(weakLoop == nil)
+    }
+
     @Test("an alert's outcome comes back as notify (a webhook answering 404 is dropped)")
     func alertOutcomeIsNotified() async throws {
         let server = try ServerProcess()
