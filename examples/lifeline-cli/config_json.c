@@ -120,6 +120,7 @@ char *config_to_json(const cli_options *o)
     cJSON_AddNumberToObject(obj, "alert_min_interval_ms", c->alert_min_interval_ms);
 
     cJSON_AddBoolToObject(obj, "json", o->json);
+    cJSON_AddBoolToObject(obj, "messages_only", o->messages_only);
     cJSON_AddBoolToObject(obj, "verbose", o->verbose);
     cJSON_AddStringToObject(obj, "log_level", lifeline_log_level_name(c->log_level));
     cJSON_AddBoolToObject(obj, "exit_on_server_down", o->exit_on_server_down);

@@ -59,6 +59,8 @@ static void on_message(lifeline_client *client, const void *data, size_t len,
 {
     (void)client;
     events *e = user_data;
+    if (output_message(e->out, data, len, is_binary) == 0)
+        return; /* --messages-only: the body alone, on its own stream */
     cJSON *ev = output_event(e->out, "message");
     if (!ev)
         return;

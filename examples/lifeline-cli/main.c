@@ -193,7 +193,12 @@ static int run(cli_options *o)
     output out;
     events ev;
     int code = 1;
-    if (output_init(&out, stdout, o->json, isatty(STDOUT_FILENO))) {
+    /* --messages-only: stdout carries the messages alone (a pipe to jq),
+     * the events and the status line go to stderr */
+    int init = o->messages_only
+                   ? output_init(&out, stderr, stdout, o->json, isatty(STDERR_FILENO))
+                   : output_init(&out, stdout, NULL, o->json, isatty(STDOUT_FILENO));
+    if (init) {
         fprintf(stderr, "lifeline-cli: cannot set up the output\n");
         return 1;
     }

@@ -43,6 +43,7 @@ enum opt_id {
     OPT_QUEUE_MAX,
     OPT_QUEUE_MAX_BYTES,
     OPT_JSON,
+    OPT_MESSAGES_ONLY,
     OPT_VERBOSE,
     OPT_LOG_LEVEL,
     OPT_PRINT_CONFIG,
@@ -85,6 +86,7 @@ static const struct option long_opts[] = {
     {"queue-max", required_argument, NULL, OPT_QUEUE_MAX},
     {"queue-max-bytes", required_argument, NULL, OPT_QUEUE_MAX_BYTES},
     {"json", no_argument, NULL, OPT_JSON},
+    {"messages-only", no_argument, NULL, OPT_MESSAGES_ONLY},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
@@ -95,7 +97,7 @@ static const struct option long_opts[] = {
 };
 
 /* Short forms, mapped onto the long ones. */
-static const char short_opts[] = ":H:vhV";
+static const char short_opts[] = ":H:mvhV";
 
 /* The int and size_t fields of lifeline_config each option sets. */
 static const struct {
@@ -301,6 +303,7 @@ static int apply(cli_options *o, int id, const char *arg)
     case OPT_ALERT_LABEL: o->labels[cfg->alert_label_count++] = arg; return 0;
     case OPT_APP_PING: cfg->app_ping = 1; return 0;
     case OPT_JSON: o->json = 1; return 0;
+    case OPT_MESSAGES_ONLY: o->messages_only = 1; return 0;
     case OPT_VERBOSE: o->verbose = 1; return 0;
     case OPT_PRINT_CONFIG: o->print_config = 1; return 0;
     case OPT_EXIT_ON_SERVER_DOWN: o->exit_on_server_down = 1; return 0;
@@ -413,6 +416,7 @@ int cli_parse(cli_options *o, int argc, char **argv)
     while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
         switch (c) {
         case 'H': c = OPT_HEADER; break;
+        case 'm': c = OPT_MESSAGES_ONLY; break;
         case 'v': c = OPT_VERBOSE; break;
         case 'h': c = OPT_HELP; break;
         case 'V': c = OPT_VERSION; break;
@@ -470,7 +474,8 @@ void cli_usage(FILE *out)
         "Connect to the WebSocket URL (ws:// or wss://) and keep the connection\n"
         "alive with lifeline. Each line of stdin is sent as a text message (queued\n"
         "while offline); at the end of stdin the client closes gracefully.\n"
-        "Events (state changes, retries, messages, pongs, quality) go to stdout.\n"
+        "Events (state changes, retries, messages, pongs, quality) go to stdout;\n"
+        "with -m, stdout has the received messages alone and the events go to stderr.\n"
         "\n"
         "Reconnection:\n"
         "  --base-delay-ms N         first retry delay (default %d)\n"
@@ -513,6 +518,10 @@ void cli_usage(FILE *out)
         "\n"
         "Output:\n"
         "  --json                    one JSON object per event and line\n"
+        "  -m, --messages-only       stdout: each received message's body and a newline,\n"
+        "                            nothing else (a binary one in base64), as websocat\n"
+        "                            does, for `lifeline-cli -m URL | jq`; every other\n"
+        "                            event goes to stderr (readable, or with --json)\n"
         "  -v, --verbose             also print the library's log lines (debug)\n"
         "  --log-level LEVEL         %s (implies --verbose)\n"
         "  --print-config            print the effective configuration as JSON, exit\n"

@@ -20,6 +20,7 @@ typedef struct cli_options {
     const char **headers;      /* the --header values (cfg.headers) */
     const char **labels;       /* the --alert-label values (cfg.alert_labels) */
     int json;                  /* --json */
+    int messages_only;         /* --messages-only: stdout has the messages alone */
     int verbose;               /* --verbose: log events at cfg.log_level */
     int print_config;          /* --print-config */
     int exit_on_server_down;   /* --exit-on-server-down */

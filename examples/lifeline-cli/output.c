@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "encode.h"
+
 static int64_t monotonic_ms(void)
 {
     struct timespec ts;
@@ -12,12 +14,13 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int output_init(output *o, FILE *stream, int json, int status_line)
+int output_init(output *o, FILE *stream, FILE *messages, int json, int status_line)
 {
     memset(o, 0, sizeof(*o));
     if (pthread_mutex_init(&o->lock, NULL))
         return -1;
     o->stream = stream;
+    o->messages = messages;
     o->json = json;
     o->status_line = status_line && !json;
     o->t0_ms = monotonic_ms();
@@ -176,6 +179,32 @@ void output_emit(output *o, cJSON *ev)
     pthread_mutex_unlock(&o->lock);
     cJSON_free(line);
     cJSON_Delete(ev);
+}
+
+int output_message(output *o, const void *data, size_t len, int is_binary)
+{
+    if (!o->messages)
+        return -1;
+    char *b64 = is_binary ? base64_encode(data, len) : NULL;
+    pthread_mutex_lock(&o->lock);
+    /* stdout and stderr may be the same terminal */
+    if (o->status_drawn) {
+        fputs("\r\033[K", o->stream);
+        fflush(o->stream);
+        o->status_drawn = 0;
+    }
+    if (is_binary)
+        fputs(b64 ? b64 : "", o->messages);
+    else
+        fwrite(data, 1, len, o->messages);
+    fputc('\n', o->messages);
+    fflush(o->messages);
+    if (o->status_line)
+        draw_status(o);
+    fflush(o->stream);
+    pthread_mutex_unlock(&o->lock);
+    free(b64);
+    return 0;
 }
 
 void output_finish(output *o)

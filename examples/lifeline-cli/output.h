@@ -1,6 +1,9 @@
 /* Where every event goes: one JSON object per line (--json) or a readable
- * line, plus a one-line status indicator redrawn in place when stdout is a
- * terminal. Events are written whole, one at a time, from any thread. */
+ * line, plus a one-line status indicator redrawn in place when the events'
+ * stream is a terminal. With a separate messages stream (--messages-only),
+ * the received messages go there alone, one per line, and every other event
+ * to the events' stream. Events are written whole, one at a time, from any
+ * thread. */
 #ifndef LIFELINE_CLI_OUTPUT_H
 #define LIFELINE_CLI_OUTPUT_H
 
@@ -14,7 +17,8 @@
 
 typedef struct output {
     pthread_mutex_t lock;
-    FILE *stream;
+    FILE *stream;       /* the events (and the status line) */
+    FILE *messages;     /* the received messages alone, or NULL: in stream */
     int json;           /* 1: JSON lines, 0: readable lines */
     int status_line;    /* 1: keep a status line at the bottom */
     int status_drawn;   /* the status line is on screen now */
@@ -27,9 +31,17 @@ typedef struct output {
     int64_t retry_ms;   /* delay of the retry or probe pending, -1: none */
 } output;
 
-/* json: JSON lines; status_line: draw the status indicator (only sensible
- * when stream is a terminal and json is 0). Returns 0 or -1. */
-int output_init(output *o, FILE *stream, int json, int status_line);
+/* stream: where the events go; messages: where the received messages go,
+ * their bodies only (NULL: to stream, as events); json: JSON lines;
+ * status_line: draw the status indicator on stream (only sensible when
+ * stream is a terminal and json is 0). Returns 0 or -1. */
+int output_init(output *o, FILE *stream, FILE *messages, int json, int status_line);
+
+/* A received message for the messages stream: its body and a newline, a
+ * text message as received, a binary one in base64. Returns 0 when it was
+ * written there, -1 when there is no messages stream (report it with
+ * output_event() instead). Threads: any. */
+int output_message(output *o, const void *data, size_t len, int is_binary);
 
 /* Milliseconds of the monotonic clock since output_init(). Threads: any. */
 int64_t output_elapsed_ms(const output *o);

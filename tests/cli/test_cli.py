@@ -66,6 +66,7 @@ DOCUMENTED_DEFAULTS = {
     "queue_max": 1000,
     "queue_max_bytes": 1048576,
     "json": False,
+    "messages_only": False,
     "verbose": False,
     "exit_on_server_down": False,
 }
@@ -334,6 +335,8 @@ def test_print_config_defaults_are_the_documented_defaults():
     (["--queue-max", "5"], "queue_max", 5),
     (["--queue-max-bytes", "65536"], "queue_max_bytes", 65536),
     (["--json"], "json", True),
+    (["--messages-only"], "messages_only", True),
+    (["-m"], "messages_only", True),
     (["--verbose"], "verbose", True),
     (["--verbose"], "log_level", "debug"),
     (["--log-level", "info"], "log_level", "info"),
@@ -663,6 +666,37 @@ def test_readable_output_names_each_transition(tmp_path, server):
         out, _ = proc.communicate(input="", timeout=DEADLINE)
         assert proc.returncode == 0
         assert "-> closed" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@needs_server
+@pytest.mark.parametrize("json_events", [False, True])
+def test_messages_only_puts_the_messages_alone_on_stdout(server, json_events):
+    # issue 16: `lifeline-cli -m URL | jq` must see message bodies only
+    args = ["-m", "--json"] if json_events else ["--messages-only"]
+    lines = ['{"type":"echo","data":"one"}', '{"type":"echo","data":"two"}']
+    proc = subprocess.Popen([str(CLI), *args, server.url()], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in lines:
+            proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        got = [proc.stdout.readline(), proc.stdout.readline()]
+        out, err = proc.communicate(input=None, timeout=DEADLINE)
+        assert proc.returncode == 0, err
+        assert out == ""
+        assert [json.loads(g)["data"] for g in got] == ["one", "two"]
+        assert all(json.loads(g)["type"] == "echo" for g in got)
+        if json_events:
+            events = [json.loads(e) for e in err.splitlines()]
+            assert [e["state"] for e in events if e["event"] == "state"][-1] == "closed"
+            assert not [e for e in events if e["event"] == "message"]
+        else:
+            assert "state connecting -> connected" in err
+            assert "message:" not in err
     finally:
         if proc.poll() is None:
             proc.kill()
