@@ -42,9 +42,13 @@ static void on_state(lifeline_client *client, const lifeline_state_info *info,
 
     if (info->new_state == LIFELINE_STATE_ERROR) {
         const char *reason = info->reason ? info->reason : "";
+        char http[32] = "";
         if (info->http_status)
-            fprintf(stderr, "lifeline-cli: permanent failure (%s, HTTP %d): %s\n",
-                    lifeline_error_name(info->error), info->http_status, reason);
+            snprintf(http, sizeof(http), "HTTP %d", info->http_status);
+        /* the status once: the library's reason says "(HTTP 401)" already */
+        if (*http && !strstr(reason, http))
+            fprintf(stderr, "lifeline-cli: permanent failure (%s, %s): %s\n",
+                    lifeline_error_name(info->error), http, reason);
         else
             fprintf(stderr, "lifeline-cli: permanent failure (%s): %s\n",
                     lifeline_error_name(info->error), reason);

@@ -98,12 +98,19 @@ static void print_readable(output *o, const cJSON *ev, const char *event)
     if (strcmp(event, "state") == 0) {
         fprintf(f, "state %s -> %s (attempt %lld)", str(ev, "from"), str(ev, "state"),
                 num(ev, "attempt"));
-        if (*str(ev, "reason"))
-            fprintf(f, ": %s", str(ev, "reason"));
-        if (has(ev, "error"))
-            fprintf(f, " [%s]", str(ev, "error"));
+        const char *reason = str(ev, "reason");
+        if (*reason)
+            fprintf(f, ": %s", reason);
+        /* the status once: the library's reason says "(HTTP 400)" already,
+         * and HTTP_STATUS would only repeat it */
+        char http[32] = "";
         if (has(ev, "http_status"))
-            fprintf(f, " [http %lld]", num(ev, "http_status"));
+            snprintf(http, sizeof(http), "HTTP %lld", num(ev, "http_status"));
+        int http_said = *http && strstr(reason, http);
+        if (has(ev, "error") && !(http_said && strcmp(str(ev, "error"), "HTTP_STATUS") == 0))
+            fprintf(f, " [%s]", str(ev, "error"));
+        if (*http && !http_said)
+            fprintf(f, " (%s)", http);
     } else if (strcmp(event, "retry") == 0) {
         fprintf(f, "%s %lld in %lld ms", has(ev, "probe") ? "probe" : "retry",
                 num(ev, "attempt"), num(ev, "delay_ms"));

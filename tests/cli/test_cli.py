@@ -701,3 +701,27 @@ def test_messages_only_puts_the_messages_alone_on_stdout(server, json_events):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@needs_server
+def test_a_refused_upgrade_says_its_status_once(server):
+    # issue 16: "(HTTP 401) [HTTP_STATUS] [http 401]" said it three times
+    server.fault("reject_401", 60000)
+    # stdin stays open: the error alone ends the CLI
+    proc = subprocess.Popen([str(CLI), *FAST, server.url()], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.wait(timeout=DEADLINE)
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            f.close()
+    assert proc.returncode == 3
+    line = next(l for l in out.splitlines() if "-> error" in l)
+    assert line.count("401") == 1, line
+    assert "HTTP_STATUS" not in line and "[http" not in line, line
+    assert line.endswith("server refused the WebSocket upgrade (HTTP 401)"), line
+    assert err.count("401") == 1, err
