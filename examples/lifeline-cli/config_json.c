@@ -84,8 +84,12 @@ char *config_to_json(const cli_options *o)
     cJSON_AddNumberToObject(obj, "ping_timeout_ms", c->ping_timeout_ms);
     cJSON_AddNumberToObject(obj, "rtt_good_ms", c->rtt_good_ms);
     cJSON_AddNumberToObject(obj, "rtt_poor_ms", c->rtt_poor_ms);
-    /* 0: the client picks a seed from the operating system */
-    add_u64(obj, "seed", c->random_seed);
+    /* 0: the client picks a seed from the operating system; null says so,
+     * as --help's "default: random" does */
+    if (c->random_seed)
+        add_u64(obj, "seed", c->random_seed);
+    else
+        cJSON_AddNullToObject(obj, "seed");
 
     cJSON *headers = cJSON_AddArrayToObject(obj, "headers");
     for (size_t i = 0; headers && i < c->header_count; i++) {

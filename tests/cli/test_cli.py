@@ -52,7 +52,7 @@ DOCUMENTED_DEFAULTS = {
     "ping_timeout_ms": 10000,
     "rtt_good_ms": 300,
     "rtt_poor_ms": 1000,
-    "seed": 0,
+    "seed": None,  # random, as --help says (issue 16)
     "headers": [],
     "subprotocol": None,
     "origin": None,
@@ -295,6 +295,12 @@ def test_help_exits_0_and_shows_the_defaults():
     assert run_cli("-h").returncode == 0
 
 
+def test_seed_default_is_random_in_help_and_print_config():
+    # issue 16: --help said "default: random", --print-config "seed":0
+    assert "(default: random," in run_cli("--help").stdout
+    assert print_config()["seed"] is None
+
+
 def test_version_exits_0():
     r = run_cli("--version")
     assert r.returncode == 0
@@ -322,6 +328,8 @@ def test_print_config_defaults_are_the_documented_defaults():
     (["--rtt-good-ms", "100"], "rtt_good_ms", 100),
     (["--rtt-poor-ms", "2000"], "rtt_poor_ms", 2000),
     (["--seed", "18446744073709551615"], "seed", 18446744073709551615),
+    (["--seed", "1"], "seed", 1),
+    (["--seed", "0"], "seed", None),  # 0 asks for a random seed
     (["--header", "X-Store: 1", "-H", "X-Lane: 2"], "headers", ["X-Store: ***", "X-Lane: ***"]),
     (["--subprotocol", "pos.v1"], "subprotocol", "pos.v1"),
     (["--origin", "https://pos.example"], "origin", "https://pos.example"),
