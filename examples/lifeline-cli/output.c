@@ -14,6 +14,61 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void draw_status(output *o);
+
+/* A countdown is on screen: redraw it every OUTPUT_TICK_MS. */
+static int counting_down(const output *o)
+{
+    return o->status_drawn && o->retry_at_ms >= 0 &&
+           (o->state == LIFELINE_STATE_DISCONNECTED || o->state == LIFELINE_STATE_SERVER_DOWN);
+}
+
+/* The ticker thread: sleeps until a countdown starts, then redraws the
+ * status line every OUTPUT_TICK_MS while it lasts. */
+static void *ticker_main(void *arg)
+{
+    output *o = arg;
+    pthread_mutex_lock(&o->lock);
+    while (!o->ticker_stop) {
+        if (!counting_down(o)) {
+            pthread_cond_wait(&o->tick, &o->lock);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += OUTPUT_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&o->tick, &o->lock, &until);
+        if (!o->ticker_stop && counting_down(o)) {
+            draw_status(o);
+            fflush(o->stream);
+        }
+    }
+    pthread_mutex_unlock(&o->lock);
+    return NULL;
+}
+
+static int start_ticker(output *o)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr))
+        return -1;
+    int err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) ||
+              pthread_cond_init(&o->tick, &attr);
+    pthread_condattr_destroy(&attr);
+    if (err)
+        return -1;
+    if (pthread_create(&o->ticker, NULL, ticker_main, o)) {
+        pthread_cond_destroy(&o->tick);
+        return -1;
+    }
+    o->ticker_started = 1;
+    return 0;
+}
+
 int output_init(output *o, FILE *stream, FILE *messages, int json, int status_line)
 {
     memset(o, 0, sizeof(*o));
@@ -27,7 +82,11 @@ int output_init(output *o, FILE *stream, FILE *messages, int json, int status_li
     o->state = LIFELINE_STATE_IDLE;
     o->quality = LIFELINE_QUALITY_UNKNOWN;
     o->rtt_ms = -1;
-    o->retry_ms = -1;
+    o->retry_at_ms = -1;
+    if (o->status_line && start_ticker(o)) {
+        pthread_mutex_destroy(&o->lock);
+        return -1;
+    }
     return 0;
 }
 
@@ -80,9 +139,9 @@ static void track(output *o, const cJSON *ev, const char *event)
         o->state = value_named(str(ev, "state"), lifeline_state_name, o->state);
         o->attempt = (int)num(ev, "attempt");
         if (o->state == LIFELINE_STATE_CONNECTING || o->state == LIFELINE_STATE_CONNECTED)
-            o->retry_ms = -1;
+            o->retry_at_ms = -1;
     } else if (strcmp(event, "retry") == 0) {
-        o->retry_ms = num(ev, "delay_ms");
+        o->retry_at_ms = o->t0_ms + num(ev, "ts_ms") + num(ev, "delay_ms");
     } else if (strcmp(event, "pong") == 0 || strcmp(event, "quality") == 0) {
         o->quality = value_named(str(ev, "quality"), lifeline_quality_name, o->quality);
         if (strcmp(event, "pong") == 0)
@@ -154,9 +213,11 @@ static void draw_status(output *o)
     if (o->rtt_ms >= 0)
         fprintf(f, " | rtt %lld ms", (long long)o->rtt_ms);
     fprintf(f, " | attempt %d", o->attempt);
-    if (o->retry_ms >= 0 &&
-        (o->state == LIFELINE_STATE_DISCONNECTED || o->state == LIFELINE_STATE_SERVER_DOWN))
-        fprintf(f, " | next in %lld ms", (long long)o->retry_ms);
+    if (o->retry_at_ms >= 0 &&
+        (o->state == LIFELINE_STATE_DISCONNECTED || o->state == LIFELINE_STATE_SERVER_DOWN)) {
+        int64_t left = o->retry_at_ms - monotonic_ms();
+        fprintf(f, " | next in %lld ms", (long long)(left > 0 ? left : 0));
+    }
     fputs(" \033[0m", f);
     o->status_drawn = 1;
 }
@@ -179,8 +240,10 @@ void output_emit(output *o, cJSON *ev)
             fputs("\r\033[K", o->stream);
         o->status_drawn = 0;
         print_readable(o, ev, event);
-        if (o->status_line)
+        if (o->status_line) {
             draw_status(o);
+            pthread_cond_signal(&o->tick); /* a countdown may start */
+        }
     }
     fflush(o->stream);
     pthread_mutex_unlock(&o->lock);
@@ -216,6 +279,15 @@ int output_message(output *o, const void *data, size_t len, int is_binary)
 
 void output_finish(output *o)
 {
+    if (o->ticker_started) {
+        pthread_mutex_lock(&o->lock);
+        o->ticker_stop = 1;
+        pthread_cond_signal(&o->tick);
+        pthread_mutex_unlock(&o->lock);
+        pthread_join(o->ticker, NULL);
+        pthread_cond_destroy(&o->tick);
+        o->ticker_started = 0;
+    }
     pthread_mutex_lock(&o->lock);
     if (o->status_drawn) {
         fputs("\r\033[K", o->stream);

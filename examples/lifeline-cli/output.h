@@ -28,8 +28,17 @@ typedef struct output {
     int quality;        /* lifeline_quality */
     int attempt;
     int64_t rtt_ms;     /* -1: none yet */
-    int64_t retry_ms;   /* delay of the retry or probe pending, -1: none */
+    int64_t retry_at_ms; /* when the pending retry or probe is due, -1: none */
+    /* the ticker thread redraws the status line while a retry is counted
+     * down (status_line only) */
+    pthread_t ticker;
+    pthread_cond_t tick;
+    int ticker_started;
+    int ticker_stop;
 } output;
+
+/* How often the status line's "next in N ms" is redrawn while it counts down. */
+#define OUTPUT_TICK_MS 200
 
 /* stream: where the events go; messages: where the received messages go,
  * their bodies only (NULL: to stream, as events); json: JSON lines;
@@ -53,7 +62,8 @@ cJSON *output_event(output *o, const char *name);
 /* Print ev (JSON or readable) and free it. NULL is ignored. Threads: any. */
 void output_emit(output *o, cJSON *ev);
 
-/* Remove the status line, if drawn. Threads: any. */
+/* Stop the status line's countdown and remove the line, if drawn.
+ * Threads: any but a callback's, once. */
 void output_finish(output *o);
 
 void output_destroy(output *o);

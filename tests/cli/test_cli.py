@@ -733,3 +733,38 @@ def test_a_refused_upgrade_says_its_status_once(server):
     assert "HTTP_STATUS" not in line and "[http" not in line, line
     assert line.endswith("server refused the WebSocket upgrade (HTTP 401)"), line
     assert err.count("401") == 1, err
+
+
+def test_status_line_counts_the_next_retry_down_on_a_terminal():
+    # issue 16: "next in 2000 ms" stayed at 2000 until the retry
+    import pty
+    import re
+    import select
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(CLI), "--base-delay-ms", "2000", "--jitter-ms", "0",
+                             f"ws://127.0.0.1:{free_port()}/ws"],
+                            stdin=subprocess.PIPE, stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    try:
+        text, first_at = b"", None
+        end = time.monotonic() + DEADLINE
+        # read for one second from the first "next in": within the first
+        # retry's 2000 ms wait, the redraws must count down
+        while time.monotonic() < (first_at + 1.0 if first_at else end):
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    text += os.read(master, 4096)
+                except OSError:
+                    break
+            if first_at is None and b"next in" in text:
+                first_at = time.monotonic()
+        seen = [int(v) for v in re.findall(rb"next in (\d+) ms", text)]
+        assert len(set(seen)) >= 4, text
+        assert seen == sorted(seen, reverse=True), seen
+        assert seen[0] <= 2000 and seen[-1] >= 800, seen
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        os.close(master)
