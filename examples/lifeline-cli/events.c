@@ -40,6 +40,8 @@ static void on_state(lifeline_client *client, const lifeline_state_info *info,
     }
     output_emit(e->out, ev);
 
+    if (info->new_state == LIFELINE_STATE_CONNECTED)
+        atomic_store(&e->connected, 1);
     if (info->new_state == LIFELINE_STATE_ERROR) {
         const char *reason = info->reason ? info->reason : "";
         char http[32] = "";
@@ -124,6 +126,7 @@ static void on_retry(lifeline_client *client, int attempt, int64_t delay_ms,
 
 static void emit_dropped(events *e, int reason, int refused)
 {
+    atomic_fetch_add(&e->dropped, 1);
     cJSON *ev = output_event(e->out, "dropped");
     if (ev) {
         cJSON_AddNumberToObject(ev, "count", 1);
@@ -184,6 +187,8 @@ void events_attach(events *e, lifeline_config *cfg, output *out,
     e->exit_on_server_down = exit_on_server_down;
     e->wake_fd = wake_fd;
     atomic_init(&e->exit_code, -1);
+    atomic_init(&e->dropped, 0);
+    atomic_init(&e->connected, 0);
     cfg->on_state = on_state;
     cfg->on_message = on_message;
     cfg->on_pong = on_pong;

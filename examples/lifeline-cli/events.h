@@ -15,6 +15,8 @@ typedef struct events {
     int exit_on_server_down;
     int wake_fd;              /* written to when exit_code is set */
     atomic_int exit_code;     /* -1 until the CLI must end */
+    atomic_int dropped;       /* messages dropped or refused, so far */
+    atomic_int connected;     /* the state has been connected at least once */
 } events;
 
 /* Set up e and point cfg's callbacks and user_data at it; log lines are

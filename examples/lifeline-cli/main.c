@@ -152,11 +152,15 @@ static int pump_stdin(session *s)
     return rc;
 }
 
-/* At the end of stdin, give what is queued a chance to be written before the
- * close: wait while the client is starting, connecting or connected and
- * still has messages queued, at most one connection timeout plus one ping
- * timeout. A client that is disconnected or down gives up at once; what is
- * still queued is then reported as dropped by the stop. */
+/* At the end of stdin, wait until what was sent is written or has failed,
+ * and until the connection has opened once (or failed): while the client is
+ * starting, connecting or connected and still has messages queued, or has
+ * never been connected, at most one connection timeout plus one ping
+ * timeout. A client that is disconnected or down gives up at once, and one
+ * that enters error ends the wait through must_end(). What is still queued
+ * is then reported as dropped by the stop, and the exit status says so.
+ * The polling of queued_messages is there because lifeline_client_stop()
+ * drops the queue rather than writing it first. */
 static void linger(session *s, const lifeline_config *cfg)
 {
     int64_t left = (int64_t)cfg->connect_timeout_ms + cfg->ping_timeout_ms;
@@ -165,7 +169,10 @@ static void linger(session *s, const lifeline_config *cfg)
     while (left > 0 && !must_end(s)) {
         lifeline_stats st;
         memset(&st, 0, sizeof(st));
-        if (lifeline_client_stats(s->client, &st) || st.queued_messages == 0)
+        if (lifeline_client_stats(s->client, &st))
+            return;
+        int opened = atomic_load(&s->events->connected) || st.state == LIFELINE_STATE_CONNECTED;
+        if (st.queued_messages == 0 && opened)
             return;
         if (st.state != LIFELINE_STATE_IDLE && st.state != LIFELINE_STATE_CONNECTING &&
             st.state != LIFELINE_STATE_CONNECTED)
@@ -174,6 +181,24 @@ static void linger(session *s, const lifeline_config *cfg)
             drain_wake_pipe();
         left -= STEP_MS;
     }
+}
+
+/* The exit status once stdin has ended and the client is stopped and freed
+ * (every callback has run): 0 only when every line was written and the
+ * connection opened. */
+static int eof_status(const events *ev)
+{
+    int dropped = atomic_load(&ev->dropped);
+    if (dropped) {
+        fprintf(stderr, "lifeline-cli: %d message%s not delivered\n", dropped,
+                dropped == 1 ? "" : "s");
+        return CLI_EXIT_UNDELIVERED;
+    }
+    if (!atomic_load(&ev->connected)) {
+        fprintf(stderr, "lifeline-cli: the connection never opened\n");
+        return CLI_EXIT_UNDELIVERED;
+    }
+    return CLI_EXIT_OK;
 }
 
 static int print_config(const cli_options *o)
@@ -248,7 +273,7 @@ static int run(cli_options *o)
     else if (atomic_load(&ev.exit_code) >= 0)
         code = atomic_load(&ev.exit_code);
     else
-        code = read_failed ? 1 : CLI_EXIT_OK;
+        code = read_failed ? 1 : eof_status(&ev);
 out:
     output_finish(&out);
     output_destroy(&out);

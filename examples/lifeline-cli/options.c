@@ -473,7 +473,9 @@ void cli_usage(FILE *out)
         "\n"
         "Connect to the WebSocket URL (ws:// or wss://) and keep the connection\n"
         "alive with lifeline. Each line of stdin is sent as a text message (queued\n"
-        "while offline); at the end of stdin the client closes gracefully.\n"
+        "while offline). At the end of stdin the CLI waits until what was sent is\n"
+        "written and the connection has opened, or either has failed (at most\n"
+        "--connect-timeout-ms plus --ping-timeout-ms), then closes gracefully.\n"
         "Events (state changes, retries, messages, pongs, quality) go to stdout;\n"
         "with -m, stdout has the received messages alone and the events go to stderr.\n"
         "\n"
@@ -535,11 +537,13 @@ void cli_usage(FILE *out)
         "library removes them from its log lines.\n"
         "\n"
         "Exit status:\n"
-        "  0  stdin ended and the client closed\n"
+        "  0  stdin ended, every line was written, and the client closed\n"
         "  1  the client could not be created or started (system error)\n"
         "  2  bad usage or configuration (stderr names the option)\n"
         "  3  the client entered error (a permanent failure, e.g. HTTP 401)\n"
-        "  4  server_down was entered and --exit-on-server-down was given\n"
+        "  4  server_down was entered and --exit-on-server-down was given; or stdin\n"
+        "     ended and a line was not delivered (dropped, refused) or the\n"
+        "     connection never opened: the server was not reached\n"
         "  128+N  stopped by signal N (SIGINT, SIGTERM) after a graceful close\n",
         d.base_delay_ms, d.max_delay_ms, d.jitter_ms,
         choices(lifeline_jitter_mode_name, jitter_modes, sizeof(jitter_modes)),

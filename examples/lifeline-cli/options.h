@@ -13,6 +13,9 @@ enum {
     CLI_EXIT_USAGE = 2,       /* bad usage or configuration */
     CLI_EXIT_ERROR = 3,       /* the client entered error (permanent failure) */
     CLI_EXIT_SERVER_DOWN = 4, /* --exit-on-server-down and server_down entered */
+    /* stdin ended but not all of it reached the server: a line was dropped,
+     * or the connection never opened. 4 too: the server was not reached. */
+    CLI_EXIT_UNDELIVERED = 4,
 };
 
 typedef struct cli_options {

@@ -484,7 +484,7 @@ def test_sends_refused_while_offline_are_reported(cli):
     ev = c.wait_for(lambda e: e["event"] == "dropped", "dropped")
     assert ev == {**ev, "count": 1, "reason": "NOT_CONNECTED", "refused": True}
     c.close_stdin()
-    assert c.wait_exit() == 0
+    assert c.wait_exit() == 4  # a line was not delivered (issue 16)
 
 
 def test_a_line_longer_than_max_message_bytes_is_refused(cli):
@@ -493,7 +493,7 @@ def test_a_line_longer_than_max_message_bytes_is_refused(cli):
     ev = c.wait_for(lambda e: e["event"] == "dropped", "dropped")
     assert ev["reason"] == "MESSAGE_TOO_BIG" and ev["refused"] is True
     c.close_stdin()
-    assert c.wait_exit() == 0
+    assert c.wait_exit() == 4  # a line was not delivered (issue 16)
 
 
 def test_messages_still_queued_at_eof_are_reported_dropped(cli):
@@ -501,7 +501,8 @@ def test_messages_still_queued_at_eof_are_reported_dropped(cli):
     c.send_line("one")
     c.send_line("two")
     c.close_stdin()
-    assert c.wait_exit() == 0
+    assert c.wait_exit() == 4  # issue 16: dropped lines are not a success
+    assert "2 messages not delivered" in c.stderr()
     dropped = [e for e in c.events if e["event"] == "dropped"]
     assert [e["reason"] for e in dropped] == ["STOPPED", "STOPPED"]
     assert [e for e in c.events if e["event"] == "state"][-1]["state"] == "closed"
@@ -768,3 +769,35 @@ def test_status_line_counts_the_next_retry_down_on_a_terminal():
         proc.wait()
         proc.stdin.close()
         os.close(master)
+
+
+# Issue 16: at the end of stdin, the exit status says whether what was sent
+# was written and whether the connection opened.
+
+@needs_server
+def test_empty_stdin_against_a_refused_upgrade_exits_3(server):
+    r = run_cli(f"ws://127.0.0.1:{server.port}/ws", stdin="")  # no store: HTTP 400
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert "-> error" in r.stdout and "400" in r.stderr
+
+
+def test_a_line_sent_to_nobody_exits_4():
+    r = run_cli(f"ws://127.0.0.1:{free_port()}/ws", stdin="hi\n")
+    assert r.returncode == 4, (r.stdout, r.stderr)
+    assert "dropped 1 message: STOPPED" in r.stdout
+    assert "lifeline-cli: 1 message not delivered" in r.stderr
+
+
+def test_empty_stdin_when_the_connection_never_opens_exits_4():
+    r = run_cli(f"ws://127.0.0.1:{free_port()}/ws", stdin="")
+    assert r.returncode == 4, (r.stdout, r.stderr)
+    assert "lifeline-cli: the connection never opened" in r.stderr
+
+
+@needs_server
+def test_empty_stdin_waits_for_the_connection_then_exits_0(server):
+    r = run_cli("--json", server.url(), stdin="")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    states = [json.loads(l)["state"] for l in r.stdout.splitlines()
+              if json.loads(l)["event"] == "state"]
+    assert states == ["connecting", "connected", "closed"]
