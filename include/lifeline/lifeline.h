@@ -513,6 +513,11 @@ typedef struct lifeline_stats {
     uint64_t messages_dropped;
     uint64_t reconnections;
     int64_t downtime_ms;        /* total time not connected after a loss */
+    int last_close_answered;    /* 1: the server answered the close of the
+                                   last lifeline_client_stop() (its
+                                   connection ended within the wait); 0: it
+                                   did not in time, the socket was dropped,
+                                   or that stop found no open connection */
 } lifeline_stats;
 
 /* Fill *out, a struct of size bytes, with a snapshot. Writes exactly size
@@ -536,13 +541,18 @@ LIFELINE_API int lifeline_client_stats_sized(lifeline_client *client,
 /* The current state (lifeline_state). Threads: any. */
 LIFELINE_API int lifeline_client_state(lifeline_client *client);
 
-/* Stop: close the connection with 1000, report what is still queued to
- * on_dropped, end in closed. From any thread but the loop's, it returns once
- * the client is closed, waiting at most timeout_ms (< 0: 2000 ms) for the
- * server to answer the close before the connection is dropped, and at most
- * 5000 ms more for the loop thread to get there (it may be running another
- * client's callback); from a callback it returns at once and the close
- * completes after the callback.
+/* Stop: while connected, write what is queued, then close the connection
+ * with 1000 and wait for the server to answer the close; all of it within
+ * timeout_ms (< 0: 2000 ms), then the connection is dropped. What could
+ * not be written by then is reported to on_dropped (LIFELINE_ERR_STOPPED),
+ * as is everything queued when not connected; then on_state says closed,
+ * the last event. lifeline_stats.last_close_answered then says whether the
+ * server answered the close in time. While the stop is under way the state
+ * is already closed (lifeline_client_send() returns LIFELINE_ERR_STOPPED).
+ * From any thread but the loop's, it returns once the client is closed:
+ * after at most timeout_ms, and at most 5000 ms more for the loop thread to
+ * get there (it may be running another client's callback); from a callback
+ * it returns at once and the close completes after the callback.
  * Returns LIFELINE_OK (also when already closed), LIFELINE_ERR_TIMEOUT when
  * the client was not closed in time (the loop thread is held up, by a
  * callback that does not return, say: the close completes when the loop
@@ -563,9 +573,9 @@ LIFELINE_API int lifeline_client_alert(lifeline_client *client, const char *titl
  * returned, no callback of the client starts any more, and the client must
  * not be used again.
  * From any thread but the client's loop thread: it stops the client as
- * lifeline_client_stop() does (waiting at most 2000 ms for the server to
- * answer the close; what is still queued goes to on_dropped, then on_state
- * says closed), waits at most 2000 ms for alerts still being delivered,
+ * lifeline_client_stop() does (what is queued is written, then the close,
+ * whose answer is awaited, all within 2000 ms; what could not be written
+ * goes to on_dropped, then on_state says closed), waits at most 2000 ms for alerts still being delivered,
  * and returns once the loop has let go of the client: within 9 s at most
  * (2 s for the close, 2 s for alerts, 5 s in all for the loop thread to
  * get to the stop and to the free). A loop thread held up longer (by a
@@ -574,10 +584,11 @@ LIFELINE_API int lifeline_client_alert(lifeline_client *client, const char *titl
  * it when it gets there (what is still queued is then discarded unseen).
  * From a callback on the client's loop thread (on_message, on_state...):
  * it returns at once, and the callback running is the client's last. After
- * it returns, the loop stops the client without a word (what is still
- * queued is discarded, not reported to on_dropped; an open connection is
- * closed with 1000, the server's answer awaited as lifeline_client_stop()
- * does, without holding up the loop) and then frees it, abandoning alerts
+ * it returns, the loop stops the client without a word (an open
+ * connection writes what is queued and is closed with 1000, the server's
+ * answer awaited, as lifeline_client_stop() does, without holding up the
+ * loop; what could not be written is discarded, not reported to
+ * on_dropped) and then frees it, abandoning alerts
  * not yet delivered; a client with a loop of its own ends that loop's
  * thread.
  * Threads: any, callbacks included. It is the application's job not to

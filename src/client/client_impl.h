@@ -97,6 +97,8 @@ struct lifeline_client {
     atomic_int quiet;              /* no callback starts any more (a free
                                       the loop completes) */
     int stop_wait_ms;              /* mu */
+    int close_answered;            /* mu: the server answered the last
+                                      stop's close (lifeline_stats) */
     uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv, msgs_dropped; /* mu */
     ll_notifier *notifier;         /* NULL when alerts are off */
     ll_notify_result results[LL_MAX_NOTIFY_RESULTS]; /* mu: to report */
@@ -114,6 +116,9 @@ struct lifeline_client {
 
     /* loop thread only */
     ll_msg *writing;               /* handed to the transport, being written */
+    int closing;                   /* a graceful close is under way: the
+                                      actions after it wait until the
+                                      transport has let go of the socket */
     int detail_error;              /* the error detail[] explains, or 0 */
     char detail[LL_CLIENT_DETAIL_MAX]; /* the transport's words on it,
                                       redacted, for the state change's

@@ -10,9 +10,10 @@
  *    it, the client is handed over to the loop (LL_FREE_BY_LOOP, quiet);
  *  - LL_FREE_BY_LOOP: from a callback on the client's loop thread. The
  *    client goes quiet at once (c->quiet: no callback starts any more) and
- *    stops as lifeline_client_stop() would, without a word: what is still
- *    queued is discarded without on_dropped, an open connection is closed
- *    with 1000 and the server's answer awaited (at most the stop's wait).
+ *    stops as lifeline_client_stop() would, without a word: an open
+ *    connection writes what is queued, is closed with 1000 and the
+ *    server's answer awaited (all within the stop's wait); what is left is
+ *    discarded without on_dropped.
  *    Once closed, the pump posts the FREE command, and the loop frees the
  *    client there. A client with a loop of its own lets the loop free
  *    itself afterwards (its thread ends). */

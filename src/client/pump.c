@@ -52,6 +52,8 @@ int ll_client_app_event(lifeline_client *c, ll_event_type type)
     if (type == LL_EV_STOP) {
         c->closed_done = 0;
         c->stop_closed = was_closed; /* else when closed is performed */
+        if (!was_closed)
+            c->close_answered = 0; /* no close sent yet */
     }
     pthread_mutex_unlock(&c->mu);
     if (work || type == LL_EV_STOP)
@@ -149,6 +151,12 @@ static void perform(lifeline_client *c, const ll_action *a)
         int wait = c->stop_wait_ms;
         pthread_mutex_unlock(&c->mu);
         ll_conn_close(c->conn, a->conn_id, a->close_code, wait);
+        /* a graceful close (stop) of an open connection: the transport
+         * writes the queue, then the close frame, and awaits the answer
+         * (bounded by wait); closed and what the queue still holds wait
+         * for it (ll_client_pump()) */
+        if (a->close_code == 1000 && ll_conn_busy(c->conn))
+            c->closing = 1;
         break;
     }
     case LL_ACT_SEND_PING:
@@ -189,9 +197,31 @@ static void perform(lifeline_client *c, const ll_action *a)
     }
 }
 
+/* A graceful close under way holds the actions back until the transport
+ * has let go of the socket (written what it could, the server answered, or
+ * the wait ran out): then closed is reported, after what is still queued
+ * went to on_dropped. Returns 1 while it holds. */
+static int closing(lifeline_client *c)
+{
+    if (!c->closing)
+        return 0;
+    if (ll_conn_busy(c->conn))
+        return 1;
+    c->closing = 0;
+    int answered = ll_conn_close_answered(c->conn);
+    pthread_mutex_lock(&c->mu);
+    c->close_answered = answered;
+    pthread_mutex_unlock(&c->mu);
+    ll_client_log(c, LIFELINE_LOG_INFO, "close %s", answered ? "answered by the server"
+                                                           : "not answered in time");
+    return 0;
+}
+
 void ll_client_pump(lifeline_client *c)
 {
     for (;;) {
+        if (closing(c))
+            break;
         pthread_mutex_lock(&c->mu);
         if (c->n_actions == 0) {
             pthread_mutex_unlock(&c->mu);

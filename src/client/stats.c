@@ -40,6 +40,7 @@ int lifeline_client_stats_sized(lifeline_client *c, lifeline_stats *out, size_t 
     s->messages_dropped = c->msgs_dropped;
     s->reconnections = k->reconnections;
     s->downtime_ms = ll_core_downtime(k, now);
+    s->last_close_answered = c->close_answered;
     pthread_mutex_unlock(&c->mu);
     size_t filled = size < sizeof(snap) ? size : sizeof(snap);
     snap.struct_size = filled;

@@ -154,6 +154,7 @@ void ll_conn_forget(ll_conn *c)
     c->wsi = NULL;
     c->wsi_open = 0;
     c->close_code = 0;
+    c->close_handed = 0;
     c->ping_seq = 0;
     c->out_pending = 0;
     c->rx_len = 0;
@@ -185,8 +186,10 @@ void ll_conn_close(ll_conn *c, uint32_t conn_id, int code, int wait_ms)
     ll_conn_drop_reports(c, conn_id);
     if (!c->wsi || c->wsi_conn_id != conn_id)
         return;
+    c->close_answered = 0;
     if (code == 1000 && c->wsi_open) {
-        /* a graceful close: sent when writable, bounded by the wait */
+        /* a graceful close: the queue, then the close frame, written when
+         * writable (ws.c, on_writeable()); the whole bounded by the wait */
         c->close_code = code;
         lws_callback_on_writable(c->wsi);
         lws_sul_schedule(c->loop->ctx, 0, &c->close_sul, close_timed_out,
@@ -211,6 +214,11 @@ void ll_conn_abandon(ll_conn *c)
     lws_sul_cancel(&c->report_sul);
     ll_lines_forget(c->loop, c);
     c->abandoned = 1;
+}
+
+int ll_conn_close_answered(const ll_conn *c)
+{
+    return c->close_answered;
 }
 
 int ll_conn_busy(const ll_conn *c)

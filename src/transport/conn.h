@@ -54,6 +54,10 @@ struct ll_conn {
     int wsi_open;
     char host_header[LL_HOST_HEADER_MAX];
     int close_code;               /* 0, or the close to send when writable */
+    int close_handed;             /* the close was handed to libwebsockets
+                                     (WRITEABLE returned -1 with its reason) */
+    int close_answered;           /* the last graceful close ended before
+                                     its wait ran out */
     uint32_t ping_seq;            /* a ping to send when writable, 0: none */
     int out_pending;              /* the owner has queued messages to pull */
     int64_t app_ping_ts[LL_APP_PING_SLOTS]; /* app_ping: recent pings */

@@ -183,11 +183,20 @@ void ll_conn_connect(ll_conn *conn, uint32_t conn_id);
 void ll_conn_probe(ll_conn *conn, uint32_t conn_id);
 
 /* Close what conn_id is (attempt, connection or health check). code 1000
- * on an open connection is a graceful close: what was handed out is
- * written, then the close frame; the server's answer is awaited at most
- * wait_ms, then the socket is dropped; reported as CLOSED. Anything else
- * is dropped at once, unreported. */
+ * on an open connection is a graceful close: what the owner has queued is
+ * pulled (events->next_out) and written, one message per write as always,
+ * then the close frame; the server's answer is awaited; all of it within
+ * wait_ms, then the socket is dropped (what is still queued stays the
+ * owner's); reported as CLOSED, and ll_conn_close_answered() says how it
+ * ended. Anything else is dropped at once, unreported. */
 void ll_conn_close(ll_conn *conn, uint32_t conn_id, int code, int wait_ms);
+
+/* After a graceful close has ended (ll_conn_busy() 0): 1 when the server
+ * answered it within the wait (libwebsockets 4.1 ends the connection as
+ * soon as the answer comes; a server that ends the connection without an
+ * answer counts too, as nothing tells the two apart), 0 when the wait ran
+ * out and the socket was dropped, or the close was not a graceful one. */
+int ll_conn_close_answered(const ll_conn *conn);
 
 /* The client has queued a message: pull it (events->next_out) when the
  * connection can write. Nothing while it is not open. */

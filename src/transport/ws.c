@@ -204,12 +204,34 @@ static const char *close_text(int code)
 
 static int on_writeable(ll_conn *c, struct lws *wsi)
 {
+    /* The close is libwebsockets' now: it sends the frame and awaits the
+     * answer (rops_close_via_role_protocol_ws(), LRS_AWAITING_CLOSE_ACK,
+     * ops-ws.c). A WRITEABLE asked for before (by the write path, say)
+     * can still come meanwhile; returning -1 again would end the polite
+     * close on the spot ("we tried the polite way", __lws_close_free_wsi(),
+     * close.c): the socket was dropped without waiting for the answer. */
+    if (c->close_handed)
+        return 0;
     if (c->close_code) {
-        if (c->fail_error)
+        if (c->fail_error) {
             flush_queue(c, wsi);
+        } else {
+            /* a graceful close (stop, free): what the app queued goes out
+             * first, one message per WRITEABLE as below, so that the close's
+             * wait bounds what is written; what it leaves stays queued for
+             * the owner (on_dropped). A failed write fails the connection. */
+            int n = ll_conn_write_next(c, wsi);
+            if (n < 0)
+                return -1;
+            if (n > 0) {
+                lws_callback_on_writable(wsi);
+                return 0;
+            }
+        }
         const char *text = close_text(c->close_code);
         lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)text,
                          strlen(text));
+        c->close_handed = 1;
         return -1;
     }
     /* one lws_write() per WRITEABLE, as libwebsockets wants (with
@@ -531,6 +553,11 @@ static void on_closed(ll_conn *c)
 {
     int was_open = c->wsi_open, failed = c->fail_error, peer = c->last_peer_close;
     uint32_t id = c->wsi_conn_id;
+    /* our graceful close ended before its wait ran out (close_timed_out()
+     * forgets the wsi first): libwebsockets ends it when the server's
+     * answer comes (LRS_AWAITING_CLOSE_ACK, client-parser-ws.c) */
+    if (was_open && c->close_code == 1000 && !failed)
+        c->close_answered = 1;
     ll_conn_forget(c);
     ll_event ev = {.type = was_open ? LL_EV_CLOSED : LL_EV_CONNECT_FAILED, .conn_id = id};
     ev.error = failed ? failed : peer ? LIFELINE_ERR_CLOSED_BY_PEER : LIFELINE_ERR_CONNECTION_RESET;

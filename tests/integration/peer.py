@@ -39,6 +39,10 @@ connection after a close either way.
   raw_bad_frame send "hello", then a frame with a reserved bit set, in one
                 write
   raw_bad_close send a close frame with the payload --close-payload (hex)
+  raw_listen    send nothing: report what comes, answer the close
+  raw_no_close_reply
+                send nothing: report what comes, never answer the close,
+                and keep reading until the client ends the connection
 """
 import argparse
 import asyncio
@@ -54,7 +58,8 @@ import sys
 from websockets.legacy.server import WebSocketServerProtocol, serve
 
 RAW_MODES = ("raw_status", "raw_redirect", "raw_masked", "raw_bad_utf8",
-             "raw_bad_frame", "raw_bad_close")
+             "raw_bad_frame", "raw_bad_close", "raw_listen",
+             "raw_no_close_reply")
 MODES = ("echo", "accept_close", "silent", "reject_401", "oversize",
          "headers", "app_ping", "ping_client") + RAW_MODES
 
@@ -233,9 +238,11 @@ async def raw_session(reader, writer, args):
             out += frame(0x1, b"reserved bit", rsv=4)
     elif args.mode == "raw_bad_frame":
         out = frame(0x1, b"hello") + frame(0x1, b"reserved bit", rsv=4)
-    else:  # raw_bad_close
+    elif args.mode == "raw_bad_close":
         out = frame(0x8, bytes.fromhex(args.close_payload))
         we_closed = True
+    else:  # raw_listen, raw_no_close_reply
+        out = b""
     writer.write(out)
     await writer.drain()
     fragments = []
@@ -252,6 +259,8 @@ async def raw_session(reader, writer, args):
             continue
         if opcode == 0x8:
             report(event="close_received", **close_fields(payload))
+            if args.mode == "raw_no_close_reply":
+                continue  # no answer: the client must give up on its own
             if not we_closed:
                 writer.write(frame(0x8, payload[:2]))
             break

@@ -263,6 +263,7 @@ void ll_conn_close(ll_conn *c, uint32_t id, int code, int wait_ms)
 void ll_conn_want_write(ll_conn *c) { record(c, "want_write"); }
 void ll_conn_ping(ll_conn *c, uint32_t seq) { record(c, "ping %u", seq); }
 int ll_conn_busy(const ll_conn *c) { (void)c; return 0; }
+int ll_conn_close_answered(const ll_conn *c) { (void)c; return 0; }
 
 void ll_conn_abandon(ll_conn *c)
 {

@@ -385,6 +385,7 @@ class Client:
             reconnections=s.reconnections,
             downtime_ms=s.downtime_ms,
             last_error_code=s.last_error,
+            last_close_answered=bool(s.last_close_answered),
         )
 
     # -- asyncio

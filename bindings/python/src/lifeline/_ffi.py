@@ -167,6 +167,7 @@ class Stats_c(Structure):
         ("messages_dropped", c_uint64),
         ("reconnections", c_uint64),
         ("downtime_ms", c_int64),
+        ("last_close_answered", c_int),
     ]
 
 

@@ -329,3 +329,5 @@ class Stats:
     reconnections: int
     downtime_ms: int
     last_error_code: int = 0
+    # the server answered the close of the last stop() in time
+    last_close_answered: bool = False
