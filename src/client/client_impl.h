@@ -54,7 +54,7 @@ enum {
  * are redacted already, so cutting them leaks nothing). */
 #define LL_PENDING_LOG_LINES 16
 #define LL_PENDING_LOG_MAX 256
-/* The transport's words on a failure, kept for the state change's reason. */
+/* The transport's words on a failure, in a state change's reason. */
 #define LL_CLIENT_DETAIL_MAX 200
 /* A state change's reason: lifeline_strerror(), HTTP status, the detail. */
 #define LL_REASON_MAX 256
@@ -119,11 +119,9 @@ struct lifeline_client {
     int closing;                   /* a graceful close is under way: the
                                       actions after it wait until the
                                       transport has let go of the socket */
-    int detail_error;              /* the error detail[] explains, or 0 */
-    char detail[LL_CLIENT_DETAIL_MAX]; /* the transport's words on it,
-                                      redacted, for the state change's
-                                      reason; kept until used, or until the
-                                      next connection attempt */
+    const ll_detail *why;          /* the transport's words on the failure
+                                      it reports, during that event only:
+                                      for the state change's reason */
 };
 
 /* What the transport calls up with (lifecycle.c assembles it). */
@@ -202,9 +200,6 @@ void ll_client_log(lifeline_client *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* events->log: the transport's lines, redacted like the others. */
 void ll_client_on_log(void *owner, int level, const char *line);
-/* Keep the transport's words on a failure (redacted) for the state change
- * it causes. */
-void ll_client_keep_detail(lifeline_client *c, const ll_detail *why);
 /* Keep a log line for the loop thread to log (any thread). Full: the line
  * is dropped. */
 void ll_client_log_later(lifeline_client *c, int level, const char *line);

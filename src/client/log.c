@@ -1,7 +1,6 @@
 /* The client's log: lines from inside lifeline, redacted and cut, to
  * on_log; lines made where on_log cannot be called (another thread, under a
- * lock) kept for the loop thread; the transport's lines and its words on
- * a failure. */
+ * lock) kept for the loop thread; the transport's lines. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,11 +85,4 @@ void ll_client_flush_logs(lifeline_client *c)
 void ll_client_on_log(void *owner, int level, const char *line)
 {
     ll_client_log(owner, level, "%s", line);
-}
-
-void ll_client_keep_detail(lifeline_client *c, const ll_detail *why)
-{
-    /* it may quote what the server sent: none of our secrets in it */
-    ll_redact(why->text, c->detail, sizeof(c->detail), c->secrets.list, c->secrets.count);
-    c->detail_error = why->error;
 }

@@ -110,12 +110,13 @@ static void on_state(lifeline_client *c, const ll_action *a)
         if (start)
             ll_conn_want_write(c->conn);
     }
-    /* the transport's own words on this failure, if it left some */
-    const char *detail = "";
-    if (a->error && a->error == c->detail_error &&
+    /* the transport's own words on this failure, if it gave some with the
+     * event that brought it (redacted: they may quote the server) */
+    char detail[LL_CLIENT_DETAIL_MAX] = "";
+    if (c->why && a->error && a->error == c->why->error &&
         (a->new_state == LIFELINE_STATE_DISCONNECTED || a->new_state == LIFELINE_STATE_ERROR)) {
-        detail = c->detail;
-        c->detail_error = 0;
+        ll_redact(c->why->text, detail, sizeof(detail), c->secrets.list, c->secrets.count);
+        c->why = NULL;
     }
     ll_client_log(c, LIFELINE_LOG_INFO, "state %s -> %s (attempt %d%s%s%s%s)",
                   lifeline_state_name(a->old_state), lifeline_state_name(a->new_state),
@@ -140,7 +141,6 @@ static void perform(lifeline_client *c, const ll_action *a)
     void *ud = c->cfg.user_data;
     switch (a->type) {
     case LL_ACT_CONNECT:
-        c->detail_error = 0; /* what explained an earlier failure is stale */
         ll_conn_connect(c->conn, a->conn_id);
         break;
     case LL_ACT_PROBE_HTTP:
@@ -273,9 +273,9 @@ void ll_client_on_wake(void *owner)
 void ll_client_on_event(void *owner, const ll_event *ev, const ll_detail *why)
 {
     lifeline_client *c = owner;
-    if (why)
-        ll_client_keep_detail(c, why);
+    c->why = why; /* for the state change this event causes, during it */
     ll_client_dispatch(c, ev);
+    c->why = NULL;
 }
 
 void ll_client_on_timer(void *owner)

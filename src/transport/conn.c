@@ -84,7 +84,7 @@ static void deliver_reports(lws_sorted_usec_list_t *sul)
         if (!r.pending)
             continue;
         order[i]->pending = 0;
-        call_event(c, &r.ev, r.detail_error, r.detail);
+        call_event(c, &r.ev, r.detail_error, c->detail);
     }
 }
 
@@ -96,12 +96,9 @@ void ll_conn_report_later(ll_conn *c, const ll_event *ev, int with_detail)
         return; /* the first word on an attempt is the one that counts */
     r->pending = 1;
     r->ev = *ev;
-    r->detail_error = 0;
-    if (with_detail && c->detail_error) {
-        r->detail_error = c->detail_error;
-        memcpy(r->detail, c->detail, sizeof(r->detail));
-        c->detail_error = 0;
-    }
+    r->detail_error = with_detail ? c->detail_error : 0;
+    if (with_detail)
+        c->detail_error = 0; /* used: it explains this failure only */
     lws_sul_schedule(c->loop->ctx, 0, &c->report_sul, deliver_reports, 1);
 }
 

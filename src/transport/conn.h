@@ -23,12 +23,13 @@
  * idle link keeps no big buffer. */
 #define LL_BUFFER_KEEP_MAX 65536
 
-/* An event held for the zero-delay timer (transport.h, "THE RULE"). */
+/* An event held for the zero-delay timer (transport.h, "THE RULE"). Its
+ * words, if any, stay in ll_conn.detail: nothing writes there before it
+ * is delivered (the attempt is over; the next one drops it). */
 typedef struct ll_report {
     int pending;
     ll_event ev;
     int detail_error;             /* 0: no detail */
-    char detail[LL_DETAIL_MAX];
 } ll_report;
 
 struct ll_conn {
