@@ -88,6 +88,12 @@ class Protocol(WebSocketServerProtocol):
         report(event="request", path=path)
         if self.mode == "reject_401":
             return (http.HTTPStatus.UNAUTHORIZED, [], b"")
+        if self.mode == "reject_403_body":
+            # a refusal that says why, in HTML, with a control byte and a
+            # secret the client must not echo
+            body = (b"<html><body><h1>403 Forbidden</h1>\n<p>token   expired\x01"
+                    b" for till 7 (token=s3cr3t)</p>" + b"x" * 400 + b"</body></html>")
+            return (http.HTTPStatus.FORBIDDEN, [("Content-Type", "text/html")], body)
         return None
 
 
