@@ -209,7 +209,10 @@ typedef struct lifeline_state_info {
     int attempt;            /* reconnection attempt (0: first connection) */
     int error;              /* lifeline_error that caused it, or LIFELINE_OK */
     int http_status;        /* status of a refused upgrade, else 0 */
-    const char *reason;     /* one line for people, never NULL */
+    const char *reason;     /* one line for people, never NULL; for a
+                               refused upgrade it ends with an excerpt of
+                               the server's body, if one came with the
+                               headers: the server said "..." */
 } lifeline_state_info;
 
 /* All callbacks run on the client's loop thread, one at a time, never while

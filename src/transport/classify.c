@@ -93,3 +93,48 @@ ll_failure ll_failure_from_lws_text(const char *text)
     }
     return f;
 }
+
+size_t ll_body_excerpt(const char *body, size_t len, char *out, size_t n)
+{
+    size_t k = 0;
+    int in_tag = 0, space = 0, cut = 0;
+    for (size_t i = 0; i < len && !cut; i++) {
+        unsigned char ch = (unsigned char)body[i];
+        if (in_tag) {
+            in_tag = ch != '>';
+            if (!in_tag)
+                space = 1; /* "<p>a</p><p>b</p>": "a b" */
+            continue;
+        }
+        if (ch == '<') {
+            in_tag = 1;
+            continue;
+        }
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+            space = 1;
+            continue;
+        }
+        if (space && k > 0) {
+            if (k + 1 >= n)
+                cut = 1;
+            else
+                out[k++] = ' ';
+        }
+        space = 0;
+        if (cut || k + 1 >= n) {
+            cut = 1;
+            break;
+        }
+        out[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    if (cut && n >= 4) {
+        k = k > n - 4 ? n - 4 : k;
+        while (k > 0 && out[k - 1] == ' ')
+            k--;
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    if (n)
+        out[k] = 0;
+    return k;
+}

@@ -30,6 +30,14 @@ int ll_parse_http_status(const char *s, size_t len);
  * LL_FAIL_RESET. */
 ll_failure ll_failure_from_lws_text(const char *text);
 
+/* A refused upgrade's body (the len bytes read, no NUL needed) as a short
+ * excerpt for a reason line, in out (n bytes, n >= 4): markup tags taken
+ * out, each run of white space made one space, the ends trimmed, each
+ * control byte and each byte that is not ASCII shown as '?', and what does
+ * not fit in n - 1 bytes cut with "...". Returns the excerpt's length (0:
+ * nothing to show). */
+size_t ll_body_excerpt(const char *body, size_t len, char *out, size_t n);
+
 /* Retry-After as milliseconds: delta-seconds only (an HTTP-date, or
  * anything else, gives 0: no hint). Capped at one day. */
 int64_t ll_parse_retry_after(const char *value);

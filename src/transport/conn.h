@@ -17,6 +17,8 @@
 /* The transport's words on a failure: one line, for a state change's
  * reason. */
 #define LL_DETAIL_MAX 200
+/* The first bytes of a refused upgrade's body kept for its reason. */
+#define LL_BODY_KEPT 256
 /* The Host header: a host name (at most 253 bytes), brackets and a port. */
 #define LL_HOST_HEADER_MAX 300
 /* A reassembly or write buffer above this size is freed once used: an
@@ -79,6 +81,9 @@ struct ll_conn {
     int hs_status;                /* the upgrade answer's status (0: none yet
                                      or malformed) */
     int hs_malformed;             /* its status line was not HTTP's */
+    int hs_body_open;             /* a refused upgrade's body is being read */
+    size_t hs_body_len;           /* bytes of it kept in hs_body */
+    char hs_body[LL_BODY_KEPT];   /* its first bytes, as they came */
     int detail_error;             /* the error detail[] explains, or 0 */
     char detail[LL_DETAIL_MAX];   /* what the transport saw, for the reason
                                      of the state change that error makes */

@@ -78,6 +78,8 @@ static void begin_attempt(ll_conn *c, uint32_t conn_id)
     c->cert_refused = 0;
     c->hs_status = 0;
     c->hs_malformed = 0;
+    c->hs_body_open = 0;
+    c->hs_body_len = 0;
     c->detail_error = 0;
     c->last_peer_close = 0;
 }
@@ -142,6 +144,9 @@ void ll_conn_connect(ll_conn *c, uint32_t conn_id)
 #define LL_LOCATION_REDACTED 160
 #define LL_LOCATION_SHOWN 120
 #define LL_STATUS_SHOWN 48
+/* How much of a refused upgrade's body the reason shows, tags and runs of
+ * white space taken out. */
+#define LL_BODY_SHOWN 80
 /* The longest header name of config.headers, ':' included. */
 #define LL_HEADER_NAME_MAX 128
 
@@ -379,6 +384,36 @@ static void printable(char *out, size_t n, const char *s)
     out[k] = 0;
 }
 
+/* A refusal's body often says why ("token expired"): what of it came with
+ * the headers, or is already waiting on the socket, is read here, once,
+ * through lws_http_client_read(), which hands it to
+ * RECEIVE_CLIENT_HTTP_READ (on_refusal_body()). It reads what
+ * libwebsockets keeps past the headers, else the socket without waiting;
+ * nothing is waited for, since the attempt fails when this returns. An
+ * excerpt goes into the failure's detail. */
+static void read_refusal(ll_conn *c, struct lws *wsi)
+{
+    char *buf = NULL;
+    int len = 0;
+    c->hs_body_open = 1;
+    c->hs_body_len = 0;
+    (void)lws_http_client_read(wsi, &buf, &len);
+    c->hs_body_open = 0;
+    char shown[LL_BODY_SHOWN];
+    if (ll_body_excerpt(c->hs_body, c->hs_body_len, shown, sizeof(shown)))
+        ll_conn_detail(c, LIFELINE_ERR_HTTP_STATUS, "the server said \"%s\"", shown);
+}
+
+static void on_refusal_body(ll_conn *c, const void *in, size_t len)
+{
+    if (!c->hs_body_open)
+        return;
+    size_t room = sizeof(c->hs_body) - c->hs_body_len;
+    size_t n = len < room ? len : room;
+    memcpy(c->hs_body + c->hs_body_len, in, n);
+    c->hs_body_len += n;
+}
+
 /* The server's answer to the upgrade, before libwebsockets judges it:
  * ESTABLISHED_CLIENT_HTTP comes for every answer, 101 or not (client-
  * http.c, lws_client_interpret_server_handshake()), after the redirect
@@ -418,6 +453,8 @@ static int on_upgrade_answer(ll_conn *c, struct lws *wsi)
         printable(shown, sizeof(shown), redacted);
         ll_conn_detail(c, LIFELINE_ERR_HTTP_STATUS, "redirect to %s not followed",
                          *shown ? shown : "(no Location)");
+    } else if (c->hs_status != 101) {
+        read_refusal(c, wsi);
     }
     return 0;
 }
@@ -622,6 +659,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         break;
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         rc = on_upgrade_answer(c, wsi);
+        break;
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+        on_refusal_body(c, in, len);
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         c->wsi_open = 1;

@@ -2,7 +2,7 @@
  * (src/transport/classify.c) and the core's judgement of them
  * (src/core/failure.c): the upgrade answer's status line, the Retry-After
  * of a refused upgrade, and libwebsockets' reason text (which carries bytes
- * the server sent).
+ * the server sent), and the excerpt of a refused upgrade's body.
  * Input: two bytes of status, then the text, used as a status line, as
  * Retry-After and as a reason.
  * Properties: a status line gives three digits 100..599 followed by the end
@@ -10,7 +10,9 @@
  * exactly "[ \t]*digits[ \t]*" gives a hint (anything else none); a status
  * is permanent exactly when failure.h says, with the hint on 429 and 503
  * only; a reason gives one of the transport's kinds, judged as one of the
- * transport errors, permanent only for a certificate or a 401. */
+ * transport errors, permanent only for a certificate or a 401; a body's
+ * excerpt fits its buffer, is printable ASCII with no run of spaces and no
+ * space at either end. */
 #include "fuzz.h"
 #include "transport/classify.h"
 #include "lifeline/lifeline.h"
@@ -86,6 +88,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_FAIL("an error a failed connection cannot have");
     }
     FUZZ_CHECK(v.retry_after_ms == 0);
+    /* the text as a refused upgrade's body, into buffers of 4 to 83 bytes */
+    size_t n = 4 + (size_t)status % 80;
+    char *excerpt = malloc(n);
+    size_t k = ll_body_excerpt(text, len, excerpt, n);
+    FUZZ_CHECK(k < n && strlen(excerpt) == k);
+    for (size_t i = 0; i < k; i++) {
+        FUZZ_CHECK(excerpt[i] >= 0x20 && excerpt[i] < 0x7f);
+        FUZZ_CHECK(!(excerpt[i] == ' ' && (i == 0 || i + 1 == k || excerpt[i + 1] == ' ')));
+    }
+    free(excerpt);
+
     f = ll_failure_from_lws_text(NULL);
     FUZZ_CHECK(f.kind == LL_FAIL_RESET && !ll_failure_judge(&f).permanent);
     free(text);

@@ -60,7 +60,7 @@ from websockets.legacy.server import WebSocketServerProtocol, serve
 RAW_MODES = ("raw_status", "raw_redirect", "raw_masked", "raw_bad_utf8",
              "raw_bad_frame", "raw_bad_close", "raw_listen",
              "raw_no_close_reply")
-MODES = ("echo", "accept_close", "silent", "reject_401", "oversize",
+MODES = ("echo", "accept_close", "silent", "reject_401", "reject_403_body", "oversize",
          "headers", "app_ping", "ping_client") + RAW_MODES
 
 

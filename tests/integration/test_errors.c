@@ -57,6 +57,30 @@ static void a_401_goes_to_error_and_makes_no_further_attempts(void **state)
     assert_int_equal(ev.http_status, 401);
 }
 
+static void a_refusal_s_body_is_shown_in_the_reason_bounded_and_redacted(void **state)
+{
+    it_fix *f = *state;
+    f->proc = it_start_peer("reject_403_body", NULL);
+    assert_non_null(f->proc);
+    snprintf(f->url, sizeof(f->url), "ws://127.0.0.1:%d/ws?token=s3cr3t", it_proc_port(f->proc));
+    it_config(&f->cfg, &f->rec, f->url);
+    it_fix_client(f);
+    it_ev ev;
+    IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_ERROR, IT_QUICK, &ev);
+    assert_int_equal(ev.error, LIFELINE_ERR_HTTP_STATUS);
+    assert_int_equal(ev.http_status, 403);
+    it_log("reason: %s", ev.reason);
+    /* the tags and the runs of white space out, the control byte shown as
+     * '?', the URL's secret redacted, the 400 x's cut short */
+    IT_ASSERT(&f->rec,
+              strstr(ev.reason, "the server said \"403 Forbidden token expired? for till 7 "
+                                "(token=***)") != NULL,
+              "reason: %s", ev.reason);
+    IT_ASSERT(&f->rec, strstr(ev.reason, "s3cr3t") == NULL, "the secret was shown");
+    IT_ASSERT(&f->rec, strstr(ev.reason, "...\"") != NULL, "not cut: %s", ev.reason);
+    IT_ASSERT(&f->rec, strlen(ev.reason) < 200, "reason of %zu bytes", strlen(ev.reason));
+}
+
 static void a_404_on_the_upgrade_is_permanent_too(void **state)
 {
     it_fix *f = *state;
@@ -342,6 +366,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         IT_BOTH(a_401_goes_to_error_and_makes_no_further_attempts),
         IT_SERVER(a_404_on_the_upgrade_is_permanent_too),
+        IT_TEST(a_refusal_s_body_is_shown_in_the_reason_bounded_and_redacted),
         IT_TEST(bad_urls_are_refused_by_client_new),
         IT_TEST(bad_config_fields_give_their_errors),
         IT_PEER(the_api_refuses_what_the_state_does_not_allow),

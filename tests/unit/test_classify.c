@@ -163,12 +163,51 @@ static void a_status_is_three_digits_from_100_to_599(void **state)
     assert_int_equal(ll_parse_http_status(NULL, 0), 0);
 }
 
+static void a_refusal_s_body_becomes_a_short_clean_excerpt(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        size_t n;
+        const char *want;
+    } rows[] = {
+        {"token expired", 64, "token expired"},
+        {"  \r\n token \t\t expired \n", 64, "token expired"},
+        {"<html><body><h1>403</h1><p>token expired</p></body></html>", 64, "403 token expired"},
+        {"a\x01" "b\x7f\xc3\xa9", 64, "a?b???"},
+        {"<unterminated tag and all", 64, ""},
+        {"", 64, ""},
+        {"<p></p>\n\n", 64, ""},
+        {"0123456789", 11, "0123456789"},       /* fits exactly */
+        {"0123456789A", 11, "0123456..."},      /* one more: cut */
+        {"012345 789ABCDEF", 11, "012345..."},  /* no space before the dots */
+        {"abc", 4, "abc"},                      /* fits in n - 1 */
+        {"abcde", 4, "..."},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char out[64];
+        memset(out, '#', sizeof(out));
+        size_t k = ll_body_excerpt(rows[i].body, strlen(rows[i].body), out, rows[i].n);
+        if (strcmp(out, rows[i].want) != 0 || k != strlen(rows[i].want))
+            fail_msg("row %zu: \"%s\" (%zu), want \"%s\"", i, out, k, rows[i].want);
+        if (k >= rows[i].n)
+            fail_msg("row %zu: %zu bytes in %zu", i, k, rows[i].n);
+    }
+    /* len bytes only: a NUL inside is a control byte, nothing past len read */
+    char out[16];
+    assert_int_equal(ll_body_excerpt("ab\0cd", 5, out, sizeof(out)), 5);
+    assert_string_equal(out, "ab?cd");
+    assert_int_equal(ll_body_excerpt("abcdef", 3, out, sizeof(out)), 3);
+    assert_string_equal(out, "abc");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(retry_after_is_read_as_delta_seconds),
         cmocka_unit_test(every_libwebsockets_4_1_6_text_is_read_as_its_fact),
         cmocka_unit_test(a_status_is_three_digits_from_100_to_599),
+        cmocka_unit_test(a_refusal_s_body_becomes_a_short_clean_excerpt),
     };
     return cmocka_run_group_tests_name("classify", tests, NULL, NULL);
 }
