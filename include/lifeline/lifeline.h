@@ -109,7 +109,13 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(CONFIG_LABEL, 43, "an alert label is not of the form \"Name: value\"")   \
     XX(CONFIG_DEFLATE, 44,                                                     \
        "permessage_deflate needs libwebsockets 4.2 or later (4.1 stalls)")     \
-    XX(TIMEOUT, 45, "the wait ran out before the operation was done")
+    XX(TIMEOUT, 45, "the wait ran out before the operation was done")         \
+    XX(OUTBOX_OPEN, 46, "the outbox file cannot be opened or created")       \
+    XX(OUTBOX_CORRUPT, 47, "the outbox file is not an outbox or is damaged") \
+    XX(OUTBOX_IO, 48, "the outbox could not be written (disk full?)")        \
+    XX(NOT_LIFELINE, 49, "server does not speak lifeline.v1")                 \
+    XX(CONFIG_DELIVERY, 50,                                                    \
+       "delivery, ack_every, ack_delay_ms or outbox_durability is out of range")
 
 typedef enum lifeline_error {
 #define LIFELINE_XX_(name, value, msg) LIFELINE_ERR_##name = value,

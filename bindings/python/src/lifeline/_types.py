@@ -145,6 +145,11 @@ class ErrorCode(enum.IntEnum):
     CONFIG_LABEL = 43
     CONFIG_DEFLATE = 44
     TIMEOUT = 45
+    OUTBOX_OPEN = 46
+    OUTBOX_CORRUPT = 47
+    OUTBOX_IO = 48
+    NOT_LIFELINE = 49
+    CONFIG_DELIVERY = 50
 
 
 # C value -> enum member, in the C numbering (checked against the library).
