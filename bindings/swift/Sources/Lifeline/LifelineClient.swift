@@ -150,12 +150,14 @@ public final class LifelineClient: @unchecked Sendable {
         try withHandle { lifeline_client_reconnect_now($0) }
     }
 
-    /// Stops: closes the connection with 1000, reports what is still queued
-    /// as ``LifelineEvent/dropped(_:reason:)``, ends in
-    /// ``ConnectionState/closed``. Returns once closed, having waited at
-    /// most the library's default (2 s) for the server to answer the close.
-    /// The client can be started again. Does nothing once the client is
-    /// closed.
+    /// Stops: writes what is queued, closes the connection with 1000 and
+    /// waits for the server to answer the close, all within the library's
+    /// default (2 s); then the connection is dropped. What could not be
+    /// written by then (everything queued, when not connected) is reported
+    /// as ``LifelineEvent/dropped(_:reason:)``; the client ends in
+    /// ``ConnectionState/closed``, and ``Stats/lastCloseAnswered`` says
+    /// whether the answer came. Returns once closed. The client can be
+    /// started again. Does nothing once the client is closed.
     ///
     /// The wait happens on a thread of its own, never on the caller's
     /// executor. It is not cancellable: a cancelled task still waits for
@@ -164,9 +166,9 @@ public final class LifelineClient: @unchecked Sendable {
         await stop(milliseconds: -1)
     }
 
-    /// ``stop()``, waiting at most `timeout` for the server to answer the
-    /// close (a negative one counts as zero; a fraction of a millisecond is
-    /// rounded up).
+    /// ``stop()``, writing what is queued and waiting for the server to
+    /// answer the close within `timeout` (a negative one counts as zero; a
+    /// fraction of a millisecond is rounded up).
     public func stop(timeout: Duration) async {
         let ms = Configuration.milliseconds(timeout) ?? (timeout > .zero ? Int64.max : 0)
         await stop(milliseconds: Int32(clamping: max(ms, 0)))

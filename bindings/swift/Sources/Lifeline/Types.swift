@@ -262,6 +262,10 @@ public struct Stats: Sendable, Equatable {
     public var reconnections: UInt64
     /// Total time not connected after a loss.
     public var downtime: Duration
+    /// True when the server answered the close of the last
+    /// ``LifelineClient/stop()`` within its timeout; false when it did not,
+    /// the connection was dropped, or that stop found no open connection.
+    public var lastCloseAnswered: Bool
 
     init(_ s: lifeline_stats) {
         state = ConnectionState(cValue: s.state)
@@ -288,5 +292,6 @@ public struct Stats: Sendable, Equatable {
         messagesDropped = s.messages_dropped
         reconnections = s.reconnections
         downtime = .milliseconds(s.downtime_ms)
+        lastCloseAnswered = s.last_close_answered != 0
     }
 }
