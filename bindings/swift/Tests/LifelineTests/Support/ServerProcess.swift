@@ -140,8 +140,9 @@ final class ServerProcess: @unchecked Sendable {
     /// Foundation's Process on Linux spawns the child with the calling
     /// thread's signal mask (swift-corelibs-foundation issue #4772), and the
     /// test's threads are Dispatch workers that block SIGTERM and most other
-    /// signals: the server would start deaf to SIGTERM.
-    private static func runWithEmptySignalMask(_ process: Process) throws {
+    /// signals: the server would start deaf to SIGTERM. (`PeerProcess`
+    /// starts peer.py through it too.)
+    static func runWithEmptySignalMask(_ process: Process) throws {
         final class Outcome: @unchecked Sendable {
             // @unchecked Sendable: written by the thread before `done`
             // is signalled, read only after waiting on it.
