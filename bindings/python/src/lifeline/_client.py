@@ -182,12 +182,15 @@ class Client:
         self._running = True
 
     def stop(self, timeout_ms: int = -1) -> None:
-        """Close with 1000 and end in closed; what is still queued goes to
-        on_dropped. Waits at most timeout_ms for the server's answer (< 0:
-        2000 ms), except from a callback, where it returns at once. Raises
-        LifelineError TIMEOUT when the loop thread, held up (by a callback
-        that does not return, say), did not close the client in time: the
-        close completes when the loop gets to it."""
+        """Write what is queued, close with 1000, wait for the server's
+        answer, and end in closed; all within timeout_ms (< 0: 2000 ms),
+        then the connection is dropped. What could not be written by then
+        (everything queued, when not connected) goes to on_dropped.
+        ``stats().last_close_answered`` then says whether the answer came.
+        From a callback it returns at once. Raises LifelineError TIMEOUT
+        when the loop thread, held up (by a callback that does not return,
+        say), did not close the client in time: the close completes when the
+        loop gets to it."""
         if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
             raise TypeError("timeout_ms: expected int")
         timeout_ms = max(min(timeout_ms, INT_MAX), -1)
