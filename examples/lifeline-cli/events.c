@@ -11,15 +11,19 @@
 #include "options.h"
 
 
+static void wake_main(events *e)
+{
+    char byte = 'x';
+    ssize_t n = write(e->wake_fd, &byte, 1);
+    (void)n; /* a full pipe already holds a wake-up */
+}
+
 /* The CLI must end with code (first decision wins); wake the main thread. */
 static void request_exit(events *e, int code)
 {
     int none = -1;
-    if (atomic_compare_exchange_strong(&e->exit_code, &none, code)) {
-        char byte = 'x';
-        ssize_t n = write(e->wake_fd, &byte, 1);
-        (void)n; /* a full pipe already holds a wake-up */
-    }
+    if (atomic_compare_exchange_strong(&e->exit_code, &none, code))
+        wake_main(e);
 }
 
 static void on_state(lifeline_client *client, const lifeline_state_info *info,
@@ -42,6 +46,8 @@ static void on_state(lifeline_client *client, const lifeline_state_info *info,
 
     if (info->new_state == LIFELINE_STATE_CONNECTED)
         atomic_store(&e->connected, 1);
+    atomic_store(&e->state, info->new_state);
+    wake_main(e); /* after the stores: the main thread reads them when woken */
     if (info->new_state == LIFELINE_STATE_ERROR) {
         const char *reason = info->reason ? info->reason : "";
         char http[32] = "";
@@ -189,6 +195,7 @@ void events_attach(events *e, lifeline_config *cfg, output *out,
     atomic_init(&e->exit_code, -1);
     atomic_init(&e->dropped, 0);
     atomic_init(&e->connected, 0);
+    atomic_init(&e->state, LIFELINE_STATE_IDLE);
     cfg->on_state = on_state;
     cfg->on_message = on_message;
     cfg->on_pong = on_pong;

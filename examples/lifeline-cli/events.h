@@ -1,6 +1,8 @@
 /* The lifeline callbacks of lifeline-cli: each turns what the library
  * reports into one event for output.h, and decides when the CLI must end
- * (error entered, or server_down with --exit-on-server-down). */
+ * (error entered, or server_down with --exit-on-server-down). Every state
+ * change wakes the main thread (wake_fd), which waits on them at the end
+ * of stdin. */
 #ifndef LIFELINE_CLI_EVENTS_H
 #define LIFELINE_CLI_EVENTS_H
 
@@ -13,10 +15,12 @@
 typedef struct events {
     output *out;
     int exit_on_server_down;
-    int wake_fd;              /* written to when exit_code is set */
+    int wake_fd;              /* written to when exit_code is set, and on
+                                 every state change */
     atomic_int exit_code;     /* -1 until the CLI must end */
     atomic_int dropped;       /* messages dropped or refused, so far */
     atomic_int connected;     /* the state has been connected at least once */
+    atomic_int state;         /* the last state reported (lifeline_state) */
 } events;
 
 /* Set up e and point cfg's callbacks and user_data at it; log lines are

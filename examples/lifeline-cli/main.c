@@ -6,12 +6,14 @@
  * SIGINT and SIGTERM. See --help and README.md for the exit codes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config_json.h"
@@ -152,35 +154,51 @@ static int pump_stdin(session *s)
     return rc;
 }
 
-/* At the end of stdin, wait until what was sent is written or has failed,
- * and until the connection has opened once (or failed): while the client is
- * starting, connecting or connected and still has messages queued, or has
- * never been connected, at most one connection timeout plus one ping
- * timeout. A client that is disconnected or down gives up at once, and one
- * that enters error ends the wait through must_end(). What is still queued
- * is then reported as dropped by the stop, and the exit status says so.
- * The polling of queued_messages is there because lifeline_client_stop()
- * drops the queue rather than writing it first. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* At the end of stdin, while the client is connecting (the first time, or
+ * a reconnection under way), wait until the connection opens or the client
+ * gives up on it: connected, disconnected or server_down ends the wait, and
+ * error ends the CLI (must_end()). At most one connect timeout plus one
+ * ping timeout. Each state change wakes this thread through the pipe
+ * (events.c). What was sent is not waited for here: lifeline_client_stop()
+ * writes what is queued before it closes. */
 static void linger(session *s, const lifeline_config *cfg)
 {
-    int64_t left = (int64_t)cfg->connect_timeout_ms + cfg->ping_timeout_ms;
+    int64_t deadline = now_ms() + cfg->connect_timeout_ms + cfg->ping_timeout_ms;
     struct pollfd fd = {.fd = wake_pipe[0], .events = POLLIN};
-    enum { STEP_MS = 10 };
-    while (left > 0 && !must_end(s)) {
-        lifeline_stats st;
-        memset(&st, 0, sizeof(st));
-        if (lifeline_client_stats(s->client, &st))
+    while (!must_end(s)) {
+        int state = atomic_load(&s->events->state);
+        if (state != LIFELINE_STATE_IDLE && state != LIFELINE_STATE_CONNECTING)
             return;
-        int opened = atomic_load(&s->events->connected) || st.state == LIFELINE_STATE_CONNECTED;
-        if (st.queued_messages == 0 && opened)
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
             return;
-        if (st.state != LIFELINE_STATE_IDLE && st.state != LIFELINE_STATE_CONNECTING &&
-            st.state != LIFELINE_STATE_CONNECTED)
+        int n = poll(&fd, 1, left > INT_MAX ? INT_MAX : (int)left);
+        if (n < 0 && errno != EINTR) {
+            perror("lifeline-cli: poll");
             return;
-        if (poll(&fd, 1, STEP_MS) > 0)
+        }
+        if (n > 0)
             drain_wake_pipe();
-        left -= STEP_MS;
     }
+}
+
+/* How long the stop may take to write what is still queued and to get the
+ * server's answer to the close: as long as the answer to a ping may take
+ * (--ping-timeout-ms, 10 s by default), and never less than the library's
+ * own 2000 ms. The stop returns as soon as the server answers, so the
+ * bound costs time only with a server that reads slowly or not at all;
+ * what it leaves unwritten is reported as dropped. */
+static int stop_timeout_ms(const lifeline_config *cfg)
+{
+    enum { LIBRARY_DEFAULT_MS = 2000 };
+    return cfg->ping_timeout_ms > LIBRARY_DEFAULT_MS ? cfg->ping_timeout_ms : LIBRARY_DEFAULT_MS;
 }
 
 /* The exit status once stdin has ended and the client is stopped and freed
@@ -264,8 +282,9 @@ static int run(cli_options *o)
     if (!must_end(&s))
         linger(&s, &o->cfg);
 
-    /* a negative timeout: the library's default wait for the close answer */
-    lifeline_client_stop(client, -1);
+    /* what is queued is written first, then the close (a second Ctrl-C
+     * ends the CLI at once) */
+    lifeline_client_stop(client, stop_timeout_ms(&o->cfg));
     lifeline_client_free(client);
 
     if (got_signal)

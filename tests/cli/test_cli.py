@@ -272,6 +272,12 @@ class Server:
         with urllib.request.urlopen(req, timeout=5) as r:
             assert 200 <= r.status < 300
 
+    def stats(self):
+        """GET /api/v1/websockets/stats: messages_in, messages_out..."""
+        url = f"http://127.0.0.1:{self.port}/api/v1/websockets/stats"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read())
+
 
 @pytest.fixture
 def server(tmp_path):
@@ -801,3 +807,22 @@ def test_empty_stdin_waits_for_the_connection_then_exits_0(server):
     states = [json.loads(l)["state"] for l in r.stdout.splitlines()
               if json.loads(l)["event"] == "state"]
     assert states == ["connecting", "connected", "closed"]
+
+
+@needs_server
+def test_many_lines_piped_at_once_all_reach_the_server_then_exit_0(server):
+    # issue 16: at the end of stdin the CLI waits for the connection only;
+    # the stop writes what is still queued before its close. The burst
+    # arrives before the connection opens, so the queue must hold it all
+    # (--queue-max). Broadcasts to a store where the CLI is alone are
+    # answered by nothing, so the count is the server's (messages_in), not
+    # echoes: the library reports no message once its stop has begun.
+    n = 2000
+    lines = "".join(f'{{"type":"broadcast","data":{i}}}\n' for i in range(n))
+    r = run_cli("--json", "--queue-max", str(n), server.url(), stdin=lines, timeout=DEADLINE)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr)
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    assert not [e for e in events if e["event"] == "dropped"], r.stderr
+    assert [e["state"] for e in events if e["event"] == "state"] == [
+        "connecting", "connected", "closed"]
+    assert server.stats()["messages_in"] == n
