@@ -414,6 +414,25 @@ size_t it_proc_count_lines(it_proc *p, const char *needle)
     return n;
 }
 
+int it_proc_tell(it_proc *p, const char *line)
+{
+    if (p->pid <= 0 || p->stdin_w < 0)
+        return 0;
+    char buf[256];
+    int n = snprintf(buf, sizeof(buf), "%s\n", line);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return 0;
+    for (int done = 0; done < n;) {
+        ssize_t w = write(p->stdin_w, buf + done, (size_t)(n - done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 0;
+        done += (int)w;
+    }
+    return 1;
+}
+
 static void proc_reap(it_proc *p)
 {
     if (p->reader_running) {

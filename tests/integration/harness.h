@@ -79,6 +79,9 @@ const char *it_proc_dir(const it_proc *p);
 int it_proc_wait_line(it_proc *p, const char *needle, int timeout_ms);
 /* Lines printed so far that contain needle. */
 size_t it_proc_count_lines(it_proc *p, const char *needle);
+/* Write line and a newline to the process's stdin (peer.py takes "read"
+ * there: see its raw_no_read mode). Returns 1 when all of it was written. */
+int it_proc_tell(it_proc *p, const char *line);
 
 /* Send sig and wait until the process has exited (SIGKILL after 5 s).
  * Returns 1 once it has exited. */

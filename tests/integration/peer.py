@@ -10,7 +10,8 @@ the client is tested against code that lifeline's authors did not write.
 The first line on stdout is {"event":"listening","port":N}. Then one JSON
 line per fact the tests wait on: "request" (path), "open", "closed" (code), "fail" (the code the peer closed with on an error),
 "app_ping" (ts), "pong" (ok). The peer exits when its stdin closes, so it
-never outlives the test that started it.
+never outlives the test that started it. A line "read" on its stdin lets
+raw_no_read start reading.
 
 Modes:
   echo          echo every message, text or binary
@@ -43,6 +44,16 @@ connection after a close either way.
   raw_no_close_reply
                 send nothing: report what comes, never answer the close,
                 and keep reading until the client ends the connection
+  raw_no_read   complete the handshake, then read nothing (the socket's
+                buffers fill, the client's writes stall) until a line "read"
+                comes on stdin; then report "reading" and what comes as
+                raw_no_close_reply does, except that a text "message" is
+                reported by its place on the connection from 0, its length
+                and its first 32 characters ("n", "len", "head"), and that
+                nothing at all is written after the handshake, not even a
+                pong: data reaching a socket the client has closed makes
+                its kernel reset the connection and discard what it still
+                held for the peer
 """
 import argparse
 import asyncio
@@ -59,12 +70,13 @@ from websockets.legacy.server import WebSocketServerProtocol, serve
 
 RAW_MODES = ("raw_status", "raw_redirect", "raw_masked", "raw_bad_utf8",
              "raw_bad_frame", "raw_bad_close", "raw_listen",
-             "raw_no_close_reply")
+             "raw_no_close_reply", "raw_no_read")
 MODES = ("echo", "accept_close", "silent", "reject_401", "reject_403_body", "oversize",
          "headers", "app_ping", "ping_client") + RAW_MODES
 
 
 QUIET = False
+RESUME_READING = None  # an asyncio.Event: "read" came on stdin
 
 
 def report(**fact):
@@ -191,7 +203,17 @@ async def read_frame(reader):
         data = await reader.readexactly(n)
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
-    return bool(b0 & 0x80), b0 & 0x0F, bytes(b ^ key[i % 4] for i, b in enumerate(data))
+    return bool(b0 & 0x80), b0 & 0x0F, unmask(data, key)
+
+
+def unmask(data, key):
+    """data XOR the 4-byte key repeated (as big integers: megabytes of
+    frames are unmasked in milliseconds, not seconds)."""
+    n = len(data)
+    if not n:
+        return data
+    pad = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(pad, "big")).to_bytes(n, "big")
 
 
 def close_fields(payload):
@@ -247,11 +269,15 @@ async def raw_session(reader, writer, args):
     elif args.mode == "raw_bad_close":
         out = frame(0x8, bytes.fromhex(args.close_payload))
         we_closed = True
-    else:  # raw_listen, raw_no_close_reply
+    else:  # raw_listen, raw_no_close_reply, raw_no_read
         out = b""
     writer.write(out)
     await writer.drain()
+    if args.mode == "raw_no_read":
+        await RESUME_READING.wait()
+        report(event="reading")
     fragments = []
+    received = 0
     while True:
         got = await read_frame(reader)
         if got is None:
@@ -259,13 +285,14 @@ async def raw_session(reader, writer, args):
             break
         fin, opcode, payload = got
         if opcode == 0x9:
-            writer.write(frame(0xA, payload))
+            if args.mode != "raw_no_read":
+                writer.write(frame(0xA, payload))
             continue
         if opcode == 0xA:
             continue
         if opcode == 0x8:
             report(event="close_received", **close_fields(payload))
-            if args.mode == "raw_no_close_reply":
+            if args.mode in ("raw_no_close_reply", "raw_no_read"):
                 continue  # no answer: the client must give up on its own
             if not we_closed:
                 writer.write(frame(0x8, payload[:2]))
@@ -273,11 +300,15 @@ async def raw_session(reader, writer, args):
         fragments.append((opcode, payload))
         if fin:
             data = b"".join(p for _, p in fragments)
-            if fragments[0][0] == 0x1:
+            if fragments[0][0] == 0x1 and args.mode == "raw_no_read":
+                report(event="message", n=received, len=len(data),
+                       head=data[:32].decode("utf-8", "replace"))
+            elif fragments[0][0] == 0x1:
                 report(event="message", text=data.decode("utf-8", "replace"))
             else:
                 report(event="message", hex=data.hex())
             fragments = []
+            received += 1
     try:
         await writer.drain()
     except ConnectionError:
@@ -325,11 +356,23 @@ async def main():
     klass = type("PeerProtocol", (klass,), {"mode": args.mode})
     loop = asyncio.get_running_loop()
     done = loop.create_future()
-    # Exit when the test that started us goes away (its end of stdin closes).
+    global RESUME_READING
+    RESUME_READING = asyncio.Event()
+    commands = bytearray()
+    # Exit when the test that started us goes away (its end of stdin closes);
+    # until then, its lines are commands ("read").
     def stdin_readable():
-        if not sys.stdin.buffer.raw.read(4096):
+        chunk = sys.stdin.buffer.raw.read(4096)
+        if not chunk:
             loop.remove_reader(sys.stdin.fileno())
             done.set_result(None)
+            return
+        commands.extend(chunk)
+        while b"\n" in commands:
+            line, _, rest = bytes(commands).partition(b"\n")
+            commands[:] = rest
+            if line.strip() == b"read":
+                RESUME_READING.set()
     loop.add_reader(sys.stdin.fileno(), stdin_readable)
 
     if args.mode in RAW_MODES:
