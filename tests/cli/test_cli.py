@@ -738,7 +738,9 @@ def test_a_refused_upgrade_says_its_status_once(server):
     line = next(l for l in out.splitlines() if "-> error" in l)
     assert line.count("401") == 1, line
     assert "HTTP_STATUS" not in line and "[http" not in line, line
-    assert line.endswith("server refused the WebSocket upgrade (HTTP 401)"), line
+    # and the server's body, which says why (issue 16)
+    assert line.endswith('server refused the WebSocket upgrade (HTTP 401): '
+                         'the server said "{"error":"rejected (fault injection)"}"'), line
     assert err.count("401") == 1, err
 
 
