@@ -557,7 +557,10 @@ LIFELINE_API int lifeline_client_state(lifeline_client *client);
  * as is everything queued when not connected; then on_state says closed,
  * the last event. lifeline_stats.last_close_answered then says whether the
  * server answered the close in time. While the stop is under way the state
- * is already closed (lifeline_client_send() returns LIFELINE_ERR_STOPPED).
+ * is already closed (lifeline_client_send() returns LIFELINE_ERR_STOPPED),
+ * and what the server sends meanwhile is not passed to on_message (closed
+ * is the last event): an app that needs the server's answers to its last
+ * messages waits for them before it stops, or uses reliable delivery.
  * From any thread but the loop's, it returns once the client is closed:
  * after at most timeout_ms, and at most 5000 ms more for the loop thread to
  * get there (it may be running another client's callback); from a callback

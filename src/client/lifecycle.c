@@ -23,6 +23,7 @@ void ll_client_destroy(lifeline_client *c)
 {
     ll_conn_free(c->conn);
     ll_client_free_config(c);
+    free(c->writing); /* a write the transport never settled (abandoned) */
     ll_msg *m;
     while ((m = ll_queue_pop(&c->queue)))
         free(m);

@@ -56,10 +56,23 @@ void ll_conn_detail(ll_conn *c, int error, const char *fmt, ...)
     c->detail_error = error;
 }
 
+void ll_conn_settle(ll_conn *c, struct lws *wsi)
+{
+    int held = c->write_held;
+    if (!held)
+        return;
+    c->write_held = LL_HELD_NONE;
+    int ok = held == LL_HELD_PARTIAL && !(wsi && lws_partial_buffered(wsi));
+    ll_conn *prev = ll_loop_enter(c);
+    c->up->written(c->owner, ok);
+    ll_loop_exit(prev);
+}
+
 static void call_event(ll_conn *c, const ll_event *ev, int detail_error, const char *detail)
 {
     ll_detail why = {.error = detail_error, .text = detail};
     ll_lines_deliver(c->loop); /* the lines made before it come first */
+    ll_conn_settle(c, NULL); /* a socket dropped from a call down */
     ll_conn *prev = ll_loop_enter(c);
     c->up->event(c->owner, ev, detail_error ? &why : NULL);
     ll_loop_exit(prev);
@@ -118,6 +131,7 @@ static void timer_fired(lws_sorted_usec_list_t *sul)
     if (c->abandoned)
         return;
     ll_lines_deliver(c->loop);
+    ll_conn_settle(c, NULL);
     ll_conn *prev = ll_loop_enter(c);
     c->up->timer(c->owner);
     ll_loop_exit(prev);
@@ -148,6 +162,8 @@ void ll_conn_forget(ll_conn *c)
 {
     if (c->wsi)
         lws_set_opaque_user_data(c->wsi, NULL);
+    if (c->write_held)
+        c->write_held = LL_HELD_LOST; /* settled from the loop, next */
     c->wsi = NULL;
     c->wsi_open = 0;
     c->close_code = 0;
@@ -168,6 +184,7 @@ static void close_timed_out(lws_sorted_usec_list_t *sul)
         return;
     ll_conn_log(c, LIFELINE_LOG_INFO, "server did not answer the close in time");
     uint32_t id = c->wsi_conn_id;
+    ll_conn_settle(c, c->wsi); /* what libwebsockets still holds is lost */
     ll_conn_kill_wsi(c->wsi);
     ll_conn_forget(c);
     ll_conn_report(c, &(ll_event){.type = LL_EV_CLOSED, .conn_id = id,
@@ -259,6 +276,8 @@ int ll_conn_write_next(ll_conn *c, struct lws *wsi)
 {
     /* one message per WRITEABLE: libwebsockets services reads between two
      * writes, so a long queue never starves what the server sends back */
+    if (c->write_held)
+        return 0; /* libwebsockets still has part of the last one */
     ll_out m;
     ll_conn *prev = ll_loop_enter(c);
     int got = c->up->next_out(c->owner, &m);
@@ -282,6 +301,14 @@ int ll_conn_write_next(ll_conn *c, struct lws *wsi)
         c->tx_cap = 0;
     }
     int ok = n >= (int)m.len;
+    if (ok && lws_partial_buffered(wsi)) {
+        /* libwebsockets 4.1 took what the socket would, and keeps the rest
+         * to send before the next WRITEABLE: written only then (on_writeable
+         * settles it), or not written if the socket is dropped first */
+        c->write_held = LL_HELD_PARTIAL;
+        lws_callback_on_writable(wsi);
+        return 1;
+    }
     c->up->written(c->owner, ok); /* not written: it goes again, first */
     if (!ok)
         return -1;

@@ -63,6 +63,12 @@ struct ll_conn {
                                      its wait ran out */
     uint32_t ping_seq;            /* a ping to send when writable, 0: none */
     int out_pending;              /* the owner has queued messages to pull */
+    int write_held;               /* the message last handed out was given to
+                                     lws_write(), which kept part of it to
+                                     send later (LL_HELD_PARTIAL), or its
+                                     socket was dropped from a call down
+                                     (LL_HELD_LOST): events->written is still
+                                     owed for it (ll_conn_settle()) */
     int64_t app_ping_ts[LL_APP_PING_SLOTS]; /* app_ping: recent pings */
     uint32_t app_ping_seq[LL_APP_PING_SLOTS];
     unsigned char *tx;            /* a copy of the message being written */
@@ -94,6 +100,14 @@ struct ll_conn {
 };
 
 /* ---- conn.c ---------------------------------------------------------------- */
+
+enum { LL_HELD_NONE = 0, LL_HELD_PARTIAL, LL_HELD_LOST };
+
+/* Make the events->written owed for a held message (loop context, never
+ * inside a call down): ok when libwebsockets has sent all of it (wsi, if
+ * not NULL, holds none of it any more), else not written (it goes again,
+ * first, or to on_dropped at a stop). Nothing when none is owed. */
+void ll_conn_settle(ll_conn *c, struct lws *wsi);
 
 /* A log line for the owner (printf-style), if opts.log_level allows. */
 void ll_conn_log(ll_conn *c, int level, const char *fmt, ...)

@@ -75,6 +75,7 @@ static void drain(ll_loop *l)
         if (c->abandoned)
             continue;
         ll_lines_deliver(l);
+        ll_conn_settle(c, NULL);
         ll_conn *prev = ll_loop_enter(c);
         c->up->wake(c->owner);
         ll_loop_exit(prev);

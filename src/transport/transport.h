@@ -138,7 +138,11 @@ typedef struct ll_transport_events {
      * and return 1, or return 0 when the queue is empty. */
     int (*next_out)(void *owner, ll_out *out);
     /* The message last handed out was written (ok 1), or was not and must
-     * go again, first (ok 0). */
+     * go again, first (ok 0). It comes once for each message handed out,
+     * before the next is asked for: when the socket has taken all of it (a
+     * large one may take several WRITEABLEs), or ok 0 when the connection
+     * ended first (before its CLOSED or the next report). Only an
+     * abandoned connection owes it (the owner frees what it handed out). */
     void (*written)(void *owner, int ok);
     /* A log line (lifeline_log_level), not redacted: the owner redacts. */
     void (*log)(void *owner, int level, const char *line);

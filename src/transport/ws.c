@@ -217,6 +217,7 @@ static int on_writeable(ll_conn *c, struct lws *wsi)
      * close.c): the socket was dropped without waiting for the answer. */
     if (c->close_handed)
         return 0;
+    ll_conn_settle(c, wsi); /* what lws_write() kept has gone now */
     if (c->close_code) {
         if (c->fail_error) {
             flush_queue(c, wsi);
@@ -590,6 +591,7 @@ static void on_closed(ll_conn *c)
 {
     int was_open = c->wsi_open, failed = c->fail_error, peer = c->last_peer_close;
     uint32_t id = c->wsi_conn_id;
+    ll_conn_settle(c, c->wsi); /* a message libwebsockets held part of */
     /* our graceful close ended before its wait ran out (close_timed_out()
      * forgets the wsi first): libwebsockets ends it when the server's
      * answer comes (LRS_AWAITING_CLOSE_ACK, client-parser-ws.c) */
