@@ -69,6 +69,7 @@ void ll_dlv_opened(ll_dlv *d, int64_t now)
     d->unacked = 0;
     d->ack_due = LL_DLV_NO_DEADLINE;
     d->sent_upto = d->acked;
+    d->hello_acked = d->acked;
     emit(d, LL_DLV_SEND_HELLO);
 }
 
@@ -91,6 +92,8 @@ void ll_dlv_appended(ll_dlv *d, uint64_t seq)
     a->seq = d->sent_upto + 1; /* always seq: appends come in order */
     a->upto = seq;
     d->sent_upto = seq;
+    if (seq > d->sent_ever)
+        d->sent_ever = seq;
 }
 
 void ll_dlv_dropped(ll_dlv *d, uint64_t upto)
@@ -117,9 +120,9 @@ static void count_for_ack(ll_dlv *d, int64_t now)
 
 static void on_welcome(ll_dlv *d, const ll_dlv_unit *u)
 {
-    if (u->accepted < d->acked || u->accepted >= d->next_seq) {
+    if (u->accepted < d->hello_acked || u->accepted >= d->next_seq) {
         fail(d, "welcome accepts %llu, but the client holds from %llu", u->accepted,
-             d->acked + 1);
+             d->hello_acked + 1);
         return;
     }
     if (u->recovered && u->epoch != d->epoch) {
@@ -141,6 +144,7 @@ static void on_welcome(ll_dlv *d, const ll_dlv_unit *u)
     r->epoch = u->epoch;
     if (u->recovered) {
         r->replay = u->last - d->received;
+        d->replays += r->replay;
         d->resumes++;
     } else {
         if (d->epoch != 0)
@@ -150,13 +154,16 @@ static void on_welcome(ll_dlv *d, const ll_dlv_unit *u)
     }
     r->seq = d->received;
     d->phase = LL_DLV_OPEN;
-    d->sent_upto = d->next_seq - 1;
     if (d->acked + 1 < d->next_seq) {
         ll_dlv_action *s = emit(d, LL_DLV_SEND);
         s->seq = d->acked + 1;
         s->upto = d->next_seq - 1;
-        d->resends += s->upto - s->seq + 1;
+        if (d->sent_ever >= s->seq) /* those went out before */
+            d->resends += (d->sent_ever < s->upto ? d->sent_ever : s->upto) - s->seq + 1;
     }
+    d->sent_upto = d->next_seq - 1;
+    if (d->sent_upto > d->sent_ever)
+        d->sent_ever = d->sent_upto;
 }
 
 static void on_data(ll_dlv *d, const ll_dlv_unit *u, int64_t now)

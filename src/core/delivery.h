@@ -87,7 +87,11 @@ typedef struct ll_dlv {
 
     /* this connection */
     int phase;             /* ll_dlv_phase */
+    uint64_t hello_acked;  /* acked when the hello was made: it says
+                              held = hello_acked + 1 */
     uint64_t sent_upto;    /* the highest of ours asked to be written */
+    uint64_t sent_ever;    /* the same over every connection since the
+                              restore: what is sent again is a resend */
     uint32_t unacked;      /* server messages (duplicates too) not yet
                               acknowledged */
     int64_t ack_due;       /* when the pending ack goes, or NO_DEADLINE */
@@ -106,7 +110,9 @@ void ll_dlv_init(ll_dlv *d, uint32_t ack_every, int64_t ack_delay_ms);
  * epoch 0, received 0). */
 void ll_dlv_restore(ll_dlv *d, const ll_dlv_saved *saved);
 
-/* A connection opened: SEND_HELLO. */
+/* A connection opened: SEND_HELLO, with this session, epoch and received,
+ * and held = hello_acked + 1 (a drop while the welcome is awaited does not
+ * change what the hello said). */
 void ll_dlv_opened(ll_dlv *d, int64_t now);
 
 /* The connection is gone (closed, failed, stopped): no action; the pending

@@ -22,6 +22,8 @@ static const struct {
     [LL_FAIL_GAVE_UP] = {"gave_up", LIFELINE_ERR_TRANSPORT, 0},
     [LL_FAIL_HTTP_STATUS] = {"http_status", LIFELINE_ERR_HTTP_STATUS, 0}, /* by status */
     [LL_FAIL_PROTOCOL] = {"protocol", LIFELINE_ERR_PROTOCOL, 0},
+    /* a server that does not speak lifeline.v1 will not start to */
+    [LL_FAIL_SUBPROTOCOL] = {"subprotocol", LIFELINE_ERR_NOT_LIFELINE, 1},
     [LL_FAIL_RESET] = {"reset", LIFELINE_ERR_CONNECTION_RESET, 0},
 };
 

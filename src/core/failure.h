@@ -21,6 +21,8 @@ typedef enum ll_failure_kind {
     LL_FAIL_GAVE_UP,      /* the library gave up without saying why */
     LL_FAIL_HTTP_STATUS,  /* the upgrade was answered http_status */
     LL_FAIL_PROTOCOL,     /* the answer broke the protocol (our checks) */
+    LL_FAIL_SUBPROTOCOL,  /* a 101 without the subprotocol that must be
+                             selected (lifeline.v1) */
     LL_FAIL_RESET,        /* lost, or anything else */
     LL_FAIL_COUNT
 } ll_failure_kind;
@@ -43,8 +45,8 @@ typedef struct ll_failure_verdict {
 
 /* f->kind must not be LL_FAIL_NONE. Rules: a refused certificate, a TLS or
  * connection set-up that failed, every 3xx (a WebSocket client does not
- * follow redirects, RFC 6455 §4.1), and every 4xx but 408, 425 and 429 are
- * permanent; the rest (DNS, refused, timeouts, other TLS failures, 5xx,
+ * follow redirects, RFC 6455 §4.1), every 4xx but 408, 425 and 429, and
+ * a server that does not speak lifeline.v1 are permanent; the rest (DNS, refused, timeouts, other TLS failures, 5xx,
  * protocol faults, resets) are transient. */
 ll_failure_verdict ll_failure_judge(const ll_failure *f);
 

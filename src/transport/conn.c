@@ -172,6 +172,7 @@ void ll_conn_forget(ll_conn *c)
     c->out_pending = 0;
     c->rx_len = 0;
     c->fail_error = 0;
+    c->fail_text[0] = 0;
     lws_sul_cancel(&c->close_sul);
 }
 

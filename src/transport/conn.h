@@ -77,6 +77,7 @@ struct ll_conn {
     size_t rx_len, rx_cap;
     int rx_binary;
     ll_utf8_stream rx_utf8;       /* the text message being received */
+    char fail_text[124];          /* the close reason of ll_conn_fail(), or "" */
     int fail_error;               /* 0, or the lifeline_error this connection
                                      is being failed with: MESSAGE_TOO_BIG
                                      (1009), PROTOCOL (1002, 1007); reading
@@ -87,6 +88,7 @@ struct ll_conn {
     int hs_status;                /* the upgrade answer's status (0: none yet
                                      or malformed) */
     int hs_malformed;             /* its status line was not HTTP's */
+    int hs_no_subprotocol;        /* a 101 without the required subprotocol */
     int hs_body_open;             /* a refused upgrade's body is being read */
     size_t hs_body_len;           /* bytes of it kept in hs_body */
     char hs_body[LL_BODY_KEPT];   /* its first bytes, as they came */

@@ -96,6 +96,10 @@ typedef struct ll_conn_opts {
     const ll_url *health;         /* http(s) health check, or NULL */
     const char *url_text;         /* the URL as configured, for log lines */
     const char *subprotocol;      /* NULL for none */
+    int require_subprotocol;      /* a 101 that does not select subprotocol
+                                     fails the attempt (LL_FAIL_SUBPROTOCOL):
+                                     libwebsockets 4.1 accepts one that
+                                     selects none */
     const char *origin;           /* NULL for none */
     const char *const *headers;   /* "Name: value" lines */
     size_t header_count;
@@ -194,6 +198,12 @@ void ll_conn_probe(ll_conn *conn, uint32_t conn_id);
  * owner's); reported as CLOSED, and ll_conn_close_answered() says how it
  * ended. Anything else is dropped at once, unreported. */
 void ll_conn_close(ll_conn *conn, uint32_t conn_id, int code, int wait_ms);
+
+/* Fail the open connection conn_id: close it with code (1002, say) and
+ * text (at most 123 bytes are sent) as the close frame's reason, read
+ * nothing more, and report CLOSED with error and text as the detail. Not
+ * open, or another conn_id: nothing. */
+void ll_conn_fail(ll_conn *conn, uint32_t conn_id, int code, int error, const char *text);
 
 /* After a graceful close has ended (ll_conn_busy() 0): 1 when the server
  * answered it within the wait (libwebsockets 4.1 ends the connection as

@@ -78,6 +78,7 @@ static void begin_attempt(ll_conn *c, uint32_t conn_id)
     c->cert_refused = 0;
     c->hs_status = 0;
     c->hs_malformed = 0;
+    c->hs_no_subprotocol = 0;
     c->hs_body_open = 0;
     c->hs_body_len = 0;
     c->detail_error = 0;
@@ -234,7 +235,7 @@ static int on_writeable(ll_conn *c, struct lws *wsi)
                 return 0;
             }
         }
-        const char *text = close_text(c->close_code);
+        const char *text = *c->fail_text ? c->fail_text : close_text(c->close_code);
         lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)text,
                          strlen(text));
         c->close_handed = 1;
@@ -302,6 +303,17 @@ static void fail_reading(ll_conn *c, struct lws *wsi, int code, int error)
     const char *text = close_text(code);
     lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)text, strlen(text));
     lws_callback_on_writable(wsi);
+}
+
+void ll_conn_fail(ll_conn *c, uint32_t conn_id, int code, int error, const char *text)
+{
+    if (!c->wsi || c->wsi_conn_id != conn_id || !c->wsi_open || c->close_code)
+        return;
+    ll_conn_detail(c, error, "%s", text);
+    snprintf(c->fail_text, sizeof(c->fail_text), "%s", text);
+    fail_reading(c, c->wsi, code, error);
+    lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)c->fail_text,
+                     strlen(c->fail_text));
 }
 
 static int on_receive(ll_conn *c, struct lws *wsi, const void *in, size_t len)
@@ -385,6 +397,16 @@ static void printable(char *out, size_t n, const char *s)
     out[k] = 0;
 }
 
+/* 1 when the 101 selected the subprotocol offered (Sec-WebSocket-Protocol:
+ * exactly it; libwebsockets 4.1 checks only that what is selected was
+ * offered, and takes a 101 that selects none). */
+static int selected(ll_conn *c, struct lws *wsi)
+{
+    char got[64];
+    int n = lws_hdr_copy(wsi, got, sizeof(got), WSI_TOKEN_PROTOCOL);
+    return n > 0 && strcmp(got, c->opts.subprotocol) == 0;
+}
+
 /* A refusal's body often says why ("token expired"): what of it came with
  * the headers, or is already waiting on the socket, is read here, once,
  * through lws_http_client_read(), which hands it to
@@ -445,6 +467,12 @@ static int on_upgrade_answer(ll_conn *c, struct lws *wsi)
         return -1;
     }
     free(line);
+    if (c->hs_status == 101 && c->opts.require_subprotocol && !selected(c, wsi)) {
+        c->hs_no_subprotocol = 1;
+        ll_conn_detail(c, LIFELINE_ERR_NOT_LIFELINE,
+                       "its 101 did not select the subprotocol %s", c->opts.subprotocol);
+        return -1;
+    }
     if (c->hs_status >= 300 && c->hs_status < 400) {
         char location[LL_LOCATION_MAX] = "", redacted[LL_LOCATION_REDACTED],
             shown[LL_LOCATION_SHOWN];
@@ -470,6 +498,9 @@ static void on_connection_error(ll_conn *c, struct lws *wsi, const char *why)
     } else if (c->hs_malformed) {
         ev.failure.kind = LL_FAIL_PROTOCOL; /* our own status line check */
         why = "malformed status line";
+    } else if (c->hs_no_subprotocol) {
+        ev.failure.kind = LL_FAIL_SUBPROTOCOL; /* our own check too */
+        why = "no subprotocol selected";
     } else if (c->hs_status && c->hs_status != 101) {
         char retry_after[32] = "";
         if (lws_hdr_copy(wsi, retry_after, sizeof(retry_after), WSI_TOKEN_HTTP_RETRY_AFTER) < 0)

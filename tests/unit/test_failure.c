@@ -23,6 +23,7 @@ static void every_kind_has_its_error_and_permanence(void **state)
         {LL_FAIL_SETUP, LIFELINE_ERR_TRANSPORT, 1},
         {LL_FAIL_GAVE_UP, LIFELINE_ERR_TRANSPORT, 0},
         {LL_FAIL_PROTOCOL, LIFELINE_ERR_PROTOCOL, 0},
+        {LL_FAIL_SUBPROTOCOL, LIFELINE_ERR_NOT_LIFELINE, 1},
         {LL_FAIL_RESET, LIFELINE_ERR_CONNECTION_RESET, 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
