@@ -13,6 +13,9 @@ struct srv_db {
     sqlite3_stmt *insert;
     sqlite3_stmt *get;
     sqlite3_stmt *evict;
+    sqlite3_stmt *hwm_update, *hwm_insert, *hwm_get, *trim, *journal;
+    int64_t sessions; /* rows of delivery_sessions, the open transaction included */
+    int64_t sessions_begin;
     int64_t rows;       /* users in the table, the open transaction included */
     int64_t rows_begin; /* rows when the open transaction began; -1: none open */
     bool (*keep)(const char *user, void *ctx); /* during srv_db_evict */
@@ -29,7 +32,35 @@ static const char schema[] =
     " last_active_at INTEGER NOT NULL"
     ") WITHOUT ROWID;"
     /* eviction walks users from the least recently active */
-    "CREATE INDEX IF NOT EXISTS users_by_activity ON users (last_active_at);";
+    "CREATE INDEX IF NOT EXISTS users_by_activity ON users (last_active_at);"
+    /* lifeline.v1: the high-water mark of each session's client numbers */
+    "CREATE TABLE IF NOT EXISTS delivery_sessions ("
+    " session TEXT PRIMARY KEY NOT NULL,"
+    " hwm INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS delivery_sessions_by_update ON delivery_sessions (updated_at);"
+    /* --journal: every accepted client message, once */
+    "CREATE TABLE IF NOT EXISTS journal ("
+    " session TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " type TEXT NOT NULL,"
+    " payload BLOB NOT NULL,"
+    " received_at INTEGER NOT NULL,"
+    " PRIMARY KEY (session, seq)"
+    ");";
+
+static const char hwm_update_sql[] =
+    "UPDATE delivery_sessions SET hwm = ?2, updated_at = ?3 WHERE session = ?1";
+static const char hwm_insert_sql[] =
+    "INSERT INTO delivery_sessions (session, hwm, updated_at) VALUES (?1, ?2, ?3)";
+static const char hwm_get_sql[] = "SELECT hwm FROM delivery_sessions WHERE session = ?1";
+static const char trim_sql[] =
+    "DELETE FROM delivery_sessions WHERE session IN (SELECT session FROM delivery_sessions "
+    "WHERE NOT srv_keep(session) ORDER BY updated_at, session LIMIT ?1)";
+static const char journal_sql[] =
+    "INSERT OR IGNORE INTO journal (session, seq, type, payload, received_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /* An update, then an insert when there was no row: unlike an upsert, this
  * tells a new user (one more row) from a known one. */
@@ -55,16 +86,23 @@ static void keep_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
     sqlite3_result_int(cx, db->keep && user && db->keep((const char *)user, db->keep_ctx));
 }
 
-static int count_rows(srv_db *db)
+static int count(srv_db *db, const char *sql, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->h, "SELECT count(*) FROM users", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        db->rows = sqlite3_column_int64(st, 0);
+        *out = sqlite3_column_int64(st, 0);
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+static int count_rows(srv_db *db)
+{
+    int rc = count(db, "SELECT count(*) FROM users", &db->rows);
+    return rc == SQLITE_OK ? count(db, "SELECT count(*) FROM delivery_sessions", &db->sessions)
+                           : rc;
 }
 
 int srv_db_open(const char *path, srv_db **out, char *err, size_t errlen)
@@ -75,7 +113,7 @@ int srv_db_open(const char *path, srv_db **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    db->rows_begin = -1;
+    db->rows_begin = db->sessions_begin = -1;
     int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(db->h, 2000);
@@ -92,6 +130,16 @@ int srv_db_open(const char *path, srv_db **out, char *err, size_t errlen)
         rc = sqlite3_prepare_v2(db->h, get_sql, -1, &db->get, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db->h, evict_sql, -1, &db->evict, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, hwm_update_sql, -1, &db->hwm_update, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, hwm_insert_sql, -1, &db->hwm_insert, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, hwm_get_sql, -1, &db->hwm_get, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, trim_sql, -1, &db->trim, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db->h, journal_sql, -1, &db->journal, NULL);
     if (rc == SQLITE_OK)
         rc = count_rows(db);
     if (rc != SQLITE_OK) {
@@ -126,6 +174,11 @@ void srv_db_close(srv_db *db)
     sqlite3_finalize(db->insert);
     sqlite3_finalize(db->get);
     sqlite3_finalize(db->evict);
+    sqlite3_finalize(db->hwm_update);
+    sqlite3_finalize(db->hwm_insert);
+    sqlite3_finalize(db->hwm_get);
+    sqlite3_finalize(db->trim);
+    sqlite3_finalize(db->journal);
     sqlite3_close(db->h);
     free(db);
 }
@@ -135,6 +188,7 @@ int srv_db_begin(srv_db *db)
     if (sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return failed(db);
     db->rows_begin = db->rows;
+    db->sessions_begin = db->sessions;
     return 0;
 }
 
@@ -142,7 +196,7 @@ int srv_db_commit(srv_db *db)
 {
     if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         return failed(db); /* the caller rolls back */
-    db->rows_begin = -1;
+    db->rows_begin = db->sessions_begin = -1;
     return 0;
 }
 
@@ -150,7 +204,9 @@ void srv_db_rollback(srv_db *db)
 {
     if (db->rows_begin >= 0)
         db->rows = db->rows_begin;
-    db->rows_begin = -1;
+    if (db->sessions_begin >= 0)
+        db->sessions = db->sessions_begin;
+    db->rows_begin = db->sessions_begin = -1;
     /* after some errors SQLite has rolled back already: "no transaction is
      * active" is then expected, and db->err keeps the first failure */
     if (sqlite3_get_autocommit(db->h))
@@ -231,6 +287,97 @@ int srv_db_get_user(srv_db *db, const char *user, char *store, size_t storelen,
     sqlite3_reset(db->get);
     sqlite3_clear_bindings(db->get);
     return found;
+}
+
+/* Runs st (session, number, time) once; 0 or -1. */
+static int run_hwm(srv_db *db, sqlite3_stmt *st, const char *session, uint64_t hwm, int64_t now_ms)
+{
+    sqlite3_reset(st);
+    if (sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hwm) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, now_ms) != SQLITE_OK)
+        return failed(db);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        failed(db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int srv_db_put_hwm(srv_db *db, const char *session, uint64_t hwm, int64_t now_ms)
+{
+    if (run_hwm(db, db->hwm_update, session, hwm, now_ms))
+        return -1;
+    if (sqlite3_changes(db->h) > 0)
+        return 0;
+    if (run_hwm(db, db->hwm_insert, session, hwm, now_ms))
+        return -1;
+    db->sessions++;
+    return 0;
+}
+
+int srv_db_get_hwm(srv_db *db, const char *session, uint64_t *hwm)
+{
+    sqlite3_reset(db->hwm_get);
+    if (sqlite3_bind_text(db->hwm_get, 1, session, -1, SQLITE_STATIC) != SQLITE_OK)
+        return failed(db);
+    int rc = sqlite3_step(db->hwm_get), found = 0;
+    if (rc == SQLITE_ROW) {
+        *hwm = (uint64_t)sqlite3_column_int64(db->hwm_get, 0);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        found = failed(db);
+    }
+    sqlite3_reset(db->hwm_get);
+    sqlite3_clear_bindings(db->hwm_get);
+    return found;
+}
+
+int64_t srv_db_session_count(const srv_db *db)
+{
+    return db->sessions;
+}
+
+int64_t srv_db_trim_sessions(srv_db *db, int64_t n, bool (*keep)(const char *session, void *ctx),
+                             void *ctx)
+{
+    if (n <= 0)
+        return 0;
+    db->keep = keep;
+    db->keep_ctx = ctx;
+    sqlite3_reset(db->trim);
+    int rc = sqlite3_bind_int64(db->trim, 1, n);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(db->trim);
+    int64_t gone = rc == SQLITE_DONE ? sqlite3_changes(db->h) : -1;
+    if (gone < 0)
+        failed(db);
+    sqlite3_reset(db->trim);
+    db->keep = NULL;
+    db->keep_ctx = NULL;
+    if (gone > 0)
+        db->sessions -= gone;
+    return gone;
+}
+
+int srv_db_journal_add(srv_db *db, const char *session, uint64_t seq, const void *payload,
+                       size_t len, bool binary, int64_t at_ms)
+{
+    sqlite3_stmt *st = db->journal;
+    sqlite3_reset(st);
+    if (sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)seq) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, binary ? "binary" : "text", -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_blob64(st, 4, len ? payload : "", len, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, at_ms) != SQLITE_OK)
+        return failed(db);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        failed(db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 const char *srv_db_error(srv_db *db)

@@ -40,6 +40,32 @@ int64_t srv_db_evict(srv_db *db, int64_t n, bool (*keep)(const char *user, void 
 int srv_db_get_user(srv_db *db, const char *user, char *store, size_t storelen,
                     int64_t *last_active_ms);
 
+/* lifeline.v1 (see delivery.h): each session's high-water mark of accepted
+ * client numbers, and with --journal every accepted message. Numbers are
+ * stored as SQLite's signed 64-bit integers with the same bits (above
+ * 2^63 - 1 they read as negative). Writes belong in a transaction. */
+
+/* Inserts or updates a session's mark (hex: 32 digits), at unix ms now. */
+int srv_db_put_hwm(srv_db *db, const char *session, uint64_t hwm, int64_t now_ms);
+
+/* Reads a session's mark: 1 (found), 0 (unknown) or -1 (error). */
+int srv_db_get_hwm(srv_db *db, const char *session, uint64_t *hwm);
+
+/* The number of sessions in the table (counted at open, then kept). */
+int64_t srv_db_session_count(const srv_db *db);
+
+/* Deletes up to n sessions' marks, the least recently updated first,
+ * skipping those for which keep(session, ctx) is true. Returns how many
+ * were deleted, or -1. */
+int64_t srv_db_trim_sessions(srv_db *db, int64_t n, bool (*keep)(const char *session, void *ctx),
+                             void *ctx);
+
+/* Adds a message to the journal: the session, its number, its payload and
+ * type, when it was received (unix ms). A number already there is left as
+ * it is. */
+int srv_db_journal_add(srv_db *db, const char *session, uint64_t seq, const void *payload,
+                       size_t len, bool binary, int64_t at_ms);
+
 /* The message of the last failed call (SQLite's, with the system error
  * when there is one, e.g. "disk I/O error (File too large)"), kept through
  * the rollback that follows. */
