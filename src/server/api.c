@@ -45,6 +45,7 @@ static int health(srv_server *s, srv_api_response *r)
     if (o) {
         cJSON_AddBoolToObject(o, "online", 1);
         cJSON_AddNumberToObject(o, "active_connections", (double)s->reg.stats.active);
+        cJSON_AddNumberToObject(o, "sessions", (double)s->dlv.stats.sessions);
         cJSON_AddStringToObject(o, "timestamp", srv_iso8601(srv_clock_wall_ms(), ts, sizeof(ts)));
     }
     return reply(r, 200, o);
@@ -54,6 +55,24 @@ static void add_store(const char *key, void *value, void *ctx)
 {
     const srv_store *st = value;
     cJSON_AddNumberToObject(ctx, key, (double)st->count);
+}
+
+/* lifeline.v1's figures (delivery.h's srv_dlv_stats). */
+static cJSON *delivery(const srv_dlv_stats *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddNumberToObject(o, "sessions", (double)d->sessions);
+        cJSON_AddNumberToObject(o, "accepted", (double)d->accepted);
+        cJSON_AddNumberToObject(o, "acknowledged", (double)d->acknowledged);
+        cJSON_AddNumberToObject(o, "duplicates_dropped", (double)d->duplicates);
+        cJSON_AddNumberToObject(o, "replayed", (double)d->replayed);
+        cJSON_AddNumberToObject(o, "resumes_recovered", (double)d->resumes_recovered);
+        cJSON_AddNumberToObject(o, "resumes_not_recovered", (double)d->resumes_not_recovered);
+        cJSON_AddNumberToObject(o, "protocol_errors", (double)d->protocol_errors);
+        cJSON_AddNumberToObject(o, "sessions_evicted", (double)d->evicted);
+    }
+    return o;
 }
 
 static int stats(srv_server *s, srv_api_response *r)
@@ -74,6 +93,7 @@ static int stats(srv_server *s, srv_api_response *r)
         cJSON_AddNumberToObject(o, "messages_out", (double)st->messages_out);
         cJSON_AddNumberToObject(o, "uptime_ms", (double)(now - s->started_mono));
         cJSON_AddStringToObject(o, "fault", srv_fault_mode_name(s->fault.mode));
+        cJSON_AddItemToObject(o, "delivery", delivery(&s->dlv.stats));
     }
     cJSON_Delete(stores);
     return reply(r, 200, o);
@@ -119,7 +139,7 @@ static int store_broadcast(srv_server *s, const srv_api_request *req, srv_api_re
     cJSON_free(data);
     if (!m)
         return error(r, 500, "out of memory");
-    size_t n = srv_store_send(s, srv_registry_store(&s->reg, req->param), NULL, m);
+    size_t n = srv_store_send(s, req->param, NULL, m);
     srv_msg_unref(m);
     cJSON *o = cJSON_CreateObject();
     if (o)

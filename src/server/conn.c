@@ -15,7 +15,11 @@ static size_t max_queue_bytes(const srv_server *s)
 
 int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m)
 {
-    if (!m || c->close_code || c->blackholed || s->destroying)
+    if (!m || s->destroying)
+        return -1;
+    if (c->dlv)
+        return srv_v1_send(s, c, m); /* its session keeps it, whatever the connection does */
+    if (c->close_code || c->blackholed)
         return -1;
     if (srv_outq_push(&c->outq, m, SRV_OUTQ_MAX_COUNT, max_queue_bytes(s))) {
         srv_log_msg(&s->log, SRV_LOG_WARN, "slow_reader", "closing %s/%s: %zu messages queued",
@@ -29,12 +33,14 @@ int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m)
     return 0;
 }
 
-size_t srv_store_send(srv_server *s, srv_store *store, const srv_conn *except, srv_msg *m)
+size_t srv_store_send(srv_server *s, const char *name, const srv_conn *except, srv_msg *m)
 {
     size_t n = 0;
-    if (!store || !m)
+    if (!name || !m || s->destroying)
         return 0;
-    srv_conn *c = store->members;
+    n += srv_v1_send_idle(s, name, m);
+    srv_store *store = srv_registry_store(&s->reg, name);
+    srv_conn *c = store ? store->members : NULL;
     while (c) {
         /* a send can close c (slow reader) but never unlinks it here */
         srv_conn *next = c->snext;
@@ -251,7 +257,7 @@ int srv_conn_writeable(srv_server *s, srv_conn *c)
         srv_msg_unref(pong);
         if (n < 0)
             return -1;
-        if (c->pongs.count || c->ping_due || c->outq.count)
+        if (c->pongs.count || c->ping_due || c->outq.count || (c->dlv && srv_v1_has_write(s, c)))
             lws_callback_on_writable(c->wsi);
         return 0;
     }
@@ -263,10 +269,12 @@ int srv_conn_writeable(srv_server *s, srv_conn *c)
         c->ping_due = 0;
         if (n <= 0 || lws_write(c->wsi, frame + LWS_PRE, (size_t)n, LWS_WRITE_PING) < 0)
             return -1;
-        if (c->outq.count)
+        if (c->outq.count || (c->dlv && srv_v1_has_write(s, c)))
             lws_callback_on_writable(c->wsi);
         return 0;
     }
+    if (c->dlv)
+        return srv_v1_writeable(s, c);
     srv_msg *m = srv_outq_pop(&c->outq);
     if (!m)
         return 0;

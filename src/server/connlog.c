@@ -28,6 +28,8 @@ const char *srv_close_cause_name(srv_close_cause cause)
         return "fault_mode";
     case SRV_CLOSE_ERROR:
         return "server_error";
+    case SRV_CLOSE_REPLACED:
+        return "session_replaced";
     }
     return "unknown";
 }

@@ -23,6 +23,7 @@ typedef enum srv_close_cause {
     SRV_CLOSE_SHUTDOWN,     /* "server_shutdown": SIGINT or SIGTERM (1001) */
     SRV_CLOSE_FAULT,        /* "fault_mode": accept_then_close, close_all (1001) */
     SRV_CLOSE_ERROR,        /* "server_error": the server could not serve it (out of memory) */
+    SRV_CLOSE_REPLACED,     /* "session_replaced": its lifeline.v1 session resumed on another (1008) */
 } srv_close_cause;
 
 /* The "reason" word of a cause. */

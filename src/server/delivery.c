@@ -440,10 +440,9 @@ int srv_dlv_hello(srv_dlv *d, srv_dlv_conn *c, const ll_wire_unit *u, const char
     srv_msg *m;
     while ((m = srv_outq_pop(&c->early))) {
         if (stream_push(d, s, m, now))
-            rc = -1;
+            rc = 1;
         srv_msg_unref(m);
     }
-    (void)now;
     return rc;
 }
 

@@ -26,6 +26,7 @@
 #define SRV_DLV_DEFAULT_ACK_EVERY 32
 #define SRV_DLV_DEFAULT_ACK_DELAY_MS 20
 #define SRV_DLV_DEFAULT_MAX_SESSIONS 10000
+#define SRV_DLV_MAX_SESSIONS_MAX 100000000
 
 /* A close reason fits a close frame (123 bytes) and its NUL. */
 #define SRV_DLV_REASON_MAX 124
@@ -157,9 +158,10 @@ typedef struct srv_dlv_welcome {
  * now. stored: the session's high-water mark in the database (0: none),
  * looked up by the adapter when srv_dlv_find gave NULL. new_epoch: a random
  * non-zero number, used if a new stream starts. Applies "Resume": the
- * welcome is then due on c, then the messages sent again. Returns 0, -1
- * when out of memory, or SRV_DLV_ERROR with c->reason (the session belongs
- * to another identity). */
+ * welcome is then due on c, then the messages sent again. Returns 0; 1
+ * when a message sent to c before its hello could not be kept (close it as
+ * a slow reader); -1 when out of memory; or SRV_DLV_ERROR with c->reason
+ * (the session belongs to another identity). */
 int srv_dlv_hello(srv_dlv *d, srv_dlv_conn *c, const ll_wire_unit *u, const char *store,
                   const char *user, uint64_t stored, int64_t now, uint64_t new_epoch,
                   srv_dlv_welcome *out);

@@ -91,7 +91,7 @@ void srv_hold_transition(srv_server *s, srv_fault_mode from, srv_fault_mode to)
         if (from == SRV_FAULT_BLACKHOLE) {
             /* a fresh heartbeat: pongs could not be read in the hole */
             srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
-            if (c->outq.count)
+            if (c->outq.count || c->dlv)
                 lws_callback_on_writable(c->wsi);
         }
         srv_hold_new_conn(s, c);

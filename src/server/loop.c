@@ -205,8 +205,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+/* The subprotocols: libwebsockets 4.1 binds an upgrade to the first name
+ * of the client's Sec-WebSocket-Protocol it finds here, and selects it in
+ * its 101; without the header, to the first entry (plain WebSocket); with
+ * only names it lacks, it drops the connection without an answer
+ * (lws_process_ws_upgrade, roles/ws/server-ws.c). One callback serves
+ * both: ws.c tells lifeline.v1 connections by their protocol's name. */
 static const struct lws_protocols protocols[] = {
     {"lifeline", callback, sizeof(srv_session), 4096, 0, NULL, 0},
+    {LL_WIRE_SUBPROTOCOL, callback, sizeof(srv_session), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -240,6 +247,8 @@ void srv_server_check_monitor(srv_server *s)
 
 static void flush(srv_server *s)
 {
+    /* lifeline.v1's marks first: the registry's batch is a transaction of its own */
+    srv_v1_commit(s);
     if (srv_registry_flush(&s->reg, s->db) < 0)
         srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", srv_db_error(s->db));
     /* at most once a minute, and what is left at shutdown */
@@ -292,6 +301,7 @@ static void tick(lws_sorted_usec_list_t *sul)
     heartbeats(s, now);
     srv_server_check_monitor(s);
     if (now >= s->next_flush_mono) {
+        srv_v1_sweep(s);
         flush(s);
         s->next_flush_mono = now + SRV_FLUSH_EVERY_MS;
     }
@@ -487,6 +497,15 @@ int srv_server_run(const srv_opts *opt)
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
     srv_registry_init(&s->reg);
     s->reg.max_users = opt->max_users;
+    srv_dlv_cfg dcfg = {
+        .replay_ms = opt->replay_ms,
+        .replay_max = (uint64_t)opt->replay_max,
+        .replay_max_bytes = (uint64_t)opt->replay_max_bytes,
+        .ack_every = (uint64_t)opt->ack_every,
+        .ack_delay_ms = opt->ack_delay_ms,
+        .max_sessions = (uint64_t)opt->max_sessions,
+    };
+    srv_dlv_init(&s->dlv, &dcfg);
     s->tick_ms = tick_period(opt);
     s->started_mono = srv_clock_mono_ms();
     srv_monitor_init(&s->monitor, opt->down_after_ms, s->started_mono);
@@ -530,9 +549,11 @@ int srv_server_run(const srv_opts *opt)
     s->next_flush_mono = s->started_mono + SRV_FLUSH_EVERY_MS;
     srv_server_kick(s);
 
-    while (!interrupted)
+    while (!interrupted) {
         if (lws_service(s->ctx, 0) < 0)
             break;
+        srv_v1_service(s); /* one commit for the acks this pass made due */
+    }
 
     emit(s, SRV_EVENT_STOPPING, 0);
     shutdown_connections(s);
@@ -543,6 +564,7 @@ int srv_server_run(const srv_opts *opt)
     flush(s);
     srv_db_close(s->db);
     srv_registry_free(&s->reg);
+    srv_dlv_free(&s->dlv);
     while (s->parked) {
         srv_parked *p = s->parked;
         s->parked = p->next;

@@ -2,6 +2,8 @@
  * number parsing, and cross-option checks. See options.h. */
 #include "server/options.h"
 
+#include "server/delivery.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,6 +45,22 @@ static const opt_spec specs[] = {
     {"tls-key", OPT_STR, FIELD(tls_key), 0, 0, "PEM private key for --tls-cert"},
     {"down-after-ms", OPT_I64, FIELD(down_after_ms), 1, 365 * DAY_MS,
      "no clients this long is a status change (default 60000)"},
+    {"replay-ms", OPT_I64, FIELD(replay_ms), 0, 7 * DAY_MS,
+     "lifeline.v1: keep messages sent to a session at least this long for its resume\n"
+     "      (default 120000)"},
+    {"replay-max", OPT_I64, FIELD(replay_max), 1, 100000000,
+     "lifeline.v1: but at most this many per session (default 10000)"},
+    {"replay-max-bytes", OPT_I64, FIELD(replay_max_bytes), 1024, 1LL << 40,
+     "lifeline.v1: and at most this many bytes of them per session (default 16777216)"},
+    {"ack-every", OPT_I64, FIELD(ack_every), 1, 1000000,
+     "lifeline.v1: acknowledge after this many messages (default 32)"},
+    {"ack-delay-ms", OPT_I64, FIELD(ack_delay_ms), 0, 60000,
+     "lifeline.v1: or this long after the first unacknowledged one (default 20)"},
+    {"max-sessions", OPT_I64, FIELD(max_sessions), 1, SRV_DLV_MAX_SESSIONS_MAX,
+     "lifeline.v1: sessions kept without a connection, and high-water marks kept in\n"
+     "      the database; the least recently used go first (default 10000)"},
+    {"journal", OPT_FLAG, FIELD(journal), 0, 0,
+     "lifeline.v1: keep every accepted client message in the database's journal table"},
     {"json", OPT_FLAG, FIELD(json_logs), 0, 0, "log JSON lines instead of text"},
     {"log-level", OPT_LEVEL, FIELD(log_level), 0, 0,
      "error, warn, info or debug: the least severe lines logged (default info, which\n"
@@ -71,6 +89,12 @@ void srv_opts_init(srv_opts *o)
     o->max_message_bytes = SRV_OPTS_DEFAULT_MAX_MESSAGE_BYTES;
     o->down_after_ms = SRV_OPTS_DEFAULT_DOWN_AFTER_MS;
     o->token_ttl_s = SRV_OPTS_DEFAULT_TTL_S;
+    o->replay_ms = SRV_DLV_DEFAULT_REPLAY_MS;
+    o->replay_max = SRV_DLV_DEFAULT_REPLAY_MAX;
+    o->replay_max_bytes = SRV_DLV_DEFAULT_REPLAY_MAX_BYTES;
+    o->ack_every = SRV_DLV_DEFAULT_ACK_EVERY;
+    o->ack_delay_ms = SRV_DLV_DEFAULT_ACK_DELAY_MS;
+    o->max_sessions = SRV_DLV_DEFAULT_MAX_SESSIONS;
     o->log_level = SRV_LOG_INFO;
 }
 

@@ -42,6 +42,14 @@ typedef struct srv_opts {
     const char *tls_cert;
     const char *tls_key;
     int64_t down_after_ms;
+    /* lifeline.v1 (delivery.h) */
+    int64_t replay_ms;          /* keep sent messages at least this long */
+    int64_t replay_max;         /* at most this many per session */
+    int64_t replay_max_bytes;   /* and at most this many bytes of them */
+    int64_t ack_every;
+    int64_t ack_delay_ms;
+    int64_t max_sessions;       /* sessions kept without a connection, and marks in the database */
+    bool journal;               /* keep every accepted client message in the database */
     bool json_logs;
     srv_log_level log_level;    /* lines below it are not written */
     /* alert channels, from the environment (main.c) */

@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* At least libwebsockets' LWS_PRE (checked where lws is included). */
-#define SRV_MSG_HEADROOM 32
+/* At least libwebsockets' LWS_PRE plus a lifeline.v1 data unit's header
+ * (checked in v1.c). */
+#define SRV_MSG_HEADROOM 64
 
 typedef struct srv_msg {
     size_t refs;

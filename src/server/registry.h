@@ -22,6 +22,7 @@
 struct lws;
 struct srv_conn;
 struct srv_tap_entry;
+struct srv_dlv_conn;
 
 typedef struct srv_store {
     char *name;
@@ -63,6 +64,7 @@ typedef struct srv_conn {
     uint16_t client_code;          /* the code of the client's close frame, if it began the close */
     uint8_t cause;                 /* srv_close_cause: why it ends (the first one given) */
     struct srv_tap_entry *tap;      /* its socket as tap.c watches it */
+    struct srv_dlv_conn *dlv;       /* lifeline.v1 (delivery.h): its protocol state; NULL: plain */
     unsigned ping_due : 1;         /* write a ping frame when writable */
     unsigned rx_binary : 1;        /* the message being reassembled */
     unsigned rx_partial : 1;       /* a message is partly read */
@@ -72,6 +74,7 @@ typedef struct srv_conn {
     unsigned failing : 1;          /* failed (RFC 6455 7.1.7): dropped once our close is out */
     unsigned lws_closing : 1;      /* libwebsockets has begun the close */
     unsigned reap_runs : 2;        /* the reaper's progress (conn.c) */
+    unsigned announced : 1;        /* user_joined was sent for it: user_left will be */
     ll_utf8_stream rx_utf8;        /* the text message being received, so far */
 } srv_conn;
 

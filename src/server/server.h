@@ -13,6 +13,7 @@
 #include "server/db.h"
 #include "server/alerts.h"
 #include "server/connlog.h"
+#include "server/delivery.h"
 #include "server/events.h"
 #include "server/fault.h"
 #include "server/log.h"
@@ -54,6 +55,9 @@ typedef struct srv_server {
     srv_db *db;
     srv_fault_state fault;
     srv_monitor monitor;
+    srv_dlv dlv;               /* lifeline.v1's sessions */
+    bool dlv_tx;               /* a transaction of marks and journal rows is open */
+    lws_sorted_usec_list_t ack_timer; /* the next ack due by time (v1.c) */
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     int port;
@@ -94,9 +98,10 @@ const char *srv_peer_of(struct lws *wsi, char out[SRV_PEER_LEN]);
  * reader with 1008). */
 int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m);
 
-/* Sends m to every member of store except `except`; returns how many
- * accepted it. */
-size_t srv_store_send(srv_server *s, srv_store *store, const srv_conn *except, srv_msg *m);
+/* Sends m to every member of the store named store except `except`, and
+ * keeps it for the lifeline.v1 sessions of that store that have no
+ * connection now; returns how many took it. */
+size_t srv_store_send(srv_server *s, const char *store, const srv_conn *except, srv_msg *m);
 
 /* Starts closing c with a close frame (code, static reason) because of
  * cause (for the log); the tick drops it if the peer does not finish the
@@ -146,6 +151,55 @@ int srv_conn_writeable(srv_server *s, srv_conn *c);
  * the callback's result. */
 int srv_ws_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons reason,
                     srv_session *pss, void *in, size_t len);
+
+/* The application's handling of one complete message from c (a text
+ * message is valid UTF-8): echo, reply, broadcast. For a lifeline.v1
+ * connection, the payload of a data unit, once per number. */
+void srv_ws_app_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
+                        bool binary);
+
+/* Tells the rest of c's store that c joined (user_joined), once: at the
+ * upgrade, or for a lifeline.v1 connection at its hello, when its session
+ * is attached (so that the session itself is not sent the notice). */
+void srv_ws_joined(srv_server *s, srv_conn *c);
+
+/* --- v1.c: lifeline.v1 on connections (delivery.c's adapter) --- */
+
+/* c was upgraded with the subprotocol lifeline.v1. Returns 0 or -1. */
+int srv_v1_open(srv_server *s, srv_conn *c);
+
+/* c ends: its session stays, without a connection. */
+void srv_v1_close(srv_server *s, srv_conn *c);
+
+/* One complete message from c, read as a unit. Returns 0, or -1 for the
+ * receive callback to return (c failed: a protocol error closes it with
+ * 1002 and a reason naming the error). */
+int srv_v1_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
+                   bool binary);
+
+/* m for c: into its session's stream (or, before its hello, held for it).
+ * Returns 0, or -1 when dropped. */
+int srv_v1_send(srv_server *s, srv_conn *c, srv_msg *m);
+
+/* m for the sessions of store without a connection; returns how many. */
+size_t srv_v1_send_idle(srv_server *s, const char *store, srv_msg *m);
+
+/* WRITEABLE for c: writes one unit. Returns 0, or -1 (close). */
+int srv_v1_writeable(srv_server *s, srv_conn *c);
+
+/* Whether c has a unit to write now. */
+bool srv_v1_has_write(srv_server *s, const srv_conn *c);
+
+/* After each service pass: commits when an ack is due, asks to write the
+ * acks that are, and sets the timer for the next. */
+void srv_v1_service(srv_server *s);
+
+/* Commits the sessions' marks and journal rows now. Returns 0 or -1 (the
+ * batch was rolled back, its sessions' connections closed). */
+int srv_v1_commit(srv_server *s);
+
+/* Drops messages older than --replay-ms (once a second). */
+void srv_v1_sweep(srv_server *s);
 
 /* --- http.c: the HTTP API --- */
 

@@ -170,8 +170,23 @@ static void announce(srv_server *s, srv_conn *c, const char *type)
     if (!c->store || s->stopping)
         return;
     srv_msg *m = srv_msg_from_text(srv_proto_presence(type, c->store->name, c->user->name));
-    srv_store_send(s, c->store, c, m);
+    srv_store_send(s, c->store->name, c, m);
     srv_msg_unref(m);
+}
+
+void srv_ws_joined(srv_server *s, srv_conn *c)
+{
+    if (c->announced)
+        return;
+    c->announced = 1;
+    announce(s, c, "user_joined");
+}
+
+/* Whether wsi was upgraded with the subprotocol lifeline.v1. */
+static bool speaks_v1(struct lws *wsi)
+{
+    const struct lws_protocols *p = lws_get_protocol(wsi);
+    return p && p->name && !strcmp(p->name, LL_WIRE_SUBPROTOCOL);
 }
 
 static int established(srv_server *s, struct lws *wsi, srv_session *pss)
@@ -199,9 +214,14 @@ static int established(srv_server *s, struct lws *wsi, srv_session *pss)
         c->cause = SRV_CLOSE_ERROR;
         return -1;
     }
+    if (speaks_v1(wsi) && srv_v1_open(s, c)) {
+        c->cause = SRV_CLOSE_ERROR;
+        return -1;
+    }
     srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
     srv_hold_new_conn(s, c);
-    announce(s, c, "user_joined");
+    if (!c->dlv)
+        srv_ws_joined(s, c); /* a lifeline.v1 connection joins at its hello */
     srv_server_check_monitor(s);
     return 0;
 }
@@ -214,20 +234,19 @@ static void closed(srv_server *s, srv_session *pss)
     pss->conn = NULL;
     srv_tap_forget(c);
     srv_outq_clear(&c->pongs);
-    announce(s, c, "user_left");
+    if (c->announced)
+        announce(s, c, "user_left");
     int64_t now = srv_clock_mono_ms();
     log_closed(s, c, now);
+    srv_v1_close(s, c); /* after user_left, which its own session does not get */
     srv_registry_close(&s->reg, c, now);
     if (!s->destroying)
         srv_server_check_monitor(s);
 }
 
-/* One complete message from c (a text message is valid UTF-8). */
-static void handle_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
-                           bool binary)
+void srv_ws_app_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
+                        bool binary)
 {
-    s->reg.stats.messages_in++;
-    srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
     if (binary) {
         srv_msg *m = srv_msg_new(data, len, true);
         srv_conn_send(s, c, m);
@@ -250,11 +269,24 @@ static void handle_message(srv_server *s, srv_conn *c, const unsigned char *data
         break;
     case SRV_PROTO_BROADCAST:
         m = srv_msg_from_text(srv_proto_broadcast(c->store->name, c->user->name, r.data));
-        srv_store_send(s, c->store, c, m);
+        srv_store_send(s, c->store->name, c, m);
         break;
     }
     srv_msg_unref(m);
     srv_proto_result_free(&r);
+}
+
+/* One complete message from c (a text message is valid UTF-8). Returns
+ * what the receive callback returns. */
+static int handle_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
+                          bool binary)
+{
+    s->reg.stats.messages_in++;
+    srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
+    if (c->dlv)
+        return srv_v1_message(s, c, data, len, binary);
+    srv_ws_app_message(s, c, data, len, binary);
+    return 0;
 }
 
 /* LWS_CALLBACK_RECEIVE: a piece of a message, as it arrives (a fragment,
@@ -282,10 +314,8 @@ static int receive(srv_server *s, srv_conn *c, const unsigned char *in, size_t l
                           (final && !ll_utf8_stream_complete(&c->rx_utf8))))
         return srv_conn_fail(s, c, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8",
                              SRV_CLOSE_PROTOCOL);
-    if (first && final) {
-        handle_message(s, c, in, len, c->rx_binary);
-        return 0;
-    }
+    if (first && final)
+        return handle_message(s, c, in, len, c->rx_binary);
     size_t need = c->rx_len + len + remaining;
     if (need > c->rx_cap) {
         size_t cap = c->rx_cap ? c->rx_cap : 4096;
@@ -302,11 +332,12 @@ static int receive(srv_server *s, srv_conn *c, const unsigned char *in, size_t l
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += len;
     if (final) {
-        handle_message(s, c, c->rx, c->rx_len, c->rx_binary);
+        int rc = handle_message(s, c, c->rx, c->rx_len, c->rx_binary);
         /* idle connections keep no reassembly memory */
         free(c->rx);
         c->rx = NULL;
         c->rx_len = c->rx_cap = 0;
+        return rc;
     }
     return 0;
 }

@@ -115,6 +115,39 @@ static void max_users_defaults_to_100000_and_is_checked(void **state)
     }
 }
 
+static void delivery_options_default_as_the_protocol_says_and_are_checked(void **state)
+{
+    (void)state;
+    srv_opts o;
+    char err[256];
+    char *argv[] = {"lifeline-server"};
+    assert_int_equal(parse(&o, err, 1, argv), 0);
+    assert_int_equal(o.replay_ms, 120000);
+    assert_int_equal(o.replay_max, 10000);
+    assert_int_equal(o.replay_max_bytes, 16777216);
+    assert_int_equal(o.ack_every, 32);
+    assert_int_equal(o.ack_delay_ms, 20);
+    assert_int_equal(o.max_sessions, 10000);
+    assert_false(o.journal);
+    assert_int_equal(PARSE(&o, err, "--replay-ms", "5000", "--replay-max=3", "--ack-every", "1",
+                           "--ack-delay-ms=0", "--max-sessions", "2", "--journal",
+                           "--replay-max-bytes", "4096"),
+                     0);
+    assert_int_equal(o.replay_ms, 5000);
+    assert_int_equal(o.replay_max, 3);
+    assert_int_equal(o.ack_every, 1);
+    assert_int_equal(o.ack_delay_ms, 0);
+    assert_int_equal(o.max_sessions, 2);
+    assert_int_equal(o.replay_max_bytes, 4096);
+    assert_true(o.journal);
+    assert_int_equal(PARSE(&o, err, "--ack-every", "0"), -1);
+    assert_non_null(strstr(err, "--ack-every: expected an integer in 1..1000000"));
+    assert_int_equal(PARSE(&o, err, "--replay-max", "0"), -1);
+    assert_non_null(strstr(err, "--replay-max"));
+    assert_int_equal(PARSE(&o, err, "--max-sessions", "0"), -1);
+    assert_int_equal(PARSE(&o, err, "--journal=yes"), -1);
+}
+
 static void tls_needs_both_files(void **state)
 {
     (void)state;
@@ -194,6 +227,7 @@ int main(void)
         cmocka_unit_test(bad_numbers_name_the_option),
         cmocka_unit_test(unknown_missing_and_stray_arguments_are_errors),
         cmocka_unit_test(max_users_defaults_to_100000_and_is_checked),
+        cmocka_unit_test(delivery_options_default_as_the_protocol_says_and_are_checked),
         cmocka_unit_test(tls_needs_both_files),
         cmocka_unit_test(make_token_needs_user_store_and_secret),
         cmocka_unit_test(help_is_a_mode),
