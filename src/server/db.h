@@ -1,6 +1,7 @@
-/* The SQLite store of users' last activity: one row per user with the
- * store they were last seen in and last_active_at (unix ms). The server
- * batches writes (see registry.h); this module only runs statements. */
+/* The server's SQLite database: users' last activity, one row per user with
+ * the store they were last seen in and last_active_at (unix ms); and
+ * lifeline.v1's session marks and journal (below). The server batches
+ * writes (see registry.h, v1.c); this module only runs statements. */
 #ifndef SRV_DB_H
 #define SRV_DB_H
 
