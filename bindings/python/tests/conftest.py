@@ -219,6 +219,12 @@ class Recorder:
     def on_notify(self, info) -> None:
         self._add("notify", info)
 
+    def on_acked(self, msg_id) -> None:
+        self._add("acked", msg_id)
+
+    def on_resumed(self, recovered, replayed) -> None:
+        self._add("resumed", recovered, replayed)
+
     def callbacks(self) -> dict:
         return dict(
             on_state=self.on_state,
@@ -228,6 +234,8 @@ class Recorder:
             on_retry=self.on_retry,
             on_dropped=self.on_dropped,
             on_notify=self.on_notify,
+            on_acked=self.on_acked,
+            on_resumed=self.on_resumed,
         )
 
     # waiting

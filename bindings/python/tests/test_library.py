@@ -31,7 +31,8 @@ def test_library_is_the_abi_the_binding_mirrors():
     "enum_type,name_of",
     [(lifeline.State, "lifeline_state_name"), (lifeline.Quality, "lifeline_quality_name"),
      (lifeline.JitterMode, "lifeline_jitter_mode_name"),
-     (lifeline.QueuePolicy, "lifeline_queue_policy_name")],
+     (lifeline.QueuePolicy, "lifeline_queue_policy_name"),
+     (lifeline.Delivery, "lifeline_delivery_name")],
 )
 def test_enum_values_are_the_c_names_in_the_c_order(enum_type, name_of):
     fn = getattr(_ffi.lib, name_of)
@@ -46,6 +47,7 @@ def test_enum_names_as_the_documentation_gives_them():
     assert lifeline.QueuePolicy.DROP_OLDEST == "drop_oldest"
     assert lifeline.QueuePolicy.REJECT == "reject"
     assert [str(m) for m in lifeline.JitterMode] == ["additive", "full"]
+    assert [str(m) for m in lifeline.Delivery] == ["best_effort", "reliable"]
 
 
 def test_log_level_names_are_the_c_names():

@@ -20,10 +20,13 @@ from ._client import Client, EventStream
 from ._ffi import LIBRARY_ENV, LibraryNotFound
 from ._ffi import lib as _lib
 from ._loop import Loop
-from ._options import default_options
+from ._options import default_options, outbox_check
 from ._types import (
+    AckedEvent,
     ConfigError,
+    Delivery,
     DroppedEvent,
+    Durability,
     ErrorCode,
     Event,
     JitterMode,
@@ -36,6 +39,7 @@ from ._types import (
     Quality,
     QualityEvent,
     QueuePolicy,
+    ResumedEvent,
     RetryEvent,
     State,
     StateEvent,
@@ -57,9 +61,12 @@ library_version: str = _lib.lifeline_version().decode()
 library_path: str = _lib._name
 
 __all__ = [
+    "AckedEvent",
     "Client",
     "ConfigError",
+    "Delivery",
     "DroppedEvent",
+    "Durability",
     "ErrorCode",
     "Event",
     "EventStream",
@@ -76,6 +83,7 @@ __all__ = [
     "Quality",
     "QualityEvent",
     "QueuePolicy",
+    "ResumedEvent",
     "RetryEvent",
     "State",
     "StateEvent",
@@ -85,5 +93,6 @@ __all__ = [
     "error_name",
     "library_path",
     "library_version",
+    "outbox_check",
     "strerror",
 ]

@@ -13,7 +13,9 @@ whole process; each one finds its client's :class:`Sink` by the config's
   exception it raises is logged on the "lifeline" logger, and goes no
   further), or the row's fallback when the application gave none,
 - hands the event to each open stream's asyncio loop with
-  ``loop.call_soon_threadsafe``.
+  ``loop.call_soon_threadsafe``,
+- tells the client's :class:`~lifeline._acks.AckWaiters` of acks and state
+  changes (``Client.send_acked()``).
 
 :func:`install` registers a Sink and sets the trampolines and its key in a
 config; :func:`uninstall` forgets it once the C client is freed.
@@ -37,7 +39,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _ffi
+from ._acks import AckWaiters
 from ._types import (
+    AckedEvent,
     DroppedEvent,
     Event,
     LogLevel,
@@ -46,6 +50,7 @@ from ._types import (
     NotifyInfo,
     PongEvent,
     QualityEvent,
+    ResumedEvent,
     RetryEvent,
     StateEvent,
     StateInfo,
@@ -124,6 +129,14 @@ def _notify(info_p: Any) -> Tuple[Any, ...]:
     return (info,)
 
 
+def _acked(msg_id: int) -> Tuple[Any, ...]:
+    return (msg_id,)
+
+
+def _resumed(recovered: int, replayed: int) -> Tuple[Any, ...]:
+    return (bool(recovered), replayed)
+
+
 _PY_LEVEL = {
     LogLevel.ERROR: logging.ERROR,
     LogLevel.WARN: logging.WARNING,
@@ -161,6 +174,8 @@ CALLBACKS: Tuple[Callback, ...] = (
     Callback("on_dropped", _ffi.DROPPED_CB, _dropped, DroppedEvent),
     Callback("on_log", _ffi.LOG_CB, _log, None, _log_natively),
     Callback("on_notify", _ffi.NOTIFY_CB, _notify, NotifyEvent),
+    Callback("on_acked", _ffi.ACKED_CB, _acked, AckedEvent),
+    Callback("on_resumed", _ffi.RESUMED_CB, _resumed, ResumedEvent),
 )
 
 #: The keywords of the application's callbacks.
@@ -208,6 +223,12 @@ class Sink:
         self.subs: List["weakref.ref[Subscription]"] = []
         self.subs_lock = threading.Lock()
         self.finished = False
+        self.acks = AckWaiters()
+        # the binding's own observers of a callback, after the app's
+        self.observers: Dict[str, Callable[..., None]] = {
+            "on_acked": self.acks.acked,
+            "on_state": lambda old, new, info: self.acks.state(new, info),
+        }
 
     # -- streams
     def subscribe(self, sub: Subscription) -> None:
@@ -243,6 +264,7 @@ class Sink:
             if self.finished:
                 return
             self.finished = True
+        self.acks.finish()
         self.publish(END)
         with self.subs_lock:
             self.subs = []
@@ -264,6 +286,9 @@ class Sink:
                 row.fallback(*values)
             if row.event is not None and self.subs:
                 self.publish(row.event(*values))
+            observer = self.observers.get(row.name)
+            if observer is not None:
+                observer(*values)
         except BaseException:
             log.exception("lifeline: %s callback failed", row.name[3:])
         finally:

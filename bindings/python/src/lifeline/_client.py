@@ -26,6 +26,10 @@ from ._loop import Loop
 from ._native import _ClientNative
 from ._options import INT_MAX, OPTIONS, _cstr, _Config
 from ._types import (
+    DELIVERIES,
+    QUEUE_POLICIES,
+    Delivery,
+    Durability,
     ErrorCode,
     Event,
     JitterMode,
@@ -97,6 +101,16 @@ class Client:
     connection ends there and then, and a started client that was neither
     stopped nor closed says so with a ResourceWarning, as an unclosed socket
     does.
+
+    Reliable delivery (``delivery="reliable"``, docs/protocol.md): messages
+    are numbered, kept in an outbox (in memory, or the SQLite file
+    ``outbox_path``, which keeps them across restarts of the app) until the
+    server acknowledges them, and sent again after each reconnection; the
+    server must speak lifeline.v1 (else the state becomes error with
+    NOT_LIFELINE). :meth:`send` then returns each message's id,
+    ``on_acked(id)`` says every message up to ``id`` is acknowledged,
+    ``on_resumed(recovered, replayed)`` reports each resumed session, and
+    ``await`` :meth:`send_acked` waits for one message's ack.
     """
 
     def __init__(
@@ -111,6 +125,8 @@ class Client:
         on_dropped: Optional[Callable[[Data, str], Any]] = None,
         on_log: Optional[Callable[[LogLevel, str], Any]] = None,
         on_notify: Optional[Callable[[NotifyInfo], Any]] = None,
+        on_acked: Optional[Callable[[int], Any]] = None,
+        on_resumed: Optional[Callable[[bool, int], Any]] = None,
         base_delay_ms: Optional[int] = None,
         max_delay_ms: Optional[int] = None,
         jitter_ms: Optional[int] = None,
@@ -144,6 +160,11 @@ class Client:
         alert_min_interval_ms: Optional[int] = None,
         alert_username: Optional[str] = None,
         log_level: Union[LogLevel, str, int, None] = None,
+        delivery: Union[Delivery, str, None] = None,
+        outbox_path: Union[str, "os.PathLike[str]", None] = None,
+        outbox_durability: Union[Durability, str, int, None] = None,
+        ack_every: Optional[int] = None,
+        ack_delay_ms: Optional[int] = None,
     ) -> None:
         args = dict(locals())
         callbacks = {k: args.pop(k) for k in _callbacks.NAMES}
@@ -155,6 +176,9 @@ class Client:
         self._loop = loop
         self._running = False  # started, and not stopped or closed since
         config = _Config(url, options)
+        d = config.cfg.delivery
+        self._reliable = 0 <= d < len(DELIVERIES) and DELIVERIES[d] is Delivery.RELIABLE
+        self._drop_oldest = config.cfg.queue_policy == QUEUE_POLICIES.index(QueuePolicy.DROP_OLDEST)
         self._native = _ClientNative(config, _callbacks.Sink(callbacks))
 
     # -- lifecycle
@@ -263,10 +287,18 @@ class Client:
 
     # -- traffic
     def send(self, data: Message, *, block: bool = False,
-             timeout: Optional[float] = None) -> None:
+             timeout: Optional[float] = None) -> Optional[int]:
         """Send one message: str as text, bytes-like as binary. Copied; while
         not connected it waits in the offline queue. Raises LifelineError
         (MESSAGE_TOO_BIG, QUEUE_FULL, NOT_CONNECTED, STOPPED).
+
+        Returns None in best-effort delivery (the default). With
+        ``delivery="reliable"`` it returns the message's id (an int, 1 and
+        up, increasing; lifeline_client_send_id()), once the message is in
+        the outbox (committed, with an outbox file); ``on_acked`` reports
+        ids as the server acknowledges them. It also raises OUTBOX_IO (the
+        outbox file could not be written: the message is not in it), and
+        QUEUE_FULL when the outbox is full (policy "reject").
 
         With ``block=True`` a full queue (QUEUE_FULL, policy "reject") makes
         it wait for room, at most ``timeout`` seconds (None: as long as it
@@ -282,41 +314,77 @@ class Client:
         if not block:
             if timeout is not None:
                 raise ValueError("send: timeout= needs block=True")
-            self._check("send", lib.lifeline_client_send, raw, len(raw), binary)
-            return
+            rc, msg_id = self._send_once("send", raw, binary)
+            if rc:
+                raise LifelineError(rc, "send")
+            return msg_id
         deadline = _deadline(timeout)
         if _callbacks.loop_key_here() is self._native.sink.loop_key:
             # the loop thread drains the queue: waiting on it would wait forever
             raise LifelineError(ErrorCode.IN_CALLBACK, "send(block=True)")
-        for pause in self._tries("send", raw, binary, deadline):
+        tries = self._tries("send", raw, binary, deadline)
+        for pause in tries:
             time.sleep(pause)  # without the GIL
+        return tries.msg_id
 
-    async def send_async(self, data: Message, *, timeout: Optional[float] = None) -> None:
+    async def send_async(self, data: Message, *,
+                         timeout: Optional[float] = None) -> Optional[int]:
         """send(data, block=True, timeout=timeout) for asyncio: the waits
         between tries are ``asyncio.sleep()``, so the event loop runs
         meanwhile. Each try is one lifeline_client_send(), which copies the
         message and returns without waiting for the network. Raises as
-        send() does; QUEUE_FULL once timeout seconds have passed."""
+        send() does; QUEUE_FULL once timeout seconds have passed. Returns
+        what send() returns (the id, with reliable delivery)."""
         raw, binary = _encode(data)
-        for pause in self._tries("send_async", raw, binary, _deadline(timeout)):
+        tries = self._tries("send_async", raw, binary, _deadline(timeout))
+        for pause in tries:
             await asyncio.sleep(pause)
+        return tries.msg_id
+
+    async def send_acked(self, data: Message) -> int:
+        """Reliable delivery: send one message (as send() does) and wait
+        until the server has acknowledged it; returns its id.
+
+        It resolves when ``on_acked`` reports that id or a higher one (acks
+        are cumulative). It raises LifelineError when the client stops
+        before that (STOPPED: stop() or close(); with an outbox file the
+        message stays in it and goes out after the next start), or fails for
+        good (state error: the error of that state change, NOT_LIFELINE when
+        the server does not speak lifeline.v1, say). It raises at once what
+        send() raises, and STATE in best-effort delivery. Cancelling the
+        wait (``asyncio.wait_for``, say) does not take the message back.
+
+        Not with ``queue_policy="drop_oldest"`` (it raises STATE): the
+        library reports a message dropped from the outbox by its data, not
+        its id, so its wait could not be told it failed (it would resolve
+        once a later message is acknowledged)."""
+        if not self._reliable:
+            raise LifelineError(ErrorCode.STATE, "send_acked",
+                                'needs delivery="reliable"')
+        if self._drop_oldest:
+            raise LifelineError(ErrorCode.STATE, "send_acked",
+                                'not with queue_policy="drop_oldest" (see its docstring)')
+        raw, binary = _encode(data)
+        loop = asyncio.get_running_loop()
+        rc, msg_id = self._send_once("send_acked", raw, binary)
+        if rc:
+            raise LifelineError(rc, "send_acked")
+        assert msg_id is not None
+        return await self._native.sink.acks.wait(msg_id, loop)
+
+    def _send_once(self, what: str, raw: bytes, binary: int) -> Tuple[int, Optional[int]]:
+        """One lifeline_client_send_id() (reliable) or lifeline_client_send():
+        its lifeline_error and the message's id (None in best-effort)."""
+        if not self._reliable:
+            return self._call(what, lib.lifeline_client_send, raw, len(raw), binary), None
+        out = ctypes.c_uint64()
+        rc = self._call(what, lib.lifeline_client_send_id, raw, len(raw), binary,
+                        ctypes.byref(out))
+        return rc, (out.value if rc == ErrorCode.OK else None)
 
     def _tries(self, what: str, raw: bytes, binary: int,
-               deadline: Optional[float]) -> Iterator[float]:
-        """lifeline_client_send() until the message is accepted, yielding
-        how long to wait before each new try while the queue is full: the
-        retry schedule, cut at the deadline. Raises the error of a try that
-        is neither OK nor QUEUE_FULL, and QUEUE_FULL past the deadline."""
-        delay = RETRY_FIRST_S
-        while True:
-            rc = self._call(what, lib.lifeline_client_send, raw, len(raw), binary)
-            if rc == ErrorCode.OK:
-                return
-            pause = _pause(delay, deadline) if rc == ErrorCode.QUEUE_FULL else None
-            if pause is None:
-                raise LifelineError(rc, what)
-            yield pause
-            delay = min(delay * 2, RETRY_MAX_S)
+               deadline: Optional[float]) -> "_Tries":
+        return _Tries(self, what, raw, binary, deadline)
 
     def reconnect_now(self) -> None:
         """Skip the current wait. Raises LifelineError STATE when idle or
@@ -389,6 +457,15 @@ class Client:
             downtime_ms=s.downtime_ms,
             last_error_code=s.last_error,
             last_close_answered=bool(s.last_close_answered),
+            outbox_messages=s.outbox_messages,
+            outbox_bytes=s.outbox_bytes,
+            unacked_messages=s.unacked_messages,
+            last_acked_id=s.last_acked_id,
+            resends=s.resends,
+            duplicates_dropped=s.duplicates_dropped,
+            replayed=s.replayed,
+            resumes_recovered=s.resumes_recovered,
+            resumes_lost=s.resumes_lost,
         )
 
     # -- asyncio
@@ -403,6 +480,32 @@ class Client:
         ends when the client is closed.
         """
         return EventStream(self)
+
+
+class _Tries:
+    """The sends of a waiting send, until the message is accepted: iterating
+    it yields how long to wait before each new try while the queue is full
+    (the retry schedule, cut at the deadline); then ``msg_id`` is the
+    message's id (None in best-effort). Raises the error of a try that is
+    neither OK nor QUEUE_FULL, and QUEUE_FULL past the deadline."""
+
+    def __init__(self, client: Client, what: str, raw: bytes, binary: int,
+                 deadline: Optional[float]) -> None:
+        self.client, self.what, self.raw, self.binary = client, what, raw, binary
+        self.deadline = deadline
+        self.msg_id: Optional[int] = None
+
+    def __iter__(self) -> Iterator[float]:
+        delay = RETRY_FIRST_S
+        while True:
+            rc, self.msg_id = self.client._send_once(self.what, self.raw, self.binary)
+            if rc == ErrorCode.OK:
+                return
+            pause = _pause(delay, self.deadline) if rc == ErrorCode.QUEUE_FULL else None
+            if pause is None:
+                raise LifelineError(rc, self.what)
+            yield pause
+            delay = min(delay * 2, RETRY_MAX_S)
 
 
 class EventStream:

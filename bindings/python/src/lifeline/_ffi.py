@@ -78,6 +78,8 @@ RETRY_CB = CFUNCTYPE(None, c_void_p, c_int, c_int64, c_int, c_void_p)
 DROPPED_CB = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_int, c_int, c_void_p)
 LOG_CB = CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_void_p)
 NOTIFY_CB = CFUNCTYPE(None, c_void_p, POINTER(NotifyInfo_c), c_void_p)
+ACKED_CB = CFUNCTYPE(None, c_void_p, c_uint64, c_void_p)
+RESUMED_CB = CFUNCTYPE(None, c_void_p, c_int, c_uint64, c_void_p)
 
 
 # ---- lifeline_config: field for field, in the header's order ----------------
@@ -137,6 +139,14 @@ class Config_c(Structure):
         ("on_notify", NOTIFY_CB),
         ("log_level", c_int),
         ("user_data", c_void_p),
+        # delivery (appended in 0.2)
+        ("delivery", c_int),
+        ("outbox_path", c_char_p),
+        ("outbox_durability", c_int),
+        ("ack_every", c_int),
+        ("ack_delay_ms", c_int),
+        ("on_acked", ACKED_CB),
+        ("on_resumed", RESUMED_CB),
     ]
 
 
@@ -168,6 +178,16 @@ class Stats_c(Structure):
         ("reconnections", c_uint64),
         ("downtime_ms", c_int64),
         ("last_close_answered", c_int),
+        # reliable delivery (appended in 0.2)
+        ("outbox_messages", c_uint64),
+        ("outbox_bytes", c_uint64),
+        ("unacked_messages", c_uint64),
+        ("last_acked_id", c_uint64),
+        ("resends", c_uint64),
+        ("duplicates_dropped", c_uint64),
+        ("replayed", c_uint64),
+        ("resumes_recovered", c_uint64),
+        ("resumes_lost", c_uint64),
     ]
 
 
@@ -262,6 +282,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_jitter_mode_name", c_char_p, c_int)
     fn("lifeline_queue_policy_name", c_char_p, c_int)
     fn("lifeline_log_level_name", c_char_p, c_int)
+    fn("lifeline_delivery_name", c_char_p, c_int)
     # lifeline_config_init() and lifeline_client_stats() are C macros that
     # pass the caller's sizeof; a binding passes the size of its mirror.
     fn("lifeline_config_init_sized", c_int, c_void_p, c_size_t)
@@ -272,6 +293,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_client_new", c_int, c_void_p, POINTER(c_void_p))
     fn("lifeline_client_start", c_int, c_void_p)
     fn("lifeline_client_send", c_int, c_void_p, c_char_p, c_size_t, c_int)
+    fn("lifeline_client_send_id", c_int, c_void_p, c_char_p, c_size_t, c_int, POINTER(c_uint64))
+    fn("lifeline_outbox_check", c_int, c_char_p, c_char_p, c_size_t)
     fn("lifeline_client_reconnect_now", c_int, c_void_p)
     fn("lifeline_client_stats_sized", c_int, c_void_p, c_void_p, c_size_t)
     fn("lifeline_client_state", c_int, c_void_p)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _ffi
 from ._loop import Loop
 from ._native import _LoopNative
 from ._types import (
+    DELIVERIES,
     JITTER_MODES,
     QUEUE_POLICIES,
     ConfigError,
+    Durability,
     ErrorCode,
     LifelineError,
     LogLevel,
@@ -68,6 +70,11 @@ OPTIONS: Dict[str, Tuple[str, str]] = {
     "alert_min_interval_ms": ("alert_min_interval_ms", _INT),
     "alert_username": ("alert_username", _STR),
     "log_level": ("log_level", "log_level"),
+    "delivery": ("delivery", "delivery"),
+    "outbox_path": ("outbox_path", _PATH),
+    "outbox_durability": ("outbox_durability", "durability"),
+    "ack_every": ("ack_every", _INT),
+    "ack_delay_ms": ("ack_delay_ms", _INT),
 }
 
 # Which field a config error is about is lifeline_config_check()'s answer
@@ -139,6 +146,32 @@ def _lines(name: str, value: Any, code: int) -> List[bytes]:
     return [_cstr(name, line) for line in value]
 
 
+def _durability(name: str, value: Any) -> int:
+    """outbox_durability=: a Durability, or its name in lower case. Which
+    values are valid is the library's to say (lifeline_config_check())."""
+    if isinstance(value, str):
+        members = {m.name.lower(): m for m in Durability}
+        if value not in members:
+            raise ConfigError(ErrorCode.CONFIG_DELIVERY, name,
+                              f"{value!r} is not one of {sorted(members)}")
+        return int(members[value])
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected a lifeline.Durability, got {type(value).__name__}")
+    return _cint(name, value, INT_MAX, INT_MIN)
+
+
+def outbox_check(path: Union[str, bytes, "os.PathLike[str]"]) -> None:
+    """Check an outbox file as Client() opens it, without keeping it open
+    (lifeline_outbox_check()). Returns None for a valid outbox, or when there
+    is no file (one would be created); raises LifelineError OUTBOX_OPEN or
+    OUTBOX_CORRUPT whose ``detail`` says what is wrong, the path included."""
+    raw = _cstr("path", path, path=True)
+    why = ctypes.create_string_buffer(512)
+    rc = lib.lifeline_outbox_check(raw, why, len(why))
+    if rc:
+        raise LifelineError(rc, "outbox_check", why.value.decode("utf-8", "replace"))
+
+
 def default_options() -> Dict[str, Any]:
     """The library's defaults (lifeline_config_init()) by keyword."""
     cfg = _ffi.new_config()
@@ -153,6 +186,10 @@ def default_options() -> Dict[str, Any]:
             out[key] = QUEUE_POLICIES[raw]
         elif kind == "log_level":
             out[key] = LogLevel(raw)
+        elif kind == "delivery":
+            out[key] = DELIVERIES[raw]
+        elif kind == "durability":
+            out[key] = Durability(raw)
         elif kind == _BOOL:
             out[key] = bool(raw)
         elif kind in (_STR, _PATH):
@@ -205,6 +242,10 @@ class _Config:
             cfg.jitter_mode = _enum_index(key, value, JITTER_MODES, ErrorCode.CONFIG_JITTER_MODE)
         elif kind == "queue_policy":
             cfg.queue_policy = _enum_index(key, value, QUEUE_POLICIES, ErrorCode.CONFIG_QUEUE)
+        elif kind == "delivery":
+            cfg.delivery = _enum_index(key, value, DELIVERIES, ErrorCode.CONFIG_DELIVERY)
+        elif kind == "durability":
+            cfg.outbox_durability = _durability(key, value)
         elif kind == "log_level":
             if isinstance(value, str):
                 if value.lower() not in _LOG_LEVEL_NAMES:
@@ -254,6 +295,12 @@ class _Config:
         name = error_name(code)
         if name.startswith("CONFIG_") and code != ErrorCode.CONFIG_STRUCT_SIZE:
             raise ConfigError(code, self.option_for(code))
+        if code in (ErrorCode.OUTBOX_OPEN, ErrorCode.OUTBOX_CORRUPT) and self.cfg.outbox_path:
+            # lifeline_client_new() says what; lifeline_outbox_check() why
+            try:
+                outbox_check(self.cfg.outbox_path)
+            except LifelineError as e:
+                raise LifelineError(code, context, e.detail) from None
         raise LifelineError(code, context)
 
 

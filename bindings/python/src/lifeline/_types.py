@@ -1,7 +1,7 @@
 """Enums, event dataclasses and exceptions of the Python surface.
 
-The string values of State, Quality, JitterMode and QueuePolicy are asked of
-the C library when the module is imported (lifeline_state_name() and
+The string values of State, Quality, JitterMode, QueuePolicy and Delivery are
+asked of the C library when the module is imported (lifeline_state_name() and
 friends, for the C value each member stands for): the names are the
 library's, never a copy of them. ErrorCode is a typed mirror of the C
 values, like the struct mirrors in _ffi; ``_check_names()`` compares its
@@ -31,6 +31,10 @@ def _jitter_mode(value: int) -> str:
 
 def _queue_policy(value: int) -> str:
     return _ffi.text(_ffi.lib.lifeline_queue_policy_name(value))
+
+
+def _delivery(value: int) -> str:
+    return _ffi.text(_ffi.lib.lifeline_delivery_name(value))
 
 
 # Each member is the C value it stands for (the header's numbering), in that
@@ -85,6 +89,27 @@ class QueuePolicy(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class Delivery(str, enum.Enum):
+    """lifeline_delivery (``delivery=``); the values are the names
+    lifeline_delivery_name() gives."""
+
+    BEST_EFFORT = _delivery(0)  # plain WebSocket, any server
+    RELIABLE = _delivery(1)  # lifeline.v1: numbered, acknowledged, resent
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Durability(enum.IntEnum):
+    """lifeline_durability (``outbox_durability=``): how an outbox file
+    commits. The library has no name function for it, so this is a typed
+    mirror of the C values, as ErrorCode is; ``outbox_durability=`` also
+    takes the member names in lower case ("normal", "full")."""
+
+    NORMAL = 0  # SQLite WAL, synchronous=NORMAL: survives a crash of the app
+    FULL = 1  # synchronous=FULL: a power loss too
 
 
 class LogLevel(enum.IntEnum):
@@ -157,6 +182,7 @@ STATES = tuple(State)
 QUALITIES = tuple(Quality)
 JITTER_MODES = tuple(JitterMode)
 QUEUE_POLICIES = tuple(QueuePolicy)
+DELIVERIES = tuple(Delivery)
 
 
 def error_name(code: int) -> str:
@@ -181,7 +207,7 @@ def _check_names() -> None:
     # Every member stands for a value the library has a name for ("unknown"
     # is its answer for a value it does not have, and two members given one
     # name would have become one).
-    named: tuple[type[enum.Enum], ...] = (State, Quality, JitterMode, QueuePolicy)
+    named: tuple[type[enum.Enum], ...] = (State, Quality, JitterMode, QueuePolicy, Delivery)
     for cls in named:
         names = {key: m.value for key, m in cls.__members__.items()}
         unknown = [key for key, v in names.items() if v == "unknown" and cls is not Quality]
@@ -207,7 +233,9 @@ class LifelineError(Exception):
     """A lifeline_error returned by the C library.
 
     ``code`` is the lifeline_error value (an :class:`ErrorCode` when known),
-    ``name`` its lifeline_error_name() and ``message`` its lifeline_strerror().
+    ``name`` its lifeline_error_name() and ``message`` its lifeline_strerror();
+    ``detail`` what the library said besides, if anything (the reason an
+    outbox file was refused, say).
     """
 
     def __init__(self, code: int, context: str = "", detail: str = "") -> None:
@@ -219,6 +247,7 @@ class LifelineError(Exception):
         self.name: str = error_name(code)
         self.message: str = strerror(code)
         self.context = context
+        self.detail = detail
         prefix = f"{context}: " if context else ""
         suffix = f": {detail}" if detail else ""
         super().__init__(f"{prefix}{self.message}{suffix} (LIFELINE_ERR_{self.name})")
@@ -300,8 +329,29 @@ class NotifyEvent:
     info: NotifyInfo
 
 
+@dataclass(frozen=True)
+class AckedEvent:
+    """Reliable delivery: the server has every message up to and including
+    ``id`` (the ids send() returned); they have left the outbox."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class ResumedEvent:
+    """Reliable delivery: a connection resumed the session. ``recovered``:
+    the server still had everything it sent meanwhile and sends ``replayed``
+    messages again now (they come as messages next); False: messages from
+    the server may have been lost (the first connection of a new session
+    reports False with 0)."""
+
+    recovered: bool
+    replayed: int
+
+
 Event = Union[
-    StateEvent, MessageEvent, PongEvent, QualityEvent, RetryEvent, DroppedEvent, NotifyEvent
+    StateEvent, MessageEvent, PongEvent, QualityEvent, RetryEvent, DroppedEvent, NotifyEvent,
+    AckedEvent, ResumedEvent,
 ]
 
 
@@ -336,3 +386,13 @@ class Stats:
     last_error_code: int = 0
     # the server answered the close of the last stop() in time
     last_close_answered: bool = False
+    # reliable delivery (0 in best-effort mode)
+    outbox_messages: int = 0  # held: not yet acknowledged
+    outbox_bytes: int = 0
+    unacked_messages: int = 0  # of those, written on this connection
+    last_acked_id: int = 0  # every id up to it is acknowledged
+    resends: int = 0  # messages written again after a resume
+    duplicates_dropped: int = 0  # server messages received twice, dropped
+    replayed: int = 0  # server messages sent again on resumes
+    resumes_recovered: int = 0
+    resumes_lost: int = 0  # resumes where the server had lost what it sent
