@@ -123,6 +123,15 @@ char *config_to_json(const cli_options *o)
         cJSON_AddItemToArray(labels, cJSON_CreateString(c->alert_labels[i]));
     cJSON_AddNumberToObject(obj, "alert_min_interval_ms", c->alert_min_interval_ms);
 
+    /* reliable delivery, under the lifeline_config fields' names:
+     * --reliable is "delivery", --outbox "outbox_path", --durability
+     * "outbox_durability" */
+    cJSON_AddStringToObject(obj, "delivery", lifeline_delivery_name(c->delivery));
+    add_str(obj, "outbox_path", c->outbox_path);
+    cJSON_AddStringToObject(obj, "outbox_durability", cli_durability_name(c->outbox_durability));
+    cJSON_AddNumberToObject(obj, "ack_every", c->ack_every);
+    cJSON_AddNumberToObject(obj, "ack_delay_ms", c->ack_delay_ms);
+
     cJSON_AddBoolToObject(obj, "json", o->json);
     cJSON_AddBoolToObject(obj, "messages_only", o->messages_only);
     cJSON_AddBoolToObject(obj, "verbose", o->verbose);

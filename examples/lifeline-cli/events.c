@@ -44,8 +44,10 @@ static void on_state(lifeline_client *client, const lifeline_state_info *info,
     }
     output_emit(e->out, ev);
 
-    if (info->new_state == LIFELINE_STATE_CONNECTED)
+    if (info->new_state == LIFELINE_STATE_CONNECTED) {
         atomic_store(&e->connected, 1);
+        atomic_fetch_add(&e->progress, 1);
+    }
     atomic_store(&e->state, info->new_state);
     wake_main(e); /* after the stores: the main thread reads them when woken */
     if (info->new_state == LIFELINE_STATE_ERROR) {
@@ -147,7 +149,42 @@ static void on_dropped(lifeline_client *client, const void *data, size_t len,
                        int is_binary, int reason, void *user_data)
 {
     (void)client, (void)data, (void)len, (void)is_binary;
-    emit_dropped(user_data, reason, 0);
+    events *e = user_data;
+    /* with reliable delivery, STOPPED comes only from an outbox in memory
+     * at the stop: what the server had not acknowledged */
+    if (reason == LIFELINE_ERR_STOPPED)
+        atomic_fetch_add(&e->dropped_stopped, 1);
+    emit_dropped(e, reason, 0);
+}
+
+/* {"event":"acked","id":N}: the server has every line up to id N */
+static void on_acked(lifeline_client *client, uint64_t id, void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "acked");
+    if (ev)
+        cJSON_AddNumberToObject(ev, "id", (double)id);
+    output_emit(e->out, ev);
+    atomic_fetch_add(&e->progress, 1);
+    wake_main(e);
+}
+
+/* {"event":"resumed","recovered":true,"replayed":N} */
+static void on_resumed(lifeline_client *client, int recovered, uint64_t replayed,
+                       void *user_data)
+{
+    (void)client;
+    events *e = user_data;
+    cJSON *ev = output_event(e->out, "resumed");
+    if (ev) {
+        cJSON_AddBoolToObject(ev, "recovered", recovered);
+        cJSON_AddNumberToObject(ev, "replayed", (double)replayed);
+    }
+    output_emit(e->out, ev);
+    atomic_store(&e->resumed, 1);
+    atomic_fetch_add(&e->progress, 1);
+    wake_main(e);
 }
 
 void events_send_refused(events *e, int err)
@@ -196,6 +233,9 @@ void events_attach(events *e, lifeline_config *cfg, output *out,
     atomic_init(&e->dropped, 0);
     atomic_init(&e->connected, 0);
     atomic_init(&e->state, LIFELINE_STATE_IDLE);
+    atomic_init(&e->dropped_stopped, 0);
+    atomic_init(&e->resumed, 0);
+    atomic_init(&e->progress, 0);
     cfg->on_state = on_state;
     cfg->on_message = on_message;
     cfg->on_pong = on_pong;
@@ -203,6 +243,8 @@ void events_attach(events *e, lifeline_config *cfg, output *out,
     cfg->on_retry = on_retry;
     cfg->on_dropped = on_dropped;
     cfg->on_notify = on_notify;
+    cfg->on_acked = on_acked;
+    cfg->on_resumed = on_resumed;
     cfg->on_log = verbose ? on_log : NULL;
     cfg->user_data = e;
 }

@@ -1,8 +1,8 @@
 /* The lifeline callbacks of lifeline-cli: each turns what the library
  * reports into one event for output.h, and decides when the CLI must end
  * (error entered, or server_down with --exit-on-server-down). Every state
- * change wakes the main thread (wake_fd), which waits on them at the end
- * of stdin. */
+ * change, ack and resume wakes the main thread (wake_fd), which waits on
+ * them at the end of stdin. */
 #ifndef LIFELINE_CLI_EVENTS_H
 #define LIFELINE_CLI_EVENTS_H
 
@@ -21,9 +21,16 @@ typedef struct events {
     atomic_int dropped;       /* messages dropped or refused, so far */
     atomic_int connected;     /* the state has been connected at least once */
     atomic_int state;         /* the last state reported (lifeline_state) */
+    /* reliable delivery */
+    atomic_int dropped_stopped; /* of dropped: those of an outbox in memory,
+                                   not acknowledged when the client stopped */
+    atomic_int resumed;       /* a session has been resumed (on_resumed) */
+    atomic_uint progress;     /* acks, resumes and connections so far: the
+                                 end of stdin waits while it moves */
 } events;
 
-/* Set up e and point cfg's callbacks and user_data at it; log lines are
+/* Set up e and point cfg's callbacks and user_data at it (on_acked and
+ * on_resumed too: they only come with reliable delivery); log lines are
  * reported only when verbose. The library has already removed the
  * configuration's secrets from every log line it reports; reasons and
  * details are its own fixed texts. */

@@ -79,13 +79,18 @@ typedef struct session {
     lifeline_client *client;
     events *events;
     size_t max_message_bytes;
+    int reliable;             /* delivery is LIFELINE_DELIVERY_RELIABLE */
 } session;
 
+/* One stdin line: into the offline queue, or with --reliable into the
+ * outbox under the next id (the acked events name ids). Nothing is printed
+ * for a line sent, only for one refused. */
 static void send_line(const char *line, size_t len, int too_long, void *user_data)
 {
     session *s = user_data;
-    int err = too_long ? LIFELINE_ERR_MESSAGE_TOO_BIG
-                       : lifeline_client_send(s->client, line, len, 0);
+    int err = too_long      ? LIFELINE_ERR_MESSAGE_TOO_BIG
+              : s->reliable ? lifeline_client_send_id(s->client, line, len, 0, NULL)
+                            : lifeline_client_send(s->client, line, len, 0);
     if (err)
         events_send_refused(s->events, err);
 }
@@ -189,6 +194,54 @@ static void linger(session *s, const lifeline_config *cfg)
     }
 }
 
+/* The messages in the outbox, not yet acknowledged: this run's lines and
+ * those an outbox file kept from an earlier run. */
+static uint64_t outbox_messages(lifeline_client *client)
+{
+    lifeline_stats st;
+    if (lifeline_client_stats(client, &st))
+        return 0;
+    return st.outbox_messages;
+}
+
+/* At the end of stdin with --reliable: wait until the server has
+ * acknowledged everything in the outbox and a session has been resumed (so
+ * that an empty stdin still shows that the server speaks lifeline.v1), or
+ * until the client gives up: error ends the CLI (must_end()), server_down
+ * ends the wait. Disconnections do not: the client reconnects and sends
+ * again what is not acknowledged. The wait also ends after one connect
+ * timeout plus one ping timeout without progress (an ack, a resume or a
+ * connection opening), the time one attempt and its first answer may take.
+ * Acks, resumes and state changes wake this thread through the pipe. */
+static void wait_acked(session *s, const lifeline_config *cfg)
+{
+    const int64_t quiet_ms = (int64_t)cfg->connect_timeout_ms + cfg->ping_timeout_ms;
+    unsigned seen = atomic_load(&s->events->progress);
+    int64_t deadline = now_ms() + quiet_ms;
+    struct pollfd fd = {.fd = wake_pipe[0], .events = POLLIN};
+    while (!must_end(s)) {
+        if (atomic_load(&s->events->state) == LIFELINE_STATE_SERVER_DOWN)
+            return;
+        if (atomic_load(&s->events->resumed) && outbox_messages(s->client) == 0)
+            return;
+        unsigned progress = atomic_load(&s->events->progress);
+        if (progress != seen) {
+            seen = progress;
+            deadline = now_ms() + quiet_ms;
+        }
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return;
+        int n = poll(&fd, 1, left > INT_MAX ? INT_MAX : (int)left);
+        if (n < 0 && errno != EINTR) {
+            perror("lifeline-cli: poll");
+            return;
+        }
+        if (n > 0)
+            drain_wake_pipe();
+    }
+}
+
 /* How long the stop may take to write what is still queued and to get the
  * server's answer to the close: as long as the answer to a ping may take
  * (--ping-timeout-ms, 10 s by default), and never less than the library's
@@ -201,19 +254,52 @@ static int stop_timeout_ms(const lifeline_config *cfg)
     return cfg->ping_timeout_ms > LIBRARY_DEFAULT_MS ? cfg->ping_timeout_ms : LIBRARY_DEFAULT_MS;
 }
 
-/* The exit status once stdin has ended and the client is stopped and freed
- * (every callback has run): 0 only when every line was written and the
- * connection opened. */
-static int eof_status(const events *ev)
+static const char *plural(uint64_t n)
 {
-    int dropped = atomic_load(&ev->dropped);
+    return n == 1 ? "" : "s";
+}
+
+/* With --reliable, once the client is stopped and freed: say what the
+ * server has not acknowledged, whatever ends the CLI. An outbox file keeps
+ * it (kept: what it still holds) for the next run with the same --outbox;
+ * an outbox in memory has reported it as dropped (STOPPED), lost. Returns
+ * how many of the dropped messages were those. */
+static int report_unacked(const events *ev, uint64_t kept, const char *outbox)
+{
+    if (kept)
+        fprintf(stderr,
+                "lifeline-cli: %llu message%s not acknowledged: kept in the outbox file %s; "
+                "the next run with --outbox %s sends them\n",
+                (unsigned long long)kept, plural(kept), outbox, outbox);
+    int lost = outbox ? 0 : atomic_load(&ev->dropped_stopped);
+    if (lost)
+        fprintf(stderr, "lifeline-cli: %d message%s not acknowledged, lost (no --outbox)\n",
+                lost, plural((uint64_t)lost));
+    return lost;
+}
+
+/* The exit status once stdin has ended and the client is stopped and freed
+ * (every callback has run): 0 only when every line was written (with
+ * --reliable: acknowledged) and the connection opened (with --reliable: a
+ * session resumed, the server answered the hello). unacked: the
+ * messages report_unacked() spoke of, lost: those of them among the
+ * dropped. */
+static int eof_status(const events *ev, int reliable, uint64_t unacked, int lost)
+{
+    int dropped = atomic_load(&ev->dropped) - lost;
     if (dropped) {
         fprintf(stderr, "lifeline-cli: %d message%s not delivered\n", dropped,
-                dropped == 1 ? "" : "s");
+                plural((uint64_t)dropped));
         return CLI_EXIT_UNDELIVERED;
     }
+    if (unacked)
+        return CLI_EXIT_UNDELIVERED;
     if (!atomic_load(&ev->connected)) {
         fprintf(stderr, "lifeline-cli: the connection never opened\n");
+        return CLI_EXIT_UNDELIVERED;
+    }
+    if (reliable && !atomic_load(&ev->resumed)) {
+        fprintf(stderr, "lifeline-cli: the server never answered the session's hello\n");
         return CLI_EXIT_UNDELIVERED;
     }
     return CLI_EXIT_OK;
@@ -270,6 +356,16 @@ static int run(cli_options *o)
         if (strncmp(lifeline_error_name(err), "CONFIG_", 7) == 0) {
             cli_report_config_error(o, err);
             code = CLI_EXIT_USAGE;
+        } else if (err == LIFELINE_ERR_OUTBOX_OPEN || err == LIFELINE_ERR_OUTBOX_CORRUPT) {
+            /* the library's words for what is wrong with the file (its path
+             * included); the error's own if the check finds nothing now */
+            char why[512];
+            if (!o->cfg.outbox_path ||
+                lifeline_outbox_check(o->cfg.outbox_path, why, sizeof(why)) == LIFELINE_OK)
+                snprintf(why, sizeof(why), "%s (%s)", lifeline_strerror(err),
+                         lifeline_error_name(err));
+            fprintf(stderr, "lifeline-cli: --outbox: %s\n", why);
+            code = CLI_EXIT_USAGE;
         } else {
             fprintf(stderr, "lifeline-cli: cannot create the client: %s (%s)\n",
                     lifeline_strerror(err), lifeline_error_name(err));
@@ -277,22 +373,28 @@ static int run(cli_options *o)
         goto out;
     }
 
-    session s = {client, &ev, o->cfg.max_message_bytes};
+    int reliable = o->cfg.delivery == LIFELINE_DELIVERY_RELIABLE;
+    session s = {client, &ev, o->cfg.max_message_bytes, reliable};
     int read_failed = pump_stdin(&s);
-    if (!must_end(&s))
+    if (!must_end(&s) && reliable)
+        wait_acked(&s, &o->cfg);
+    else if (!must_end(&s))
         linger(&s, &o->cfg);
 
     /* what is queued is written first, then the close (a second Ctrl-C
-     * ends the CLI at once) */
+     * ends the CLI at once); an outbox file keeps what is not acknowledged
+     * for the next run, one in memory reports it as dropped */
     lifeline_client_stop(client, stop_timeout_ms(&o->cfg));
+    uint64_t kept = reliable && o->cfg.outbox_path ? outbox_messages(client) : 0;
     lifeline_client_free(client);
+    int lost = reliable ? report_unacked(&ev, kept, o->cfg.outbox_path) : 0;
 
     if (got_signal)
         code = 128 + got_signal;
     else if (atomic_load(&ev.exit_code) >= 0)
         code = atomic_load(&ev.exit_code);
     else
-        code = read_failed ? 1 : eof_status(&ev);
+        code = read_failed ? 1 : eof_status(&ev, reliable, kept + (uint64_t)lost, lost);
 out:
     output_finish(&out);
     output_destroy(&out);

@@ -2,7 +2,9 @@
  * lifeline_config_init(); every configuration check is the library's
  * lifeline_config_check(), and its error is reported against the option of
  * the field it names. The names of enum values (--jitter-mode,
- * --queue-policy, --log-level) are the library's too, with '-' for '_'. */
+ * --queue-policy, --log-level) are the library's too, with '-' for '_';
+ * --durability's are the one exception, the library having no
+ * lifeline_durability_name() yet (cli_durability_name()). */
 #include "options.h"
 
 #include <errno.h>
@@ -51,6 +53,11 @@ enum opt_id {
     OPT_DISCORD_WEBHOOK,
     OPT_ALERT_LABEL,
     OPT_ALERT_MIN_INTERVAL,
+    OPT_RELIABLE,
+    OPT_OUTBOX,
+    OPT_DURABILITY,
+    OPT_ACK_EVERY,
+    OPT_ACK_DELAY,
     OPT_HELP,
     OPT_VERSION
 };
@@ -85,6 +92,11 @@ static const struct option long_opts[] = {
     {"queue-policy", required_argument, NULL, OPT_QUEUE_POLICY},
     {"queue-max", required_argument, NULL, OPT_QUEUE_MAX},
     {"queue-max-bytes", required_argument, NULL, OPT_QUEUE_MAX_BYTES},
+    {"reliable", no_argument, NULL, OPT_RELIABLE},
+    {"outbox", required_argument, NULL, OPT_OUTBOX},
+    {"durability", required_argument, NULL, OPT_DURABILITY},
+    {"ack-every", required_argument, NULL, OPT_ACK_EVERY},
+    {"ack-delay-ms", required_argument, NULL, OPT_ACK_DELAY},
     {"json", no_argument, NULL, OPT_JSON},
     {"messages-only", no_argument, NULL, OPT_MESSAGES_ONLY},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -116,6 +128,8 @@ static const struct {
     {OPT_RTT_GOOD, offsetof(lifeline_config, rtt_good_ms)},
     {OPT_RTT_POOR, offsetof(lifeline_config, rtt_poor_ms)},
     {OPT_ALERT_MIN_INTERVAL, offsetof(lifeline_config, alert_min_interval_ms)},
+    {OPT_ACK_EVERY, offsetof(lifeline_config, ack_every)},
+    {OPT_ACK_DELAY, offsetof(lifeline_config, ack_delay_ms)},
 };
 
 static const struct {
@@ -144,10 +158,21 @@ static const struct {
     {"queue_max_messages", OPT_QUEUE_MAX},
     {"discord_webhook_url", OPT_DISCORD_WEBHOOK},
     {"alert_labels", OPT_ALERT_LABEL},
+    {"delivery", OPT_RELIABLE},
+    {"outbox_path", OPT_OUTBOX},
+    {"outbox_durability", OPT_DURABILITY},
 };
 
 /* What the URL is while --print-config checks a config that has none. */
 static const char placeholder_url[] = "ws://localhost/";
+
+const char *cli_durability_name(int durability)
+{
+    /* LIFELINE_DURABILITY_NORMAL, LIFELINE_DURABILITY_FULL: the enum's names
+     * in lower case, as the library spells every other enum */
+    static const char *const names[] = {"normal", "full"};
+    return durability >= 0 && durability < 2 ? names[durability] : "unknown";
+}
 
 const char *cli_spelling(const char *name, char *buf, size_t n)
 {
@@ -289,6 +314,8 @@ static int apply(cli_options *o, int id, const char *arg)
     case OPT_LOG_LEVEL:
         o->verbose = 1;
         return parse_name(id, arg, lifeline_log_level_name, &cfg->log_level);
+    case OPT_DURABILITY:
+        return parse_name(id, arg, cli_durability_name, &cfg->outbox_durability);
     case OPT_SEED:
         return parse_u64(id, arg, UINT64_MAX, &cfg->random_seed);
     case OPT_HEALTH_URL: cfg->health_url = arg; return 0;
@@ -302,6 +329,13 @@ static int apply(cli_options *o, int id, const char *arg)
     case OPT_DISCORD_WEBHOOK: cfg->discord_webhook_url = *arg ? arg : NULL; return 0;
     case OPT_ALERT_LABEL: o->labels[cfg->alert_label_count++] = arg; return 0;
     case OPT_APP_PING: cfg->app_ping = 1; return 0;
+    case OPT_RELIABLE: cfg->delivery = LIFELINE_DELIVERY_RELIABLE; return 0;
+    /* an outbox is reliable delivery's: --outbox implies --reliable (the
+     * library ignores outbox_path in best-effort mode) */
+    case OPT_OUTBOX:
+        cfg->outbox_path = arg;
+        cfg->delivery = LIFELINE_DELIVERY_RELIABLE;
+        return 0;
     case OPT_JSON: o->json = 1; return 0;
     case OPT_MESSAGES_ONLY: o->messages_only = 1; return 0;
     case OPT_VERBOSE: o->verbose = 1; return 0;
@@ -467,7 +501,7 @@ void cli_usage(FILE *out)
 {
     lifeline_config d;
     lifeline_config_init(&d);
-    char jitter_modes[64], queue_policies[64], log_levels[64], policy[32];
+    char jitter_modes[64], queue_policies[64], log_levels[64], policy[32], durabilities[64];
     fprintf(out,
         "Usage: lifeline-cli [options] URL\n"
         "\n"
@@ -477,8 +511,12 @@ void cli_usage(FILE *out)
         "until it opens or fails (at most --connect-timeout-ms plus\n"
         "--ping-timeout-ms); then the CLI closes gracefully, writing what is still\n"
         "queued first (at most --ping-timeout-ms, 2 s at least, for that and the\n"
-        "server's answer to the close).\n"
-        "Events (state changes, retries, messages, pongs, quality) go to stdout;\n"
+        "server's answer to the close). With --reliable, it waits instead until the\n"
+        "server has acknowledged every line, or the client gives up (error,\n"
+        "server_down), or nothing progresses (no ack, resume or connection) for\n"
+        "--connect-timeout-ms plus --ping-timeout-ms.\n"
+        "Events (state changes, retries, messages, pongs, quality; acked and resumed\n"
+        "with --reliable) go to stdout;\n"
         "with -m, stdout has the received messages alone and the events go to stderr.\n"
         "\n"
         "Reconnection:\n"
@@ -521,6 +559,18 @@ void cli_usage(FILE *out)
         "  --queue-max N             messages the queue holds (default %zu)\n"
         "  --queue-max-bytes N       bytes the queue holds (default %zu)\n"
         "\n"
+        "Reliable delivery (lifeline.v1: the server must speak it):\n"
+        "  --reliable                number each line, resend it until the server\n"
+        "                            acknowledges it (acked events); at the end of stdin,\n"
+        "                            wait for every acknowledgement\n"
+        "  --outbox PATH             keep the session and the unacknowledged lines in\n"
+        "                            this SQLite file, for the next run (implies\n"
+        "                            --reliable; default: in memory, lost at exit)\n"
+        "  --durability D            %s (default %s): an outbox commit\n"
+        "                            survives a crash of the CLI, with full a power loss\n"
+        "  --ack-every N             ack the server's messages after N (default %d)\n"
+        "  --ack-delay-ms N          ... or N ms after the first not acked (default %d)\n"
+        "\n"
         "Output:\n"
         "  --json                    one JSON object per event and line\n"
         "  -m, --messages-only       stdout: each received message's body and a newline,\n"
@@ -539,12 +589,16 @@ void cli_usage(FILE *out)
         "library removes them from its log lines.\n"
         "\n"
         "Exit status:\n"
-        "  0  stdin ended, every line was written, and the client closed\n"
+        "  0  stdin ended, every line was written (--reliable: acknowledged, the\n"
+        "     outbox's earlier lines too), and the client closed\n"
         "  1  the client could not be created or started (system error)\n"
-        "  2  bad usage or configuration (stderr names the option)\n"
-        "  3  the client entered error (a permanent failure, e.g. HTTP 401)\n"
+        "  2  bad usage or configuration (stderr names the option), or an --outbox\n"
+        "     file that cannot be opened or is damaged (stderr says why)\n"
+        "  3  the client entered error (a permanent failure, e.g. HTTP 401, or with\n"
+        "     --reliable a server that does not speak lifeline.v1)\n"
         "  4  server_down was entered and --exit-on-server-down was given; or stdin\n"
-        "     ended and a line was not delivered (dropped, refused) or the\n"
+        "     ended and a line was not delivered (dropped, refused; --reliable: not\n"
+        "     acknowledged, kept in the --outbox file for the next run) or the\n"
         "     connection never opened: the server was not reached\n"
         "  128+N  stopped by signal N (SIGINT, SIGTERM) after a graceful close\n",
         d.base_delay_ms, d.max_delay_ms, d.jitter_ms,
@@ -556,6 +610,8 @@ void cli_usage(FILE *out)
         choices(lifeline_queue_policy_name, queue_policies, sizeof(queue_policies)),
         cli_spelling(lifeline_queue_policy_name(d.queue_policy), policy, sizeof(policy)),
         d.queue_max_messages, d.queue_max_bytes,
+        choices(cli_durability_name, durabilities, sizeof(durabilities)),
+        cli_durability_name(d.outbox_durability), d.ack_every, d.ack_delay_ms,
         choices(lifeline_log_level_name, log_levels, sizeof(log_levels)));
 }
 

@@ -190,6 +190,13 @@ static void print_readable(output *o, const cJSON *ev, const char *event)
         fprintf(f, "dropped %lld message%s: %s%s", num(ev, "count"),
                 num(ev, "count") == 1 ? "" : "s", str(ev, "reason"),
                 has(ev, "refused") ? " (refused by send)" : "");
+    } else if (strcmp(event, "acked") == 0) {
+        fprintf(f, "acked up to id %lld", num(ev, "id"));
+    } else if (strcmp(event, "resumed") == 0) {
+        fprintf(f, "resumed: %s, %lld replayed",
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "recovered"))
+                    ? "recovered" : "not recovered",
+                num(ev, "replayed"));
     } else if (strcmp(event, "notify") == 0) {
         fprintf(f, "alert %s by %s: %s (HTTP %lld, %lld attempt%s)", str(ev, "kind"),
                 str(ev, "channel"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "ok"))
