@@ -69,6 +69,12 @@ DOCUMENTED_DEFAULTS = {
     "messages_only": False,
     "verbose": False,
     "exit_on_server_down": False,
+    # reliable delivery, under the lifeline_config fields' names (issue 12)
+    "delivery": "best_effort",
+    "outbox_path": None,
+    "outbox_durability": "normal",
+    "ack_every": 32,
+    "ack_delay_ms": 20,
 }
 
 # Short timings for the outage tests.
