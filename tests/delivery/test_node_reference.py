@@ -5,7 +5,7 @@ WebSocket for clients that do not offer lifeline.v1, and its command line."""
 import asyncio
 import subprocess
 
-from conftest import NODE, NODE_SERVER, node_env
+from v1servers import NODE, NODE_SERVER, node_env
 from v1client import Connection, Session
 
 
