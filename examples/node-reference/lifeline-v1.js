@@ -195,10 +195,11 @@ function lifelineV1({ onMessage, ackEvery = 32, ackDelayMs = 20, replayMs = 1200
     s.conn = conn;
     const first = recovered ? h.received + 1n : lowest;
     conn.ws.send(`w ${s.epoch} ${s.accepted} ${recovered ? 'r' : 'n'} ${first} ${s.last}`);
-    if (!recovered) return;
-    for (const m of s.buffer) { // the replay: received + 1 to last
-      if (m.seq > h.received) conn.ws.send(m.unit, { binary: m.isBinary });
-    }
+    // `received` acknowledges the stream; after an "n", nothing up to `last`
+    // is for the client. What stays in the buffer is the replay.
+    const done = recovered ? h.received : s.last;
+    while (s.buffer.length && s.buffer[0].seq <= done) s.buffer.shift();
+    for (const m of s.buffer) conn.ws.send(m.unit, { binary: m.isBinary });
   }
 
   // Select lifeline.v1 when offered, and nothing else (ws's handleProtocols).

@@ -52,14 +52,18 @@ def test_the_replay_buffer_keeps_replay_max_messages(start_node):
             await conn.send_data(seq, f"m{seq}")
         await conn.read_until(lambda c: len(c.data) == 5 and c.acked == 5)
         await conn.close()
-        session.received = 2  # 3 is gone: not recovered; the buffer holds 4 and 5
-        conn, w = await resume(server, session)
-        assert (w.status, w.first, w.last) == ("n", 4, 5), w
-        await conn.close()
         session.received = 3  # 4 and 5 are there
         conn, w = await resume(server, session)
         assert (w.status, w.first, w.last) == ("r", 4, 5), w
         await conn.read_until(lambda c: c.seqs == [4, 5])
+        await conn.close()
+        session.received = 2  # 3 is gone: not recovered; the buffer holds 4 and 5
+        conn, w = await resume(server, session)
+        assert (w.status, w.first, w.last) == ("n", 4, 5), w
+        await conn.close()
+        session.received = 4  # the "n" dropped 4 and 5: nothing to send again
+        conn, w = await resume(server, session)
+        assert (w.status, w.first, w.last) == ("n", 6, 5), w
         await conn.close()
     run(go())
 
