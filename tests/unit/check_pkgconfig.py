@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PRIVATE = ("-lwebsockets", "-lcjson", "-lcurl")
+PRIVATE = ("-lwebsockets", "-lcjson", "-lcurl", "-lsqlite3")
 
 
 def pkg_config(exe: str, pc_dir: Path, *args: str) -> subprocess.CompletedProcess:
