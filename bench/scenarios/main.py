@@ -15,6 +15,7 @@ import echo
 import fanout
 import idle
 import memory
+import outbox
 import report
 import storm
 
@@ -39,7 +40,8 @@ def machine():
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", default="", help="comma list: echo,idle,memory,detect,storm,fanout")
+    p.add_argument("--only", default="",
+                   help="comma list: echo,idle,memory,detect,storm,fanout,outbox")
     a = p.parse_args()
     only = set(filter(None, a.only.split(",")))
     os.makedirs(common.TMP, exist_ok=True)
@@ -48,7 +50,7 @@ def main():
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine()}
     rtts = None
     steps = [("echo", None), ("idle", idle), ("memory", memory), ("detect", detect),
-             ("storm", storm), ("fanout", fanout)]
+             ("storm", storm), ("fanout", fanout), ("outbox", outbox)]
     failed = []
     try:
         for name, mod in steps:

@@ -131,6 +131,18 @@ def table(r):
             L.append(f"| 6 storm, 1000 clients, {mode} jitter | peak attempts/100 ms; attempts; "
                      f"99 % back (s) | {m['peak_attempts_per_100ms']}; {m['attempts']}; "
                      f"{m['time_to_99pct_s']} | | | |")
+    s8 = r.get("outbox")
+    if s8:
+        for x in s8["runs"]:
+            kind = "memory" if x["backend"] == "memory" else f"file, {x['durability']}"
+            L.append(f"| 8 outbox ({kind}), {x['threads']} thread(s), {x['size']} B | appends/s; "
+                     f"appends per commit; latency p50/p99 (us) | {f(x['appends_per_s'])}; "
+                     f"{x['appends_per_commit']}; {x['latency_p50_us']}/{x['latency_p99_us']} "
+                     f"| | | |")
+        for x in s8["sizes"]:
+            L.append(f"| 8 outbox file, {x['messages']} x {x['size']} B held | bytes per message "
+                     f"at rest; with the WAL while open | {x['bytes_per_message_rest']:.0f}; "
+                     f"{x['bytes_per_message_open']:.0f} | | | |")
     s7 = r.get("fanout")
     if s7:
         lf, nd = s7["contenders"]["lifeline_server"], s7["contenders"]["node_ws_server"]
