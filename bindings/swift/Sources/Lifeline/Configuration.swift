@@ -102,6 +102,17 @@ public struct Configuration: Sendable {
     /// The most detailed log lines reported as ``LifelineEvent/log(level:line:)``.
     public var logLevel: LogLevel
 
+    // Delivery.
+    /// Best effort (the default), or reliable with its outbox. Reliable
+    /// delivery refuses a ``subprotocol`` (it is lifeline.v1), ``appPing``
+    /// and ``QueuePolicy/off``; the outbox is bounded by
+    /// ``queueMaxMessages`` and ``queueMaxBytes``.
+    public var delivery: Delivery
+    /// Reliable delivery: acknowledge the server's messages after this many...
+    public var ackEvery: Int
+    /// ... or this long after the first one not yet acknowledged.
+    public var ackDelay: Duration
+
     /// A configuration for `url` with every other field at the library's default.
     public init(url: URL) {
         let c = Self.cDefaults()
@@ -138,6 +149,17 @@ public struct Configuration: Sendable {
         alertMinInterval = .milliseconds(c.alert_min_interval_ms)
         alertUsername = c.alert_username.map { String(cString: $0) }
         logLevel = LogLevel(cValue: c.log_level) ?? .warn
+        if c.delivery == Delivery.reliable().cValue {
+            let outbox = c.outbox_path.map {
+                Outbox.file(URL(fileURLWithPath: String(cString: $0)),
+                            durability: Durability(cValue: c.outbox_durability) ?? .normal)
+            }
+            delivery = .reliable(outbox: outbox ?? .memory)
+        } else {
+            delivery = .bestEffort
+        }
+        ackEvery = Int(c.ack_every)
+        ackDelay = .milliseconds(c.ack_delay_ms)
     }
 
     /// Checks the configuration as `lifeline_client_new()` would (through
@@ -205,6 +227,13 @@ public struct Configuration: Sendable {
         c.alert_min_interval_ms = try Self.cMilliseconds(alertMinInterval, "alertMinInterval")
         c.alert_username = try strings.add(alertUsername, field: "alertUsername")
         c.log_level = logLevel.cValue
+        c.delivery = delivery.cValue
+        if case .reliable(outbox: .file(let path, let durability)) = delivery {
+            c.outbox_path = try strings.add(path.path, field: "delivery")
+            c.outbox_durability = durability.cValue
+        }
+        c.ack_every = try Self.cInt(ackEvery, "ackEvery")
+        c.ack_delay_ms = try Self.cMilliseconds(ackDelay, "ackDelay")
         return withExtendedLifetime(strings) { body(&c) }
     }
 
@@ -308,6 +337,8 @@ public struct Configuration: Sendable {
         "discord_webhook_url": "discordWebhookURL", "alert_labels": "alertLabels",
         "alert_label_count": "alertLabels", "alert_min_interval_ms": "alertMinInterval",
         "alert_username": "alertUsername", "log_level": "logLevel",
+        "delivery": "delivery", "outbox_path": "delivery", "outbox_durability": "delivery",
+        "ack_every": "ackEvery", "ack_delay_ms": "ackDelay",
     ]
 }
 

@@ -20,6 +20,9 @@ import CLifeline
 /// back, however long an application keeps `events`.
 final class EventSink: Sendable {
     let hub: EventHub
+    /// The client's ``LifelineClient/sendAcked(_:)-(String)`` waits, told of
+    /// acks and state changes.
+    let acks = AckWaiters()
 
     init(_ hub: EventHub) {
         self.hub = hub
@@ -46,11 +49,13 @@ final class EventSink: Sendable {
         c.on_state = { _, info, userData in
             guard let info, let sink = EventSink.from(userData) else { return }
             let i = info.pointee
+            let new = ConnectionState(cValue: i.new_state)
+            let error = LifelineError.ifFailed(i.error)
             sink.yield(.state(
-                old: ConnectionState(cValue: i.old_state),
-                new: ConnectionState(cValue: i.new_state),
-                info: StateInfo(attempt: Int(i.attempt), error: LifelineError.ifFailed(i.error),
+                old: ConnectionState(cValue: i.old_state), new: new,
+                info: StateInfo(attempt: Int(i.attempt), error: error,
                                 httpStatus: Int(i.http_status), reason: EventSink.string(i.reason))))
+            sink.acks.state(new, error: error)
         }
         c.on_message = { _, data, len, isBinary, userData in
             guard let sink = EventSink.from(userData) else { return }
@@ -79,6 +84,15 @@ final class EventSink: Sendable {
                 channel: EventSink.string(i.channel), kind: EventSink.string(i.kind), ok: i.ok != 0,
                 httpStatus: Int(i.http_status), attempts: Int(i.attempts),
                 detail: EventSink.string(i.detail))))
+        }
+        c.on_acked = { _, id, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            sink.yield(.acked(id: id))
+            sink.acks.acked(id)
+        }
+        c.on_resumed = { _, recovered, replayed, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            sink.yield(.resumed(recovered: recovered != 0, replayed: replayed))
         }
         c.on_log = { _, level, line, userData in
             guard let sink = EventSink.from(userData) else { return }

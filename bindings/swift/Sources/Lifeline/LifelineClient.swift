@@ -1,5 +1,10 @@
 import CLifeline
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials // URL
+#else
+import Foundation
+#endif
 
 /// A connection to one lifeline server: reconnects with backoff, probes a
 /// server that is down, heartbeats and grades the connection, queues what you
@@ -94,6 +99,10 @@ public final class LifelineClient: @unchecked Sendable {
             // No client, so no callback ever fires: the +1 is ours again.
             Unmanaged<EventSink>.fromOpaque(userData).release()
             hub.finish()
+            if rc == LIFELINE_ERR_OUTBOX_OPEN.code || rc == LIFELINE_ERR_OUTBOX_CORRUPT.code,
+               case .reliable(outbox: .file(let path, durability: _)) = configuration.delivery {
+                try Self.checkOutbox(at: path) // says why
+            }
             throw configuration.configurationError(rc)
         }
         self.events = LifelineEvents(hub: hub)
@@ -129,18 +138,103 @@ public final class LifelineClient: @unchecked Sendable {
     /// while not connected it waits in the offline queue.
     /// Throws `MESSAGE_TOO_BIG`, `QUEUE_FULL`, `NOT_CONNECTED` (queue off) or
     /// `STOPPED`; a message refused so is never reported as dropped.
-    public func send(_ text: String) throws(LifelineError) {
+    ///
+    /// - Returns: with ``Delivery/reliable(outbox:)``, the message's id (1, 2,
+    ///   3, ... in a session), once it is in the outbox (committed, with a
+    ///   file); ``LifelineEvent/acked(id:)`` reports it acknowledged. It may
+    ///   then also throw `OUTBOX_IO` (the file could not be written: the
+    ///   message is not in it). nil with ``Delivery/bestEffort``.
+    @discardableResult
+    public func send(_ text: String) throws(LifelineError) -> UInt64? {
         var text = text
-        try withHandle { h in
-            text.withUTF8 { lifeline_client_send(h, $0.baseAddress, $0.count, 0) }
+        return try send { h, id in
+            text.withUTF8 { buffer in
+                if let id { lifeline_client_send_id(h, buffer.baseAddress, buffer.count, 0, id) }
+                else { lifeline_client_send(h, buffer.baseAddress, buffer.count, 0) }
+            }
         }
     }
 
     /// Sends a binary message, like the text `send(_:)`.
-    public func send(_ data: [UInt8]) throws(LifelineError) {
-        try withHandle { h in
-            data.withUnsafeBytes { lifeline_client_send(h, $0.baseAddress, $0.count, 1) }
+    @discardableResult
+    public func send(_ data: [UInt8]) throws(LifelineError) -> UInt64? {
+        try send { h, id in
+            data.withUnsafeBytes { buffer in
+                if let id { lifeline_client_send_id(h, buffer.baseAddress, buffer.count, 1, id) }
+                else { lifeline_client_send(h, buffer.baseAddress, buffer.count, 1) }
+            }
         }
+    }
+
+    /// True with reliable delivery: sends go through `lifeline_client_send_id()`.
+    private var isReliable: Bool {
+        if case .reliable = configuration.delivery { return true }
+        return false
+    }
+
+    /// Runs `body` with the C client and, with reliable delivery, where the
+    /// id goes; returns the id (nil in best-effort delivery).
+    private func send(_ body: (OpaquePointer, UnsafeMutablePointer<UInt64>?) -> Int32)
+        throws(LifelineError) -> UInt64?
+    {
+        guard isReliable else {
+            try withHandle { body($0, nil) }
+            return nil
+        }
+        var id: UInt64 = 0
+        try withHandle { body($0, &id) }
+        return id
+    }
+
+    /// Reliable delivery: sends a text message as ``send(_:)-(String)`` does,
+    /// then waits until the server has acknowledged it; returns its id.
+    ///
+    /// It returns once ``LifelineEvent/acked(id:)`` reports that id or a
+    /// higher one (acks are cumulative). It throws a ``LifelineError``:
+    /// what `send` throws, at once; `STOPPED` when the client is stopped or
+    /// closed before the ack (with an outbox file the message stays in it
+    /// and goes out after the next start); the error of the state change
+    /// when the client goes to ``ConnectionState/error`` (`NOT_LIFELINE`
+    /// when the server does not speak lifeline.v1, say); `STATE` with
+    /// ``Delivery/bestEffort``, and with ``QueuePolicy/dropOldest`` (the
+    /// library reports a message it dropped from the outbox by its data,
+    /// not its id, so the wait could not learn that its message was
+    /// dropped). It throws `CancellationError` when the task is cancelled:
+    /// the message is not taken back.
+    @discardableResult
+    public func sendAcked(_ text: String) async throws -> UInt64 {
+        try checkSendAcked()
+        guard let id = try send(text) else { throw LifelineError(code: LIFELINE_ERR_STATE.code) }
+        return try await sink.acks.wait(for: id)
+    }
+
+    /// The binary ``sendAcked(_:)-(String)``.
+    @discardableResult
+    public func sendAcked(_ data: [UInt8]) async throws -> UInt64 {
+        try checkSendAcked()
+        guard let id = try send(data) else { throw LifelineError(code: LIFELINE_ERR_STATE.code) }
+        return try await sink.acks.wait(for: id)
+    }
+
+    private func checkSendAcked() throws(LifelineError) {
+        guard isReliable, configuration.queuePolicy != .dropOldest else {
+            throw LifelineError(code: LIFELINE_ERR_STATE.code)
+        }
+    }
+
+    /// Checks an outbox file as a client with ``Outbox/file(_:durability:)``
+    /// opens it, without keeping it open (`lifeline_outbox_check()`).
+    /// Returns for a valid outbox, or when there is no file (one would be
+    /// created). Throws `OUTBOX_OPEN` or `OUTBOX_CORRUPT`, whose message
+    /// says what is wrong, the path included (`init` throws the same).
+    public static func checkOutbox(at url: URL) throws(LifelineError) {
+        var why = [CChar](repeating: 0, count: 512)
+        let rc = lifeline_outbox_check(url.path, &why, why.count)
+        guard rc != LifelineError.ok else { return }
+        let error = LifelineError(code: rc)
+        let detail = String(decoding: why.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw .failed(code: rc, name: error.name,
+                      message: detail.isEmpty ? error.message : "\(error.message): \(detail)")
     }
 
     /// Skips the current wait: the pending attempt now (disconnected), a
@@ -230,6 +324,7 @@ public final class LifelineClient: @unchecked Sendable {
             // Give back the C client's reference to the box.
             Unmanaged<EventSink>.fromOpaque(userData).release()
             sink.hub.finish()
+            sink.acks.finish()
         }
     }
 }

@@ -1,4 +1,9 @@
 import CLifeline
+#if canImport(FoundationEssentials)
+import FoundationEssentials // URL
+#else
+import Foundation
+#endif
 
 /// Where the connection stands (`lifeline_state`). The raw values are the C
 /// library's names (`lifeline_state_name`), asked of it, never copied.
@@ -137,6 +142,66 @@ public enum QueuePolicy: Sendable, CaseIterable, CustomStringConvertible {
     public var description: String { String(cString: lifeline_queue_policy_name(cValue)) }
 }
 
+/// How messages travel (`lifeline_delivery`).
+///
+/// ```swift
+/// config.delivery = .reliable(outbox: .file(URL(fileURLWithPath: "/var/lib/till/outbox.sqlite")))
+/// ```
+public enum Delivery: Sendable, Equatable, CustomStringConvertible {
+    /// Plain WebSocket, any server: a message written just before a
+    /// connection dies may be lost.
+    case bestEffort
+    /// lifeline.v1 (docs/protocol.md): each message is numbered, kept in
+    /// `outbox` until the server acknowledges it, sent again after a
+    /// reconnection, and delivered once, in order, both ways. The server
+    /// must speak lifeline.v1, else the client goes to
+    /// ``ConnectionState/error`` with `NOT_LIFELINE`.
+    case reliable(outbox: Outbox = .memory)
+
+    var cValue: Int32 {
+        switch self {
+        case .bestEffort: Int32(LIFELINE_DELIVERY_BEST_EFFORT.rawValue)
+        case .reliable: Int32(LIFELINE_DELIVERY_RELIABLE.rawValue)
+        }
+    }
+
+    /// The C name (`lifeline_delivery_name`): `"best_effort"` or `"reliable"`.
+    public var description: String { String(cString: lifeline_delivery_name(cValue)) }
+}
+
+/// Where a reliable client keeps the messages the server has not
+/// acknowledged yet, and its session.
+public enum Outbox: Sendable, Equatable {
+    /// In memory: it survives reconnections; ``LifelineClient/stop()``
+    /// reports what it still holds as ``LifelineEvent/dropped(_:reason:)``.
+    case memory
+    /// A SQLite file (created if missing) that keeps them across restarts of
+    /// the app: what one client could not deliver, the next client opening
+    /// the same file delivers. A send returns once the message is committed.
+    case file(URL, durability: Durability = .normal)
+}
+
+/// How an outbox file commits (`lifeline_durability`).
+public enum Durability: Sendable, CaseIterable {
+    /// SQLite WAL, `synchronous=NORMAL`: a sent message survives a crash or
+    /// kill of the app.
+    case normal
+    /// `synchronous=FULL`: a power loss too.
+    case full
+
+    var cValue: Int32 {
+        switch self {
+        case .normal: Int32(LIFELINE_DURABILITY_NORMAL.rawValue)
+        case .full: Int32(LIFELINE_DURABILITY_FULL.rawValue)
+        }
+    }
+
+    init?(cValue: Int32) {
+        guard let durability = Self.allCases.first(where: { $0.cValue == cValue }) else { return nil }
+        self = durability
+    }
+}
+
 /// The most detailed log lines the client produces (`lifeline_log_level`).
 public enum LogLevel: Sendable, CaseIterable, Comparable, CustomStringConvertible {
     case error, warn, info, debug
@@ -226,6 +291,17 @@ public enum LifelineEvent: Sendable, Equatable {
     case notify(NotifyInfo)
     /// A log line (secrets removed), at or above ``Configuration/logLevel``.
     case log(level: LogLevel, line: String)
+    /// Reliable delivery: the server has every message up to and including
+    /// `id` (the ids `send` returned); they have left the outbox. Acks are
+    /// cumulative and batched: not one per message.
+    case acked(id: UInt64)
+    /// Reliable delivery: a connection resumed the session. `recovered`:
+    /// the server still had everything it sent meanwhile, and sends the
+    /// `replayed` messages again now (they come as messages next). Not
+    /// recovered: messages from the server may have been lost; resynchronise
+    /// from your backend. The first connection of a new session reports
+    /// `recovered: false, replayed: 0`.
+    case resumed(recovered: Bool, replayed: UInt64)
 }
 
 /// A consistent snapshot of a client's figures (`lifeline_stats`). The C
@@ -267,6 +343,24 @@ public struct Stats: Sendable, Equatable {
     /// the connection was dropped, or that stop found no open connection.
     public var lastCloseAnswered: Bool
 
+    // Reliable delivery (0 in best-effort delivery).
+    /// Messages held: not yet acknowledged.
+    public var outboxMessages: UInt64
+    public var outboxBytes: UInt64
+    /// Of those, the ones written on this connection.
+    public var unackedMessages: UInt64
+    /// Every id up to it is acknowledged.
+    public var lastAckedID: UInt64
+    /// Messages written again after a resume.
+    public var resends: UInt64
+    /// Server messages received twice, dropped.
+    public var duplicatesDropped: UInt64
+    /// Server messages sent again on resumes.
+    public var replayed: UInt64
+    public var resumesRecovered: UInt64
+    /// Resumes where the server had lost what it sent meanwhile.
+    public var resumesLost: UInt64
+
     init(_ s: lifeline_stats) {
         state = ConnectionState(cValue: s.state)
         timeInState = .milliseconds(s.time_in_state_ms)
@@ -293,5 +387,14 @@ public struct Stats: Sendable, Equatable {
         reconnections = s.reconnections
         downtime = .milliseconds(s.downtime_ms)
         lastCloseAnswered = s.last_close_answered != 0
+        outboxMessages = s.outbox_messages
+        outboxBytes = s.outbox_bytes
+        unackedMessages = s.unacked_messages
+        lastAckedID = s.last_acked_id
+        resends = s.resends
+        duplicatesDropped = s.duplicates_dropped
+        replayed = s.replayed
+        resumesRecovered = s.resumes_recovered
+        resumesLost = s.resumes_lost
     }
 }

@@ -77,6 +77,20 @@ actor EventLog {
         }
     }
 
+    /// Waits until `holds` is true of every event so far (the cursor does
+    /// not move). Throws `TimedOut` (listing what came) after `timeout`.
+    func until(_ what: String, within timeout: Duration = .seconds(10),
+               _ holds: @Sendable ([LifelineEvent]) -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !holds(events) {
+            if finished || ContinuousClock.now >= deadline {
+                let seen = events.map { "\($0)" }.joined(separator: "\n  ")
+                throw TimedOut(description: "not \(what) within \(timeout); events:\n  \(seen)")
+            }
+            await waitForChange(until: deadline)
+        }
+    }
+
     /// Waits for a state event entering `state`; returns its info.
     @discardableResult
     func state(_ state: ConnectionState, within timeout: Duration = .seconds(10)) async throws -> StateInfo {
