@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { UNIT_INVALID = 0, UNIT_DATA, UNIT_ACK, UNIT_HELLO, UNIT_WELCOME };
+enum { UNIT_INVALID = 0, UNIT_DATA, UNIT_ACK, UNIT_HELLO, UNIT_WELCOME, UNIT_SKIP };
 
 static ll_dlv_action *emit(ll_dlv *d, int type)
 {
@@ -99,10 +99,15 @@ void ll_dlv_appended(ll_dlv *d, uint64_t seq)
 void ll_dlv_dropped(ll_dlv *d, uint64_t upto)
 {
     begin(d);
-    if (upto > d->acked && upto < d->next_seq)
+    if (upto >= d->next_seq)
+        d->next_seq = upto + 1; /* numbered by the outbox, dropped before told */
+    if (upto > d->acked)
         d->acked = upto;
-    if (d->sent_upto < d->acked)
-        d->sent_upto = d->acked;
+    /* on an open connection the writer skips what it finds gone (a hole in
+     * the numbers it reads from the outbox); the welcome's SEND_SKIP covers
+     * what was dropped while the hello was out */
+    if (d->sent_upto < upto)
+        d->sent_upto = upto;
 }
 
 /* One more server message seen: acknowledge now, or arm the delay. */
@@ -138,6 +143,9 @@ static void on_welcome(ll_dlv *d, const ll_dlv_unit *u)
     if (u->accepted > d->acked) {
         emit(d, LL_DLV_ACKED)->seq = u->accepted;
         d->acked = u->accepted;
+    } else if (u->accepted < d->acked) {
+        /* dropped since the hello, unsent: the server skips them */
+        emit(d, LL_DLV_SEND_SKIP)->seq = d->acked;
     }
     ll_dlv_action *r = emit(d, LL_DLV_RESUMED);
     r->recovered = u->recovered;
@@ -218,6 +226,9 @@ void ll_dlv_unit_in(ll_dlv *d, const ll_dlv_unit *u, int64_t now)
         return;
     case UNIT_HELLO:
         fail_text(d, "a hello from the server");
+        return;
+    case UNIT_SKIP:
+        fail_text(d, "a skip from the server");
         return;
     default:
         fail_text(d, u->error ? u->error : "not a lifeline.v1 unit");

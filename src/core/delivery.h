@@ -44,6 +44,8 @@ typedef enum ll_dlv_action_type {
                               (dropped; counted) */
     LL_DLV_FAIL,           /* the server broke lifeline.v1: close the
                               connection with 1002 and text */
+    LL_DLV_SEND_SKIP,      /* write skip(seq): ours up to seq were dropped
+                              unsent (before the data that follows) */
 } ll_dlv_action_type;
 
 typedef struct ll_dlv_action {
@@ -58,8 +60,8 @@ typedef struct ll_dlv_action {
                               buffer, valid until the next call) */
 } ll_dlv_action;
 
-/* The most actions one call produces: a welcome gives ACKED, RESUMED,
- * SEND. */
+/* The most actions one call produces: a welcome gives ACKED (or
+ * SEND_SKIP), RESUMED, SEND. */
 #define LL_DLV_MAX_ACTIONS 3
 #define LL_DLV_NO_DEADLINE INT64_MAX
 #define LL_DLV_TEXT_MAX 96
@@ -123,8 +125,10 @@ void ll_dlv_closed(ll_dlv *d);
  * resumed, else nothing (it goes with the resend after the welcome). */
 void ll_dlv_appended(ll_dlv *d, uint64_t seq);
 
-/* The messages up to upto left the outbox unsent (dropped as the oldest):
- * they count as acknowledged; no action. */
+/* The messages up to upto left the outbox (dropped as the oldest): they
+ * count as acknowledged; no action. (Those not written yet leave a hole in
+ * the numbers the writer reads from the outbox: it writes a skip there.
+ * Those dropped while the hello was out get SEND_SKIP with the welcome.) */
 void ll_dlv_dropped(ll_dlv *d, uint64_t upto);
 
 /* A unit read from the server (proto/wire.h's ll_wire_unit, passed as its
@@ -133,7 +137,7 @@ void ll_dlv_dropped(ll_dlv *d, uint64_t upto);
  * (kind 0) with its error text gives FAIL. */
 typedef struct ll_dlv_unit {
     int kind;              /* ll_wire_kind's values: 0 invalid, 1 data,
-                              2 ack, 3 hello, 4 welcome */
+                              2 ack, 3 hello, 4 welcome, 5 skip */
     uint64_t seq;
     uint64_t epoch, accepted, first, last;
     int recovered;

@@ -158,6 +158,10 @@ int ll_wire_read(const void *msg, size_t len, int is_binary, ll_wire_unit *out)
         kind = LL_WIRE_ACK;
         r.p++;
         rc = number(&r, &out->seq, 0) || at_end(&r) ? -1 : 0;
+    } else if (first == 's') {
+        kind = LL_WIRE_SKIP;
+        r.p++;
+        rc = number(&r, &out->seq, 0) || at_end(&r) ? -1 : 0;
     } else if (first == 'h') {
         kind = LL_WIRE_HELLO;
         r.p++;
@@ -189,6 +193,11 @@ size_t ll_wire_data_header(uint64_t seq, char *out)
 size_t ll_wire_ack(uint64_t seq, char *out)
 {
     return (size_t)snprintf(out, LL_WIRE_CONTROL_MAX, "a%llu", (unsigned long long)seq);
+}
+
+size_t ll_wire_skip(uint64_t seq, char *out)
+{
+    return (size_t)snprintf(out, LL_WIRE_CONTROL_MAX, "s%llu", (unsigned long long)seq);
 }
 
 size_t ll_wire_hello(const ll_wire_session *session, uint64_t epoch, uint64_t received,

@@ -27,11 +27,12 @@ typedef enum ll_wire_kind {
     LL_WIRE_ACK,      /* seq */
     LL_WIRE_HELLO,    /* session, epoch, received, held */
     LL_WIRE_WELCOME,  /* epoch, accepted, recovered, first, last */
+    LL_WIRE_SKIP,     /* seq: the sender dropped its messages up to seq */
 } ll_wire_kind;
 
 typedef struct ll_wire_unit {
     int kind;                /* ll_wire_kind */
-    uint64_t seq;            /* DATA, ACK: >= 1 */
+    uint64_t seq;            /* DATA, ACK, SKIP: >= 1 */
     const uint8_t *payload;  /* DATA: points into the message read */
     size_t payload_len;
     ll_wire_session session; /* HELLO */
@@ -45,7 +46,7 @@ typedef struct ll_wire_unit {
 } ll_wire_unit;
 
 /* Read the len bytes of one whole WebSocket message (is_binary: its type)
- * as a unit into *out. Control units (ack, hello, welcome) must be text
+ * as a unit into *out. Control units (ack, skip, hello, welcome) must be text
  * messages; data may be either. Returns out->kind; LL_WIRE_INVALID with
  * out->error naming what was wrong ("not a lifeline.v1 unit", "bad
  * number", "number out of range", "ack of 0", "bad session id", ...) when
@@ -59,6 +60,7 @@ size_t ll_wire_data_header(uint64_t seq, char *out);
 /* Write a control unit as text to out (at least LL_WIRE_CONTROL_MAX bytes,
  * NUL-terminated). Each returns the length without the NUL. */
 size_t ll_wire_ack(uint64_t seq, char *out);
+size_t ll_wire_skip(uint64_t seq, char *out);
 size_t ll_wire_hello(const ll_wire_session *session, uint64_t epoch, uint64_t received,
                      uint64_t held, char *out);
 size_t ll_wire_welcome(uint64_t epoch, uint64_t accepted, int recovered, uint64_t first,

@@ -5,7 +5,7 @@
  * Properties: a unit read is exactly what writing it back gives (data: the
  * header then the same payload bytes, pointing into the message; controls:
  * the same text, when it was written as the writers write, lower-case hex);
- * data and ack numbers, held and first are never 0, a welcome's epoch
+ * data, ack and skip numbers, held and first are never 0, a welcome's epoch
  * never 0 and its first at most last + 1; control units only in text
  * messages; an invalid one says why. */
 #include "fuzz.h"
@@ -45,6 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case LL_WIRE_ACK:
         FUZZ_CHECK(!is_binary && u.seq >= 1);
         n = ll_wire_ack(u.seq, out);
+        FUZZ_CHECK(n == len && memcmp(out, msg, n) == 0);
+        break;
+    case LL_WIRE_SKIP:
+        FUZZ_CHECK(!is_binary && u.seq >= 1);
+        n = ll_wire_skip(u.seq, out);
         FUZZ_CHECK(n == len && memcmp(out, msg, n) == 0);
         break;
     case LL_WIRE_HELLO:

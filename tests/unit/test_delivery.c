@@ -216,6 +216,29 @@ static void dropped_oldest_messages_count_as_acknowledged(void **state)
     in(&d, welcome(7, 2, 1, 1, 0), 0);
     assert_true(d.actions[d.n_actions - 1].type == LL_DLV_SEND &&
                 d.actions[d.n_actions - 1].seq == 3);
+
+    /* dropped while the hello was out: the server, which was told held 5,
+     * is told to skip up to 6 before the data from 7 */
+    ll_dlv_closed(&d);
+    for (uint64_t s = 5; s <= 8; s++)
+        ll_dlv_appended(&d, s);
+    in(&d, ack(4), 0); /* closed: nothing is read */
+    ll_dlv_dropped(&d, 4);
+    ll_dlv_opened(&d, 0);
+    ll_dlv_dropped(&d, 6);
+    assert_int_equal(d.n_actions, 0);
+    in(&d, welcome(7, 4, 1, 1, 0), 0);
+    assert_int_equal(d.n_actions, 3);
+    assert_int_equal(d.actions[0].type, LL_DLV_SEND_SKIP);
+    assert_true(d.actions[0].seq == 6);
+    assert_int_equal(d.actions[1].type, LL_DLV_RESUMED);
+    assert_true(d.actions[2].type == LL_DLV_SEND && d.actions[2].seq == 7 &&
+                d.actions[2].upto == 8);
+    /* numbers the outbox gave and dropped before the machine heard of them */
+    ll_dlv_dropped(&d, 10);
+    assert_true(d.next_seq == 11 && d.acked == 10);
+    in(&d, (ll_dlv_unit){.kind = 5, .seq = 3}, 0);
+    assert_string_equal(only(&d, LL_DLV_FAIL)->text, "lifeline.v1: a skip from the server");
 }
 
 /* Each of these closes the connection with its words, and nothing after

@@ -54,6 +54,12 @@ static void acks_hellos_and_welcomes_round_trip(void **state)
     assert_string_equal(out, "a18446744073709551615");
     assert_int_equal(read_text(out, &u), LL_WIRE_ACK);
     assert_true(u.seq == UINT64_MAX);
+    ll_wire_skip(42, out);
+    assert_string_equal(out, "s42");
+    assert_int_equal(read_text(out, &u), LL_WIRE_SKIP);
+    assert_true(u.seq == 42);
+    assert_int_equal(read_text("s0", &u), LL_WIRE_INVALID);
+    assert_int_equal(ll_wire_read("s1", 2, 1, &u), LL_WIRE_INVALID); /* text only */
 
     ll_wire_session s;
     for (int i = 0; i < 16; i++)
