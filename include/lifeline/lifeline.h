@@ -115,7 +115,8 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(OUTBOX_IO, 48, "the outbox could not be written (disk full?)")        \
     XX(NOT_LIFELINE, 49, "server does not speak lifeline.v1")                 \
     XX(CONFIG_DELIVERY, 50,                                                    \
-       "delivery, ack_every, ack_delay_ms or outbox_durability is out of range")
+       "delivery, outbox_durability or ack_every is out of range, or reliable " \
+       "delivery is combined with subprotocol, app_ping or queue_policy off")
 
 typedef enum lifeline_error {
 #define LIFELINE_XX_(name, value, msg) LIFELINE_ERR_##name = value,
@@ -185,6 +186,31 @@ typedef enum lifeline_queue_policy {
 /* "reject" (LIFELINE_QUEUE_REJECT_NEW), "drop_oldest" or "off"; "unknown"
  * otherwise. Static storage, never freed. Threads: any. */
 LIFELINE_API const char *lifeline_queue_policy_name(int policy);
+
+/* How messages travel (lifeline_config.delivery). */
+typedef enum lifeline_delivery {
+    LIFELINE_DELIVERY_BEST_EFFORT = 0, /* plain WebSocket: any server; a
+                                          message written just before a
+                                          connection dies may be lost */
+    LIFELINE_DELIVERY_RELIABLE = 1     /* lifeline.v1 (docs/protocol.md):
+                                          numbered, acknowledged, resent
+                                          and de-duplicated, both ways; the
+                                          server must speak it */
+} lifeline_delivery;
+
+/* How an outbox file commits (lifeline_config.outbox_durability). */
+typedef enum lifeline_durability {
+    LIFELINE_DURABILITY_NORMAL = 0, /* SQLite WAL, synchronous=NORMAL: a
+                                       sent message survives a crash or
+                                       kill -9 of the app */
+    LIFELINE_DURABILITY_FULL = 1    /* synchronous=FULL: a power loss too */
+} lifeline_durability;
+
+/* "best_effort" or "reliable"; "unknown" for any other value. Threads: any. */
+LIFELINE_API const char *lifeline_delivery_name(int delivery);
+
+/* "normal" or "full"; "unknown" for any other value. Threads: any. */
+LIFELINE_API const char *lifeline_durability_name(int durability);
 
 /* ------------------------------------------------------------------------ */
 /* Handles and callbacks                                                    */
@@ -271,6 +297,21 @@ typedef void (*lifeline_notify_cb)(lifeline_client *client,
  * lifeline_log_level; lines above config.log_level are not produced. */
 typedef void (*lifeline_log_cb)(lifeline_client *client, int level,
                                 const char *line, void *user_data);
+
+/* Reliable delivery: the server has every message up to and including id
+ * (the ids lifeline_client_send_id() gave); they have left the outbox. */
+typedef void (*lifeline_acked_cb)(lifeline_client *client, uint64_t id,
+                                  void *user_data);
+
+/* Reliable delivery: a connection resumed the session. recovered 1: the
+ * server still had everything it sent while this client was away, and
+ * sends it again now (replayed messages, which come to on_message next).
+ * recovered 0: it did not (it restarted, or the gap was older than its
+ * buffer): messages from the server may have been lost, and the app should
+ * resynchronise from its own backend. The first connection of a new
+ * session reports recovered 0 with replayed 0. */
+typedef void (*lifeline_resumed_cb)(lifeline_client *client, int recovered,
+                                    uint64_t replayed, void *user_data);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
@@ -371,6 +412,27 @@ typedef struct lifeline_config {
     lifeline_notify_cb on_notify;
     int log_level;              /* lifeline_log_level, default WARN */
     void *user_data;
+
+    /* Delivery (appended in 0.2). With LIFELINE_DELIVERY_RELIABLE the
+     * client offers the subprotocol lifeline.v1 (subprotocol must be NULL)
+     * and a server that does not select it is a permanent
+     * LIFELINE_ERR_NOT_LIFELINE. Messages wait in the outbox until the
+     * server acknowledges them, within queue_max_messages and
+     * queue_max_bytes, by queue_policy (REJECT_NEW or DROP_OLDEST; OFF is
+     * refused): what the queue does in best-effort mode. */
+    int delivery;               /* lifeline_delivery, default BEST_EFFORT */
+    const char *outbox_path;    /* a SQLite file (created if missing) that
+                                   keeps the session and what is not yet
+                                   acknowledged across restarts of the app;
+                                   NULL (default): in memory, which survives
+                                   reconnections only */
+    int outbox_durability;      /* lifeline_durability, default NORMAL */
+    int ack_every;              /* acknowledge the server's messages after
+                                   this many (default 32) ... */
+    int ack_delay_ms;           /* ... or this long after the first not yet
+                                   acknowledged (default 20) */
+    lifeline_acked_cb on_acked;
+    lifeline_resumed_cb on_resumed;
 } lifeline_config;
 
 /* Fill *cfg, a struct of size bytes, with every default documented above
@@ -471,7 +533,9 @@ LIFELINE_API int lifeline_client_new(const lifeline_config *cfg,
 LIFELINE_API int lifeline_client_start(lifeline_client *client);
 
 /* Send one message: copied, then written in order once connected. While not
- * connected it waits in the offline queue.
+ * connected it waits in the offline queue. With reliable delivery it goes
+ * into the outbox instead, as lifeline_client_send_id() says (also the
+ * returns).
  * Returns LIFELINE_OK (accepted: it will be written or reported to
  * on_dropped), LIFELINE_ERR_MESSAGE_TOO_BIG, LIFELINE_ERR_QUEUE_FULL (policy
  * REJECT_NEW), LIFELINE_ERR_NOT_CONNECTED (policy OFF and not connected),
@@ -481,6 +545,34 @@ LIFELINE_API int lifeline_client_start(lifeline_client *client);
  * included. */
 LIFELINE_API int lifeline_client_send(lifeline_client *client, const void *data,
                                       size_t len, int is_binary);
+
+/* Reliable delivery: put one message (copied) in the outbox under the next
+ * id, which goes to *id (if id is not NULL); it is written once the session
+ * has resumed, and again after each reconnection (or restart of the app,
+ * with an outbox file) until the server acknowledges it (on_acked). Returns
+ * once the message is in the outbox at its durability (committed to the
+ * file: sends of several threads at the same moment share one commit).
+ * Returns LIFELINE_OK; LIFELINE_ERR_MESSAGE_TOO_BIG;
+ * LIFELINE_ERR_QUEUE_FULL (outbox full, REJECT_NEW); LIFELINE_ERR_OUTBOX_IO
+ * (the outbox file could not be written: the message is not in it);
+ * LIFELINE_ERR_STOPPED (closed); LIFELINE_ERR_STATE (best-effort delivery:
+ * use lifeline_client_send()); LIFELINE_ERR_INVALID_ARGUMENT. Threads: any,
+ * callbacks included (from a callback on the loop thread a file outbox's
+ * commit holds up the loop for its duration). */
+LIFELINE_API int lifeline_client_send_id(lifeline_client *client, const void *data,
+                                         size_t len, int is_binary, uint64_t *id);
+
+/* Check an outbox file as lifeline_client_new() opens it, without keeping
+ * it open (nor creating it, nor changing an empty file): LIFELINE_OK (a
+ * valid outbox, or no file or an empty one: one would be made there),
+ * LIFELINE_ERR_OUTBOX_OPEN or LIFELINE_ERR_OUTBOX_CORRUPT with why (why_size
+ * bytes, NUL-terminated, may be NULL) saying what is wrong, the path
+ * included; LIFELINE_ERR_INVALID_ARGUMENT when path is NULL. What to call
+ * when lifeline_client_new() returns one of those errors. Threads: any. */
+LIFELINE_API int lifeline_outbox_check(const char *path, char *why, size_t why_size);
+/* (An outbox file is locked while a client has it open: a second client,
+ * or lifeline_outbox_check(), then gets LIFELINE_ERR_OUTBOX_OPEN "in use
+ * by another outbox". One outbox file belongs to one client.) */
 
 /* lifeline_client_send() of a NUL-terminated text message. */
 LIFELINE_API int lifeline_client_send_text(lifeline_client *client,
@@ -527,6 +619,17 @@ typedef struct lifeline_stats {
                                    connection ended within the wait); 0: it
                                    did not in time, the socket was dropped,
                                    or that stop found no open connection */
+    /* Reliable delivery (appended in 0.2; 0 in best-effort mode). */
+    uint64_t outbox_messages;   /* held: not yet acknowledged */
+    uint64_t outbox_bytes;
+    uint64_t unacked_messages;  /* of those, written on this connection */
+    uint64_t last_acked_id;     /* every id up to it is acknowledged */
+    uint64_t resends;           /* messages written again after a resume */
+    uint64_t duplicates_dropped;/* server messages received twice, dropped */
+    uint64_t replayed;          /* server messages sent again on resumes */
+    uint64_t resumes_recovered;
+    uint64_t resumes_lost;      /* resumes where the server had lost what it
+                                   sent meanwhile */
 } lifeline_stats;
 
 /* Fill *out, a struct of size bytes, with a snapshot. Writes exactly size

@@ -36,6 +36,10 @@ int lifeline_config_init_sized(lifeline_config *cfg, size_t size)
     d.queue_max_bytes = 1024 * 1024;
     d.log_level = LIFELINE_LOG_WARN;
     d.alert_min_interval_ms = 600000;
+    d.delivery = LIFELINE_DELIVERY_BEST_EFFORT;
+    d.outbox_durability = LIFELINE_DURABILITY_NORMAL;
+    d.ack_every = 32;
+    d.ack_delay_ms = 20;
     /* the application's struct gets what it has room for, and nothing more */
     size_t own = size < sizeof(d) ? size : sizeof(d);
     memcpy(cfg, &d, own);
@@ -228,6 +232,24 @@ int lifeline_config_check(const lifeline_config *cfg, const char **field)
         if (!label_is_valid(cfg->alert_labels ? cfg->alert_labels[i] : NULL))
             BAD(LIFELINE_ERR_CONFIG_LABEL, "alert_labels");
     NEG(alert_min_interval_ms);
+    if (cfg->delivery != LIFELINE_DELIVERY_BEST_EFFORT &&
+        cfg->delivery != LIFELINE_DELIVERY_RELIABLE)
+        BAD(LIFELINE_ERR_CONFIG_DELIVERY, "delivery");
+    if (cfg->delivery == LIFELINE_DELIVERY_RELIABLE) {
+        /* lifeline.v1 is the subprotocol; its units are every message */
+        if (cfg->subprotocol)
+            BAD(LIFELINE_ERR_CONFIG_DELIVERY, "subprotocol");
+        if (cfg->app_ping)
+            BAD(LIFELINE_ERR_CONFIG_DELIVERY, "app_ping");
+        if (cfg->queue_policy == LIFELINE_QUEUE_OFF)
+            BAD(LIFELINE_ERR_CONFIG_DELIVERY, "queue_policy");
+    }
+    if (cfg->outbox_durability != LIFELINE_DURABILITY_NORMAL &&
+        cfg->outbox_durability != LIFELINE_DURABILITY_FULL)
+        BAD(LIFELINE_ERR_CONFIG_DELIVERY, "outbox_durability");
+    if (cfg->ack_every < 1)
+        BAD(LIFELINE_ERR_CONFIG_DELIVERY, "ack_every");
+    NEG(ack_delay_ms);
     return LIFELINE_OK;
 }
 

@@ -35,6 +35,18 @@ const char *lifeline_queue_policy_name(int policy)
     return name_at(names, 3, policy);
 }
 
+const char *lifeline_delivery_name(int delivery)
+{
+    static const char *const names[] = {"best_effort", "reliable"};
+    return name_at(names, 2, delivery);
+}
+
+const char *lifeline_durability_name(int durability)
+{
+    static const char *const names[] = {"normal", "full"};
+    return name_at(names, 2, durability);
+}
+
 const char *lifeline_log_level_name(int level)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};

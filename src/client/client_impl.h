@@ -15,6 +15,7 @@
 
 #include "client/queue.h"
 #include "client/redact.h"
+#include "client/reliable.h"
 #include "core/machine.h"
 #include "lifeline/lifeline.h"
 #include "notify/notifier.h"
@@ -28,6 +29,7 @@ enum {
     LL_CMD_DROPPED = 1 << 2, /* dropped messages to report */
     LL_CMD_FREE = 1 << 3,    /* free: let go of the transport (free.c) */
     LL_CMD_NOTIFY = 1 << 4,  /* alert results or pending log lines */
+    LL_CMD_APPENDED = 1 << 5, /* reliable: messages put in the outbox */
 };
 
 /* Who frees the client (free.c). */
@@ -72,7 +74,7 @@ struct lifeline_client {
     char *url_str, *health_str, *subprotocol, *origin, *ca_file, *proxy;
     char **headers;
     size_t header_count;
-    char *webhook, *alert_username;
+    char *webhook, *alert_username, *outbox_path;
     char **label_names, **label_values; /* alert labels, split at the colon */
     size_t label_count;
     ll_url url, health;
@@ -113,6 +115,9 @@ struct lifeline_client {
     size_t results_dropped;        /* mu: alert results past
                                       LL_MAX_NOTIFY_RESULTS */
     int notify_closing;            /* mu: free() began, post nothing more */
+
+    ll_reliable *rel;              /* reliable delivery, or NULL (see
+                                      reliable.h for its locks) */
 
     /* loop thread only */
     ll_msg *writing;               /* handed to the transport, being written */

@@ -24,6 +24,7 @@ void ll_client_destroy(lifeline_client *c)
     ll_conn_free(c->conn);
     ll_client_free_config(c);
     free(c->writing); /* a write the transport never settled (abandoned) */
+    ll_rel_free(c);
     ll_msg *m;
     while ((m = ll_queue_pop(&c->queue)))
         free(m);
@@ -46,6 +47,12 @@ static int init_parts(lifeline_client *c)
     ll_queue_init(&c->queue, c->cfg.queue_max_messages, c->cfg.queue_max_bytes);
     ll_queue_init(&c->dropped, SIZE_MAX, SIZE_MAX);
     c->stop_wait_ms = LL_STOP_WAIT_DEFAULT_MS;
+    if (c->cfg.delivery == LIFELINE_DELIVERY_RELIABLE) {
+        char why[256];
+        int rc = ll_rel_new(c, why, sizeof(why));
+        if (rc)
+            return rc; /* lifeline_outbox_check() says why */
+    }
     return ll_alerts_init(c);
 }
 

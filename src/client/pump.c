@@ -75,8 +75,9 @@ static void arm_timer(lifeline_client *c)
 {
     pthread_mutex_lock(&c->mu);
     int64_t deadline = ll_core_deadline(&c->core);
+    int64_t rel = ll_rel_deadline_locked(c);
     pthread_mutex_unlock(&c->mu);
-    ll_conn_timer(c->conn, deadline);
+    ll_conn_timer(c->conn, rel < deadline ? rel : deadline);
 }
 
 static const char *reason_text(const ll_action *a)
@@ -94,7 +95,11 @@ static const char *reason_text(const ll_action *a)
 
 static void on_state(lifeline_client *c, const ll_action *a)
 {
+    if (c->rel && a->old_state == LIFELINE_STATE_CONNECTED)
+        ll_rel_closed(c);
     if (a->new_state == LIFELINE_STATE_CLOSED) {
+        if (c->rel)
+            ll_rel_stopped(c); /* an outbox in memory: its messages too */
         /* what is still queued is reported before closed, the last event */
         pthread_mutex_lock(&c->mu);
         ll_client_drop_all_locked(c);
@@ -102,7 +107,9 @@ static void on_state(lifeline_client *c, const ll_action *a)
         pthread_mutex_unlock(&c->mu);
         ll_client_report_dropped(c);
     }
-    if (a->new_state == LIFELINE_STATE_CONNECTED) {
+    if (a->new_state == LIFELINE_STATE_CONNECTED && c->rel) {
+        ll_rel_opened(c); /* the hello, then what the welcome says */
+    } else if (a->new_state == LIFELINE_STATE_CONNECTED) {
         pthread_mutex_lock(&c->mu);
         int start = c->queue.count > 0;
         c->write_armed = start;
@@ -267,6 +274,8 @@ void ll_client_on_wake(void *owner)
     }
     if (cmds & LL_CMD_WRITE)
         ll_conn_want_write(c->conn);
+    if (cmds & LL_CMD_APPENDED)
+        ll_rel_on_appended(c);
     ll_client_pump(c); /* actions, dropped reports, timer */
 }
 
@@ -280,5 +289,20 @@ void ll_client_on_event(void *owner, const ll_event *ev, const ll_detail *why)
 
 void ll_client_on_timer(void *owner)
 {
-    ll_client_dispatch(owner, &(ll_event){.type = LL_EV_TICK});
+    lifeline_client *c = owner;
+    if (c->rel) {
+        /* the earlier of two deadlines came: each gets its own tick */
+        int64_t now = ll_now_ms();
+        pthread_mutex_lock(&c->mu);
+        int rel_due = ll_rel_deadline_locked(c) <= now;
+        int core_due = ll_core_deadline(&c->core) <= now;
+        pthread_mutex_unlock(&c->mu);
+        if (rel_due)
+            ll_rel_tick(c);
+        if (!core_due) {
+            ll_client_pump(c); /* the timer again */
+            return;
+        }
+    }
+    ll_client_dispatch(c, &(ll_event){.type = LL_EV_TICK});
 }

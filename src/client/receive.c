@@ -8,6 +8,10 @@ void ll_client_on_message(void *owner, const void *data, size_t len, int is_bina
     lifeline_client *c = owner;
     if (ll_client_quiet(c))
         return;
+    if (c->rel) {
+        ll_rel_on_message(c, data, len, is_binary); /* lifeline.v1's units */
+        return;
+    }
     pthread_mutex_lock(&c->mu);
     c->msgs_recv++;
     c->bytes_recv += len;

@@ -36,6 +36,8 @@ void ll_client_drop_all_locked(lifeline_client *c)
 int ll_client_next_out(void *owner, ll_out *out)
 {
     lifeline_client *c = owner;
+    if (c->rel)
+        return ll_rel_next_out(c, out);
     pthread_mutex_lock(&c->mu);
     ll_msg *m = ll_queue_pop(&c->queue);
     int more = c->queue.count > 0;
@@ -51,6 +53,10 @@ int ll_client_next_out(void *owner, ll_out *out)
 void ll_client_written(void *owner, int ok)
 {
     lifeline_client *c = owner;
+    if (c->rel) {
+        ll_rel_written(c, ok);
+        return;
+    }
     ll_msg *m = c->writing;
     c->writing = NULL;
     pthread_mutex_lock(&c->mu);
@@ -69,6 +75,8 @@ int lifeline_client_send(lifeline_client *c, const void *data, size_t len, int i
 {
     if (!c || (!data && len))
         return LIFELINE_ERR_INVALID_ARGUMENT;
+    if (c->rel)
+        return lifeline_client_send_id(c, data, len, is_binary, NULL);
     if (len > c->cfg.max_message_bytes)
         return LIFELINE_ERR_MESSAGE_TOO_BIG;
     ll_msg *m = ll_msg_new(data, len, is_binary != 0);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client/client_impl.h"
+#include "proto/wire.h"
 
 static char *dup_opt(const char *s, int *oom)
 {
@@ -85,6 +86,7 @@ static void point_at_copies(lifeline_client *c)
     c->cfg.ca_file = c->ca_file;
     c->cfg.http_proxy = c->proxy;
     c->cfg.headers = (const char *const *)c->headers;
+    c->cfg.outbox_path = c->outbox_path;
 }
 
 /* The URLs as the transport uses them, and the CA file readable. */
@@ -115,6 +117,7 @@ int ll_client_copy_config(lifeline_client *c, const lifeline_config *cfg)
     c->proxy = dup_opt(cfg->http_proxy, &oom);
     c->webhook = dup_opt(cfg->discord_webhook_url, &oom);
     c->alert_username = dup_opt(cfg->alert_username, &oom);
+    c->outbox_path = dup_opt(cfg->outbox_path, &oom);
     oom |= copy_headers(c, cfg);
     oom |= copy_labels(c, cfg);
     oom |= add_url_secrets(c, cfg);
@@ -130,6 +133,7 @@ void ll_client_free_config(lifeline_client *c)
     free(c->origin);
     free(c->ca_file);
     free(c->proxy);
+    free(c->outbox_path);
     for (size_t i = 0; i < c->header_count; i++)
         free(c->headers[i]);
     free(c->headers);
@@ -152,7 +156,9 @@ void ll_client_conn_opts(const lifeline_client *c, ll_conn_opts *o)
         .url = &c->url,
         .health = c->health_str ? &c->health : NULL,
         .url_text = c->url_str,
-        .subprotocol = c->subprotocol,
+        /* reliable delivery: lifeline.v1, and a server must select it */
+        .subprotocol = c->rel ? LL_WIRE_SUBPROTOCOL : c->subprotocol,
+        .require_subprotocol = c->rel != NULL,
         .origin = c->origin,
         .headers = (const char *const *)c->headers,
         .header_count = c->header_count,

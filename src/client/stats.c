@@ -42,6 +42,7 @@ int lifeline_client_stats_sized(lifeline_client *c, lifeline_stats *out, size_t 
     s->downtime_ms = ll_core_downtime(k, now);
     s->last_close_answered = c->close_answered;
     pthread_mutex_unlock(&c->mu);
+    ll_rel_stats(c, s); /* the outbox's lock first, then mu */
     size_t filled = size < sizeof(snap) ? size : sizeof(snap);
     snap.struct_size = filled;
     memcpy(out, &snap, filled);

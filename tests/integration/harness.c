@@ -707,6 +707,13 @@ static void describe(const it_ev *e, char *buf, size_t size)
     case IT_EV_DROPPED:
         snprintf(buf, size, "dropped %zu bytes: %s", e->len, lifeline_error_name(e->drop_reason));
         break;
+    case IT_EV_ACKED:
+        snprintf(buf, size, "acked up to %llu", (unsigned long long)e->id);
+        break;
+    case IT_EV_RESUMED:
+        snprintf(buf, size, "resumed %s, %llu replayed",
+                 e->recovered ? "recovered" : "not recovered", (unsigned long long)e->replayed);
+        break;
     default:
         snprintf(buf, size, "event %d", e->kind);
     }
@@ -882,6 +889,31 @@ static void rec_on_dropped(lifeline_client *c, const void *data, size_t len, int
     pthread_mutex_unlock(&rec->mu);
 }
 
+static void rec_on_acked(lifeline_client *c, uint64_t id, void *ud)
+{
+    (void)c;
+    it_rec *rec = ud;
+    cb_enter(rec);
+    it_ev *e = push_event(rec, IT_EV_ACKED);
+    e->id = id;
+    pushed(rec, e);
+    cb_leave(rec);
+    pthread_mutex_unlock(&rec->mu);
+}
+
+static void rec_on_resumed(lifeline_client *c, int recovered, uint64_t replayed, void *ud)
+{
+    (void)c;
+    it_rec *rec = ud;
+    cb_enter(rec);
+    it_ev *e = push_event(rec, IT_EV_RESUMED);
+    e->recovered = recovered;
+    e->replayed = replayed;
+    pushed(rec, e);
+    cb_leave(rec);
+    pthread_mutex_unlock(&rec->mu);
+}
+
 static void rec_on_log(lifeline_client *c, int level, const char *line, void *ud)
 {
     (void)c;
@@ -909,6 +941,8 @@ void it_config(lifeline_config *cfg, it_rec *rec, const char *url)
     cfg->on_quality = rec_on_quality;
     cfg->on_retry = rec_on_retry;
     cfg->on_dropped = rec_on_dropped;
+    cfg->on_acked = rec_on_acked;
+    cfg->on_resumed = rec_on_resumed;
     cfg->on_log = rec_on_log;
     cfg->log_level = rec->log_events ? LIFELINE_LOG_DEBUG : LIFELINE_LOG_WARN;
     cfg->user_data = rec;

@@ -137,7 +137,9 @@ typedef enum it_ev_kind {
     IT_EV_RETRY,
     IT_EV_PONG,
     IT_EV_QUALITY,
-    IT_EV_DROPPED
+    IT_EV_DROPPED,
+    IT_EV_ACKED,            /* reliable delivery: on_acked */
+    IT_EV_RESUMED           /* reliable delivery: on_resumed */
 } it_ev_kind;
 
 typedef struct it_ev {
@@ -152,6 +154,9 @@ typedef struct it_ev {
     int quality;            /* PONG, QUALITY */
     int drop_reason;        /* DROPPED */
     size_t len;             /* DROPPED */
+    uint64_t id;            /* ACKED: every id up to it */
+    int recovered;          /* RESUMED */
+    uint64_t replayed;      /* RESUMED */
 } it_ev;
 
 typedef struct it_msg {

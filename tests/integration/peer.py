@@ -24,6 +24,18 @@ Modes:
                 echo everything else
   ping_client   send a ping frame, report its pong, then echo
 
+  no_subprotocol
+                echo, selecting no subprotocol (a server that does not speak
+                lifeline.v1)
+  v1_fault      speak lifeline.v1 (docs/protocol.md) as a server up to the
+                welcome (new session, epoch 1, accepting what the hello
+                holds), then break it as --v1-fault says: "gap" (data 2
+                first), "ack_unsent" (ack 99), "garbage" (a text that is no
+                unit), "second_welcome", "hello" (a hello to the client),
+                "data_first" (data 1 instead of the welcome); reports the
+                hello ("hello": its fields) and the close the client sends
+                ("closed": code, reason)
+
 Raw modes, on plain sockets rather than the websockets library, for what no
 well-behaved server does. Each reports the request ("request": path and
 headers), then what the client sends: "message" (text, or hex for binary),
@@ -71,7 +83,7 @@ from websockets.legacy.server import WebSocketServerProtocol, serve
 RAW_MODES = ("raw_status", "raw_redirect", "raw_masked", "raw_bad_utf8",
              "raw_bad_frame", "raw_bad_close", "raw_listen",
              "raw_no_close_reply", "raw_no_read")
-MODES = ("echo", "accept_close", "silent", "reject_401", "reject_403_body", "oversize",
+MODES = ("echo", "accept_close", "silent", "reject_401", "reject_403_body", "oversize", "no_subprotocol", "v1_fault",
          "headers", "app_ping", "ping_client") + RAW_MODES
 
 
@@ -121,10 +133,30 @@ async def echo(ws):
         await ws.send(message)
 
 
+async def v1_fault(ws, fault):
+    # the hello first: "h SESSION EPOCH RECEIVED HELD"
+    parts = (await ws.recv()).split(" ")
+    report(event="hello", session=parts[1], epoch=parts[2], received=parts[3],
+           held=parts[4])
+    welcome = "w 0000000000000001 %d n 1 0" % (int(parts[4]) - 1)
+    bad = {"gap": "3 three", "ack_unsent": "a99", "garbage": "hello there",
+           "second_welcome": welcome, "hello": "h " + "0" * 32 + " " + "0" * 16 + " 0 1"}
+    if fault == "data_first":
+        await ws.send("1 one")
+    else:
+        await ws.send(welcome)
+        await ws.send("1 one")  # one good message first: delivered once
+        await ws.send(bad[fault])
+    async for _ in ws:
+        pass
+
+
 async def handle(ws, args):
-    report(event="open", path=ws.path)
+    report(event="open", path=ws.path, subprotocol=ws.subprotocol)
     try:
-        if args.mode == "accept_close":
+        if args.mode == "v1_fault":
+            await v1_fault(ws, args.v1_fault)
+        elif args.mode == "accept_close":
             await ws.close(1000, "accept then close")
         elif args.mode == "silent":
             async for _ in ws:
@@ -341,6 +373,10 @@ async def main():
                     help="raw_redirect: the Location")
     ap.add_argument("--then-bad-frame", action="store_true",
                     help="raw_bad_utf8: a frame with a reserved bit follows")
+    ap.add_argument("--v1-fault", default="gap",
+                    choices=["gap", "ack_unsent", "garbage", "second_welcome", "hello",
+                             "data_first"],
+                    help="v1_fault: how the peer breaks lifeline.v1")
     ap.add_argument("--close-payload", default="03e8",
                     help="raw_bad_close: the close frame's payload, in hex")
     args = ap.parse_args()
@@ -381,7 +417,8 @@ async def main():
 
     async with serve(lambda ws: handle(ws, args), args.host, args.port,
                      create_protocol=klass, ssl=context,
-                     subprotocols=["lifeline.v1"], ping_interval=None,
+                     subprotocols=None if args.mode == "no_subprotocol" else ["lifeline.v1"],
+                     ping_interval=None,
                      max_size=None, compression=None) as server:
         port = server.sockets[0].getsockname()[1]
         report(event="listening", port=port)

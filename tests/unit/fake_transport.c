@@ -260,6 +260,11 @@ void ll_conn_close(ll_conn *c, uint32_t id, int code, int wait_ms)
     record(c, "close %u %d", id, code);
 }
 
+void ll_conn_fail(ll_conn *c, uint32_t id, int code, int error, const char *text)
+{
+    record(c, "fail %u %d %s: %s", id, code, lifeline_error_name(error), text);
+}
+
 void ll_conn_want_write(ll_conn *c) { record(c, "want_write"); }
 void ll_conn_ping(ll_conn *c, uint32_t seq) { record(c, "ping %u", seq); }
 int ll_conn_busy(const ll_conn *c) { (void)c; return 0; }

@@ -265,6 +265,55 @@ static void check_names_the_bad_field(void **state)
     assert_int_equal(lifeline_config_check(NULL, &field), LIFELINE_ERR_INVALID_ARGUMENT);
 }
 
+/* Reliable delivery's fields (issue 12): their defaults, and each rule
+ * naming its field. */
+static void reliable_delivery_fields_are_checked_by_name(void **state)
+{
+    (void)state;
+    lifeline_config cfg = valid();
+    assert_int_equal(cfg.delivery, LIFELINE_DELIVERY_BEST_EFFORT);
+    assert_null(cfg.outbox_path);
+    assert_int_equal(cfg.outbox_durability, LIFELINE_DURABILITY_NORMAL);
+    assert_int_equal(cfg.ack_every, 32);
+    assert_int_equal(cfg.ack_delay_ms, 20);
+    static const struct {
+        int delivery, durability, ack_every, ack_delay_ms, app_ping, policy;
+        const char *subprotocol;
+        int err;
+        const char *field;
+    } rows[] = {
+        {1, 0, 32, 20, 0, 0, NULL, LIFELINE_OK, NULL},
+        {1, 1, 1, 0, 0, 1, NULL, LIFELINE_OK, NULL},
+        {2, 0, 32, 20, 0, 0, NULL, LIFELINE_ERR_CONFIG_DELIVERY, "delivery"},
+        {-1, 0, 32, 20, 0, 0, NULL, LIFELINE_ERR_CONFIG_DELIVERY, "delivery"},
+        {1, 0, 32, 20, 0, 0, "chat", LIFELINE_ERR_CONFIG_DELIVERY, "subprotocol"},
+        {0, 0, 32, 20, 0, 0, "chat", LIFELINE_OK, NULL}, /* best effort: the app's */
+        {1, 0, 32, 20, 1, 0, NULL, LIFELINE_ERR_CONFIG_DELIVERY, "app_ping"},
+        {1, 0, 32, 20, 0, LIFELINE_QUEUE_OFF, NULL, LIFELINE_ERR_CONFIG_DELIVERY, "queue_policy"},
+        {1, 2, 32, 20, 0, 0, NULL, LIFELINE_ERR_CONFIG_DELIVERY, "outbox_durability"},
+        {1, 0, 0, 20, 0, 0, NULL, LIFELINE_ERR_CONFIG_DELIVERY, "ack_every"},
+        {1, 0, -3, 20, 0, 0, NULL, LIFELINE_ERR_CONFIG_DELIVERY, "ack_every"},
+        {1, 0, 32, -1, 0, 0, NULL, LIFELINE_ERR_CONFIG_NEGATIVE, "ack_delay_ms"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        cfg = valid();
+        cfg.delivery = rows[i].delivery;
+        cfg.outbox_durability = rows[i].durability;
+        cfg.ack_every = rows[i].ack_every;
+        cfg.ack_delay_ms = rows[i].ack_delay_ms;
+        cfg.app_ping = rows[i].app_ping;
+        cfg.queue_policy = rows[i].policy;
+        cfg.subprotocol = rows[i].subprotocol;
+        const char *field = "x";
+        int err = lifeline_config_check(&cfg, &field);
+        if (err != rows[i].err || (field == NULL) != (rows[i].field == NULL) ||
+            (field && strcmp(field, rows[i].field) != 0))
+            fail_msg("row %zu: %s naming %s, want %s naming %s", i, lifeline_error_name(err),
+                     field ? field : "nothing", lifeline_error_name(rows[i].err),
+                     rows[i].field ? rows[i].field : "nothing");
+    }
+}
+
 /* Apply one edit to a valid config; check names the field expected. */
 #define NAMES(edit, expected_err, expected_field)                              \
     do {                                                                       \
@@ -374,6 +423,12 @@ static void enum_names_are_the_documented_strings(void **state)
     assert_string_equal(lifeline_log_level_name(LIFELINE_LOG_INFO), "info");
     assert_string_equal(lifeline_log_level_name(LIFELINE_LOG_DEBUG), "debug");
     assert_string_equal(lifeline_log_level_name(4), "unknown");
+    assert_string_equal(lifeline_delivery_name(LIFELINE_DELIVERY_BEST_EFFORT), "best_effort");
+    assert_string_equal(lifeline_delivery_name(LIFELINE_DELIVERY_RELIABLE), "reliable");
+    assert_string_equal(lifeline_delivery_name(2), "unknown");
+    assert_string_equal(lifeline_durability_name(LIFELINE_DURABILITY_NORMAL), "normal");
+    assert_string_equal(lifeline_durability_name(LIFELINE_DURABILITY_FULL), "full");
+    assert_string_equal(lifeline_durability_name(-1), "unknown");
 }
 
 static void deflate_is_refused_on_libwebsockets_4_1(void **state)
@@ -420,6 +475,7 @@ int main(void)
         cmocka_unit_test(check_names_the_bad_field),
         cmocka_unit_test(a_rule_between_two_fields_names_the_one_the_app_changed),
         cmocka_unit_test(check_refuses_what_the_client_would),
+        cmocka_unit_test(reliable_delivery_fields_are_checked_by_name),
         cmocka_unit_test(every_error_has_a_distinct_name_and_text),
         cmocka_unit_test(enum_names_are_the_documented_strings),
         cmocka_unit_test(deflate_is_refused_on_libwebsockets_4_1),
