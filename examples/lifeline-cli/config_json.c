@@ -128,7 +128,7 @@ char *config_to_json(const cli_options *o)
      * "outbox_durability" */
     cJSON_AddStringToObject(obj, "delivery", lifeline_delivery_name(c->delivery));
     add_str(obj, "outbox_path", c->outbox_path);
-    cJSON_AddStringToObject(obj, "outbox_durability", cli_durability_name(c->outbox_durability));
+    cJSON_AddStringToObject(obj, "outbox_durability", lifeline_durability_name(c->outbox_durability));
     cJSON_AddNumberToObject(obj, "ack_every", c->ack_every);
     cJSON_AddNumberToObject(obj, "ack_delay_ms", c->ack_delay_ms);
 

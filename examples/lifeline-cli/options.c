@@ -2,9 +2,8 @@
  * lifeline_config_init(); every configuration check is the library's
  * lifeline_config_check(), and its error is reported against the option of
  * the field it names. The names of enum values (--jitter-mode,
- * --queue-policy, --log-level) are the library's too, with '-' for '_';
- * --durability's are the one exception, the library having no
- * lifeline_durability_name() yet (cli_durability_name()). */
+ * --queue-policy, --log-level, --durability) are the library's too, with
+ * '-' for '_'. */
 #include "options.h"
 
 #include <errno.h>
@@ -166,14 +165,6 @@ static const struct {
 /* What the URL is while --print-config checks a config that has none. */
 static const char placeholder_url[] = "ws://localhost/";
 
-const char *cli_durability_name(int durability)
-{
-    /* LIFELINE_DURABILITY_NORMAL, LIFELINE_DURABILITY_FULL: the enum's names
-     * in lower case, as the library spells every other enum */
-    static const char *const names[] = {"normal", "full"};
-    return durability >= 0 && durability < 2 ? names[durability] : "unknown";
-}
-
 const char *cli_spelling(const char *name, char *buf, size_t n)
 {
     size_t i = 0;
@@ -315,7 +306,7 @@ static int apply(cli_options *o, int id, const char *arg)
         o->verbose = 1;
         return parse_name(id, arg, lifeline_log_level_name, &cfg->log_level);
     case OPT_DURABILITY:
-        return parse_name(id, arg, cli_durability_name, &cfg->outbox_durability);
+        return parse_name(id, arg, lifeline_durability_name, &cfg->outbox_durability);
     case OPT_SEED:
         return parse_u64(id, arg, UINT64_MAX, &cfg->random_seed);
     case OPT_HEALTH_URL: cfg->health_url = arg; return 0;
@@ -610,8 +601,8 @@ void cli_usage(FILE *out)
         choices(lifeline_queue_policy_name, queue_policies, sizeof(queue_policies)),
         cli_spelling(lifeline_queue_policy_name(d.queue_policy), policy, sizeof(policy)),
         d.queue_max_messages, d.queue_max_bytes,
-        choices(cli_durability_name, durabilities, sizeof(durabilities)),
-        cli_durability_name(d.outbox_durability), d.ack_every, d.ack_delay_ms,
+        choices(lifeline_durability_name, durabilities, sizeof(durabilities)),
+        lifeline_durability_name(d.outbox_durability), d.ack_every, d.ack_delay_ms,
         choices(lifeline_log_level_name, log_levels, sizeof(log_levels)));
 }
 

@@ -50,12 +50,6 @@ void cli_usage(FILE *out);
  * buf, n bytes, cut to fit; returns buf. */
 const char *cli_spelling(const char *name, char *buf, size_t n);
 
-/* "normal" or "full" (lifeline_durability), "unknown" otherwise: the name
- * lifeline_durability_name() would give, a function lifeline.h does not
- * have yet (every other enum's names are the library's). Replace this with
- * it once it exists. */
-const char *cli_durability_name(int durability);
-
 void cli_free(cli_options *o);
 
 #endif
