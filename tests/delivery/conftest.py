@@ -24,10 +24,10 @@ sys.dont_write_bytecode = True  # leave no __pycache__ beside the tests
 from v1client import SUBPROTOCOL, Connection
 from v1servers import NODE, SERVER_BIN, lifeline_server, node_env, node_server
 
-# lifeline-server's lifeline.v1 is being written (issue 12). Until it lands,
-# a lifeline-server that does not select the subprotocol is an xfail; then
-# this becomes False and such a server fails every test.
-LIFELINE_SERVER_V1_PENDING = True
+# lifeline-server speaks lifeline.v1 (issue 12): one that does not select
+# the subprotocol fails every test. (True would xfail it, for a server whose
+# lifeline.v1 is being written.)
+LIFELINE_SERVER_V1_PENDING = False
 
 
 # ---- what is on this machine ------------------------------------------------------

@@ -1,0 +1,61 @@
+"""Delivery proofs with real kill -9 (issue 12): a till that sends numbered
+messages through lifeline.v1 with an outbox file is killed at random
+moments and started again. At the end the server's journal (its durable
+record of what it accepted) holds every number exactly once, in order.
+
+The random moments come from a seed printed with each test (set
+LIFELINE_PROOF_SEED to replay one)."""
+
+import os
+import random
+import sys
+
+import pytest
+
+sys.dont_write_bytecode = True
+
+from proc import TILL, Lines, Server, assert_each_once_in_order, last_number
+
+COUNT = 3000
+
+
+@pytest.fixture
+def rng():
+    seed = int(os.environ.get("LIFELINE_PROOF_SEED", random.randrange(1 << 30)))
+    print(f"LIFELINE_PROOF_SEED={seed}")
+    return random.Random(seed)
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path).start()
+    yield s
+    s.stop()
+
+
+def till(server, outbox, *extra):
+    return Lines([TILL, server.url(), str(outbox), str(COUNT), *extra])
+
+
+def test_a_till_killed_at_random_moments_delivers_each_number_once_in_order(
+        server, tmp_path, rng):
+    outbox = tmp_path / "till.db"
+    kills = 0
+    for _ in range(6):
+        t = till(server, outbox)
+        start = t.wait_for(lambda ls: last_number(ls, "start"), 30)
+        # kill it after a random number of sends past where it started,
+        # some while it sends, some while it waits for acks
+        target = min(COUNT, start + rng.randrange(1, 800))
+        t.wait_for(lambda ls: last_number(ls, "sent") >= target or "done" in ls, 60)
+        if "done" in t.lines:
+            t.wait(30)
+            break
+        t.kill()
+        kills += 1
+    t = till(server, outbox)
+    t.wait_for(lambda ls: "done" in ls, 120)
+    assert t.wait(30) == 0
+    print(f"{kills} kills")
+    assert kills >= 3, "the till finished before it was killed often enough"
+    assert_each_once_in_order(server.journal(), COUNT)
