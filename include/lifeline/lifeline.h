@@ -299,7 +299,8 @@ typedef void (*lifeline_log_cb)(lifeline_client *client, int level,
                                 const char *line, void *user_data);
 
 /* Reliable delivery: the server has every message up to and including id
- * (the ids lifeline_client_send_id() gave); they have left the outbox. */
+ * (the ids lifeline_client_send_id() gave) but those on_dropped_id
+ * reported; they have left the outbox. */
 typedef void (*lifeline_acked_cb)(lifeline_client *client, uint64_t id,
                                   void *user_data);
 
@@ -312,6 +313,14 @@ typedef void (*lifeline_acked_cb)(lifeline_client *client, uint64_t id,
  * session reports recovered 0 with replayed 0. */
 typedef void (*lifeline_resumed_cb)(lifeline_client *client, int recovered,
                                     uint64_t replayed, void *user_data);
+
+/* Reliable delivery: the message with id will never be acknowledged: it
+ * was dropped as the oldest (reason LIFELINE_ERR_QUEUE_FULL) or held by an
+ * outbox in memory at a stop (LIFELINE_ERR_STOPPED). Called right after
+ * on_dropped reports its bytes, and before any on_acked whose id is past
+ * it (an ack covers the ids up to it that were not dropped). */
+typedef void (*lifeline_dropped_id_cb)(lifeline_client *client, uint64_t id,
+                                       int reason, void *user_data);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
@@ -433,6 +442,7 @@ typedef struct lifeline_config {
                                    acknowledged (default 20) */
     lifeline_acked_cb on_acked;
     lifeline_resumed_cb on_resumed;
+    lifeline_dropped_id_cb on_dropped_id;
 } lifeline_config;
 
 /* Fill *cfg, a struct of size bytes, with every default documented above
@@ -623,7 +633,8 @@ typedef struct lifeline_stats {
     uint64_t outbox_messages;   /* held: not yet acknowledged */
     uint64_t outbox_bytes;
     uint64_t unacked_messages;  /* of those, written on this connection */
-    uint64_t last_acked_id;     /* every id up to it is acknowledged */
+    uint64_t last_acked_id;     /* every id up to it is acknowledged, or
+                                   was dropped (on_dropped_id) */
     uint64_t resends;           /* messages written again after a resume */
     uint64_t duplicates_dropped;/* server messages received twice, dropped */
     uint64_t replayed;          /* server messages sent again on resumes */

@@ -17,6 +17,8 @@ ll_msg *ll_msg_new(const void *data, size_t len, int is_binary)
     if (!m)
         return NULL;
     m->next = NULL;
+    m->reason = 0;
+    m->id = 0;
     m->len = len;
     m->is_binary = is_binary;
     if (len)

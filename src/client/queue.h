@@ -12,6 +12,7 @@ typedef struct ll_msg {
     size_t len;
     int is_binary;
     int reason;   /* why it was dropped (lifeline_error), on the drop list */
+    uint64_t id;  /* reliable delivery: the outbox's id of a dropped one */
     unsigned char data[]; /* the payload, then a NUL */
 } ll_msg;
 

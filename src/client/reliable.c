@@ -433,6 +433,7 @@ static void on_drop(void *arg, const ll_outbox_msg *m)
     pthread_mutex_lock(&c->mu);
     if (d) {
         d->reason = LIFELINE_ERR_QUEUE_FULL;
+        d->id = m->seq;
         ll_queue_push(&c->dropped, d);
     }
     c->msgs_dropped++;
@@ -480,6 +481,7 @@ static void on_stop_drop(void *arg, const ll_outbox_msg *m)
     pthread_mutex_lock(&c->mu);
     if (d) {
         d->reason = LIFELINE_ERR_STOPPED;
+        d->id = m->seq;
         ll_queue_push(&c->dropped, d);
     }
     c->msgs_dropped++;

@@ -18,6 +18,8 @@ void ll_client_report_dropped(lifeline_client *c)
             c->cfg.on_dropped(c, m->data, m->len, m->is_binary,
                               m->reason, c->cfg.user_data);
         }
+        if (m->id && c->cfg.on_dropped_id && !ll_client_quiet(c))
+            c->cfg.on_dropped_id(c, m->id, m->reason, c->cfg.user_data);
         free(m);
     }
 }

@@ -707,6 +707,10 @@ static void describe(const it_ev *e, char *buf, size_t size)
     case IT_EV_DROPPED:
         snprintf(buf, size, "dropped %zu bytes: %s", e->len, lifeline_error_name(e->drop_reason));
         break;
+    case IT_EV_DROPPED_ID:
+        snprintf(buf, size, "dropped id %llu: %s", (unsigned long long)e->id,
+                 lifeline_error_name(e->drop_reason));
+        break;
     case IT_EV_ACKED:
         snprintf(buf, size, "acked up to %llu", (unsigned long long)e->id);
         break;
@@ -914,6 +918,19 @@ static void rec_on_resumed(lifeline_client *c, int recovered, uint64_t replayed,
     pthread_mutex_unlock(&rec->mu);
 }
 
+static void rec_on_dropped_id(lifeline_client *c, uint64_t id, int reason, void *ud)
+{
+    (void)c;
+    it_rec *rec = ud;
+    cb_enter(rec);
+    it_ev *e = push_event(rec, IT_EV_DROPPED_ID);
+    e->id = id;
+    e->drop_reason = reason;
+    pushed(rec, e);
+    cb_leave(rec);
+    pthread_mutex_unlock(&rec->mu);
+}
+
 static void rec_on_log(lifeline_client *c, int level, const char *line, void *ud)
 {
     (void)c;
@@ -943,6 +960,7 @@ void it_config(lifeline_config *cfg, it_rec *rec, const char *url)
     cfg->on_dropped = rec_on_dropped;
     cfg->on_acked = rec_on_acked;
     cfg->on_resumed = rec_on_resumed;
+    cfg->on_dropped_id = rec_on_dropped_id;
     cfg->on_log = rec_on_log;
     cfg->log_level = rec->log_events ? LIFELINE_LOG_DEBUG : LIFELINE_LOG_WARN;
     cfg->user_data = rec;

@@ -139,7 +139,9 @@ typedef enum it_ev_kind {
     IT_EV_QUALITY,
     IT_EV_DROPPED,
     IT_EV_ACKED,            /* reliable delivery: on_acked */
-    IT_EV_RESUMED           /* reliable delivery: on_resumed */
+    IT_EV_RESUMED,          /* reliable delivery: on_resumed */
+    IT_EV_DROPPED_ID        /* reliable delivery: on_dropped_id (id,
+                               drop_reason) */
 } it_ev_kind;
 
 typedef struct it_ev {

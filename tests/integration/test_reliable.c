@@ -297,11 +297,43 @@ static void a_stop_reports_what_an_outbox_in_memory_holds(void **state)
     assert_int_equal(lifeline_client_stop(f->client, 500), LIFELINE_OK);
     IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CLOSED, IT_QUICK, NULL);
     assert_int_equal(it_count_events(&f->rec, IT_EV_DROPPED), 3);
+    assert_int_equal(it_count_events(&f->rec, IT_EV_DROPPED_ID), 3);
     it_ev last;
     assert_true(it_event_at(&f->rec, it_event_count(&f->rec) - 1, &last));
     assert_int_equal(last.kind, IT_EV_STATE);
     assert_int_equal(last.new_state, LIFELINE_STATE_CLOSED);
     assert_int_equal(lifeline_client_send_id(f->client, "x", 1, 0, NULL), LIFELINE_ERR_STOPPED);
+}
+
+/* Drop-oldest: the oldest goes to on_dropped and on_dropped_id, the server
+ * is not left waiting for it, and the rest arrive once each. */
+static void a_message_dropped_as_the_oldest_is_reported_by_id_and_skipped(void **state)
+{
+    it_fix *f = *state;
+    f->proc = start_node_reference();
+    assert_non_null(f->proc);
+    node_url(f);
+    f->cfg.queue_policy = LIFELINE_QUEUE_DROP_OLDEST;
+    f->cfg.queue_max_messages = 2;
+    assert_int_equal(lifeline_client_new(&f->cfg, &f->client), LIFELINE_OK);
+    for (int i = 1; i <= 3; i++) {
+        char text[16];
+        snprintf(text, sizeof(text), "m%d", i);
+        uint64_t id = 0;
+        assert_int_equal(lifeline_client_send_id(f->client, text, strlen(text), 0, &id),
+                         LIFELINE_OK);
+        assert_int_equal(id, (uint64_t)i);
+    }
+    assert_int_equal(lifeline_client_start(f->client), LIFELINE_OK);
+    IT_ASSERT(&f->rec, acked_up_to(&f->rec, 3, IT_QUICK), "not acked up to 3");
+    IT_ASSERT(&f->rec, it_wait_message_count(&f->rec, 2, IT_QUICK), "echoes missing");
+    assert_messages(&f->rec, "m", 2, 3);
+    it_ev ev;
+    IT_ASSERT(&f->rec, it_wait_event(&f->rec, IT_EV_DROPPED_ID, IT_QUICK, &ev), "no id");
+    assert_int_equal(ev.id, 1);
+    assert_int_equal(ev.drop_reason, LIFELINE_ERR_QUEUE_FULL);
+    assert_int_equal(it_count_events(&f->rec, IT_EV_DROPPED), 1);
+    assert_int_equal(it_count_states(&f->rec, LIFELINE_STATE_DISCONNECTED), 0);
 }
 
 static void best_effort_clients_refuse_send_id(void **state)
@@ -332,6 +364,7 @@ int main(void)
         IT_TEST(an_outbox_file_keeps_what_was_not_acked_across_a_restart),
         IT_TEST(a_damaged_outbox_file_is_refused_with_words_naming_it),
         IT_TEST(a_stop_reports_what_an_outbox_in_memory_holds),
+        IT_TEST(a_message_dropped_as_the_oldest_is_reported_by_id_and_skipped),
         IT_TEST(best_effort_clients_refuse_send_id),
     };
     return IT_RUN(tests);
