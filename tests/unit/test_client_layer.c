@@ -258,6 +258,52 @@ static void drop_oldest_reports_what_it_dropped(void **state)
     assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
 }
 
+static void welcome_it(ll_conn *conn, void *arg)
+{
+    fake_message(conn, arg);
+}
+
+/* Reliable delivery (lifeline.v1): the hello goes first; messages dropped
+ * as the oldest before they were written leave a hole in the numbers the
+ * writer reads from the outbox, and it writes a skip there, then the
+ * rest: the server never sees a gap. */
+static void a_reliable_writer_skips_what_was_dropped_unwritten(void **state)
+{
+    (void)state;
+    lifeline_config cfg;
+    lifeline_config_init(&cfg);
+    cfg.url = "ws://example.invalid/ws";
+    cfg.delivery = LIFELINE_DELIVERY_RELIABLE;
+    cfg.queue_policy = LIFELINE_QUEUE_DROP_OLDEST;
+    cfg.queue_max_messages = 3;
+    cfg.on_state = on_state;
+    cfg.on_dropped = on_dropped;
+    lifeline_client *c = NULL;
+    assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_OK);
+    ll_conn *conn = fake_conn_last();
+    start_and_open(c, conn);
+    writes w = {.ok = 1};
+    fake_on_loop(conn, write_all, &w);
+    assert_int_equal(w.n, 1);
+    assert_memory_equal(w.out, "h ", 2);
+    assert_non_null(strstr(w.out, " 0000000000000000 0 1")); /* new: held 1 */
+    fake_on_loop(conn, welcome_it, "w 0000000000000007 0 n 1 0");
+    fake_settle(conn);
+    for (int i = 1; i <= 3; i++)
+        assert_int_equal(lifeline_client_send_text(c, i == 1 ? "a" : i == 2 ? "b" : "c"),
+                         LIFELINE_OK);
+    fake_settle(conn);
+    /* nothing written yet: two more push out a and b unwritten */
+    assert_int_equal(lifeline_client_send_text(c, "d"), LIFELINE_OK);
+    assert_int_equal(lifeline_client_send_text(c, "e"), LIFELINE_OK);
+    fake_settle(conn);
+    fake_on_loop(conn, write_all, &w);
+    assert_string_equal(w.out, "s2|3 c|4 d|5 e");
+    assert_true(saw("dropped a QUEUE_FULL"));
+    assert_true(saw("dropped b QUEUE_FULL"));
+    assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+}
+
 static void reject_new_and_queue_off_refuse_instead_of_dropping(void **state)
 {
     (void)state;
@@ -552,6 +598,7 @@ int main(void)
         T(the_open_event_flushes_the_queue_in_order),
         T(a_message_that_was_not_written_goes_again_first),
         T(drop_oldest_reports_what_it_dropped),
+        T(a_reliable_writer_skips_what_was_dropped_unwritten),
         T(reject_new_and_queue_off_refuse_instead_of_dropping),
         T(stop_reports_the_queue_as_stopped_then_closed),
         T(the_timer_brings_the_core_its_deadline),
