@@ -182,18 +182,45 @@ def test_send_acked_fails_with_stopped_when_the_client_stops_first():
     asyncio.run(main())
 
 
-def test_send_acked_needs_reliable_delivery_and_no_drop_oldest(node):
+def test_send_acked_needs_reliable_delivery(node):
     async def main():
         async with lifeline.Client(node.url, **FAST) as c:
             with pytest.raises(lifeline.LifelineError) as e:
                 await c.send_acked("x")
             assert e.value.code == ErrorCode.STATE
-        async with lifeline.Client(node.url, queue_policy="drop_oldest", **reliable()) as c:
-            with pytest.raises(lifeline.LifelineError) as e:
-                await c.send_acked("x")
-            assert e.value.code == ErrorCode.STATE and "drop_oldest" in str(e.value)
 
     asyncio.run(main())
+
+
+def test_a_message_dropped_as_the_oldest_fails_its_wait_and_the_rest_arrive(node):
+    # drop-oldest with room for two: before the start, a third send pushes
+    # the first out (on_dropped_id: QUEUE_FULL); the other two are
+    # acknowledged and echoed, and the server is never left waiting
+    async def main():
+        c = lifeline.Client(node.url, queue_policy="drop_oldest", queue_max_messages=2,
+                            **reliable())
+        stream = c.events()
+        waits = [asyncio.ensure_future(c.send_acked(t)) for t in ("m1", "m2", "m3")]
+        await asyncio.sleep(0)  # let each send run and register its wait
+        c.start()
+        with pytest.raises(lifeline.LifelineError) as e:
+            await asyncio.wait_for(waits[0], limit(5))
+        assert e.value.code == ErrorCode.QUEUE_FULL
+        assert await asyncio.wait_for(waits[1], limit(5)) == 2
+        assert await asyncio.wait_for(waits[2], limit(5)) == 3
+        echoes, ids = [], []
+        async for ev in stream:
+            if isinstance(ev, lifeline.MessageEvent):
+                echoes.append(ev.data)
+            elif isinstance(ev, lifeline.DroppedIdEvent):
+                ids.append((ev.id, ev.reason))
+            if len(echoes) == 2:
+                break
+        assert echoes == ["m2", "m3"]
+        assert ids == [(1, "QUEUE_FULL")]
+        c.close()
+
+    asyncio.run(asyncio.wait_for(main(), limit(20)))
 
 
 def test_send_acked_after_the_client_is_closed_raises_stopped(node):

@@ -23,6 +23,7 @@ from ._loop import Loop
 from ._options import default_options, outbox_check
 from ._types import (
     AckedEvent,
+    DroppedIdEvent,
     ConfigError,
     Delivery,
     DroppedEvent,
@@ -62,6 +63,7 @@ library_path: str = _lib._name
 
 __all__ = [
     "AckedEvent",
+    "DroppedIdEvent",
     "Client",
     "ConfigError",
     "Delivery",

@@ -2,8 +2,10 @@
 library's callbacks on its loop thread.
 
 The rule is on_acked's own (lifeline.h): ``on_acked(id)`` says the server
-has every message up to and including ``id``, so it settles every future
-whose id is at or below it. The highest id acknowledged so far is kept, so
+has every message up to and including ``id`` but those ``on_dropped_id``
+reported (which comes first), so it settles every future whose id is at or
+below it; a dropped message's future fails with its reason (QUEUE_FULL,
+STOPPED). The highest id acknowledged so far is kept, so
 that a future registered after its ack came (the ack can beat the send's
 return to Python) is settled at once.
 
@@ -19,6 +21,7 @@ import asyncio
 import functools
 import heapq
 import threading
+from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 from ._types import ErrorCode, LifelineError, State, StateInfo
@@ -43,6 +46,10 @@ def _post(fut: "asyncio.Future[int]", result: Optional[int],
         pass
 
 
+DROPS_KEPT = 10000
+_DROPPED = "the message was dropped from the outbox and will not be acknowledged"
+
+
 class AckWaiters:
     """The futures of one client's send_acked() calls, by message id."""
 
@@ -55,12 +62,18 @@ class AckWaiters:
         # set while the client is stopped or failed (the error a new future
         # gets: code, detail), None while it runs
         self.ended: Optional[Tuple[int, str]] = None
+        # ids on_dropped_id reported, for a future registered after its drop
+        # (the drop can beat the send's return); the newest DROPS_KEPT
+        self.dropped_ids: "OrderedDict[int, int]" = OrderedDict()
 
     def wait(self, msg_id: int, loop: asyncio.AbstractEventLoop) -> "asyncio.Future[int]":
         """A future for msg_id, sent just now, on loop."""
         fut: "asyncio.Future[int]" = loop.create_future()
         with self.lock:
-            if msg_id <= self.highest:
+            reason = self.dropped_ids.get(msg_id)
+            if reason is not None:
+                fut.set_exception(LifelineError(reason, "send_acked", _DROPPED))
+            elif msg_id <= self.highest:
                 fut.set_result(msg_id)
             elif self.ended is not None:
                 fut.set_exception(LifelineError(self.ended[0], "send_acked", self.ended[1]))
@@ -90,6 +103,21 @@ class AckWaiters:
                     due.append((fut, i))
         for fut, i in due:
             _post(fut, i, None)
+
+    def dropped(self, msg_id: int, reason: str) -> None:
+        """on_dropped_id(msg_id, reason), loop thread."""
+        code = ErrorCode[reason] if reason in ErrorCode.__members__ else ErrorCode.STOPPED
+        due = []
+        with self.lock:
+            self.dropped_ids[msg_id] = code
+            while len(self.dropped_ids) > DROPS_KEPT:
+                self.dropped_ids.popitem(last=False)
+            for i, serial in self.heap:  # its entry is skipped when it comes up
+                fut = self.futures.pop(serial, None) if i == msg_id else None
+                if fut is not None:
+                    due.append(fut)
+        for fut in due:
+            _post(fut, None, LifelineError(code, "send_acked", _DROPPED))
 
     def state(self, new: State, info: StateInfo) -> None:
         """on_state, loop thread: closed or error fails every future."""

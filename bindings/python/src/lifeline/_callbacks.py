@@ -43,6 +43,7 @@ from ._acks import AckWaiters
 from ._types import (
     AckedEvent,
     DroppedEvent,
+    DroppedIdEvent,
     Event,
     LogLevel,
     MessageEvent,
@@ -137,6 +138,10 @@ def _resumed(recovered: int, replayed: int) -> Tuple[Any, ...]:
     return (bool(recovered), replayed)
 
 
+def _dropped_id(msg_id: int, reason: int) -> Tuple[Any, ...]:
+    return (msg_id, error_name(reason))
+
+
 _PY_LEVEL = {
     LogLevel.ERROR: logging.ERROR,
     LogLevel.WARN: logging.WARNING,
@@ -176,6 +181,7 @@ CALLBACKS: Tuple[Callback, ...] = (
     Callback("on_notify", _ffi.NOTIFY_CB, _notify, NotifyEvent),
     Callback("on_acked", _ffi.ACKED_CB, _acked, AckedEvent),
     Callback("on_resumed", _ffi.RESUMED_CB, _resumed, ResumedEvent),
+    Callback("on_dropped_id", _ffi.DROPPED_ID_CB, _dropped_id, DroppedIdEvent),
 )
 
 #: The keywords of the application's callbacks.
@@ -227,6 +233,7 @@ class Sink:
         # the binding's own observers of a callback, after the app's
         self.observers: Dict[str, Callable[..., None]] = {
             "on_acked": self.acks.acked,
+            "on_dropped_id": self.acks.dropped,
             "on_state": lambda old, new, info: self.acks.state(new, info),
         }
 

@@ -109,7 +109,8 @@ class Client:
     server must speak lifeline.v1 (else the state becomes error with
     NOT_LIFELINE). :meth:`send` then returns each message's id,
     ``on_acked(id)`` says every message up to ``id`` is acknowledged,
-    ``on_resumed(recovered, replayed)`` reports each resumed session, and
+    ``on_resumed(recovered, replayed)`` reports each resumed session,
+    ``on_dropped_id(id, reason)`` each message dropped from the outbox, and
     ``await`` :meth:`send_acked` waits for one message's ack.
     """
 
@@ -127,6 +128,7 @@ class Client:
         on_notify: Optional[Callable[[NotifyInfo], Any]] = None,
         on_acked: Optional[Callable[[int], Any]] = None,
         on_resumed: Optional[Callable[[bool, int], Any]] = None,
+        on_dropped_id: Optional[Callable[[int, str], Any]] = None,
         base_delay_ms: Optional[int] = None,
         max_delay_ms: Optional[int] = None,
         jitter_ms: Optional[int] = None,
@@ -178,7 +180,6 @@ class Client:
         config = _Config(url, options)
         d = config.cfg.delivery
         self._reliable = 0 <= d < len(DELIVERIES) and DELIVERIES[d] is Delivery.RELIABLE
-        self._drop_oldest = config.cfg.queue_policy == QUEUE_POLICIES.index(QueuePolicy.DROP_OLDEST)
         self._native = _ClientNative(config, _callbacks.Sink(callbacks))
 
     # -- lifecycle
@@ -353,17 +354,11 @@ class Client:
         the server does not speak lifeline.v1, say). It raises at once what
         send() raises, and STATE in best-effort delivery. Cancelling the
         wait (``asyncio.wait_for``, say) does not take the message back.
-
-        Not with ``queue_policy="drop_oldest"`` (it raises STATE): the
-        library reports a message dropped from the outbox by its data, not
-        its id, so its wait could not be told it failed (it would resolve
-        once a later message is acknowledged)."""
+        With ``queue_policy="drop_oldest"``, a message dropped from the
+        outbox fails its wait with QUEUE_FULL (on_dropped_id)."""
         if not self._reliable:
             raise LifelineError(ErrorCode.STATE, "send_acked",
                                 'needs delivery="reliable"')
-        if self._drop_oldest:
-            raise LifelineError(ErrorCode.STATE, "send_acked",
-                                'not with queue_policy="drop_oldest" (see its docstring)')
         raw, binary = _encode(data)
         loop = asyncio.get_running_loop()
         rc, msg_id = self._send_once("send_acked", raw, binary)

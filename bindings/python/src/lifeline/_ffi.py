@@ -80,6 +80,7 @@ LOG_CB = CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_void_p)
 NOTIFY_CB = CFUNCTYPE(None, c_void_p, POINTER(NotifyInfo_c), c_void_p)
 ACKED_CB = CFUNCTYPE(None, c_void_p, c_uint64, c_void_p)
 RESUMED_CB = CFUNCTYPE(None, c_void_p, c_int, c_uint64, c_void_p)
+DROPPED_ID_CB = CFUNCTYPE(None, c_void_p, c_uint64, c_int, c_void_p)
 
 
 # ---- lifeline_config: field for field, in the header's order ----------------
@@ -147,6 +148,7 @@ class Config_c(Structure):
         ("ack_delay_ms", c_int),
         ("on_acked", ACKED_CB),
         ("on_resumed", RESUMED_CB),
+        ("on_dropped_id", DROPPED_ID_CB),
     ]
 
 

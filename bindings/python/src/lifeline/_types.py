@@ -325,6 +325,16 @@ class DroppedEvent:
 
 
 @dataclass(frozen=True)
+class DroppedIdEvent:
+    """Reliable delivery: the message with ``id`` will never be acknowledged
+    (dropped as the oldest, or held in memory at a stop); a DroppedEvent
+    with its data comes just before."""
+
+    id: int
+    reason: str  # "QUEUE_FULL" or "STOPPED"
+
+
+@dataclass(frozen=True)
 class NotifyEvent:
     info: NotifyInfo
 
@@ -351,7 +361,7 @@ class ResumedEvent:
 
 Event = Union[
     StateEvent, MessageEvent, PongEvent, QualityEvent, RetryEvent, DroppedEvent, NotifyEvent,
-    AckedEvent, ResumedEvent,
+    AckedEvent, ResumedEvent, DroppedIdEvent,
 ]
 
 
