@@ -10,6 +10,7 @@ import time
 import traceback
 
 import common
+import delivery
 import detect
 import echo
 import fanout
@@ -30,10 +31,15 @@ def machine():
     lws = subprocess.run(["pkg-config", "--modversion", "libwebsockets"], capture_output=True,
                          text=True).stdout.strip()
     node = subprocess.run([common.NODE, "--version"], capture_output=True, text=True).stdout
+    mosq = ""
+    if os.path.exists("/usr/sbin/mosquitto"):
+        mosq = subprocess.run(["/usr/sbin/mosquitto", "-h"], capture_output=True,
+                              text=True).stdout.split("\n", 1)[0].strip()
     return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
             "libwebsockets": lws, "node": node.strip(),
             "python": subprocess.run([common.PYTHON, "--version"], capture_output=True,
                                      text=True).stdout.strip(),
+            "mosquitto": mosq,
             "pinning": {"server_cpu": common.SERVER_CPU, "client_cpu": common.CLIENT_CPU}}
 
 
@@ -41,7 +47,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default="",
-                   help="comma list: echo,idle,memory,detect,storm,fanout,outbox")
+                   help="comma list: echo,idle,memory,detect,storm,fanout,outbox,delivery")
     a = p.parse_args()
     only = set(filter(None, a.only.split(",")))
     os.makedirs(common.TMP, exist_ok=True)
@@ -50,7 +56,8 @@ def main():
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine()}
     rtts = None
     steps = [("echo", None), ("idle", idle), ("memory", memory), ("detect", detect),
-             ("storm", storm), ("fanout", fanout), ("outbox", outbox)]
+             ("storm", storm), ("fanout", fanout), ("outbox", outbox),
+             ("delivery", delivery)]
     failed = []
     try:
         for name, mod in steps:

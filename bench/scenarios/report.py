@@ -64,7 +64,69 @@ def targets(r):
                     f"{q}x"))
         m = s7["contenders"]["lifeline_server"]["idle_10000_rss_mib"]
         out.append(("7. 10 000 idle connections <= 100 MB", m <= 100 * 1e6 / 2**20, f"{m} MiB"))
+    s9 = r.get("delivery")
+    if s9:
+        q = s9["throughput"]["ratios"]
+        out.append(("9. outbox file (NORMAL) acknowledged msgs/s >= 0.5x best-effort lifeline",
+                    q["normal_vs_best_effort"] >= 0.5, f"{q['normal_vs_best_effort']}x"))
+        out.append(("9. outbox file (NORMAL) acknowledged msgs/s >= 1x mosquitto QoS 1",
+                    q["normal_vs_mosquitto"] >= 1, f"{q['normal_vs_mosquitto']}x"))
+        rs = s9["resume"]
+        out.append((f"9. resume: {rs['messages']} replayed within 1 s of the restart, "
+                    f"recovered=1 replayed={rs['messages']}",
+                    rs["all_recovered_with_every_message"] and rs["start_to_last_ms"]["max"] <= 1000,
+                    f"max {rs['start_to_last_ms']['max']:.0f} ms over {len(rs['trials'])} "
+                    f"trial(s); recovered/replayed "
+                    + ", ".join(f"{x['recovered']}/{x['replayed']}" for x in rs["trials"])))
+        b = s9["backlog"]
+        out.append(("9. outbox file shrinks back after the backlog drains", b["shrank_back"],
+                    f"{b['held_bytes'] / 2**20:.1f} MiB held -> {b['drained_bytes'] / 1024:.0f} KiB"))
     return out
+
+
+def delivery_table(s9):
+    t = s9["throughput"]
+    c = t["contenders"]
+    ws = ("best_effort", "reliable_memory", "reliable_normal", "reliable_full", "mosquitto_qos1")
+    L = [f"| 9 delivery, {t['count']:,} x {t['size']} B, window {t['window']} | best-effort "
+         f"lifeline | reliable, memory | reliable, file NORMAL | reliable, file FULL | "
+         f"mosquitto QoS 1 |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    L.append("| acknowledged msgs/s, median of " + str(t["rounds"]) + " | "
+             + " | ".join(f(c[w]["msgs_per_s"]["median"]) for w in ws) + " |")
+    L.append("| min - max | " + " | ".join(
+        f"{f(c[w]['msgs_per_s']['min'])} - {f(c[w]['msgs_per_s']['max'])}" for w in ws) + " |")
+    L.append("| client CPU s per 1M msgs | "
+             + " | ".join(f(c[w]["cpu_s_per_million"], 1) for w in ws) + " |")
+    L.append("| acks per message | | " + " | ".join(
+        f(c[w]["server_acks_per_msg"], 4) for w in ws[1:4]) + " | 1 (PUBACK) |")
+    q = t["ratios"]
+    L.append(f"| vs best-effort lifeline | 1 | {q['memory_vs_best_effort']}x | "
+             f"{q['normal_vs_best_effort']}x | {q['full_vs_best_effort']}x | |")
+    L.append(f"| vs mosquitto QoS 1 | | {q['memory_vs_mosquitto']}x | "
+             f"{q['normal_vs_mosquitto']}x | {q['full_vs_mosquitto']}x | 1 |")
+    a = s9["ack_batching"]
+    L.append("")
+    L.append(f"| 9 ack batching (ack_every/ack_delay_ms), outbox file NORMAL, {a['count']:,} "
+             f"x {a['size']} B | one-way msgs/s | server acks per msg | echo msgs/s | "
+             f"server acks per msg | client acks per echo |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for p in a["pairs"]:
+        o, e = p["one_way"], p["echo"]
+        L.append(f"| {p['ack_every']}/{p['ack_delay_ms']} | {f(o['msgs_per_s']['median'])} | "
+                 f"{o['server_acks_per_msg']} | {f(e['msgs_per_s']['median'])} | "
+                 f"{e['server_acks_per_msg']} | {e['client_acks_per_msg']} |")
+    rs, b = s9["resume"], s9["backlog"]
+    L.append("")
+    L.append(f"Resume ({rs['messages']:,} messages sent while away {rs['away_s']} s, "
+             f"--replay-max {rs['replay_max']}): start -> last replayed message "
+             + ", ".join(f"{x['start_to_last_ms']:.0f} ms (connected after "
+                         f"{x['start_to_connected_ms']:.0f}, recovered {x['recovered']}, replayed "
+                         f"{x['replayed']})" for x in rs["trials"]) + ".")
+    L.append(f"Backlog ({b['messages']:,} x {b['size']} B queued offline in an outbox file): "
+             f"{b['held_db']:,} B + WAL {b['held_wal']:,} B held; drained in "
+             f"{b['drain_s']:.2f} s to {b['drained_db']:,} B + WAL {b['drained_wal']:,} B "
+             f"(closed: {b['closed_db']:,} B).")
+    return L
 
 
 def table(r):
@@ -161,6 +223,10 @@ def table(r):
                  f"{nd['rss_per_conn_kib']} |")
         L.append(f"| RSS with 10 000 idle connections (MiB) | {lf['idle_10000_rss_mib']} | "
                  f"{nd['idle_10000_rss_mib']} |")
+    s9 = r.get("delivery")
+    if s9:
+        L.append("")
+        L.extend(delivery_table(s9))
     L.append("")
     L.append("| target | met | measured |")
     L.append("| --- | --- | --- |")
