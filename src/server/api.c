@@ -66,6 +66,7 @@ static cJSON *delivery(const srv_dlv_stats *d)
         cJSON_AddNumberToObject(o, "accepted", (double)d->accepted);
         cJSON_AddNumberToObject(o, "acknowledged", (double)d->acknowledged);
         cJSON_AddNumberToObject(o, "duplicates_dropped", (double)d->duplicates);
+        cJSON_AddNumberToObject(o, "skipped", (double)d->skipped);
         cJSON_AddNumberToObject(o, "replayed", (double)d->replayed);
         cJSON_AddNumberToObject(o, "resumes_recovered", (double)d->resumes_recovered);
         cJSON_AddNumberToObject(o, "resumes_not_recovered", (double)d->resumes_not_recovered);

@@ -346,6 +346,19 @@ srv_dlv_verdict srv_dlv_receive(srv_dlv *d, srv_dlv_conn *c, const ll_wire_unit 
             drop_acked(s);
         }
         return SRV_DLV_NOTHING;
+    case LL_WIRE_SKIP:
+        /* the client dropped its messages up to u->seq unsent: every number
+         * up to it counts as received, nothing is handed on, and the mark
+         * is committed and acknowledged as a message's would be */
+        if (!s)
+            return fail(d, c, "skip before hello");
+        if (u->seq <= s->accepted)
+            return SRV_DLV_NOTHING; /* says nothing new */
+        d->stats.skipped += u->seq - s->accepted;
+        s->accepted = u->seq;
+        mark_dirty(d, s);
+        owe_ack(d, s, now);
+        return SRV_DLV_NOTHING;
     case LL_WIRE_DATA:
         if (!s)
             return fail(d, c, "data before hello");

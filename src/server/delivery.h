@@ -50,6 +50,7 @@ typedef struct srv_dlv_stats {
     uint64_t accepted;              /* client messages handed to the application */
     uint64_t acknowledged;          /* of those, committed (and so acknowledged) */
     uint64_t duplicates;            /* client messages dropped as seen before */
+    uint64_t skipped;               /* client numbers skipped (dropped unsent by the client) */
     uint64_t replayed;              /* server messages sent again on a resume */
     uint64_t resumes_recovered;     /* hellos answered "r" */
     uint64_t resumes_not_recovered; /* hellos of a known epoch answered "n" */
@@ -70,7 +71,7 @@ typedef struct srv_dlv_session {
     char hex[LL_WIRE_SESSION_HEX + 1];
     char *store, *user; /* the identity it belongs to: "store\0user" in one block */
     /* client to server */
-    uint64_t accepted; /* high-water mark: every number up to it was handed on */
+    uint64_t accepted; /* high-water mark: every number up to it was handed on (or skipped) */
     uint64_t durable;  /* the part of it committed to the database */
     uint64_t pending;  /* messages accepted since the last commit */
     /* server to client */
@@ -132,7 +133,7 @@ srv_dlv_conn *srv_dlv_conn_new(void *owner);
 void srv_dlv_conn_release(srv_dlv *d, srv_dlv_conn *c, int64_t now);
 
 typedef enum srv_dlv_verdict {
-    SRV_DLV_NOTHING = 0, /* an ack or a duplicate: handled here */
+    SRV_DLV_NOTHING = 0, /* an ack, a skip or a duplicate: handled here */
     SRV_DLV_DELIVER,     /* hand payload to the application */
     SRV_DLV_HELLO,       /* the adapter calls srv_dlv_hello */
     SRV_DLV_ERROR        /* close with 1002 and c->reason */

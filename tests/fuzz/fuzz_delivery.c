@@ -12,7 +12,8 @@
  * "u" + digit + unit: that connection sends the unit (a hello then gets
  * its welcome).
  * Properties: a message is handed on only with the number after the
- * session's mark, and the mark never falls below what is committed; a
+ * session's mark, a skip raises the mark to its number (or leaves a higher
+ * one), and the mark never falls below what is committed; a
  * connection is written consecutive numbers, a welcome that reads back as
  * one, and acks that never go down and never pass the mark; an error
  * names lifeline.v1; idle sessions stay within the cap (but for those
@@ -124,6 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             srv_dlv_verdict v = srv_dlv_receive(&d, x->c, &u, now);
             if (v == SRV_DLV_DELIVER) {
                 FUZZ_CHECK(s && u.seq == before + 1 && s->accepted == u.seq);
+            } else if (v == SRV_DLV_NOTHING && u.kind == LL_WIRE_SKIP) {
+                FUZZ_CHECK(s && s->accepted == (u.seq > before ? u.seq : before));
             } else if (v == SRV_DLV_ERROR) {
                 FUZZ_CHECK(!strncmp(x->c->reason, "lifeline.v1: ", 13));
             } else if (v == SRV_DLV_HELLO) {

@@ -110,6 +110,13 @@ static void commit(fixture *f)
     srv_dlv_committed(&f->d);
 }
 
+/* Writes "hex=mark" into ctx (64 bytes). */
+static int write_mark(const char *hex, uint64_t hwm, void *ctx)
+{
+    snprintf(ctx, 64, "%s=%llu", hex, (unsigned long long)hwm);
+    return 0;
+}
+
 /* --- before the hello, and units out of place ----------------------------- */
 
 static void data_before_hello_is_a_protocol_error(void **state)
@@ -216,6 +223,85 @@ static void numbers_up_to_2_64_minus_1_work_and_nothing_wraps(void **state)
     assert_int_equal(rx(f, f->c, 0, "18446744073709551615 last"), SRV_DLV_DELIVER);
     assert_int_equal(rx(f, f->c, 0, "18446744073709551615 last"), SRV_DLV_NOTHING);
     assert_int_equal(rx(f, f->c, 0, "1 old"), SRV_DLV_NOTHING);
+    commit(f);
+    assert_string_equal(next(f, f->c, 100), "a18446744073709551615");
+}
+
+/* --- skips ------------------------------------------------------------------ */
+
+static void a_skip_takes_its_numbers_as_received_without_delivering_them(void **state)
+{
+    fixture *f = *state;
+    hello(f, 0, 0, 1);
+    assert_int_equal(rx(f, f->c, 0, "1 one"), SRV_DLV_DELIVER);
+    /* 2 to 5 were dropped by the client's outbox, unsent */
+    assert_int_equal(rx(f, f->c, 0, "s5"), SRV_DLV_NOTHING);
+    assert_int_equal(f->c->session->accepted, 5);
+    assert_int_equal(f->d.stats.accepted, 1);
+    assert_int_equal(f->d.stats.skipped, 4);
+    /* data goes on after the skip with no gap; what it covered is a duplicate */
+    assert_int_equal(rx(f, f->c, 0, "6 six"), SRV_DLV_DELIVER);
+    assert_int_equal(rx(f, f->c, 0, "3 three"), SRV_DLV_NOTHING);
+    assert_int_equal(f->d.stats.duplicates, 1);
+    assert_int_equal(f->d.stats.accepted, 2);
+}
+
+static void a_skip_is_committed_and_acknowledged_as_usual(void **state)
+{
+    fixture *f = *state;
+    hello(f, 0, 0, 1);
+    assert_int_equal(rx(f, f->c, 100, "s7"), SRV_DLV_NOTHING);
+    char out[64] = "";
+    assert_int_equal(srv_dlv_dirty_each(&f->d, write_mark, out), 0);
+    assert_string_equal(out, SID "=7");
+    /* owed like a message: ack_delay after it, and only once committed */
+    assert_int_equal(srv_dlv_next_deadline(&f->d, 100), 120);
+    assert_true(srv_dlv_commit_due(&f->d, 120));
+    assert_string_equal(next(f, f->c, 120), "");
+    commit(f);
+    assert_int_equal(f->d.stats.acknowledged, 0); /* no message was handed on */
+    assert_string_equal(next(f, f->c, 120), "a7");
+    /* a resume is welcomed with the skipped numbers accepted */
+    srv_dlv_conn_release(&f->d, f->c, 200);
+    f->c = srv_dlv_conn_new(f);
+    assert_string_equal(hello(f, EPOCH, 0, 1), "w 1122334455667788 7 r 1 0");
+}
+
+static void a_skip_at_or_below_what_was_received_says_nothing_new(void **state)
+{
+    fixture *f = *state;
+    hello(f, 0, 0, 11); /* 1 to 10 acknowledged by a server before */
+    assert_int_equal(rx(f, f->c, 0, "11 m"), SRV_DLV_DELIVER);
+    commit(f);
+    assert_string_equal(next(f, f->c, 20), "a11");
+    assert_int_equal(rx(f, f->c, 30, "s11"), SRV_DLV_NOTHING);
+    assert_int_equal(rx(f, f->c, 30, "s4"), SRV_DLV_NOTHING);
+    assert_int_equal(f->c->session->accepted, 11);
+    assert_int_equal(f->d.stats.skipped, 0);
+    assert_false(srv_dlv_dirty(&f->d));
+    assert_int_equal(srv_dlv_next_deadline(&f->d, 30), -1); /* no ack owed for it */
+    assert_string_equal(next(f, f->c, 100), "");
+    assert_int_equal(rx(f, f->c, 100, "12 m"), SRV_DLV_DELIVER);
+}
+
+static void a_skip_before_hello_or_malformed_is_a_protocol_error(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(rx(f, f->c, 0, "s3"), SRV_DLV_ERROR);
+    assert_string_equal(f->c->reason, "lifeline.v1: skip before hello");
+    srv_dlv_conn *c2 = srv_dlv_conn_new(NULL);
+    hello_on(f, c2, SID, 0, 0, 1, 0, NULL);
+    assert_int_equal(rx(f, c2, 0, "s0"), SRV_DLV_ERROR);
+    assert_string_equal(c2->reason, "lifeline.v1: number 0 where 1 or more is needed");
+    srv_dlv_conn_release(&f->d, c2, 0);
+}
+
+static void a_skip_to_2_64_minus_1_leaves_no_number(void **state)
+{
+    fixture *f = *state;
+    hello(f, 0, 0, 1);
+    assert_int_equal(rx(f, f->c, 0, "s18446744073709551615"), SRV_DLV_NOTHING);
+    assert_int_equal(rx(f, f->c, 0, "18446744073709551615 x"), SRV_DLV_NOTHING); /* a duplicate */
     commit(f);
     assert_string_equal(next(f, f->c, 100), "a18446744073709551615");
 }
@@ -594,12 +680,6 @@ static void a_failed_commit_goes_back_to_the_durable_mark(void **state)
     assert_int_equal(rx(f, f->c, 0, "2 b"), SRV_DLV_DELIVER);
 }
 
-static int write_mark(const char *hex, uint64_t hwm, void *ctx)
-{
-    snprintf(ctx, 64, "%s=%llu", hex, (unsigned long long)hwm);
-    return 0;
-}
-
 static void the_marks_to_write_are_listed(void **state)
 {
     fixture *f = *state;
@@ -627,6 +707,11 @@ int main(void)
         T(a_gap_is_a_protocol_error_naming_both_numbers),
         T(a_huge_jump_is_a_gap),
         T(numbers_up_to_2_64_minus_1_work_and_nothing_wraps),
+        T(a_skip_takes_its_numbers_as_received_without_delivering_them),
+        T(a_skip_is_committed_and_acknowledged_as_usual),
+        T(a_skip_at_or_below_what_was_received_says_nothing_new),
+        T(a_skip_before_hello_or_malformed_is_a_protocol_error),
+        T(a_skip_to_2_64_minus_1_leaves_no_number),
         T(acks_go_after_ack_every_messages_once_committed),
         T(acks_go_ack_delay_after_the_first_unacknowledged_message),
         T(a_duplicate_is_acknowledged_again_by_the_same_rule),

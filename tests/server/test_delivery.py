@@ -231,12 +231,52 @@ def test_the_journal_has_every_number_once_in_order(start_server, workdir):
     assert {r[1] for r in rows} == {"text"}
 
 
+def test_a_skip_leaves_no_journal_row_and_no_echo(start_server):
+    server = start_server("--journal")
+    session = Session()
+
+    async def go():
+        c = await Conn.open(server, "s", "alice", session)
+        await c.send("m1")
+        assert await c.recv_data() == (1, "m1")
+        await c.ws.send("s4")  # 2 to 4 dropped by the client's outbox, unsent
+        await c.wait_acked(4)
+        await c.send("m5", seq=5)
+        await c.send("m3", seq=3)  # covered by the skip: a duplicate
+        await c.send("m6", seq=6)
+        assert await c.recv_data() == (2, "m5")
+        assert await c.recv_data() == (3, "m6")
+        await c.wait_acked(6)
+        await c.ws.send("s2")  # below what was received: nothing new
+        await c.send("m7", seq=7)
+        assert await c.recv_data() == (4, "m7")
+        await c.wait_acked(7)
+        await c.close()
+
+    run(go())
+    d = delivery(server)
+    assert (d["accepted"], d["skipped"], d["duplicates_dropped"]) == (4, 3, 1)
+    assert server.stop() == 0
+    db = sqlite3.connect(server.db)
+    try:
+        rows = db.execute("SELECT seq, payload FROM journal WHERE session = ? ORDER BY rowid",
+                          (session.sid,)).fetchall()
+        hwm = db.execute("SELECT hwm FROM delivery_sessions WHERE session = ?",
+                         (session.sid,)).fetchone()
+    finally:
+        db.close()
+    assert [(q, bytes(p).decode()) for q, p in rows] == [(1, "m1"), (5, "m5"), (6, "m6"),
+                                                        (7, "m7")]
+    assert hwm == (7,)
+
+
 # -- hostile clients ------------------------------------------------------------
 
 HOSTILE = [
     # (units sent after the hello, or None for no hello), the close reason
     (None, ["1 x"], "lifeline.v1: data before hello"),
     (None, ["a1"], "lifeline.v1: ack before hello"),
+    (None, ["s1"], "lifeline.v1: skip before hello"),
     ("hello", ["h 0123456789abcdef0123456789abcdef 0000000000000000 0 1"],
      "lifeline.v1: second hello"),
     ("hello", ["1 a", "2 b", "4 d"], "lifeline.v1: gap: expected 3, got 4"),
