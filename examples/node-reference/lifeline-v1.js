@@ -42,6 +42,7 @@ function parse(buf, isBinary) {
   if (isBinary) fail('a control unit in a binary message');
   const text = buf.toString('latin1'); // the grammar is ASCII: other bytes fail below
   if (text[0] === 'a') return { kind: 'ack', seq: num(text.slice(1)) };
+  if (text[0] === 's') return { kind: 'skip', seq: num(text.slice(1)) };
   if (text[0] === 'h') { // "h session epoch received held"
     const f = text.split(' ');
     if (f.length !== 5 || f[0] !== 'h') fail('bad hello');
@@ -142,8 +143,20 @@ function lifelineV1({ onMessage, ackEvery = 32, ackDelayMs = 20, replayMs = 1200
       while (s.buffer.length && s.buffer[0].seq <= u.seq) s.buffer.shift();
       return;
     }
-    // Data ("Sequence numbers"): a duplicate is dropped, the next one
-    // delivered, a gap is an error. Both are acknowledged, batched.
+    if (u.kind === 'skip') { // the client dropped its messages up to u.seq unsent
+      if (u.seq <= s.accepted) return; // says nothing new
+      s.accepted = u.seq; // received, nothing delivered (production: commit the mark)
+    } else {
+      await data(s, u);
+    }
+    conn.unacked++;
+    if (conn.unacked >= ackEvery) ackNow(conn);
+    else if (!conn.timer) conn.timer = setTimeout(ackNow, ackDelayMs, conn);
+  }
+
+  // Data ("Sequence numbers"): a duplicate is dropped, the next one
+  // delivered, a gap is an error. Both are acknowledged, batched.
+  async function data(s, u) {
     const next = s.accepted + 1n;
     if (u.seq > next) fail(`gap: expected ${next}, got ${u.seq}`);
     if (u.seq === next) {
@@ -157,9 +170,6 @@ function lifelineV1({ onMessage, ackEvery = 32, ackDelayMs = 20, replayMs = 1200
         done();
       }
     }
-    conn.unacked++;
-    if (conn.unacked >= ackEvery) ackNow(conn);
-    else if (!conn.timer) conn.timer = setTimeout(ackNow, ackDelayMs, conn);
   }
 
   function ackNow(conn) {

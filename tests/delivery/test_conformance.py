@@ -114,6 +114,51 @@ def test_a_resend_of_accepted_numbers_is_dropped_and_acknowledged(server):
     run(go())
 
 
+# ---- skips ---------------------------------------------------------------------------
+
+def test_a_skip_takes_its_numbers_as_received_and_data_goes_on_after_it(server):
+    async def go():
+        session = Session()
+        conn, _ = await resume(server, session)
+        await echoed(conn, ["one"])
+        # the client's outbox dropped 2 to 4 unsent: a skip, acknowledged as usual
+        await conn.send("s4")
+        await conn.read_until(lambda c: c.acked >= 4)
+        # 5 follows with no gap error; 3 is now a duplicate
+        await conn.send_data(3, "three, skipped")
+        await echoed(conn, ["five"], first_seq=5)
+        # the application got nothing for 2 to 4: no echo for them
+        assert pairs(conn) == [(1, "one"), (2, "five")]
+        assert conn.acked == 5
+        await conn.close()
+        conn, w = await resume(server, session)
+        assert w.accepted == 5, w
+        await conn.close()
+    run(go())
+
+
+def test_a_skip_as_the_first_unit_of_a_session(server):
+    async def go():
+        conn, _ = await resume(server, Session())
+        await conn.send("s3")
+        await echoed(conn, ["four"], first_seq=4)
+        assert pairs(conn) == [(1, "four")]
+        await conn.close()
+    run(go())
+
+
+def test_a_skip_at_or_below_what_was_received_is_ignored(server):
+    async def go():
+        conn, _ = await resume(server, Session())
+        await echoed(conn, ["one", "two", "three"])
+        await conn.send("s3")
+        await conn.send("s1")
+        await echoed(conn, ["four"], first_seq=4)  # neither a gap nor a close
+        assert pairs(conn) == [(1, "one"), (2, "two"), (3, "three"), (4, "four")]
+        await conn.close()
+    run(go())
+
+
 # ---- resume ------------------------------------------------------------------------
 
 def test_a_reconnection_resumes_both_directions(server):
@@ -200,6 +245,14 @@ async def closed_1002(conn, *words):
     return reason
 
 
+def test_a_skip_before_hello_is_an_error(server):
+    async def go():
+        conn = await Connection.open(server.url())
+        await conn.send("s1")
+        await closed_1002(conn, "hello")
+    run(go())
+
+
 def test_data_before_hello_is_an_error(server):
     async def go():
         conn = await Connection.open(server.url())
@@ -254,6 +307,8 @@ def test_an_ack_above_what_was_sent_is_an_error(server):
     "a+1",                                    # a sign
     "a1 ",                                    # trailing space
     "a18446744073709551616",                  # out of range
+    "s0",                                     # skip of 0
+    "s01",                                    # skip with a leading zero
     "w 0123456789abcdef 0 n 1 0",             # a welcome from the client
 ], ids=repr)
 def test_a_malformed_unit_is_an_error(server, unit):
