@@ -4,8 +4,9 @@ import CLifeline
 /// calls, by message id, settled from the C callbacks on the loop thread.
 ///
 /// The rule is `on_acked`'s own (lifeline.h): an ack for `id` says the server
-/// has every message up to and including it, so it resumes every wait at or
-/// below it. The highest id acknowledged so far is kept, so that a wait that
+/// has every message up to and including it but those `on_dropped_id`
+/// reported (which comes first: their waits fail with its reason), so it
+/// resumes every wait at or below it. The highest id acknowledged so far is kept, so that a wait that
 /// starts after its ack came (the ack can beat `send`'s return) ends at once.
 ///
 /// A wait fails when the client stops or fails for good before the ack:
@@ -29,6 +30,11 @@ final class AckWaiters: @unchecked Sendable {
     private var nextSerial = 0
     /// While the client is stopped or failed: the error a new wait gets.
     private var ended: LifelineError?
+    /// The ids `on_dropped_id` reported (the newest `dropsKept`), for a wait
+    /// that starts after its message was dropped.
+    private var droppedIDs: [UInt64: LifelineError] = [:]
+    private var droppedOrder: [UInt64] = []
+    private let dropsKept = 10_000
 
     /// Waits until `id` is acknowledged; returns it. Throws the error that
     /// ended the client, or `CancellationError` when the task is cancelled.
@@ -42,6 +48,7 @@ final class AckWaiters: @unchecked Sendable {
                 enum Now { case wait, acked, failed(any Error) }
                 let now: Now = lock.withWriteLock {
                     if cancelled.remove(serial) != nil { return .failed(CancellationError()) }
+                    if let error = droppedIDs[id] { return .failed(error) }
                     if id <= highest { return .acked }
                     if let ended { return .failed(ended) }
                     waiters[serial] = (id, continuation)
@@ -72,6 +79,21 @@ final class AckWaiters: @unchecked Sendable {
             return due.values.map { ($0.id, $0.continuation) }
         }
         for (id, continuation) in due { continuation.resume(returning: id) }
+    }
+
+    /// `on_dropped_id(id, reason)`, loop thread: that wait fails.
+    func dropped(_ id: UInt64, _ error: LifelineError) {
+        let due = lock.withWriteLock {
+            droppedIDs[id] = error
+            droppedOrder.append(id)
+            if droppedOrder.count > dropsKept {
+                droppedIDs.removeValue(forKey: droppedOrder.removeFirst())
+            }
+            let due = waiters.filter { $0.value.id == id }
+            for serial in due.keys { waiters.removeValue(forKey: serial) }
+            return due.values.map(\.continuation)
+        }
+        for continuation in due { continuation.resume(throwing: error) }
     }
 
     /// `on_state`, loop thread: closed or error fails every wait.

@@ -94,6 +94,12 @@ final class EventSink: Sendable {
             guard let sink = EventSink.from(userData) else { return }
             sink.yield(.resumed(recovered: recovered != 0, replayed: replayed))
         }
+        c.on_dropped_id = { _, id, reason, userData in
+            guard let sink = EventSink.from(userData) else { return }
+            let error = LifelineError(code: reason)
+            sink.yield(.droppedID(id: id, reason: error))
+            sink.acks.dropped(id, error)
+        }
         c.on_log = { _, level, line, userData in
             guard let sink = EventSink.from(userData) else { return }
             sink.yield(.log(level: LogLevel(cValue: level) ?? .debug, line: EventSink.string(line)))

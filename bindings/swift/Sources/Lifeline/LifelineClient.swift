@@ -196,10 +196,9 @@ public final class LifelineClient: @unchecked Sendable {
     /// and goes out after the next start); the error of the state change
     /// when the client goes to ``ConnectionState/error`` (`NOT_LIFELINE`
     /// when the server does not speak lifeline.v1, say); `STATE` with
-    /// ``Delivery/bestEffort``, and with ``QueuePolicy/dropOldest`` (the
-    /// library reports a message it dropped from the outbox by its data,
-    /// not its id, so the wait could not learn that its message was
-    /// dropped). It throws `CancellationError` when the task is cancelled:
+    /// ``Delivery/bestEffort``; `QUEUE_FULL` when ``QueuePolicy/dropOldest``
+    /// drops its message from a full outbox. It throws `CancellationError`
+    /// when the task is cancelled:
     /// the message is not taken back.
     @discardableResult
     public func sendAcked(_ text: String) async throws -> UInt64 {
@@ -217,7 +216,7 @@ public final class LifelineClient: @unchecked Sendable {
     }
 
     private func checkSendAcked() throws(LifelineError) {
-        guard isReliable, configuration.queuePolicy != .dropOldest else {
+        guard isReliable else {
             throw LifelineError(code: LIFELINE_ERR_STATE.code)
         }
     }

@@ -302,6 +302,10 @@ public enum LifelineEvent: Sendable, Equatable {
     /// from your backend. The first connection of a new session reports
     /// `recovered: false, replayed: 0`.
     case resumed(recovered: Bool, replayed: UInt64)
+    /// Reliable delivery: the message with `id` will never be acknowledged:
+    /// dropped as the oldest (`QUEUE_FULL`), or held by an outbox in memory
+    /// at a stop (`STOPPED`). ``dropped(_:reason:)`` has its data just before.
+    case droppedID(id: UInt64, reason: LifelineError)
 }
 
 /// A consistent snapshot of a client's figures (`lifeline_stats`). The C

@@ -101,11 +101,32 @@ struct ReliableTests {
         }
         #expect(ids.sorted() == Array(2...11))
         #expect(try client.stats().lastAckedID >= 11)
+    }
+
+    @Test("drop oldest: a dropped message's sendAcked throws QUEUE_FULL; the rest arrive once")
+    func dropOldestFailsTheDroppedWait() async throws {
+        let server = try NodeServerProcess()
         var dropping = Self.reliable(server.url)
         dropping.queuePolicy = .dropOldest
-        let other = try LifelineClient(configuration: dropping)
-        defer { other.close() }
-        await expectLifelineError("STATE") { try await other.sendAcked("not with drop oldest") }
+        dropping.queueMaxMessages = 2
+        let client = try LifelineClient(configuration: dropping)
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+        // before the start: m1's wait, then two more sends push m1 out
+        let first = Task { try await client.sendAcked("m1") }
+        let until = ContinuousClock.now + .seconds(5)
+        while try client.stats().outboxMessages < 1 && ContinuousClock.now < until {
+            await Task.yield() // m1 is in the outbox once its send has returned
+        }
+        _ = try client.send("m2")
+        _ = try client.send("m3")
+        await expectLifelineError("QUEUE_FULL") { _ = try await first.value }
+        try client.start()
+        try await log.until("acked 3 and 2 echoes", Self.ackedAndEchoed(3, 2))
+        let events = await log.events
+        #expect(events.compactMap(Self.message) == [.text("m2"), .text("m3")])
+        let ids = events.compactMap { if case let .droppedID(id, reason) = $0 { (id, reason.name) } else { nil } }
+        #expect(ids.count == 1 && ids.first?.0 == 1 && ids.first?.1 == "QUEUE_FULL")
     }
 
     @Test("sendAcked throws STOPPED when the client stops first")
