@@ -36,9 +36,13 @@ static int feed_locked(lifeline_client *c, const ll_event *ev)
 void ll_client_post(lifeline_client *c, unsigned cmds)
 {
     pthread_mutex_lock(&c->mu);
+    /* commands already pending have a wake-up on its way: the loop takes
+     * them all when it runs (ll_client_on_wake() clears them under mu) */
+    int pending = (c->cmds & cmds) == cmds;
     c->cmds |= cmds;
     pthread_mutex_unlock(&c->mu);
-    ll_conn_post(c->conn);
+    if (!pending)
+        ll_conn_post(c->conn);
 }
 
 /* An app request: decide now (so the caller gets the answer), perform on
