@@ -4,10 +4,12 @@
  *
  *   sent <k>        lifeline_client_send_id() returned: k is in the outbox
  *   acked <k>       the server has every number up to k
- *   got <text>      a message from the server (the echoes)
+ *   got <text>      a message from the server (the echoes "n=<k>", and any
+ *                   other message it sends, such as presence events)
  *   resumed <0|1> <replayed>
  *   state <name>
- *   done            every number acked (and, with --echoes, every echo got)
+ *   done            every number acked (and, with --echoes, every echo got:
+ *                   messages that start with "n=", counted, not checked)
  *
  * Killed at any moment and started again with the same outbox, it goes on
  * from the number after the last one its outbox holds: k is the id the
@@ -61,6 +63,8 @@ static void on_message(lifeline_client *c, const void *data, size_t len, int bin
     (void)bin;
     (void)ud;
     say("got %.*s", (int)len, (const char *)data);
+    if (len < 2 || memcmp(data, "n=", 2) != 0)
+        return; /* not an echo: the server's own news (presence events) */
     pthread_mutex_lock(&mu);
     echoes++;
     pthread_cond_broadcast(&cv);
