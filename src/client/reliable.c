@@ -149,6 +149,15 @@ static void take(lifeline_client *c, batch *b)
     b->conn_id = c->core.conn_id;
 }
 
+/* Record in the outbox that the app has had the server's messages up to
+ * received (in epoch). */
+static void record_received(lifeline_client *c, uint64_t epoch, uint64_t received)
+{
+    if (ll_outbox_set_received(c->rel->outbox, epoch, received))
+        ll_client_log(c, LIFELINE_LOG_ERROR, "outbox: could not record message %llu as received",
+                      (unsigned long long)received);
+}
+
 /* Perform a batch (loop thread, mu not held). payload: the data unit's,
  * for DELIVER. */
 static void perform(lifeline_client *c, const batch *b, const void *payload, size_t len,
@@ -164,6 +173,10 @@ static void perform(lifeline_client *c, const batch *b, const void *payload, siz
             want = 1;
             break;
         case LL_DLV_SEND_ACK:
+            /* what the ack covers is recorded first: once the server has
+             * the ack it may forget those messages, and a restart must not
+             * ask for them (nor be told they were lost) */
+            record_received(c, b->epoch, a->seq);
             r->ack_due = a->seq;
             want = 1;
             break;
@@ -186,10 +199,8 @@ static void perform(lifeline_client *c, const batch *b, const void *payload, siz
             pthread_mutex_unlock(&c->mu);
             if (c->cfg.on_message && !ll_client_quiet(c))
                 c->cfg.on_message(c, payload, len, is_binary, c->cfg.user_data);
-            if (ll_outbox_set_received(r->outbox, b->epoch, a->seq))
-                ll_client_log(c, LIFELINE_LOG_ERROR,
-                              "outbox: could not record message %llu as received",
-                              (unsigned long long)a->seq);
+            /* recorded with the ack that covers it (a batch), or when the
+             * connection ends: an app killed in between gets it again */
             break;
         case LL_DLV_DUPLICATE:
             ll_client_log(c, LIFELINE_LOG_DEBUG, "duplicate %llu from the server dropped",
@@ -244,7 +255,9 @@ void ll_rel_closed(lifeline_client *c)
     ll_reliable *r = c->rel;
     pthread_mutex_lock(&c->mu);
     ll_dlv_closed(&r->dlv);
+    uint64_t epoch = r->dlv.epoch, received = r->dlv.received;
     pthread_mutex_unlock(&c->mu);
+    record_received(c, epoch, received); /* what was had and not yet acked */
     r->hello_due = 0;
     r->ack_due = 0;
     r->skip_due = 0;
