@@ -13,7 +13,8 @@
 #include "store/held.h"
 #include "store/outbox.h"
 
-/* The meta row, as written. */
+/* The meta row, as written; next_seq is the outbox's next number (in the
+ * file, the meta row's next_seq may be behind it: see ll_outbox_write). */
 typedef struct ll_outbox_state {
     ll_wire_session session;
     uint64_t next_seq, acked, epoch, received;
@@ -29,11 +30,17 @@ typedef struct ll_outbox_put {
 
 /* One transaction: the puts (numbered meta.next_seq - n_puts ..
  * meta.next_seq - 1, all above meta.acked), the rows up to meta.acked
- * deleted, the meta row written. */
+ * deleted, the meta row written when meta_row is 1. A write of puts alone
+ * (meta_row 0) touches only the messages: a backend need not keep
+ * next_seq apart from them, as the held rows are acked + 1 .. next_seq - 1
+ * (a file's open takes next_seq as the larger of the meta row's and the
+ * last row's + 1). Every write that moves acked (and so may delete the
+ * last row) writes the meta row, next_seq with it. */
 typedef struct ll_outbox_write {
     const ll_outbox_put *puts;
     size_t n_puts;
     ll_outbox_state meta;
+    int meta_row;  /* acked, epoch or received moved: write the meta row */
     int deletes;   /* meta.acked moved: delete the rows up to it */
     int durable;   /* 1: at the outbox's durability; 0: may be NORMAL */
 } ll_outbox_write;

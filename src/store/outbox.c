@@ -5,7 +5,8 @@
  * finds no write in progress becomes the writer: under the lock it takes
  * every queued request, decides each in order (numbers, REJECT_NEW,
  * DROP_OLDEST), then releases the lock for the write itself (one
- * transaction: the puts, the deletes up to the new acked, the meta row);
+ * transaction: the puts, the deletes up to the new acked, the meta row
+ * when acked, epoch or received moved: an append alone writes its rows);
  * appenders that arrive meanwhile queue up for the next one. With the lock
  * again it publishes the result, calls the drop callbacks, marks its
  * requests done and wakes everyone. Acks and received numbers are applied
@@ -56,6 +57,8 @@ struct ll_outbox {
     ll_held held;         /* now.acked + 1 .. now.next_seq - 1 */
     ll_outbox_state file; /* what the backend has: its last write */
 
+    int rows_ahead;       /* appends were written since the meta row last was:
+                             its next_seq is behind (close writes it) */
     int busy;                   /* a write is in progress, the lock released */
     ll_outbox_req *head, *tail; /* appends waiting for a write */
 
@@ -211,8 +214,10 @@ static int write_round(ll_outbox *o, int appends, int durable)
         w.meta.next_seq = first + n;
         w.meta.acked = acked;
         w.deletes = acked > o->file.acked;
+        /* an append alone writes its rows only: next_seq is theirs */
+        w.meta_row = w.deletes || meta_dirty(o) || (!appends && o->rows_ahead);
         w.durable = durable || n > 0;
-        if (n == 0 && !meta_dirty(o)) {
+        if (n == 0 && !w.meta_row) {
             if (refused)
                 pthread_cond_broadcast(&o->cond);
             return LIFELINE_OK;
@@ -238,6 +243,7 @@ static int write_round(ll_outbox *o, int appends, int durable)
             o->now.acked = acked;
         }
         o->file = w.meta;
+        o->rows_ahead = w.meta_row ? 0 : o->rows_ahead || w.n_puts > 0;
         for (size_t i = 0; i < ndrop; i++) {
             const drop_item *d = &o->drops[i];
             if (d->msg.seq <= acked_meanwhile)
@@ -335,7 +341,9 @@ void ll_outbox_close(ll_outbox *o)
         return;
     pthread_mutex_lock(&o->lock);
     wait_idle(o);
-    if (meta_dirty(o))
+    /* and the meta row's next_seq, if appends went ahead of it: a file at
+     * rest names its last number (sqlite_check.c finds a lost tail) */
+    if (meta_dirty(o) || o->rows_ahead)
         write_round(o, 0, 0);
     pthread_mutex_unlock(&o->lock);
     o->be->ops->close(o->be);

@@ -16,7 +16,7 @@
  * The file (see src/store/README.md): SQLite, WAL, locking_mode=EXCLUSIVE
  * (one outbox per file: a second opener, in this process or another, gets
  * LIFELINE_ERR_OUTBOX_OPEN "in use"), auto_vacuum=INCREMENTAL; schema
- * version 1 in PRAGMA user_version. Numbers are stored as SQLite integers
+ * version 2 in PRAGMA user_version (a version 1 file is read and marked 2). Numbers are stored as SQLite integers
  * and must stay below 2^63 (the epoch, a random 64-bit value, is stored as
  * its two's complement bit pattern). SQLite initialises itself on the first
  * open (sqlite3_initialize() is thread-safe); nothing else is process-wide. */
@@ -115,9 +115,11 @@ typedef struct ll_outbox_stats {
  * below the acknowledged 9"). Checks on open: SQLite's quick_check, the
  * schema and its version, the tables and their columns, one meta row, the
  * session id (a 16-byte blob), next_seq >= 1, 0 <= acked < next_seq,
- * received >= 0, the held rows exactly acked + 1 .. next_seq - 1 (none
- * below, none at or past next_seq, no gap), each with is_binary 0 or 1 and
- * a blob. A file holding more than max_messages or max_bytes is not
+ * received >= 0, the held rows exactly acked + 1 .. N - 1, N the larger of
+ * the meta row's next_seq and the last row + 1 (none below, no gap: an
+ * append writes its row only, so rows past the meta row's next_seq are
+ * the appends since it was written), each with is_binary 0 or 1 and a
+ * blob. A file holding more than max_messages or max_bytes is not
  * corrupt: it is over its limits, and appends make room or are refused. The
  * caller owns the outbox (ll_outbox_close()). */
 ll_outbox *ll_outbox_open(const ll_outbox_options *opt, int *error, char *why,

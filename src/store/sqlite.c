@@ -133,7 +133,7 @@ static int sq_write(ll_outbox_backend *b, const ll_outbox_write *w, char *why, s
         bind_u64(s->del, 1, w->meta.acked);
         rc = ll_sq_run(s, s->del);
     }
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK && w->meta_row) {
         bind_u64(s->meta, 1, w->meta.next_seq);
         bind_u64(s->meta, 2, w->meta.acked);
         bind_u64(s->meta, 3, w->meta.epoch);

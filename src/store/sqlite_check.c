@@ -1,7 +1,9 @@
 /* The rules an existing outbox file must meet before it is used: SQLite's
  * quick_check, the schema version, the tables and columns, the meta row,
- * and the held rows (exactly acked + 1 .. next_seq - 1). Each failure
+ * and the held rows (exactly acked + 1 .. N - 1, N the larger of the meta
+ * row's next_seq and the last row + 1: see sqlite_impl.h). Each failure
  * says what is wrong in words that name the path. Reads only. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,9 +19,9 @@ static int check_version(sq_backend *s, long long ver, long long objects, char *
     if (ver == 0)
         return CORRUPT("not an outbox: it has %lld tables or indexes and no schema version",
                        objects);
-    if (ver != LL_SQ_SCHEMA_VERSION)
-        return CORRUPT("schema version %lld, this lifeline reads version %d", ver,
-                       LL_SQ_SCHEMA_VERSION);
+    if (ver < LL_SQ_SCHEMA_OLDEST || ver > LL_SQ_SCHEMA_VERSION)
+        return CORRUPT("schema version %lld, this lifeline reads versions %d to %d", ver,
+                       LL_SQ_SCHEMA_OLDEST, LL_SQ_SCHEMA_VERSION);
     return LIFELINE_OK;
 }
 
@@ -152,7 +154,10 @@ static int missing(sq_backend *s, long long from, long long to, const char *afte
     return CORRUPT("held messages %lld .. %lld are missing (%s)", from, to, after);
 }
 
-static int check_rows(sq_backend *s, const ll_outbox_state *state, ll_held *held, char *why,
+/* The rows, from acked + 1 with no gap; then the outbox's next_seq: the
+ * meta row's (the floor: a row it names cannot be missing) or past the
+ * last row, the larger. */
+static int check_rows(sq_backend *s, ll_outbox_state *state, ll_held *held, char *why,
                       size_t why_size)
 {
     sqlite3_stmt *st = NULL;
@@ -171,8 +176,8 @@ static int check_rows(sq_backend *s, const ll_outbox_state *state, ll_held *held
             err = CORRUPT("held message %lld is below the acknowledged %lld", seq, acked);
         else if (seq == acked)
             err = CORRUPT("held message %lld is the acknowledged one (acked %lld)", seq, acked);
-        else if (seq >= next_seq)
-            err = CORRUPT("held message %lld is not below next_seq %lld", seq, next_seq);
+        else if (seq == INT64_MAX)
+            err = CORRUPT("held message %lld is past the last number", seq);
         else if (seq > expect) {
             if (expect == acked + 1)
                 snprintf(after, sizeof(after), "acked is %lld", acked);
@@ -198,6 +203,8 @@ static int check_rows(sq_backend *s, const ll_outbox_state *state, ll_held *held
         snprintf(after, sizeof(after), "next_seq is %lld", next_seq);
         err = missing(s, expect, next_seq - 1, after, why, why_size);
     }
+    if (err == LIFELINE_OK)
+        state->next_seq = (uint64_t)expect > state->next_seq ? (uint64_t)expect : state->next_seq;
     return err;
 }
 

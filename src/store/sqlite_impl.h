@@ -8,11 +8,19 @@
 
 #include "store/backend.h"
 
-/* The schema, version 1 (PRAGMA user_version). One meta row (id 1); seq,
+/* The schema, version 2 (PRAGMA user_version). One meta row (id 1); seq,
  * next_seq, acked and received are below 2^63; epoch is the uint64's bit
- * pattern as an int64. The messages are exactly acked + 1 .. next_seq - 1
- * after every transaction. */
-#define LL_SQ_SCHEMA_VERSION 1
+ * pattern as an int64. The outbox's next number N is the larger of the
+ * meta row's next_seq and the last row's seq + 1, and the messages are
+ * exactly acked + 1 .. N - 1 after every transaction. An append writes its
+ * rows only, so the meta row's next_seq may be behind N; every transaction
+ * that writes the meta row (acks, drops, received numbers) writes N.
+ * Version 1 (the meta row's next_seq was N itself, written by every
+ * append) meets version 2's rules: it is read, and marked 2 on open
+ * (a lifeline that reads version 1 only then refuses it, as it would read
+ * a next_seq behind the rows as damage). */
+#define LL_SQ_SCHEMA_VERSION 2
+#define LL_SQ_SCHEMA_OLDEST 1  /* the oldest version read (and migrated) */
 #define LL_SQ_SCHEMA                                                               \
     "CREATE TABLE meta ("                                                          \
     " id INTEGER PRIMARY KEY CHECK (id = 1),"                                      \
@@ -68,7 +76,8 @@ void ll_sq_note(sq_backend *s, int rc);
 int ll_sq_prepare(sq_backend *s);
 
 /* Check an existing file (schema version ver, not 0 or with tables):
- * fills *state and *held. Returns LIFELINE_OK, or a lifeline_error with
+ * fills *state (next_seq: the outbox's, as sqlite_impl.h derives it) and
+ * *held. Returns LIFELINE_OK, or a lifeline_error with
  * why[] (LIFELINE_ERR_OUTBOX_CORRUPT; LIFELINE_ERR_OUTBOX_OPEN when the
  * file cannot be read; LIFELINE_ERR_NO_MEMORY). Reads only. */
 int ll_sq_check(sq_backend *s, long long ver, long long objects, ll_outbox_state *state,

@@ -172,6 +172,15 @@ static int open_file(sq_backend *s, int durability, const uint8_t new_session[16
         return ll_sq_open_error(s, rc, "cannot be set up", why, why_size);
     if (fresh && (err = create(s, new_session, state, why, why_size)) != LIFELINE_OK)
         return err;
+    if (!fresh && ver < LL_SQ_SCHEMA_VERSION) {
+        /* an older version that met this one's rules (sqlite_impl.h):
+         * marked as this one, so that an older lifeline refuses it */
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", LL_SQ_SCHEMA_VERSION);
+        rc = ll_sq_exec(s, sql);
+        if (rc != SQLITE_OK)
+            return ll_sq_open_error(s, rc, "cannot be migrated", why, why_size);
+    }
     rc = ll_sq_prepare(s);
     if (rc != SQLITE_OK)
         return ll_sq_open_error(s, rc, "cannot be set up", why, why_size);

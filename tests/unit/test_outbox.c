@@ -782,7 +782,7 @@ static void corrupt_files_are_refused_with_words_that_say_why(void **state)
     static const struct {
         const char *sql, *words;
     } cases[] = {
-        {"PRAGMA user_version=7", "schema version 7, this lifeline reads version 1"},
+        {"PRAGMA user_version=7", "schema version 7, this lifeline reads versions 1 to 2"},
         {"DROP TABLE messages", "missing table messages"},
         {"DROP TABLE meta", "missing table meta"},
         {"DROP TABLE meta; CREATE TABLE meta (id INTEGER PRIMARY KEY, session BLOB)",
@@ -798,7 +798,13 @@ static void corrupt_files_are_refused_with_words_that_say_why(void **state)
         {"UPDATE meta SET received = -5", "received -5 is negative"},
         {"UPDATE meta SET acked = 2", "held message 1 is below the acknowledged 2"},
         {"UPDATE meta SET acked = 1", "held message 1 is the acknowledged one (acked 1)"},
-        {"INSERT INTO messages VALUES (9, 0, x'00')", "held message 9 is not below next_seq 4"},
+        {"INSERT INTO messages VALUES (9, 0, x'00')",
+         "held messages 4 .. 8 are missing (a gap before 9)"},
+        {"UPDATE meta SET next_seq = 6", "held messages 4 .. 5 are missing (next_seq is 6)"},
+        {"UPDATE meta SET next_seq = 4; DELETE FROM messages WHERE seq = 3",
+         "held message 3 is missing (next_seq is 4)"},
+        {"INSERT INTO messages VALUES (9223372036854775807, 0, x'00')",
+         "held message 9223372036854775807 is past the last number"},
         {"DELETE FROM messages WHERE seq = 2", "held message 2 is missing (a gap before 3)"},
         {"DELETE FROM messages WHERE seq = 1", "held message 1 is missing (acked is 0)"},
         {"DELETE FROM messages WHERE seq >= 2", "held messages 2 .. 3 are missing (next_seq is 4)"},
@@ -1044,6 +1050,119 @@ static void a_file_size_limit_fails_the_append_and_keeps_what_was_committed(void
 
 /* ---- kill -9 ---------------------------------------------------------------- */
 
+/* ---- the next number, from the rows or the meta row ------------------------ */
+
+/* One integer from a closed outbox file, read with plain SQLite. */
+static long long file_int(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Every message acknowledged: the table is empty, and the next number
+ * comes from the meta row (written with the ack). */
+static void next_seq_survives_a_restart_with_an_empty_table(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/empty-next.db", dir);
+    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 10, 1000);
+    ll_outbox *o = open_ok(&opt);
+    append_text(o, "one");
+    append_text(o, "two");
+    append_text(o, "three");
+    assert_int_equal(ll_outbox_ack(o, 3), LIFELINE_OK);
+    ll_outbox_close(o);
+    assert_int_equal(file_int(path, "SELECT count(*) FROM messages"), 0);
+    o = open_ok(&opt);
+    ll_outbox_meta m;
+    ll_outbox_get_meta(o, &m);
+    assert_int_equal(m.next_seq, 4);
+    assert_int_equal(m.acked, 3);
+    assert_int_equal(m.count, 0);
+    ll_outbox_msg msg;
+    assert_int_equal(ll_outbox_next(o, 0, &msg), 0);
+    assert_int_equal(append_text(o, "four"), 4);
+    ll_outbox_close(o);
+}
+
+/* In a child, killed before it closes (as kill -9 would): 3 appends, an
+ * ack of 1 (the meta row: next_seq 4), 2 appends (their rows only). */
+static void appends_then_killed_child(void)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/rows-ahead.db", dir);
+    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 10, 1000);
+    int err;
+    char why[256];
+    ll_outbox *o = ll_outbox_open(&opt, &err, why, sizeof(why));
+    CHILD_CHECK(o, "open: %s", why);
+    const char *texts[] = {"m1", "m2", "m3", "m4", "m5"};
+    for (int i = 0; i < 5; i++) {
+        uint64_t seq;
+        CHILD_CHECK(ll_outbox_append(o, i % 2, texts[i], 2, &seq, NULL, NULL) == LIFELINE_OK,
+                    "append");
+        if (i == 2)
+            CHILD_CHECK(ll_outbox_ack(o, 1) == LIFELINE_OK, "ack");
+    }
+    _exit(0); /* no close */
+}
+
+/* An append writes its row only: the meta row's next_seq stays behind,
+ * and the open takes the next number from the rows. */
+static void an_append_writes_its_row_only_and_the_next_number_comes_from_the_rows(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/rows-ahead.db", dir);
+    unlink(path);
+    run_child(appends_then_killed_child, "appends, then killed");
+    assert_int_equal(file_int(path, "SELECT next_seq FROM meta"), 4);
+    assert_int_equal(file_int(path, "SELECT acked FROM meta"), 1);
+    assert_int_equal(file_int(path, "SELECT max(seq) FROM messages"), 5);
+    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 10, 1000);
+    ll_outbox *o = open_ok(&opt);
+    ll_outbox_meta m;
+    ll_outbox_get_meta(o, &m);
+    assert_int_equal(m.next_seq, 6);
+    assert_int_equal(m.acked, 1);
+    assert_int_equal(m.count, 4);
+    assert_int_equal(m.bytes, 8);
+    assert_next(o, 0, 2, 1, "m2");
+    assert_next(o, 5, 5, 0, "m5");
+    assert_int_equal(append_text(o, "m6"), 6);
+    ll_outbox_close(o);
+    /* a clean close writes the meta row: the file names its last number */
+    assert_int_equal(file_int(path, "SELECT next_seq FROM meta"), 7);
+}
+
+/* A version 1 file (the meta row's next_seq written by every append) meets
+ * version 2's rules: it is read as it is, and marked version 2. */
+static void a_version_1_file_is_read_and_marked_version_2(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/version1.db", dir);
+    make_outbox_then(path, "PRAGMA user_version=1");
+    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 10, 1000);
+    ll_outbox *o = open_ok(&opt);
+    ll_outbox_meta m;
+    ll_outbox_get_meta(o, &m);
+    assert_int_equal(m.next_seq, 4);
+    assert_int_equal(m.count, 3);
+    assert_next(o, 0, 1, 0, "m1");
+    assert_next(o, 3, 3, 0, "m3");
+    ll_outbox_close(o);
+    assert_int_equal(file_int(path, "PRAGMA user_version"), 2);
+}
+
 /* The child appends "n=<seq>" as fast as it can, acks now and then, and
  * writes each number it was given to the pipe once append returned. */
 static void killed_appender(const char *path, int fd)
@@ -1192,6 +1311,9 @@ int main(void)
         FILE_ONLY(the_file_shrinks_back_after_a_backlog_drains),
         FILE_ONLY(a_full_disk_fails_the_append_and_keeps_what_was_committed),
         FILE_ONLY(a_file_size_limit_fails_the_append_and_keeps_what_was_committed),
+        FILE_ONLY(next_seq_survives_a_restart_with_an_empty_table),
+        FILE_ONLY(an_append_writes_its_row_only_and_the_next_number_comes_from_the_rows),
+        FILE_ONLY(a_version_1_file_is_read_and_marked_version_2),
         FILE_ONLY(kill_9_loses_no_message_the_app_was_told_is_committed),
     };
     return cmocka_run_group_tests_name("outbox", tests, make_dir, remove_dir);
