@@ -90,7 +90,7 @@ def fake(tmp_path):
 
 
 # bench/run's packages beyond scripts/deps' list
-EXTRA = ["nodejs", "node-ws", "python3-matplotlib", "util-linux"]
+EXTRA = ["nodejs", "node-ws", "python3-matplotlib", "util-linux", "mosquitto", "libmosquitto-dev"]
 
 
 def listed_packages():
