@@ -59,7 +59,9 @@ typedef struct ll_outbox_backend_ops {
      * words in why[] on failure. */
     int (*write)(ll_outbox_backend *b, const ll_outbox_write *w, char *why, size_t why_size);
     /* Read message seq (a held one) into *out, its data copied into *into
-     * (grown as needed; out->data points there, never NULL). Returns
+     * (grown as needed; out->data points there, never NULL): asked only
+     * for a held message whose payload the outbox does not keep (held.h:
+     * a file opened over its limits). Returns
      * LIFELINE_OK, LIFELINE_ERR_OUTBOX_IO (with why[]; a missing row is
      * one) or LIFELINE_ERR_NO_MEMORY. */
     int (*read)(ll_outbox_backend *b, uint64_t seq, ll_outbox_msg *out, ll_outbox_buf *into,
@@ -75,14 +77,18 @@ struct ll_outbox_backend {
 };
 
 /* Open the backends. Each fills *state (the meta row: a new one with
- * new_session, next_seq 1, the rest 0, for a new file or memory) and
- * pushes each held message's length, oldest first, to *held (empty on
- * entry). On error returns NULL with *error (LIFELINE_ERR_OUTBOX_OPEN,
- * LIFELINE_ERR_OUTBOX_CORRUPT, LIFELINE_ERR_NO_MEMORY) and why[]; see
- * ll_outbox_open(). The caller owns the backend (ops->close). */
+ * new_session, next_seq 1, the rest 0, for a new file or memory). The file
+ * pushes each held message, oldest first, to *held (empty on entry): its
+ * payload as long as the messages loaded fit in max_messages and
+ * max_bytes, the rest (a file over its limits) with data NULL, read from
+ * the file when asked (ops->read). On error returns NULL with *error
+ * (LIFELINE_ERR_OUTBOX_OPEN, LIFELINE_ERR_OUTBOX_CORRUPT,
+ * LIFELINE_ERR_NO_MEMORY) and why[]; see ll_outbox_open(). The caller owns
+ * the backend (ops->close). */
 ll_outbox_backend *ll_outbox_sqlite_open(const char *path, int durability,
-                                         const uint8_t new_session[16], ll_outbox_state *state,
-                                         ll_held *held, int *error, char *why, size_t why_size);
+                                         const uint8_t new_session[16], size_t max_messages,
+                                         size_t max_bytes, ll_outbox_state *state, ll_held *held,
+                                         int *error, char *why, size_t why_size);
 ll_outbox_backend *ll_outbox_mem_open(const uint8_t new_session[16], ll_outbox_state *state,
                                       int *error, char *why, size_t why_size);
 

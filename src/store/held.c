@@ -1,4 +1,4 @@
-/* The held messages' lengths: a ring that doubles; see held.h. */
+/* The held messages: a ring that doubles; see held.h. */
 #include "store/held.h"
 
 #include <stdint.h>
@@ -12,7 +12,8 @@ void ll_held_init(ll_held *h)
 
 void ll_held_free(ll_held *h)
 {
-    free(h->len);
+    ll_held_pop(h, h->count);
+    free(h->e);
     ll_held_init(h);
 }
 
@@ -22,42 +23,47 @@ int ll_held_reserve(ll_held *h, size_t n)
         return 0;
     size_t cap = h->cap ? h->cap : 64;
     while (cap < n) {
-        if (cap > SIZE_MAX / 2 / sizeof(size_t))
+        if (cap > SIZE_MAX / 2 / sizeof(ll_held_entry))
             return -1;
         cap *= 2;
     }
-    size_t *len = malloc(cap * sizeof(*len));
-    if (!len)
+    ll_held_entry *e = malloc(cap * sizeof(*e));
+    if (!e)
         return -1;
     /* unroll the ring: the oldest first */
     for (size_t i = 0; i < h->count; i++)
-        len[i] = ll_held_at(h, i);
-    free(h->len);
-    h->len = len;
+        e[i] = *ll_held_get(h, i);
+    free(h->e);
+    h->e = e;
     h->cap = cap;
     h->head = 0;
     return 0;
 }
 
-int ll_held_push(ll_held *h, size_t len)
+int ll_held_push(ll_held *h, size_t len, unsigned char *data, int is_binary)
 {
     if (h->count == h->cap && ll_held_reserve(h, h->count + 1) != 0)
         return -1;
-    h->len[(h->head + h->count) % h->cap] = len;
+    h->e[(h->head + h->count) % h->cap] =
+        (ll_held_entry){.data = data, .len = len, .is_binary = is_binary};
     h->count++;
     h->bytes += len;
     return 0;
 }
 
-size_t ll_held_at(const ll_held *h, size_t i)
+const ll_held_entry *ll_held_get(const ll_held *h, size_t i)
 {
-    return h->len[(h->head + i) % h->cap];
+    return &h->e[(h->head + i) % h->cap];
 }
 
 void ll_held_pop(ll_held *h, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        h->bytes -= ll_held_at(h, i);
+    for (size_t i = 0; i < n; i++) {
+        ll_held_entry *e = &h->e[(h->head + i) % h->cap];
+        h->bytes -= e->len;
+        free(e->data);
+        e->data = NULL;
+    }
     h->count -= n;
     h->head = h->count ? (h->head + n) % h->cap : 0;
 }

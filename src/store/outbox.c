@@ -29,6 +29,7 @@ typedef struct ll_outbox_req {
     int is_binary;
     const void *data;
     size_t len;
+    unsigned char *copy; /* the payload the outbox keeps once committed */
     ll_outbox_drop_fn drop;
     void *drop_arg;
     uint64_t seq;
@@ -54,7 +55,7 @@ struct ll_outbox {
     size_t max_messages, max_bytes;
 
     ll_outbox_state now;  /* the outbox's view (ll_outbox_meta) */
-    ll_held held;         /* now.acked + 1 .. now.next_seq - 1 */
+    ll_held held;         /* now.acked + 1 .. now.next_seq - 1, payloads too */
     ll_outbox_state file; /* what the backend has: its last write */
 
     int rows_ahead;       /* appends were written since the meta row last was:
@@ -69,7 +70,7 @@ struct ll_outbox {
     size_t drops_cap;
 
     ll_outbox_buf next_buf; /* ll_outbox_next()'s copy */
-    ll_outbox_buf scratch;  /* ll_outbox_drain()'s reads */
+    ll_outbox_buf scratch;  /* ll_outbox_drain()'s copies */
     ll_outbox_stats stats;
 };
 
@@ -98,6 +99,28 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
     *p = q;
     *cap = c;
     return 0;
+}
+
+/* Held message seq into *out, its data copied into *into: from the
+ * outbox's copy, or from the backend for one it keeps in the file only
+ * (held.h), which needs the backend: no write in progress. Lock held. */
+static int read_held(ll_outbox *o, uint64_t seq, ll_outbox_msg *out, ll_outbox_buf *into,
+                     char *why, size_t why_size)
+{
+    const ll_held_entry *e = ll_held_get(&o->held, (size_t)(seq - o->now.acked - 1));
+    if (!e->data)
+        return o->be->ops->read(o->be, seq, out, into, why, why_size);
+    if (ll_outbox_buf_reserve(into, e->len) != 0) {
+        ll_outbox_why(why, why_size, o->where, "out of memory");
+        return LIFELINE_ERR_NO_MEMORY;
+    }
+    if (e->len)
+        memcpy(into->p, e->data, e->len);
+    out->seq = seq;
+    out->is_binary = e->is_binary;
+    out->data = into->p;
+    out->len = e->len;
+    return LIFELINE_OK;
 }
 
 /* Fail every request of the list with err (they are done). */
@@ -145,9 +168,9 @@ static int decide(ll_outbox *o, ll_outbox_req **batch, size_t *n, size_t *ndrop,
             drop_item *d = &o->drops[*ndrop];
             memset(d, 0, sizeof(*d));
             d->by = r;
-            if (seq < first) { /* a held one: read it before it goes */
+            if (seq < first) { /* a held one: copied before it goes */
                 ll_outbox_buf buf = {0};
-                int err = o->be->ops->read(o->be, seq, &d->msg, &buf, why, why_size);
+                int err = read_held(o, seq, &d->msg, &buf, why, why_size);
                 if (err != LIFELINE_OK) {
                     free(buf.p);
                     return err;
@@ -235,8 +258,12 @@ static int write_round(ll_outbox *o, int appends, int durable)
         /* acks that came during the write moved now.acked (never past
          * first - 1); the drops move it further */
         const uint64_t acked_meanwhile = o->now.acked;
-        for (size_t i = 0; i < n; i++)
-            ll_held_push(&o->held, o->puts[i].len); /* reserved: cannot fail */
+        size_t k = 0; /* batch holds the n puts' requests, in order */
+        for (ll_outbox_req *r = batch; r; r = r->next, k++) {
+            /* reserved: cannot fail; the copy is the outbox's now */
+            ll_held_push(&o->held, o->puts[k].len, r->copy, o->puts[k].is_binary);
+            r->copy = NULL;
+        }
         o->now.next_seq = first + n;
         if (acked > o->now.acked) {
             ll_held_pop(&o->held, (size_t)(acked - o->now.acked));
@@ -316,7 +343,8 @@ ll_outbox *ll_outbox_open(const ll_outbox_options *opt, int *error, char *why, s
     o->max_bytes = opt->max_bytes;
     ll_held_init(&o->held);
     if (opt->path)
-        o->be = ll_outbox_sqlite_open(opt->path, opt->durability, opt->new_session, &o->now,
+        o->be = ll_outbox_sqlite_open(opt->path, opt->durability, opt->new_session,
+                                      opt->max_messages, opt->max_bytes, &o->now,
                                       &o->held, error, why, why_size);
     else
         o->be = ll_outbox_mem_open(opt->new_session, &o->now, error, why, why_size);
@@ -385,8 +413,15 @@ int ll_outbox_append(ll_outbox *o, int is_binary, const void *data, size_t len, 
         return LIFELINE_ERR_INVALID_ARGUMENT;
     if (len > o->max_bytes) /* set at open, never changed */
         return LIFELINE_ERR_QUEUE_FULL;
-    ll_outbox_req r = {.is_binary = is_binary, .data = data, .len = len, .drop = drop,
-                       .drop_arg = drop_arg};
+    /* the outbox's copy, made before the lock: what ll_outbox_next()
+     * reads back without asking the file */
+    unsigned char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return LIFELINE_ERR_NO_MEMORY;
+    if (len)
+        memcpy(copy, data, len);
+    ll_outbox_req r = {.is_binary = is_binary, .data = data, .len = len, .copy = copy,
+                       .drop = drop, .drop_arg = drop_arg};
     pthread_mutex_lock(&o->lock);
     if (o->tail)
         o->tail->next = &r;
@@ -400,6 +435,7 @@ int ll_outbox_append(ll_outbox *o, int is_binary, const void *data, size_t len, 
             pthread_cond_wait(&o->cond, &o->lock);
     }
     pthread_mutex_unlock(&o->lock);
+    free(r.copy); /* NULL once the outbox holds it */
     if (r.status == LIFELINE_OK)
         *seq = r.seq;
     return r.status;
@@ -443,16 +479,24 @@ int ll_outbox_set_received(ll_outbox *o, uint64_t epoch, uint64_t received)
 int ll_outbox_next(ll_outbox *o, uint64_t from, ll_outbox_msg *out)
 {
     pthread_mutex_lock(&o->lock);
-    wait_idle(o);
-    if (from <= o->now.acked)
-        from = o->now.acked + 1;
     int found = 0;
-    if (from < o->now.next_seq) {
+    for (;;) {
+        if (from <= o->now.acked)
+            from = o->now.acked + 1;
+        if (from >= o->now.next_seq)
+            break;
+        /* in memory: no wait for a write in progress; in the file only
+         * (held.h): the backend is free once the write ends */
+        if (o->busy && !ll_held_get(&o->held, (size_t)(from - o->now.acked - 1))->data) {
+            pthread_cond_wait(&o->cond, &o->lock);
+            continue;
+        }
         char why[sizeof(o->stats.last_why)];
-        int err = o->be->ops->read(o->be, from, out, &o->next_buf, why, sizeof(why));
+        int err = read_held(o, from, out, &o->next_buf, why, sizeof(why));
         if (err != LIFELINE_OK)
             note_failure(o, err, why);
         found = err == LIFELINE_OK ? 1 : -1;
+        break;
     }
     pthread_mutex_unlock(&o->lock);
     return found;
@@ -467,8 +511,7 @@ size_t ll_outbox_drain(ll_outbox *o, ll_outbox_drop_fn fn, void *arg)
         for (size_t i = 0; i < o->held.count; i++) {
             ll_outbox_msg m;
             char why[sizeof(o->stats.last_why)];
-            int err = o->be->ops->read(o->be, o->now.acked + 1 + i, &m, &o->scratch, why,
-                                       sizeof(why));
+            int err = read_held(o, o->now.acked + 1 + i, &m, &o->scratch, why, sizeof(why));
             if (err != LIFELINE_OK) {
                 note_failure(o, err, why);
                 n = i;

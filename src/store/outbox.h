@@ -6,12 +6,16 @@
  * share one transaction (group commit). The policy (when to resend, what
  * an ack means) is the core's (core/delivery.h); this keeps what it is told.
  *
+ * The outbox keeps a copy of every held message's payload in memory as
+ * well (bounded by max_bytes, the app's own limit), so that reading one
+ * back (ll_outbox_next(), ll_outbox_drain(), the messages drop-oldest
+ * takes out) never asks the file; a file opened over its limits is the
+ * exception (see ll_outbox_open()).
+ *
  * Threads: every function may be called from any thread; one lock guards
  * the outbox. It is not held while a transaction is written to the file
  * (appenders queue up meanwhile and share the next one); it is held while
- * the outbox reads the file (ll_outbox_next(), ll_outbox_drain(), the
- * messages drop-oldest takes out) and during the drop callbacks. A call
- * that reads waits for a write in progress to end.
+ * the outbox copies a message out, and during the drop callbacks.
  *
  * The file (see src/store/README.md): SQLite, WAL, locking_mode=EXCLUSIVE
  * (one outbox per file: a second opener, in this process or another, gets
@@ -119,9 +123,13 @@ typedef struct ll_outbox_stats {
  * the meta row's next_seq and the last row + 1 (none below, no gap: an
  * append writes its row only, so rows past the meta row's next_seq are
  * the appends since it was written), each with is_binary 0 or 1 and a
- * blob. A file holding more than max_messages or max_bytes is not
- * corrupt: it is over its limits, and appends make room or are refused. The
- * caller owns the outbox (ll_outbox_close()). */
+ * blob. The held messages' payloads are loaded into memory, the oldest
+ * first. A file holding more than max_messages or max_bytes (opened with
+ * smaller limits than it was written with) is not corrupt: it is over its
+ * limits, and appends make room or are refused; the payloads that fit in
+ * the limits are loaded, and the rest are read from the file when asked
+ * (so memory stays within the limits). The caller owns the outbox
+ * (ll_outbox_close()). */
 ll_outbox *ll_outbox_open(const ll_outbox_options *opt, int *error, char *why,
                           size_t why_size);
 
@@ -137,8 +145,8 @@ void ll_outbox_get_meta(ll_outbox *o, ll_outbox_meta *out);
 /* The counters into *out. */
 void ll_outbox_get_stats(ll_outbox *o, ll_outbox_stats *out);
 
-/* Append a message (len bytes; copied: SQLite copies it during the commit,
- * while the caller waits) under the next number, which goes to *seq.
+/* Append a message (len bytes; copied, before the lock: the outbox's copy)
+ * under the next number, which goes to *seq.
  * Returns once it is committed at the outbox's durability (the appends of
  * threads waiting at the same moment share one transaction: the thread
  * that finds no write in progress writes every append queued so far, with
@@ -177,11 +185,14 @@ int ll_outbox_ack(ll_outbox *o, uint64_t upto);
 int ll_outbox_set_received(ll_outbox *o, uint64_t epoch, uint64_t received);
 
 /* Read the held message with the smallest number >= from into *out.
- * out->data is the outbox's copy, valid until the next ll_outbox_next() or
+ * out->data is a copy, valid until the next ll_outbox_next() or
  * ll_outbox_close() on this outbox (from any thread); appends, acks and
- * drops do not touch it: copy what you keep past that. Returns 1 (found),
- * 0 (none), or -1 (the file could not be read: LIFELINE_ERR_OUTBOX_IO, or
- * out of memory). Waits for a write in progress. */
+ * drops do not touch it: copy what you keep past that. Answers from the
+ * outbox's copies: the committed messages, without waiting for a write in
+ * progress (a message kept in the file only, see ll_outbox_open(), waits
+ * for it and is read from the file). Returns 1 (found), 0 (none), or -1
+ * (the file could not be read: LIFELINE_ERR_OUTBOX_IO, or out of
+ * memory). */
 int ll_outbox_next(ll_outbox *o, uint64_t from, ll_outbox_msg *out);
 
 /* Take every held message out, each passed to fn (with the lock held), as
@@ -189,8 +200,8 @@ int ll_outbox_next(ll_outbox *o, uint64_t from, ll_outbox_msg *out);
  * dropped. Like a drop, it acknowledges them as dropped (acked becomes
  * next_seq - 1), written at once (or with the next transaction if that
  * write fails). fn may be NULL. Returns the count passed to fn (a read
- * failure stops the drain there: the messages after it stay held). Waits
- * for a write in progress. */
+ * failure, of a message kept in the file only, stops the drain there: the
+ * messages after it stay held). Waits for a write in progress. */
 size_t ll_outbox_drain(ll_outbox *o, ll_outbox_drop_fn fn, void *arg);
 
 #endif

@@ -5,6 +5,7 @@
  * says what is wrong in words that name the path. Reads only. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lifeline/lifeline.h"
@@ -154,6 +155,36 @@ static int missing(sq_backend *s, long long from, long long to, const char *afte
     return CORRUPT("held messages %lld .. %lld are missing (%s)", from, to, after);
 }
 
+/* A checked row into *held: its payload copied while *loading and within
+ * the limits (then *loading drops to 0 for good), else its length only. */
+static int load_row(sq_backend *s, sqlite3_stmt *st, ll_held *held, int *loading, char *why,
+                    size_t why_size)
+{
+    size_t len = (size_t)sqlite3_column_int64(st, 3);
+    unsigned char *copy = NULL;
+    if (*loading && (held->count + 1 > s->load_messages || held->bytes + len > s->load_bytes))
+        *loading = 0;
+    if (*loading) {
+        const void *p = sqlite3_column_blob(st, 4);
+        if ((size_t)sqlite3_column_bytes(st, 4) != len || (!p && len)) {
+            ll_outbox_why(why, why_size, s->path, "out of memory");
+            return LIFELINE_ERR_NO_MEMORY;
+        }
+        if (!(copy = malloc(len ? len : 1))) {
+            ll_outbox_why(why, why_size, s->path, "out of memory");
+            return LIFELINE_ERR_NO_MEMORY;
+        }
+        if (len)
+            memcpy(copy, p, len);
+    }
+    if (ll_held_push(held, len, copy, sqlite3_column_int(st, 1)) != 0) {
+        free(copy);
+        ll_outbox_why(why, why_size, s->path, "out of memory");
+        return LIFELINE_ERR_NO_MEMORY;
+    }
+    return LIFELINE_OK;
+}
+
 /* The rows, from acked + 1 with no gap; then the outbox's next_seq: the
  * meta row's (the floor: a row it names cannot be missing) or past the
  * last row, the larger. */
@@ -162,12 +193,13 @@ static int check_rows(sq_backend *s, ll_outbox_state *state, ll_held *held, char
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT seq, is_binary, typeof(data), length(data) "
+                                "SELECT seq, is_binary, typeof(data), length(data), data "
                                 "FROM messages ORDER BY seq",
                                 -1, &st, NULL);
     long long acked = (long long)state->acked, next_seq = (long long)state->next_seq;
     long long expect = acked + 1;
     int err = LIFELINE_OK;
+    int loading = 1; /* the oldest payloads, while they fit (backend.h) */
     char after[64];
     while (err == LIFELINE_OK && st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         long long seq = sqlite3_column_int64(st, 0);
@@ -190,10 +222,8 @@ static int check_rows(sq_backend *s, ll_outbox_state *state, ll_held *held, char
         else if (!type || strcmp(type, "blob") != 0)
             err = CORRUPT("held message %lld: its data is %s, not a blob", seq,
                           type ? type : "unknown");
-        else if (ll_held_push(held, (size_t)sqlite3_column_int64(st, 3)) != 0) {
-            ll_outbox_why(why, why_size, s->path, "out of memory");
-            err = LIFELINE_ERR_NO_MEMORY;
-        }
+        else
+            err = load_row(s, st, held, &loading, why, why_size);
         expect = seq + 1;
     }
     if (err == LIFELINE_OK && rc != SQLITE_DONE)

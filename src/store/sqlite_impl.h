@@ -51,6 +51,7 @@ typedef struct sq_backend {
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *insert, *del, *meta, *read;
     sqlite3_stmt *freelist, *pages, *vacuum, *checkpoint;
+    size_t load_messages, load_bytes; /* open: the payloads loaded at most */
     uint64_t commits;          /* counted by the commit hook */
     uint64_t shrinks;
     char err[200];             /* the last failure's words (ll_sq_step) */
@@ -76,8 +77,8 @@ void ll_sq_note(sq_backend *s, int rc);
 int ll_sq_prepare(sq_backend *s);
 
 /* Check an existing file (schema version ver, not 0 or with tables):
- * fills *state (next_seq: the outbox's, as sqlite_impl.h derives it) and
- * *held. Returns LIFELINE_OK, or a lifeline_error with
+ * fills *state (next_seq: the outbox's, as derived above) and *held (the
+ * payloads within s->load_messages and s->load_bytes: backend.h). Returns LIFELINE_OK, or a lifeline_error with
  * why[] (LIFELINE_ERR_OUTBOX_CORRUPT; LIFELINE_ERR_OUTBOX_OPEN when the
  * file cannot be read; LIFELINE_ERR_NO_MEMORY). Reads only. */
 int ll_sq_check(sq_backend *s, long long ver, long long objects, ll_outbox_state *state,

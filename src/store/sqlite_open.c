@@ -189,8 +189,9 @@ static int open_file(sq_backend *s, int durability, const uint8_t new_session[16
 }
 
 ll_outbox_backend *ll_outbox_sqlite_open(const char *path, int durability,
-                                         const uint8_t new_session[16], ll_outbox_state *state,
-                                         ll_held *held, int *error, char *why, size_t why_size)
+                                         const uint8_t new_session[16], size_t max_messages,
+                                         size_t max_bytes, ll_outbox_state *state, ll_held *held,
+                                         int *error, char *why, size_t why_size)
 {
     sq_backend *s = calloc(1, sizeof(*s));
     char *copy = strdup(path);
@@ -204,6 +205,8 @@ ll_outbox_backend *ll_outbox_sqlite_open(const char *path, int durability,
     s->base.ops = &ll_sq_ops;
     s->path = copy;
     s->full = durability == LL_OUTBOX_FULL;
+    s->load_messages = max_messages;
+    s->load_bytes = max_bytes;
     *error = open_file(s, durability, new_session, state, held, why, why_size);
     if (*error != LIFELINE_OK) {
         ll_held_free(held);

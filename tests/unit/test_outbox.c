@@ -386,6 +386,127 @@ static void drain_takes_every_message_out_oldest_first(void **state)
     }
 }
 
+/* ---- the outbox's copies and the file -------------------------------------- */
+
+/* Message i's payload (binary, 0 .. 3000 bytes, some empty). */
+static size_t payload(int i, unsigned char *buf)
+{
+    size_t len = (size_t)(i * 397) % 3001;
+    if (i % 7 == 0)
+        len = 0;
+    for (size_t k = 0; k < len; k++)
+        buf[k] = (unsigned char)(i * 31 + (int)k);
+    return len;
+}
+
+/* What next() answers (the outbox's copies) is what the file holds, read
+ * with plain SQLite, and what was appended; after a reopen (the copies
+ * loaded from the file) too. */
+static void the_copies_and_the_file_agree_after_a_reopen(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/copies.db", dir);
+    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 100, 1 << 20);
+    ll_outbox *o = open_ok(&opt);
+    unsigned char buf[3001];
+    for (int i = 1; i <= 40; i++) {
+        uint64_t seq;
+        size_t len = payload(i, buf);
+        assert_int_equal(ll_outbox_append(o, i % 2, buf, len, &seq, NULL, NULL), LIFELINE_OK);
+        assert_int_equal(seq, i);
+    }
+    assert_int_equal(ll_outbox_ack(o, 5), LIFELINE_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 6; i <= 40; i++) {
+            size_t len = payload(i, buf);
+            assert_next_bytes(o, (uint64_t)i, (uint64_t)i, i % 2, buf, len);
+        }
+        ll_outbox_msg m;
+        assert_int_equal(ll_outbox_next(o, 41, &m), 0);
+        ll_outbox_close(o);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT seq, is_binary, data FROM messages "
+                                            "ORDER BY seq",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        int i = 6;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            size_t len = payload(i, buf);
+            assert_int_equal(sqlite3_column_int64(st, 0), i);
+            assert_int_equal(sqlite3_column_int(st, 1), i % 2);
+            assert_int_equal(sqlite3_column_bytes(st, 2), len);
+            if (len)
+                assert_memory_equal(sqlite3_column_blob(st, 2), buf, len);
+            i++;
+        }
+        assert_int_equal(i, 41);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        o = open_ok(&opt);
+    }
+    ll_outbox_close(o);
+}
+
+/* A file holding more than the limits it is opened with: the oldest
+ * payloads that fit are loaded, the rest read from the file when asked;
+ * next(), drops and the drain give every one of them. */
+static void a_file_over_its_limits_is_read_in_full(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/over.db", dir);
+    static const char *texts[] = {"m1", "m2", "m3", "m4", "m5"};
+    for (int round = 0; round < 3; round++) {
+        unlink(path);
+        ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 10, 1000);
+        ll_outbox *o = open_ok(&opt);
+        for (int i = 0; i < 5; i++)
+            append_text(o, texts[i]);
+        ll_outbox_close(o);
+        /* 2 messages fit: by count (rounds 0, 2), by bytes (round 1) */
+        opt = options(path, round == 2 ? LL_OUTBOX_DROP_OLDEST : LL_OUTBOX_REJECT_NEW,
+                      round == 1 ? 10 : 2, round == 1 ? 5 : 1000);
+        o = open_ok(&opt);
+        ll_outbox_meta m;
+        ll_outbox_get_meta(o, &m);
+        assert_int_equal(m.count, 5);
+        assert_int_equal(m.bytes, 10);
+        dropped d = {0};
+        if (round == 0) {
+            for (int i = 5; i >= 1; i--) /* the file's first */
+                assert_next(o, (uint64_t)i, (uint64_t)i, 0, texts[i - 1]);
+            uint64_t seq;
+            assert_int_equal(ll_outbox_append(o, 0, "x", 1, &seq, NULL, NULL),
+                             LIFELINE_ERR_QUEUE_FULL);
+            assert_int_equal(ll_outbox_ack(o, 4), LIFELINE_OK);
+            assert_next(o, 0, 5, 0, "m5");
+            assert_int_equal(append_text(o, "m6"), 6);
+            assert_next(o, 6, 6, 0, "m6");
+        } else if (round == 1) {
+            assert_int_equal(ll_outbox_drain(o, record_drop, &d), 5);
+        } else {
+            uint64_t seq; /* room for one more: 4 dropped, 2 of them from the file */
+            assert_int_equal(ll_outbox_append(o, 0, "m6", 2, &seq, record_drop, &d),
+                             LIFELINE_OK);
+            assert_int_equal(seq, 6);
+            assert_next(o, 0, 5, 0, "m5");
+            assert_next(o, 6, 6, 0, "m6");
+        }
+        if (round) {
+            assert_int_equal(d.n, round == 1 ? 5 : 4);
+            for (int i = 0; i < d.n; i++) {
+                assert_int_equal(d.seq[i], i + 1);
+                assert_string_equal(d.text[i], texts[i]);
+            }
+        }
+        ll_outbox_close(o);
+    }
+}
+
 /* ---- threads -------------------------------------------------------------- */
 
 #define THREADS 8
@@ -1311,6 +1432,8 @@ int main(void)
         FILE_ONLY(the_file_shrinks_back_after_a_backlog_drains),
         FILE_ONLY(a_full_disk_fails_the_append_and_keeps_what_was_committed),
         FILE_ONLY(a_file_size_limit_fails_the_append_and_keeps_what_was_committed),
+        FILE_ONLY(the_copies_and_the_file_agree_after_a_reopen),
+        FILE_ONLY(a_file_over_its_limits_is_read_in_full),
         FILE_ONLY(next_seq_survives_a_restart_with_an_empty_table),
         FILE_ONLY(an_append_writes_its_row_only_and_the_next_number_comes_from_the_rows),
         FILE_ONLY(a_version_1_file_is_read_and_marked_version_2),
