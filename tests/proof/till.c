@@ -146,6 +146,7 @@ int main(int argc, char **argv)
     lifeline_stats s;
     lifeline_client_stats(c, &s);
     uint64_t next = s.last_acked_id + s.outbox_messages + 1;
+    acked = s.last_acked_id; /* a till killed after its last ack sees no more */
     say("start %llu", (unsigned long long)next);
     lifeline_client_start(c);
     for (uint64_t k = next; k <= count; k++) {
