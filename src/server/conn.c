@@ -35,10 +35,16 @@ int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m)
 
 size_t srv_store_send(srv_server *s, const char *name, const srv_conn *except, srv_msg *m)
 {
+    return srv_store_send_from(s, name, except, NULL, m);
+}
+
+size_t srv_store_send_from(srv_server *s, const char *name, const srv_conn *except,
+                           const srv_dlv_session *except_session, srv_msg *m)
+{
     size_t n = 0;
     if (!name || !m || s->destroying)
         return 0;
-    n += srv_v1_send_idle(s, name, m);
+    n += srv_v1_send_idle(s, name, except_session, m);
     srv_store *store = srv_registry_store(&s->reg, name);
     srv_conn *c = store ? store->members : NULL;
     while (c) {

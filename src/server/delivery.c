@@ -263,8 +263,18 @@ static void free_session(const char *key, void *value, void *ctx)
     free(s);
 }
 
+/* Releases the held messages without acting on them. */
+static void drop_held(srv_dlv *d)
+{
+    for (size_t i = 0; i < d->held_count; i++)
+        srv_msg_unref(d->held[i].msg);
+    d->held_count = 0;
+}
+
 void srv_dlv_free(srv_dlv *d)
 {
+    drop_held(d);
+    free(d->held);
     srv_map_each(&d->sessions, free_session, NULL);
     srv_map_free(&d->sessions);
     srv_map_free(&d->stores);
@@ -459,6 +469,30 @@ int srv_dlv_hello(srv_dlv *d, srv_dlv_conn *c, const ll_wire_unit *u, const char
     return rc;
 }
 
+int srv_dlv_hold(srv_dlv *d, srv_dlv_conn *c, uint64_t seq, srv_msg *m, int64_t now)
+{
+    if (!c->session || !m)
+        return -1;
+    if (d->held_count == d->held_cap) {
+        size_t cap = d->held_cap ? d->held_cap * 2 : 64;
+        srv_dlv_held *h = realloc(d->held, cap * sizeof(*h));
+        if (!h)
+            return -1;
+        d->held = h;
+        d->held_cap = cap;
+    }
+    if (!d->held_count)
+        d->held_since = now;
+    d->held[d->held_count++] = (srv_dlv_held){c->session, seq, srv_msg_ref(m)};
+    return 0;
+}
+
+int srv_dlv_push_session(srv_dlv *d, srv_dlv_session *s, srv_msg *m, int64_t now)
+{
+    int rc = stream_push(d, s, m, now);
+    return s->conn ? rc : 0;
+}
+
 int srv_dlv_push_conn(srv_dlv *d, srv_dlv_conn *c, srv_msg *m, int64_t now)
 {
     if (!c->session)
@@ -466,11 +500,12 @@ int srv_dlv_push_conn(srv_dlv *d, srv_dlv_conn *c, srv_msg *m, int64_t now)
     return stream_push(d, c->session, m, now);
 }
 
-size_t srv_dlv_push_idle(srv_dlv *d, const char *store, srv_msg *m, int64_t now)
+size_t srv_dlv_push_idle(srv_dlv *d, const char *store, const srv_dlv_session *except,
+                         srv_msg *m, int64_t now)
 {
     size_t n = 0;
     for (srv_dlv_session *s = srv_map_get(&d->stores, store); s; s = s->store_next)
-        if (!s->conn) {
+        if (!s->conn && s != except) {
             stream_push(d, s, m, now);
             n++;
         }
@@ -516,7 +551,11 @@ void srv_dlv_next_write(srv_dlv *d, srv_dlv_conn *c, int64_t now, srv_dlv_write 
         memcpy(w->text, c->welcome, w->len + 1);
         return;
     }
-    if (ack_ready(d, c, now)) {
+    /* the stream before the ack: the effects of the messages an ack covers
+     * (their echoes, released at the commit) are written before it */
+    if (c->send_next > s->last || c->send_next < ring_oldest(s)) {
+        if (!ack_ready(d, c, now))
+            return;
         w->kind = SRV_DLV_WRITE_TEXT;
         w->len = ll_wire_ack(s->durable, w->text);
         c->ack_written = s->durable;
@@ -527,8 +566,6 @@ void srv_dlv_next_write(srv_dlv *d, srv_dlv_conn *c, int64_t now, srv_dlv_write 
             ackq_remove(d, s);
         return;
     }
-    if (c->send_next > s->last || c->send_next < ring_oldest(s))
-        return;
     const srv_dlv_entry *e = ring_at(s, (size_t)(c->send_next - ring_oldest(s)));
     w->kind = SRV_DLV_WRITE_DATA;
     w->seq = e->seq;
@@ -542,8 +579,17 @@ void srv_dlv_next_write(srv_dlv *d, srv_dlv_conn *c, int64_t now, srv_dlv_write 
     c->send_next++;
 }
 
+/* Held messages wait at most ack_delay_ms for a commit, whether or not
+ * their session still has a connection to owe an ack to. */
+static bool held_due(const srv_dlv *d, int64_t now)
+{
+    return d->held_count && now - d->held_since >= d->cfg.ack_delay_ms;
+}
+
 bool srv_dlv_commit_due(const srv_dlv *d, int64_t now)
 {
+    if (held_due(d, now))
+        return true;
     for (const srv_dlv_session *s = d->ackq; s; s = s->ack_next)
         if (s->dirty && ack_is_due(d, s, now))
             return true;
@@ -559,7 +605,7 @@ void srv_dlv_each_ack_due(srv_dlv *d, int64_t now, void (*fn)(void *owner, void 
 
 int64_t srv_dlv_next_deadline(const srv_dlv *d, int64_t now)
 {
-    int64_t next = -1;
+    int64_t next = d->held_count && !held_due(d, now) ? d->held_since + d->cfg.ack_delay_ms : -1;
     for (const srv_dlv_session *s = d->ackq; s; s = s->ack_next) {
         if (!s->unacked || ack_is_due(d, s, now))
             continue;
@@ -588,7 +634,7 @@ int srv_dlv_dirty_each(const srv_dlv *d, int (*fn)(const char *hex, uint64_t hwm
     return 0;
 }
 
-void srv_dlv_committed(srv_dlv *d)
+void srv_dlv_committed(srv_dlv *d, srv_dlv_act_fn act, void *ctx)
 {
     srv_dlv_session *s = d->dirty;
     d->dirty = NULL;
@@ -601,11 +647,21 @@ void srv_dlv_committed(srv_dlv *d)
         s->dirty_next = NULL;
         s = next;
     }
+    /* the sessions of held messages are not evicted before the end */
+    for (size_t i = 0; i < d->held_count; i++) {
+        srv_dlv_held *h = &d->held[i];
+        if (act)
+            act(h->session, h->seq, h->msg, ctx);
+        srv_msg_unref(h->msg);
+        h->msg = NULL;
+    }
+    d->held_count = 0;
     evict(d); /* sessions that waited for the commit */
 }
 
 void srv_dlv_rolled_back(srv_dlv *d, void (*fn)(void *owner, void *ctx), void *ctx)
 {
+    drop_held(d);
     srv_dlv_session *s = d->dirty;
     d->dirty = NULL;
     while (s) {

@@ -6,6 +6,13 @@
  * what srv_dlv_next_write gives, and keeps each session's high-water mark
  * in SQLite (srv_dlv_dirty_each, srv_dlv_committed).
  *
+ * Effects after the commit: an accepted message is held (srv_dlv_hold)
+ * until the transaction that commits its mark has committed, and only then
+ * handed to the application (srv_dlv_committed's act), so that nothing the
+ * application does with it (an echo, a broadcast) leaves the server before
+ * its acceptance is durable. A failed commit drops what it held
+ * (srv_dlv_rolled_back): the client sends those messages again.
+ *
  * Memory is bounded: at most max_sessions sessions without a connection
  * (the least recently used go first), and per session at most replay_max
  * messages and replay_max_bytes bytes of them in its replay buffer. */
@@ -94,6 +101,13 @@ typedef struct srv_dlv_session {
     bool in_ackq, dirty;
 } srv_dlv_session;
 
+/* An accepted message waiting for the commit of its mark. */
+typedef struct srv_dlv_held {
+    srv_dlv_session *session; /* dirty, so never evicted while held */
+    uint64_t seq;
+    srv_msg *msg;             /* the payload, a reference */
+} srv_dlv_held;
+
 /* One lifeline.v1 connection's protocol state. */
 typedef struct srv_dlv_conn {
     void *owner;               /* the adapter's connection */
@@ -116,12 +130,16 @@ typedef struct srv_dlv {
     uint64_t idle;    /* sessions without a connection */
     srv_dlv_session *ackq;
     srv_dlv_session *dirty;
+    srv_dlv_held *held;    /* accepted messages waiting for the commit, in order */
+    size_t held_count, held_cap;
+    int64_t held_since;    /* when the first of them was accepted */
     srv_dlv_stats stats;
 } srv_dlv;
 
 void srv_dlv_init(srv_dlv *d, const srv_dlv_cfg *cfg);
 
-/* Frees every session; the connections must be released first. */
+/* Frees every session and held message; the connections must be released
+ * first. */
 void srv_dlv_free(srv_dlv *d);
 
 /* A new connection's state (owner: the adapter's), or NULL when out of
@@ -141,9 +159,18 @@ typedef enum srv_dlv_verdict {
 
 /* A unit read from connection c (u: ll_wire_read's result, which may be
  * LL_WIRE_INVALID) at now. For SRV_DLV_DELIVER, u->payload is the
- * message to hand on, once. After SRV_DLV_ERROR every later unit is
- * SRV_DLV_ERROR too (nothing after the error is delivered). */
+ * message to hand on, once: the adapter holds it (srv_dlv_hold) for the
+ * commit. After SRV_DLV_ERROR every later unit is SRV_DLV_ERROR too
+ * (nothing after the error is delivered). */
 srv_dlv_verdict srv_dlv_receive(srv_dlv *d, srv_dlv_conn *c, const ll_wire_unit *u, int64_t now);
+
+/* Holds m (a reference is taken), the payload of the message numbered seq
+ * that c's last unit delivered (SRV_DLV_DELIVER), at now, until the commit
+ * of its session's mark: srv_dlv_committed then gives it to the
+ * application, srv_dlv_rolled_back drops it. Returns 0, or -1 when out of
+ * memory (nothing is held: the adapter fails the batch as a failed
+ * commit, so that the message is not accepted). */
+int srv_dlv_hold(srv_dlv *d, srv_dlv_conn *c, uint64_t seq, srv_msg *m, int64_t now);
 
 /* The session in memory with that id, or NULL. */
 srv_dlv_session *srv_dlv_find(const srv_dlv *d, const ll_wire_session *id);
@@ -175,9 +202,15 @@ int srv_dlv_hello(srv_dlv *d, srv_dlv_conn *c, const ll_wire_unit *u, const char
  * the messages, and a resume says "n" if it needs those that are gone. */
 int srv_dlv_push_conn(srv_dlv *d, srv_dlv_conn *c, srv_msg *m, int64_t now);
 
+/* Puts m into session s's stream: as srv_dlv_push_conn with its
+ * connection, else kept for its resume (returns 0). */
+int srv_dlv_push_session(srv_dlv *d, srv_dlv_session *s, srv_msg *m, int64_t now);
+
 /* Puts m into the stream of every session of store that has no connection
- * (kept for their resume). Returns how many took it. */
-size_t srv_dlv_push_idle(srv_dlv *d, const char *store, srv_msg *m, int64_t now);
+ * (kept for their resume), but except (NULL: none). Returns how many took
+ * it. */
+size_t srv_dlv_push_idle(srv_dlv *d, const char *store, const srv_dlv_session *except,
+                         srv_msg *m, int64_t now);
 
 typedef enum srv_dlv_write_kind {
     SRV_DLV_WRITE_NONE = 0,
@@ -194,23 +227,27 @@ typedef struct srv_dlv_write {
     bool replay;   /* DATA: sent again */
 } srv_dlv_write;
 
-/* The next unit to write on c at now: the welcome, an ack that is due and
- * committed, then the stream's next message. Marks it written. */
+/* The next unit to write on c at now: the welcome, the stream's next
+ * message, then (the stream written) an ack that is due and committed, so
+ * that a client that reads an ack has the echoes of what it covers. Marks
+ * it written. */
 void srv_dlv_next_write(srv_dlv *d, srv_dlv_conn *c, int64_t now, srv_dlv_write *w);
 
 /* Whether c has a unit to write now (as srv_dlv_next_write would). */
 bool srv_dlv_has_write(const srv_dlv *d, const srv_dlv_conn *c, int64_t now);
 
-/* Whether an ack is due (count or time) in a session whose accepted
- * messages are not yet committed: the adapter commits. */
+/* Whether the adapter commits now: an ack is due (count or time) in a
+ * session whose accepted messages are not yet committed, or a message has
+ * been held ack_delay_ms (its session may have lost its connection). */
 bool srv_dlv_commit_due(const srv_dlv *d, int64_t now);
 
 /* Calls fn(owner) for each connection with an ack due and committed. */
 void srv_dlv_each_ack_due(srv_dlv *d, int64_t now, void (*fn)(void *owner, void *ctx),
                           void *ctx);
 
-/* When the next ack not yet due at now falls due by time (monotonic ms),
- * or -1: none. Acks due already are srv_dlv_each_ack_due's. */
+/* When the next ack (or commit of held messages) not yet due at now falls
+ * due by time (monotonic ms), or -1: none. Acks due already are
+ * srv_dlv_each_ack_due's. */
 int64_t srv_dlv_next_deadline(const srv_dlv *d, int64_t now);
 
 /* The sessions whose high-water mark is to be written: fn(hex, accepted,
@@ -221,12 +258,19 @@ int srv_dlv_dirty_each(const srv_dlv *d, int (*fn)(const char *hex, uint64_t hwm
 /* Whether there is anything to commit. */
 bool srv_dlv_dirty(const srv_dlv *d);
 
-/* The written marks are committed: they become durable (acks may cover
- * them). */
-void srv_dlv_committed(srv_dlv *d);
+/* The application's handling of a held message, once its mark is
+ * committed: s (valid during the call), the message's number and payload. */
+typedef void (*srv_dlv_act_fn)(srv_dlv_session *s, uint64_t seq, srv_msg *m, void *ctx);
 
-/* The commit failed and was rolled back: each dirty session goes back to
- * its durable mark (the client sends the rest again and it is handed on
+/* The written marks are committed: they become durable (acks may cover
+ * them), then act(held message) is called for each held message, in the
+ * order they were accepted, and they are released. act may push messages
+ * (srv_dlv_push_*) but not hold, commit or roll back. */
+void srv_dlv_committed(srv_dlv *d, srv_dlv_act_fn act, void *ctx);
+
+/* The commit failed and was rolled back: the held messages are dropped
+ * (the application never sees them), each dirty session goes back to its
+ * durable mark (the client sends the rest again and it is handed on
  * again), and fn(owner) is called for each of their connections, which
  * the adapter closes. */
 void srv_dlv_rolled_back(srv_dlv *d, void (*fn)(void *owner, void *ctx), void *ctx);

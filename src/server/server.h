@@ -103,6 +103,11 @@ int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m);
  * connection now; returns how many took it. */
 size_t srv_store_send(srv_server *s, const char *store, const srv_conn *except, srv_msg *m);
 
+/* srv_store_send, and not to except_session either (a lifeline.v1 session
+ * whose connection may be gone: the sender of m). */
+size_t srv_store_send_from(srv_server *s, const char *store, const srv_conn *except,
+                           const srv_dlv_session *except_session, srv_msg *m);
+
 /* Starts closing c with a close frame (code, static reason) because of
  * cause (for the log); the tick drops it if the peer does not finish the
  * close in time. */
@@ -152,11 +157,17 @@ int srv_conn_writeable(srv_server *s, srv_conn *c);
 int srv_ws_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons reason,
                     srv_session *pss, void *in, size_t len);
 
-/* The application's handling of one complete message from c (a text
- * message is valid UTF-8): echo, reply, broadcast. For a lifeline.v1
- * connection, the payload of a data unit, once per number. */
+/* The application's handling of one complete message from c (a plain
+ * connection; a text message is valid UTF-8): echo, reply, broadcast. */
 void srv_ws_app_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
                         bool binary);
+
+/* What the application makes of one message from user of store: *reply
+ * (for the sender) and *broadcast (for the rest of the store), each a new
+ * message or NULL. Sends nothing: lifeline.v1 (v1.c) routes them once the
+ * message's acceptance is committed. */
+void srv_ws_app_effects(const char *store, const char *user, const unsigned char *data,
+                        size_t len, bool binary, srv_msg **reply, srv_msg **broadcast);
 
 /* Tells the rest of c's store that c joined (user_joined), once: at the
  * upgrade, or for a lifeline.v1 connection at its hello, when its session
@@ -181,8 +192,10 @@ int srv_v1_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t
  * Returns 0, or -1 when dropped. */
 int srv_v1_send(srv_server *s, srv_conn *c, srv_msg *m);
 
-/* m for the sessions of store without a connection; returns how many. */
-size_t srv_v1_send_idle(srv_server *s, const char *store, srv_msg *m);
+/* m for the sessions of store without a connection, but except (NULL:
+ * none); returns how many. */
+size_t srv_v1_send_idle(srv_server *s, const char *store, const srv_dlv_session *except,
+                        srv_msg *m);
 
 /* WRITEABLE for c: writes one unit. Returns 0, or -1 (close). */
 int srv_v1_writeable(srv_server *s, srv_conn *c);
@@ -190,12 +203,16 @@ int srv_v1_writeable(srv_server *s, srv_conn *c);
 /* Whether c has a unit to write now. */
 bool srv_v1_has_write(srv_server *s, const srv_conn *c);
 
-/* After each service pass: commits when an ack is due, asks to write the
- * acks that are, and sets the timer for the next. */
+/* After each service pass: commits when an ack is due (or a held message
+ * has waited --ack-delay-ms), asks to write the acks that are, and sets
+ * the timer for the next. */
 void srv_v1_service(srv_server *s);
 
-/* Commits the sessions' marks and journal rows now. Returns 0 or -1 (the
- * batch was rolled back, its sessions' connections closed). */
+/* Commits the sessions' marks and journal rows now, then hands the
+ * messages they accepted to the application (srv_ws_app_effects), whose
+ * replies and broadcasts go out from then on. Returns 0 or -1 (the batch
+ * was rolled back, its messages dropped unhandled, its sessions'
+ * connections closed). */
 int srv_v1_commit(srv_server *s);
 
 /* Drops messages older than --replay-ms (once a second). */

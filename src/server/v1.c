@@ -6,10 +6,20 @@
  *
  * Commits are grouped: the marks and journal rows of every session go in
  * one transaction, when an ack falls due (ack_every messages or
- * ack_delay_ms), checked once per service pass, and at each second's
- * flush. */
+ * ack_delay_ms) or a held message has waited ack_delay_ms, checked once
+ * per service pass, and at each second's flush.
+ *
+ * Effects after the commit: an accepted message is held (delivery.c) and
+ * handed to the application only once the transaction with its mark (and
+ * journal row) has committed; its echo and broadcasts are numbered and
+ * written from then on. A server killed before the commit has sent
+ * nothing for the message, and the client's resend is handled as the
+ * first: exactly once. A failed commit drops what it held. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "proto/wire.h"
 #include "server/clock.h"
@@ -82,14 +92,22 @@ static void close_db(void *owner, void *ctx)
                    SRV_CLOSE_ERROR);
 }
 
-/* A write failed: everything not committed is rolled back, and the
- * connections of those sessions closed (their clients send it again). */
+/* The batch cannot be committed: everything not committed is rolled back,
+ * the held messages dropped unhandled, and the connections of those
+ * sessions closed (their clients send it again). */
+static void batch_failure(srv_server *s)
+{
+    if (s->dlv_tx)
+        srv_db_rollback(s->db);
+    s->dlv_tx = false;
+    srv_dlv_rolled_back(&s->dlv, close_db, s);
+}
+
+/* A write failed. */
 static void db_failure(srv_server *s)
 {
     srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", srv_db_error(s->db));
-    srv_db_rollback(s->db);
-    s->dlv_tx = false;
-    srv_dlv_rolled_back(&s->dlv, close_db, s);
+    batch_failure(s);
 }
 
 static int tx_begin(srv_server *s)
@@ -118,6 +136,30 @@ static bool in_memory(const char *hex, void *ctx)
     return srv_dlv_known(ctx, hex);
 }
 
+/* The application acts on a held message of session ss, now committed:
+ * its reply goes to the session (its connection, or its stream for its
+ * resume when the connection is gone), its broadcast to the rest of the
+ * store. */
+static void act(srv_dlv_session *ss, uint64_t seq, srv_msg *m, void *ctx)
+{
+    (void)seq;
+    srv_server *s = ctx;
+    srv_conn *c = ss->conn ? ss->conn->owner : NULL;
+    srv_msg *reply, *broadcast;
+    srv_ws_app_effects(ss->store, ss->user, srv_msg_payload(m), m->len, m->binary, &reply,
+                       &broadcast);
+    if (reply) {
+        if (c)
+            srv_conn_send(s, c, reply);
+        else if (!s->destroying)
+            srv_dlv_push_session(&s->dlv, ss, reply, srv_clock_mono_ms());
+    }
+    if (broadcast)
+        srv_store_send_from(s, ss->store, c, ss, broadcast);
+    srv_msg_unref(reply);
+    srv_msg_unref(broadcast);
+}
+
 int srv_v1_commit(srv_server *s)
 {
     if (!srv_dlv_dirty(&s->dlv) && !s->dlv_tx)
@@ -131,7 +173,7 @@ int srv_v1_commit(srv_server *s)
     if (srv_db_commit(s->db))
         goto fail;
     s->dlv_tx = false;
-    srv_dlv_committed(&s->dlv);
+    srv_dlv_committed(&s->dlv, act, s); /* the application acts only now */
     return 0;
 fail:
     db_failure(s);
@@ -146,7 +188,7 @@ static void ack_timer(lws_sorted_usec_list_t *sul)
 
 void srv_v1_service(srv_server *s)
 {
-    if (s->destroying || !s->dlv.ackq)
+    if (s->destroying || (!s->dlv.ackq && !s->dlv.held_count))
         return;
     int64_t now = srv_clock_mono_ms();
     if (srv_dlv_commit_due(&s->dlv, now))
@@ -231,7 +273,15 @@ int srv_v1_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t
         db_failure(s); /* closes c: its client sends the message again */
         return 0;
     }
-    srv_ws_app_message(s, c, u.payload, u.payload_len, binary);
+    /* the application gets it once the commit of its mark is done */
+    srv_msg *m = srv_msg_new(u.payload, u.payload_len, binary);
+    int held = srv_dlv_hold(&s->dlv, c->dlv, u.seq, m, now);
+    srv_msg_unref(m);
+    if (held) {
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "out_of_memory",
+                    "cannot hold a lifeline.v1 message for its commit");
+        batch_failure(s); /* closes c: its client sends the message again */
+    }
     return 0;
 }
 
@@ -247,14 +297,19 @@ int srv_v1_send(srv_server *s, srv_conn *c, srv_msg *m)
     return 0; /* the session keeps it */
 }
 
-size_t srv_v1_send_idle(srv_server *s, const char *store, srv_msg *m)
+size_t srv_v1_send_idle(srv_server *s, const char *store, const srv_dlv_session *except,
+                        srv_msg *m)
 {
-    return srv_dlv_push_idle(&s->dlv, store, m, srv_clock_mono_ms());
+    return srv_dlv_push_idle(&s->dlv, store, except, m, srv_clock_mono_ms());
 }
 
-int srv_v1_writeable(srv_server *s, srv_conn *c)
+/* Units written per WRITEABLE at most, so that one connection (a long
+ * replay) does not hold up the others' turn for long. */
+#define WRITE_BURST 1024
+
+/* Writes one unit; returns lws_write's result (0: nothing to write). */
+static int write_unit(srv_server *s, srv_conn *c, int64_t now)
 {
-    int64_t now = srv_clock_mono_ms();
     srv_dlv_write w;
     srv_dlv_next_write(&s->dlv, c->dlv, now, &w);
     int n = 0;
@@ -264,7 +319,8 @@ int srv_v1_writeable(srv_server *s, srv_conn *c)
         n = lws_write(c->wsi, buf + LWS_PRE, w.len, LWS_WRITE_TEXT);
     } else if (w.kind == SRV_DLV_WRITE_DATA) {
         /* the header goes in the headroom before the shared payload: lws
-         * writes (or copies) it before this pass ends */
+         * writes it, or copies what the socket did not take, before it
+         * returns */
         unsigned char *p = srv_msg_payload(w.msg) - w.len;
         memcpy(p, w.text, w.len);
         n = lws_write(c->wsi, p, w.len + w.msg->len,
@@ -272,11 +328,47 @@ int srv_v1_writeable(srv_server *s, srv_conn *c)
         if (n >= 0)
             s->reg.stats.messages_out++;
     }
-    if (n < 0)
-        return -1;
-    if (srv_v1_has_write(s, c))
+    return n;
+}
+
+/* TCP_CORK on or off for c's socket: the units of a burst leave in as few
+ * segments as the kernel can make of them, when the burst ends. */
+static void cork(srv_conn *c, int on)
+{
+    lws_sockfd_type fd = lws_get_socket_fd(c->wsi);
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
+int srv_v1_writeable(srv_server *s, srv_conn *c)
+{
+    /* what is due goes out now, while the socket takes it (a commit
+     * releases a batch of echoes at once): until lws holds unsent bytes or
+     * the socket is full, then at the next WRITEABLE. Corked, so that the
+     * burst costs the kernel one transmission: what a commit released
+     * reaches the client sooner (a server killed meanwhile loses it) */
+    int64_t now = srv_clock_mono_ms();
+    int rc = 0, i = 0;
+    bool corked = false;
+    for (; i < WRITE_BURST; i++) {
+        if (write_unit(s, c, now) < 0) {
+            rc = -1;
+            break;
+        }
+        if (!srv_v1_has_write(s, c))
+            break;
+        if (lws_send_pipe_choked(c->wsi))
+            break;
+        if (!corked) {
+            cork(c, 1);
+            corked = true;
+        }
+    }
+    if (corked)
+        cork(c, 0);
+    if (rc == 0 && srv_v1_has_write(s, c))
         lws_callback_on_writable(c->wsi);
-    return 0;
+    return rc;
 }
 
 bool srv_v1_has_write(srv_server *s, const srv_conn *c)

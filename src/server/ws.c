@@ -244,36 +244,43 @@ static void closed(srv_server *s, srv_session *pss)
         srv_server_check_monitor(s);
 }
 
-void srv_ws_app_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
-                        bool binary)
+void srv_ws_app_effects(const char *store, const char *user, const unsigned char *data,
+                        size_t len, bool binary, srv_msg **reply, srv_msg **broadcast)
 {
+    *reply = *broadcast = NULL;
     if (binary) {
-        srv_msg *m = srv_msg_new(data, len, true);
-        srv_conn_send(s, c, m);
-        srv_msg_unref(m);
+        *reply = srv_msg_new(data, len, true);
         return;
     }
     srv_proto_result r;
     if (srv_proto_handle_text((const char *)data, len, &r))
         return;
-    srv_msg *m = NULL;
     switch (r.kind) {
     case SRV_PROTO_ECHO_RAW:
-        m = srv_msg_new(data, len, false);
-        srv_conn_send(s, c, m);
+        *reply = srv_msg_new(data, len, false);
         break;
     case SRV_PROTO_REPLY:
     case SRV_PROTO_ERROR:
-        m = srv_msg_new(r.reply, strlen(r.reply), false);
-        srv_conn_send(s, c, m);
+        *reply = srv_msg_new(r.reply, strlen(r.reply), false);
         break;
     case SRV_PROTO_BROADCAST:
-        m = srv_msg_from_text(srv_proto_broadcast(c->store->name, c->user->name, r.data));
-        srv_store_send(s, c->store->name, c, m);
+        *broadcast = srv_msg_from_text(srv_proto_broadcast(store, user, r.data));
         break;
     }
-    srv_msg_unref(m);
     srv_proto_result_free(&r);
+}
+
+void srv_ws_app_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
+                        bool binary)
+{
+    srv_msg *reply, *broadcast;
+    srv_ws_app_effects(c->store->name, c->user->name, data, len, binary, &reply, &broadcast);
+    if (reply)
+        srv_conn_send(s, c, reply);
+    if (broadcast)
+        srv_store_send(s, c->store->name, c, broadcast);
+    srv_msg_unref(reply);
+    srv_msg_unref(broadcast);
 }
 
 /* One complete message from c (a text message is valid UTF-8). Returns

@@ -11,9 +11,13 @@
  * fails; "t" + byte: time passes (byte x 10 ms) and old messages go;
  * "u" + digit + unit: that connection sends the unit (a hello then gets
  * its welcome).
+ * A delivered message is held for the commit; a commit echoes each held
+ * one into its session's stream.
  * Properties: a message is handed on only with the number after the
  * session's mark, a skip raises the mark to its number (or leaves a higher
- * one), and the mark never falls below what is committed; a
+ * one), and the mark never falls below what is committed; a commit acts
+ * on every message held since the last commit or failed one, in order,
+ * each covered by its session's committed mark, and a failed one on none; a
  * connection is written consecutive numbers, a welcome that reads back as
  * one, and acks that never go down and never pass the mark; an error
  * names lifeline.v1; idle sessions stay within the cap (but for those
@@ -33,6 +37,26 @@ static void nothing(void *owner, void *ctx)
 {
     (void)owner;
     (void)ctx;
+}
+
+typedef struct acts {
+    size_t held;     /* held since the last commit or failed commit */
+    size_t acted;    /* acted on by this commit */
+    const srv_dlv_session *last_session;
+    uint64_t last_seq;
+    srv_dlv *d;
+    int64_t now;
+} acts;
+
+static void act(srv_dlv_session *s, uint64_t seq, srv_msg *m, void *ctx)
+{
+    acts *a = ctx;
+    FUZZ_CHECK(seq <= s->durable);
+    FUZZ_CHECK(a->last_session != s || seq > a->last_seq);
+    a->last_session = s;
+    a->last_seq = seq;
+    a->acted++;
+    srv_dlv_push_session(a->d, s, m, a->now); /* the echo */
 }
 
 static void open_conn(conn *k)
@@ -81,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < NCONN; i++)
         open_conn(&k[i]);
     int64_t now = 0;
+    acts a = {.d = &d};
     fuzz_in in = fuzz_input(data, size);
     size_t len;
     char *line;
@@ -99,17 +124,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 'i':
             m = srv_msg_new(line + 1, len - 1, true);
-            srv_dlv_push_idle(&d, "shop", m, now);
+            srv_dlv_push_idle(&d, "shop", NULL, m, now);
             srv_msg_unref(m);
             break;
         case 'w':
             write_all(&d, x, now);
             break;
         case 'C':
-            srv_dlv_committed(&d);
+            a.acted = 0;
+            a.last_session = NULL;
+            a.now = now;
+            srv_dlv_committed(&d, act, &a);
+            FUZZ_CHECK(a.acted == a.held && d.held_count == 0);
+            a.held = 0;
             break;
         case 'R':
             srv_dlv_rolled_back(&d, nothing, NULL);
+            FUZZ_CHECK(d.held_count == 0);
+            a.held = 0;
             break;
         case 't':
             now += len > 1 ? (unsigned char)line[1] * 10 : 1;
@@ -125,6 +157,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             srv_dlv_verdict v = srv_dlv_receive(&d, x->c, &u, now);
             if (v == SRV_DLV_DELIVER) {
                 FUZZ_CHECK(s && u.seq == before + 1 && s->accepted == u.seq);
+                m = srv_msg_new(u.payload, u.payload_len, false);
+                if (!srv_dlv_hold(&d, x->c, u.seq, m, now))
+                    a.held++;
+                srv_msg_unref(m);
             } else if (v == SRV_DLV_NOTHING && u.kind == LL_WIRE_SKIP) {
                 FUZZ_CHECK(s && s->accepted == (u.seq > before ? u.seq : before));
             } else if (v == SRV_DLV_ERROR) {

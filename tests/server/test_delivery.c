@@ -107,7 +107,7 @@ static void push(fixture *f, srv_dlv_conn *c, const char *text)
 
 static void commit(fixture *f)
 {
-    srv_dlv_committed(&f->d);
+    srv_dlv_committed(&f->d, NULL, NULL);
 }
 
 /* Writes "hex=mark" into ctx (64 bytes). */
@@ -473,8 +473,11 @@ static void messages_sent_to_a_session_without_connection_are_replayed(void **st
     fixture *f = *state;
     five_sent_then_gone(f);
     srv_msg *m = srv_msg_new("while away", 10, false);
-    assert_int_equal(srv_dlv_push_idle(&f->d, "shop", m, 0), 1);
-    assert_int_equal(srv_dlv_push_idle(&f->d, "other", m, 0), 0);
+    assert_int_equal(srv_dlv_push_idle(&f->d, "shop", NULL, m, 0), 1);
+    assert_int_equal(srv_dlv_push_idle(&f->d, "other", NULL, m, 0), 0);
+    /* nor to the one excepted (a broadcast's sender) */
+    assert_int_equal(srv_dlv_push_idle(&f->d, "shop", srv_dlv_find(&f->d, &f->u.session), m, 0),
+                     0);
     srv_msg_unref(m);
     assert_string_equal(hello_on(f, f->c, SID, EPOCH, 5, 1, 0, NULL),
                         "w 1122334455667788 0 r 6 6");
@@ -654,7 +657,7 @@ static void sessions_without_connection_are_evicted_least_recently_used_first(vo
     assert_int_equal(f->d.stats.sessions, 2);
     /* with max 0: 3 goes, and 4 once its mark is committed */
     f->d.cfg.max_sessions = 0;
-    srv_dlv_committed(&f->d);
+    commit(f);
     assert_int_equal(f->d.stats.sessions, 0);
     f->c = srv_dlv_conn_new(f);
 }
@@ -678,6 +681,143 @@ static void a_failed_commit_goes_back_to_the_durable_mark(void **state)
     assert_false(srv_dlv_dirty(&f->d));
     /* 2 is handed on again when it comes again */
     assert_int_equal(rx(f, f->c, 0, "2 b"), SRV_DLV_DELIVER);
+}
+
+/* --- effects after the commit ------------------------------------------------ */
+
+/* What the application was given at a commit: "store/user:seq=payload;"... */
+typedef struct acted {
+    char log[512];
+    int n;
+} acted;
+
+static void record(srv_dlv_session *s, uint64_t seq, srv_msg *m, void *ctx)
+{
+    acted *a = ctx;
+    size_t used = strlen(a->log);
+    snprintf(a->log + used, sizeof(a->log) - used, "%s/%s:%llu=%.*s;", s->store, s->user,
+             (unsigned long long)seq, (int)m->len, (const char *)srv_msg_payload(m));
+    a->n++;
+}
+
+/* Receives text on c; a message delivered is held, as the adapter does. */
+static srv_dlv_verdict rx_hold(fixture *f, srv_dlv_conn *c, int64_t now, const char *text)
+{
+    srv_dlv_verdict v = rx(f, c, now, "%s", text);
+    if (v == SRV_DLV_DELIVER) {
+        srv_msg *m = srv_msg_new(f->u.payload, f->u.payload_len, false);
+        assert_int_equal(srv_dlv_hold(&f->d, c, f->u.seq, m, now), 0);
+        srv_msg_unref(m);
+    }
+    return v;
+}
+
+static void accepted_messages_reach_the_application_only_after_their_commit(void **state)
+{
+    fixture *f = *state;
+    acted a = {0};
+    hello(f, 0, 0, 1);
+    assert_int_equal(rx_hold(f, f->c, 0, "1 one"), SRV_DLV_DELIVER);
+    assert_int_equal(rx_hold(f, f->c, 0, "1 one again"), SRV_DLV_NOTHING);
+    assert_int_equal(rx_hold(f, f->c, 0, "s3"), SRV_DLV_NOTHING);
+    assert_int_equal(rx_hold(f, f->c, 0, "4 four"), SRV_DLV_DELIVER);
+    assert_int_equal(f->d.held_count, 2);
+    srv_dlv_committed(&f->d, record, &a);
+    /* in order, once each, with the mark that covers them durable */
+    assert_string_equal(a.log, "shop/till:1=one;shop/till:4=four;");
+    assert_int_equal(f->c->session->durable, 4);
+    assert_int_equal(f->d.held_count, 0);
+    /* the next commit has nothing to act on */
+    srv_dlv_committed(&f->d, record, &a);
+    assert_int_equal(a.n, 2);
+}
+
+static void a_failed_commit_drops_what_it_held_and_the_resend_is_acted_on_once(void **state)
+{
+    fixture *f = *state;
+    acted a = {0};
+    hello(f, 0, 0, 1);
+    rx_hold(f, f->c, 0, "1 one");
+    srv_dlv_committed(&f->d, record, &a);
+    rx_hold(f, f->c, 0, "2 two");
+    int closed = 0;
+    srv_dlv_rolled_back(&f->d, count, &closed);
+    assert_int_equal(closed, 1);
+    assert_int_equal(f->d.held_count, 0);
+    srv_dlv_committed(&f->d, record, &a);
+    assert_string_equal(a.log, "shop/till:1=one;"); /* 2 was never acted on */
+    /* the client sends 2 again: accepted and acted on, once */
+    assert_int_equal(rx_hold(f, f->c, 0, "2 two"), SRV_DLV_DELIVER);
+    srv_dlv_committed(&f->d, record, &a);
+    assert_string_equal(a.log, "shop/till:1=one;shop/till:2=two;");
+}
+
+static void held_messages_of_a_session_whose_connection_ended_are_committed_by_time(void **state)
+{
+    fixture *f = *state;
+    acted a = {0};
+    hello(f, 0, 0, 1);
+    rx_hold(f, f->c, 100, "1 one");
+    srv_dlv_conn_release(&f->d, f->c, 105); /* no ack is owed any more */
+    f->c = srv_dlv_conn_new(f);
+    assert_false(srv_dlv_commit_due(&f->d, 119));
+    assert_int_equal(srv_dlv_next_deadline(&f->d, 119), 120);
+    assert_true(srv_dlv_commit_due(&f->d, 120));
+    srv_dlv_committed(&f->d, record, &a);
+    assert_string_equal(a.log, "shop/till:1=one;");
+    assert_false(srv_dlv_commit_due(&f->d, 500));
+    assert_int_equal(srv_dlv_next_deadline(&f->d, 500), -1);
+}
+
+static void a_session_with_held_messages_outlives_the_session_cap_until_acted_on(void **state)
+{
+    fixture *f = *state;
+    acted a = {0};
+    f->d.cfg.max_sessions = 0;
+    hello(f, 0, 0, 1);
+    rx_hold(f, f->c, 0, "1 one");
+    srv_dlv_conn_release(&f->d, f->c, 0);
+    f->c = srv_dlv_conn_new(f);
+    assert_int_equal(f->d.stats.sessions, 1); /* held: kept */
+    srv_dlv_committed(&f->d, record, &a);
+    assert_string_equal(a.log, "shop/till:1=one;");
+    assert_int_equal(f->d.stats.sessions, 0); /* evicted once acted on */
+}
+
+static void echo_back(srv_dlv_session *s, uint64_t seq, srv_msg *m, void *ctx)
+{
+    (void)seq;
+    srv_dlv_push_session(ctx, s, m, 0);
+}
+
+static void the_echoes_of_what_an_ack_covers_are_written_before_it(void **state)
+{
+    fixture *f = *state;
+    hello(f, 0, 0, 1);
+    rx_hold(f, f->c, 0, "1 one");
+    rx_hold(f, f->c, 0, "2 two");
+    assert_true(srv_dlv_commit_due(&f->d, 20));
+    assert_string_equal(next(f, f->c, 20), ""); /* nothing before the commit */
+    srv_dlv_committed(&f->d, echo_back, &f->d);
+    assert_string_equal(next(f, f->c, 20), "1 one");
+    assert_string_equal(next(f, f->c, 20), "2 two");
+    assert_string_equal(next(f, f->c, 20), "a2");
+    assert_string_equal(next(f, f->c, 20), "");
+}
+
+static void a_reply_pushed_to_a_session_without_connection_waits_for_its_resume(void **state)
+{
+    fixture *f = *state;
+    hello(f, 0, 0, 1);
+    srv_dlv_session *s = f->c->session;
+    srv_dlv_conn_release(&f->d, f->c, 0);
+    f->c = srv_dlv_conn_new(f);
+    srv_msg *m = srv_msg_new("echo", 4, false);
+    assert_int_equal(srv_dlv_push_session(&f->d, s, m, 0), 0);
+    srv_msg_unref(m);
+    assert_string_equal(hello_on(f, f->c, SID, EPOCH, 0, 1, 0, NULL),
+                        "w 1122334455667788 0 r 1 1");
+    assert_string_equal(next(f, f->c, 0), "1 echo");
 }
 
 static void the_marks_to_write_are_listed(void **state)
@@ -735,6 +875,12 @@ int main(void)
         T(sessions_without_connection_are_evicted_least_recently_used_first),
         T(a_failed_commit_goes_back_to_the_durable_mark),
         T(the_marks_to_write_are_listed),
+        T(accepted_messages_reach_the_application_only_after_their_commit),
+        T(a_failed_commit_drops_what_it_held_and_the_resend_is_acted_on_once),
+        T(held_messages_of_a_session_whose_connection_ended_are_committed_by_time),
+        T(a_session_with_held_messages_outlives_the_session_cap_until_acted_on),
+        T(a_reply_pushed_to_a_session_without_connection_waits_for_its_resume),
+        T(the_echoes_of_what_an_ack_covers_are_written_before_it),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
