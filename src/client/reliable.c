@@ -247,6 +247,9 @@ void ll_rel_opened(lifeline_client *c)
     r->skip_due = 0;
     r->send_next = 1;
     r->send_upto = 0;
+    pthread_mutex_lock(&c->mu);
+    r->writer_busy = 0;
+    pthread_mutex_unlock(&c->mu);
     perform(c, &b, NULL, 0, 0);
 }
 
@@ -255,6 +258,7 @@ void ll_rel_closed(lifeline_client *c)
     ll_reliable *r = c->rel;
     pthread_mutex_lock(&c->mu);
     ll_dlv_closed(&r->dlv);
+    r->writer_busy = 0; /* sends wake the loop again */
     uint64_t epoch = r->dlv.epoch, received = r->dlv.received;
     pthread_mutex_unlock(&c->mu);
     record_received(c, epoch, received); /* what was had and not yet acked */
@@ -336,6 +340,25 @@ static int control(ll_reliable *r, ll_out *out, int kind, size_t n)
     return 1;
 }
 
+/* The writer takes the app's new messages itself, without a wake-up: the
+ * machine is told of them, and the range to write grows. mu held. */
+static void pick_up_locked(ll_reliable *r)
+{
+    if (r->appended <= r->told || r->dropped_upto || r->dlv.phase != LL_DLV_OPEN)
+        return; /* a drop goes through the wake-up, first (ll_rel_on_appended()) */
+    ll_dlv_appended(&r->dlv, r->appended);
+    r->told = r->appended;
+    for (size_t i = 0; i < r->dlv.n_actions; i++) {
+        const ll_dlv_action *a = &r->dlv.actions[i];
+        if (a->type != LL_DLV_SEND)
+            continue; /* appended() makes nothing else */
+        if (r->send_next > r->send_upto || a->seq < r->send_next)
+            r->send_next = a->seq;
+        if (a->upto > r->send_upto)
+            r->send_upto = a->upto;
+    }
+}
+
 int ll_rel_next_out(lifeline_client *c, void *vout)
 {
     ll_reliable *r = c->rel;
@@ -347,6 +370,7 @@ int ll_rel_next_out(lifeline_client *c, void *vout)
     ll_wire_session session;
     uint64_t epoch, received, held;
     pthread_mutex_lock(&c->mu);
+    pick_up_locked(r);
     open = r->dlv.phase == LL_DLV_OPEN;
     memcpy(session.bytes, r->dlv.session, sizeof(session.bytes));
     epoch = r->dlv.epoch;
@@ -391,13 +415,23 @@ int ll_rel_next_out(lifeline_client *c, void *vout)
             got = 1;
         }
     }
+    /* whether the transport pulls again; while it does, sends need not
+     * wake the loop (the pick-up here sees their messages): decided under
+     * mu with a last pick-up, so a send either is seen here or sees the
+     * writer idle and wakes the loop */
+    pthread_mutex_lock(&c->mu);
+    pick_up_locked(r);
+    int more = 0;
     if (got) {
         int after_hello = r->writing == W_HELLO ? 0 : r->hello_due;
-        out->more = after_hello || (r->ack_due && r->writing != W_ACK) ||
-                    (r->skip_due && r->writing != W_SKIP) ||
-                    (r->writing == W_DATA ? r->writing_seq < r->send_upto
-                                          : r->send_next <= r->send_upto);
+        more = after_hello || (r->ack_due && r->writing != W_ACK) ||
+               (r->skip_due && r->writing != W_SKIP) ||
+               (r->writing == W_DATA ? r->writing_seq < r->send_upto
+                                     : r->send_next <= r->send_upto);
+        out->more = more;
     }
+    r->writer_busy = more;
+    pthread_mutex_unlock(&c->mu);
     return got;
 }
 
@@ -477,8 +511,10 @@ int lifeline_client_send_id(lifeline_client *c, const void *data, size_t len, in
     int dropped = c->rel->dropped_upto != 0;
     if (rc == LIFELINE_OK && seq > c->rel->appended)
         c->rel->appended = seq;
+    /* a writer that will pull again picks the message up itself */
+    int wake = dropped || (rc == LIFELINE_OK && !c->rel->writer_busy);
     pthread_mutex_unlock(&c->mu);
-    if (rc == LIFELINE_OK || dropped)
+    if (wake)
         ll_client_post(c, LL_CMD_APPENDED | (dropped ? LL_CMD_DROPPED : 0u));
     if (rc == LIFELINE_OK && id)
         *id = seq;

@@ -23,6 +23,8 @@ typedef struct ll_reliable {
     ll_dlv dlv;                  /* the machine; fed by the loop thread */
     uint64_t appended;           /* the highest id appended so far */
     uint64_t dropped_upto;       /* the highest id dropped as the oldest */
+    int writer_busy;             /* the transport will pull again: the
+                                    writer picks up new messages itself */
 
     /* loop thread only */
     uint64_t told;               /* appended ids the machine has been told of */
