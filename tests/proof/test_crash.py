@@ -1,7 +1,9 @@
 """Delivery proofs with real kill -9 (issue 12): a till that sends numbered
 messages through lifeline.v1 with an outbox file is killed at random
-moments and started again. At the end the server's journal (its durable
-record of what it accepted) holds every number exactly once, in order.
+moments and started again; lifeline-server is killed and restarted under a
+till that keeps sending. At the end the server's journal (its durable
+record of what it accepted) holds every number exactly once, in order, and
+the server's echoes came at most once each, in order.
 
 The random moments come from a seed printed with each test (set
 LIFELINE_PROOF_SEED to replay one)."""
@@ -59,3 +61,33 @@ def test_a_till_killed_at_random_moments_delivers_each_number_once_in_order(
     print(f"{kills} kills")
     assert kills >= 3, "the till finished before it was killed often enough"
     assert_each_once_in_order(server.journal(), COUNT)
+
+
+def test_a_server_killed_and_restarted_under_a_till_loses_and_doubles_nothing(
+        server, tmp_path, rng):
+    outbox = tmp_path / "till.db"
+    t = till(server, outbox, "--echoes")
+    for _ in range(3):
+        acked = last_number(t.lines, "acked")
+        # well before the end: the last number (and its echo) goes out after
+        # the last kill (the till holds at most 500 unacknowledged)
+        target = min(COUNT - 600, acked + rng.randrange(100, 700))
+        t.wait_for(lambda ls: last_number(ls, "acked") >= target, 60)
+        server.kill()
+        server.start()  # the same port and database
+    t.wait_for(lambda ls: "done" in ls, 120)
+    assert t.wait(30) == 0
+    # the server's application: every number once, in order
+    assert_each_once_in_order(server.journal(), COUNT)
+    # its echoes: none twice, in order; those a crashed server had committed
+    # and not yet written are gone, and the till was told (a resume not
+    # recovered, after each kill)
+    echoes = [int(line[6:]) for line in t.lines if line.startswith("got n=")]
+    assert len(echoes) == len(set(echoes)), "an echo came twice"
+    assert echoes == sorted(echoes), "echoes out of order"
+    assert echoes[-1] == COUNT
+    missing = COUNT - len(echoes)
+    lost = sum(1 for line in t.lines if line.startswith("resumed 0"))
+    print(f"{missing} echoes lost in {lost} resumes not recovered")
+    # the first connection of the session, then one after each restart
+    assert lost >= 4, "a restarted server's resume said recovered"
