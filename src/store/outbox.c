@@ -469,6 +469,9 @@ int ll_outbox_ack(ll_outbox *o, uint64_t upto)
 int ll_outbox_set_received(ll_outbox *o, uint64_t epoch, uint64_t received)
 {
     pthread_mutex_lock(&o->lock);
+    /* committed before the return: the client sends the ack that covers
+     * these messages next, and the server may then forget them */
+    wait_idle(o);
     o->now.epoch = epoch;
     o->now.received = received;
     int rc = write_meta(o, 0);

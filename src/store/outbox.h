@@ -180,8 +180,11 @@ int ll_outbox_append(ll_outbox *o, int is_binary, const void *data, size_t len, 
 int ll_outbox_ack(ll_outbox *o, uint64_t upto);
 
 /* Record the server stream's epoch and the highest number delivered in it
- * (after the app's callback returned). Same commit rule as ll_outbox_ack().
- * Returns LIFELINE_OK or LIFELINE_ERR_OUTBOX_IO. */
+ * (after the app's callback returned). Unlike ll_outbox_ack(), committed
+ * before it returns (it waits for another thread's write in progress, then
+ * writes): the client sends the ack covering those messages next, after
+ * which the server may forget them. Returns LIFELINE_OK or
+ * LIFELINE_ERR_OUTBOX_IO. */
 int ll_outbox_set_received(ll_outbox *o, uint64_t epoch, uint64_t received);
 
 /* Read the held message with the smallest number >= from into *out.
