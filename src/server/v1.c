@@ -235,6 +235,12 @@ static int hello(srv_server *s, srv_conn *c, const ll_wire_unit *u, int64_t now)
                              SRV_CLOSE_ERROR);
     if (w.displaced) {
         srv_conn *old = w.displaced->owner;
+        /* the user stays, through c: the old connection's end is no
+         * user_left, and c's start no second user_joined */
+        if (old->announced) {
+            old->announced = 0;
+            c->announced = 1;
+        }
         srv_conn_close(s, old, LWS_CLOSE_STATUS_POLICY_VIOLATION, w.displaced->reason,
                        SRV_CLOSE_REPLACED);
     }
