@@ -248,25 +248,35 @@ int64_t srv_db_user_count(const srv_db *db)
     return db->rows;
 }
 
-int64_t srv_db_evict(srv_db *db, int64_t n, bool (*keep)(const char *user, void *ctx), void *ctx)
+/* Run a "delete the n least recently used rows that keep() lets go"
+ * statement (evict, trim): keep and ctx reach the SQL function that asks
+ * keep() while it runs; *count loses the rows deleted. Returns them, or
+ * -1 (logged by failed()). */
+static int64_t delete_oldest(srv_db *db, sqlite3_stmt *st, int64_t n,
+                             bool (*keep)(const char *, void *), void *ctx, int64_t *count)
 {
     if (n <= 0)
         return 0;
     db->keep = keep;
     db->keep_ctx = ctx;
-    sqlite3_reset(db->evict);
-    int rc = sqlite3_bind_int64(db->evict, 1, n);
+    sqlite3_reset(st);
+    int rc = sqlite3_bind_int64(st, 1, n);
     if (rc == SQLITE_OK)
-        rc = sqlite3_step(db->evict);
+        rc = sqlite3_step(st);
     int64_t gone = rc == SQLITE_DONE ? sqlite3_changes(db->h) : -1;
     if (gone < 0)
         failed(db);
-    sqlite3_reset(db->evict);
+    sqlite3_reset(st);
     db->keep = NULL;
     db->keep_ctx = NULL;
     if (gone > 0)
-        db->rows -= gone;
+        *count -= gone;
     return gone;
+}
+
+int64_t srv_db_evict(srv_db *db, int64_t n, bool (*keep)(const char *user, void *ctx), void *ctx)
+{
+    return delete_oldest(db, db->evict, n, keep, ctx, &db->rows);
 }
 
 int srv_db_get_user(srv_db *db, const char *user, char *store, size_t storelen,
@@ -342,23 +352,7 @@ int64_t srv_db_session_count(const srv_db *db)
 int64_t srv_db_trim_sessions(srv_db *db, int64_t n, bool (*keep)(const char *session, void *ctx),
                              void *ctx)
 {
-    if (n <= 0)
-        return 0;
-    db->keep = keep;
-    db->keep_ctx = ctx;
-    sqlite3_reset(db->trim);
-    int rc = sqlite3_bind_int64(db->trim, 1, n);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(db->trim);
-    int64_t gone = rc == SQLITE_DONE ? sqlite3_changes(db->h) : -1;
-    if (gone < 0)
-        failed(db);
-    sqlite3_reset(db->trim);
-    db->keep = NULL;
-    db->keep_ctx = NULL;
-    if (gone > 0)
-        db->sessions -= gone;
-    return gone;
+    return delete_oldest(db, db->trim, n, keep, ctx, &db->sessions);
 }
 
 int srv_db_journal_add(srv_db *db, const char *session, uint64_t seq, const void *payload,
