@@ -5,6 +5,7 @@
 
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,23 @@ static inline int64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Wait on cv (mu held) for a change, 10 ms at most, while now_us() is
+ * before deadline_us; -1 once past it. */
+static inline int bench_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_us)
+{
+    if (now_us() >= deadline_us)
+        return -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 10 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, mu, &ts);
+    return 0;
 }
 
 /* User + system CPU seconds of the whole process (every thread). */

@@ -101,17 +101,7 @@ static void on_resumed(lifeline_client *c, int recovered, uint64_t replayed, voi
 /* Wait (B.mu held) for a change, 10 ms at most; -1 once past deadline. */
 static int wait_until(int64_t deadline)
 {
-    if (now_us() >= deadline)
-        return -1;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 10 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&B.cv, &B.mu, &ts);
-    return 0;
+    return bench_wait_until(&B.cv, &B.mu, deadline);
 }
 
 static long long file_size(const char *path, const char *suffix)

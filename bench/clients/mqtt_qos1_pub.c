@@ -55,17 +55,7 @@ static void on_disconnect(struct mosquitto *m, void *ud, int rc)
 /* Wait on the condition variable for at most until_us (monotonic). */
 static int wait_until(int64_t until_us)
 {
-    if (now_us() >= until_us)
-        return -1;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 10 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&B.cv, &B.mu, &ts);
-    return 0;
+    return bench_wait_until(&B.cv, &B.mu, until_us);
 }
 
 int main(int argc, char **argv)
