@@ -166,6 +166,25 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Sleep until the wake pipe has news (then drained) or deadline (now_ms()
+ * time). Returns 1 when the deadline has passed or poll() failed (said on
+ * stderr), 0 to look again. */
+static int wait_for_wake(int64_t deadline)
+{
+    struct pollfd fd = {.fd = wake_pipe[0], .events = POLLIN};
+    int64_t left = deadline - now_ms();
+    if (left <= 0)
+        return 1;
+    int n = poll(&fd, 1, left > INT_MAX ? INT_MAX : (int)left);
+    if (n < 0 && errno != EINTR) {
+        perror("lifeline-cli: poll");
+        return 1;
+    }
+    if (n > 0)
+        drain_wake_pipe();
+    return 0;
+}
+
 /* At the end of stdin, while the client is connecting (the first time, or
  * a reconnection under way), wait until the connection opens or the client
  * gives up on it: connected, disconnected or server_down ends the wait, and
@@ -176,21 +195,12 @@ static int64_t now_ms(void)
 static void linger(session *s, const lifeline_config *cfg)
 {
     int64_t deadline = now_ms() + cfg->connect_timeout_ms + cfg->ping_timeout_ms;
-    struct pollfd fd = {.fd = wake_pipe[0], .events = POLLIN};
     while (!must_end(s)) {
         int state = atomic_load(&s->events->state);
         if (state != LIFELINE_STATE_IDLE && state != LIFELINE_STATE_CONNECTING)
             return;
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
+        if (wait_for_wake(deadline))
             return;
-        int n = poll(&fd, 1, left > INT_MAX ? INT_MAX : (int)left);
-        if (n < 0 && errno != EINTR) {
-            perror("lifeline-cli: poll");
-            return;
-        }
-        if (n > 0)
-            drain_wake_pipe();
     }
 }
 
@@ -218,7 +228,6 @@ static void wait_acked(session *s, const lifeline_config *cfg)
     const int64_t quiet_ms = (int64_t)cfg->connect_timeout_ms + cfg->ping_timeout_ms;
     unsigned seen = atomic_load(&s->events->progress);
     int64_t deadline = now_ms() + quiet_ms;
-    struct pollfd fd = {.fd = wake_pipe[0], .events = POLLIN};
     while (!must_end(s)) {
         if (atomic_load(&s->events->state) == LIFELINE_STATE_SERVER_DOWN)
             return;
@@ -229,16 +238,8 @@ static void wait_acked(session *s, const lifeline_config *cfg)
             seen = progress;
             deadline = now_ms() + quiet_ms;
         }
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
+        if (wait_for_wake(deadline))
             return;
-        int n = poll(&fd, 1, left > INT_MAX ? INT_MAX : (int)left);
-        if (n < 0 && errno != EINTR) {
-            perror("lifeline-cli: poll");
-            return;
-        }
-        if (n > 0)
-            drain_wake_pipe();
     }
 }
 
