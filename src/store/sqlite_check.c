@@ -34,8 +34,12 @@ static int quick_check(sq_backend *s, char *why, size_t why_size)
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *res = (const char *)sqlite3_column_text(st, 0);
         int err = LIFELINE_OK;
-        if (!res || strcmp(res, "ok") != 0)
+        if (!res || strcmp(res, "ok") != 0) {
             err = CORRUPT("damaged (SQLite's quick_check: %s)", res ? res : "no answer");
+            for (char *p = why; p && *p; p++)
+                if (*p == '\n' || *p == '\r')
+                    *p = ' '; /* its answer has lines: the reason is one */
+        }
         sqlite3_finalize(st);
         return err;
     }
@@ -224,7 +228,8 @@ static int check_rows(sq_backend *s, ll_outbox_state *state, ll_held *held, char
                           type ? type : "unknown");
         else
             err = load_row(s, st, held, &loading, why, why_size);
-        expect = seq + 1;
+        if (err == LIFELINE_OK)
+            expect = seq + 1; /* seq < INT64_MAX: checked above */
     }
     if (err == LIFELINE_OK && rc != SQLITE_DONE)
         err = ll_sq_open_error(s, rc, "cannot be read", why, why_size);
