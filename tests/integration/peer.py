@@ -45,6 +45,10 @@ Pings are answered. The peer echoes a close it did not start, and ends the
 connection after a close either way.
   raw_status    answer the upgrade with --status-line (and any --header)
   raw_redirect  answer the upgrade with 302 and Location: --location
+  reject_403_body
+                answer the upgrade with 403 and an HTML body that says why
+                (a control byte, a secret, 400 bytes of filler), headers and
+                body in one write
   raw_masked    send a text message in a masked frame
   raw_bad_utf8  send "before", then a text message in two fragments whose
                 second holds bytes that are not UTF-8 (with --then-bad-frame,
@@ -80,10 +84,10 @@ import sys
 
 from websockets.legacy.server import WebSocketServerProtocol, serve
 
-RAW_MODES = ("raw_status", "raw_redirect", "raw_masked", "raw_bad_utf8",
+RAW_MODES = ("raw_status", "raw_redirect", "reject_403_body", "raw_masked", "raw_bad_utf8",
              "raw_bad_frame", "raw_bad_close", "raw_listen",
              "raw_no_close_reply", "raw_no_read")
-MODES = ("echo", "accept_close", "silent", "reject_401", "reject_403_body", "oversize", "no_subprotocol", "v1_fault",
+MODES = ("echo", "accept_close", "silent", "reject_401", "oversize", "no_subprotocol", "v1_fault",
          "headers", "app_ping", "ping_client") + RAW_MODES
 
 
@@ -112,12 +116,6 @@ class Protocol(WebSocketServerProtocol):
         report(event="request", path=path)
         if self.mode == "reject_401":
             return (http.HTTPStatus.UNAUTHORIZED, [], b"")
-        if self.mode == "reject_403_body":
-            # a refusal that says why, in HTML, with a control byte and a
-            # secret the client must not echo
-            body = (b"<html><body><h1>403 Forbidden</h1>\n<p>token   expired\x01"
-                    b" for till 7 (token=s3cr3t)</p>" + b"x" * 400 + b"</body></html>")
-            return (http.HTTPStatus.FORBIDDEN, [("Content-Type", "text/html")], body)
         return None
 
 
@@ -267,6 +265,17 @@ async def raw_session(reader, writer, args):
     headers = [[k.strip(), v.strip()] for k, v in headers]
     report(event="request", path=path, headers=headers)
     get = {k.lower(): v for k, v in headers}
+    if args.mode == "reject_403_body":
+        # a refusal that says why, in HTML, with a control byte and a secret
+        # the client must not echo; headers and body in one write, so that
+        # the body comes with the headers (the client waits for nothing)
+        body = (b"<html><body><h1>403 Forbidden</h1>\n<p>token   expired\x01"
+                b" for till 7 (token=s3cr3t)</p>" + b"x" * 400 + b"</body></html>")
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\n"
+                     + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        writer.close()
+        return
     if args.mode in ("raw_status", "raw_redirect"):
         status = args.status_line or "HTTP/1.1 302 Found"
         extra = list(args.header)
