@@ -8,7 +8,9 @@
  * takes its place; "p" + text: a message for connection 0; "i" + text: a
  * message for the store's sessions without a connection; "w" + digit:
  * that connection writes what it has; "C": commit; "R": the commit
- * fails; "t" + byte: time passes (byte x 10 ms) and old messages go;
+ * fails (the connections of its sessions are closed, as lifeline-server
+ * closes them with 1011, and replaced); "t" + byte: time passes (byte x
+ * 10 ms) and old messages go;
  * "u" + digit + unit: that connection sends the unit (a hello then gets
  * its welcome).
  * A delivered message is held for the commit; a commit echoes each held
@@ -37,6 +39,20 @@ static void nothing(void *owner, void *ctx)
 {
     (void)owner;
     (void)ctx;
+}
+
+/* A failed commit closes the connections of its sessions (lifeline-server:
+ * 1011), which then read and write nothing more: their owners, to close. */
+typedef struct to_close {
+    void *owners[8];
+    size_t n;
+} to_close;
+
+static void mark_closed(void *owner, void *ctx)
+{
+    to_close *t = ctx;
+    if (t->n < sizeof(t->owners) / sizeof(t->owners[0]))
+        t->owners[t->n++] = owner;
 }
 
 typedef struct acts {
@@ -138,11 +154,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(a.acted == a.held && d.held_count == 0);
             a.held = 0;
             break;
-        case 'R':
-            srv_dlv_rolled_back(&d, nothing, NULL);
+        case 'R': {
+            to_close t = {.n = 0};
+            srv_dlv_rolled_back(&d, mark_closed, &t);
             FUZZ_CHECK(d.held_count == 0);
             a.held = 0;
+            for (size_t i = 0; i < t.n; i++) { /* as the server does: 1011 */
+                conn *gone = t.owners[i];
+                srv_dlv_conn_release(&d, gone->c, now);
+                open_conn(gone);
+            }
             break;
+        }
         case 't':
             now += len > 1 ? (unsigned char)line[1] * 10 : 1;
             srv_dlv_sweep(&d, now, nothing, NULL);
