@@ -66,8 +66,10 @@ typedef struct ll_outbox_backend_ops {
      * one) or LIFELINE_ERR_NO_MEMORY. */
     int (*read)(ll_outbox_backend *b, uint64_t seq, ll_outbox_msg *out, ll_outbox_buf *into,
                 char *why, size_t why_size);
-    /* Commits and shrinks so far (read by the thread that last wrote). */
-    void (*counters)(ll_outbox_backend *b, uint64_t *commits, uint64_t *shrinks);
+    /* Commits, shrinks and merged WAL writes so far (read by the thread
+     * that last wrote). */
+    void (*counters)(ll_outbox_backend *b, uint64_t *commits, uint64_t *shrinks,
+                     uint64_t *merged);
     /* Close and free b. */
     void (*close)(ll_outbox_backend *b);
 } ll_outbox_backend_ops;

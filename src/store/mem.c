@@ -37,10 +37,12 @@ static int mem_read(ll_outbox_backend *b, uint64_t seq, ll_outbox_msg *out, ll_o
     return LIFELINE_ERR_OUTBOX_IO;
 }
 
-static void mem_counters(ll_outbox_backend *b, uint64_t *commits, uint64_t *shrinks)
+static void mem_counters(ll_outbox_backend *b, uint64_t *commits, uint64_t *shrinks,
+                         uint64_t *merged)
 {
     *commits = ((mem_backend *)b)->commits;
     *shrinks = 0;
+    *merged = 0;
 }
 
 static void mem_close(ll_outbox_backend *b)

@@ -252,7 +252,8 @@ static int write_round(ll_outbox *o, int appends, int durable)
         rc = o->be->ops->write(o->be, &w, why, sizeof(why));
         pthread_mutex_lock(&o->lock);
         o->busy = 0;
-        o->be->ops->counters(o->be, &o->stats.commits, &o->stats.shrinks);
+        o->be->ops->counters(o->be, &o->stats.commits, &o->stats.shrinks,
+                             &o->stats.wal_frames_merged);
     }
     if (rc == LIFELINE_OK) {
         /* acks that came during the write moved now.acked (never past

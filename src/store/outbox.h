@@ -104,6 +104,8 @@ typedef struct ll_outbox_stats {
     uint64_t largest_batch; /* the most appends one commit carried */
     uint64_t dropped;       /* messages dropped as the oldest */
     uint64_t shrinks;       /* incremental vacuum + WAL truncate runs */
+    uint64_t wal_frames_merged; /* WAL frames written in one write with
+                                   their header (sqlite_vfs.h) */
     int last_error;         /* the last failed write's lifeline_error, 0: none */
     char last_why[160];     /* and SQLite's words for it */
 } ll_outbox_stats;

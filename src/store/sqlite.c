@@ -197,11 +197,13 @@ static int sq_read(ll_outbox_backend *b, uint64_t seq, ll_outbox_msg *out, ll_ou
     return err;
 }
 
-static void sq_counters(ll_outbox_backend *b, uint64_t *commits, uint64_t *shrinks)
+static void sq_counters(ll_outbox_backend *b, uint64_t *commits, uint64_t *shrinks,
+                        uint64_t *merged)
 {
     sq_backend *s = (sq_backend *)b;
     *commits = s->commits;
     *shrinks = s->shrinks;
+    *merged = s->vfs.merged;
 }
 
 static void sq_close(ll_outbox_backend *b)
@@ -213,6 +215,7 @@ static void sq_close(ll_outbox_backend *b)
         sqlite3_finalize(all[i]);
     /* the last connection closing checkpoints the WAL and removes it */
     sqlite3_close(s->db);
+    ll_sq_vfs_close(&s->vfs);
     free(s->path);
     free(s);
 }

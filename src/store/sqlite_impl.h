@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "store/backend.h"
+#include "store/sqlite_vfs.h"
 
 /* The schema, version 2 (PRAGMA user_version). One meta row (id 1); seq,
  * next_seq, acked and received are below 2^63; epoch is the uint64's bit
@@ -45,6 +46,7 @@
 
 typedef struct sq_backend {
     ll_outbox_backend base;
+    ll_sq_vfs vfs;             /* the file's VFS (sqlite_vfs.h) */
     sqlite3 *db;
     char *path;
     int full;                  /* synchronous=FULL */

@@ -117,9 +117,12 @@ static int commit_hook(void *arg)
 static int open_file(sq_backend *s, int durability, const uint8_t new_session[16],
                      ll_outbox_state *state, ll_held *held, char *why, size_t why_size)
 {
-    int rc = sqlite3_open_v2(s->path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = ll_sq_vfs_open(&s->vfs);
+    if (rc != SQLITE_OK)
+        return ll_sq_open_error(s, rc, "cannot set up its file access", why, why_size);
+    rc = sqlite3_open_v2(s->path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                         s->vfs.name);
     if (rc != SQLITE_OK)
         return ll_sq_open_error(s, rc, "cannot open or create it", why, why_size);
     if (sqlite3_db_readonly(s->db, "main") == 1) {

@@ -1028,16 +1028,23 @@ static void the_file_shrinks_back_after_a_backlog_drains(void **state)
         }                                                                              \
     } while (0)
 
+/* In a child: open path with reject-new and these limits, or exit 1. */
+static ll_outbox *child_open(const char *path, size_t max_messages, size_t max_bytes)
+{
+    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, max_messages, max_bytes);
+    int err;
+    char why[256];
+    ll_outbox *o = ll_outbox_open(&opt, &err, why, sizeof(why));
+    CHILD_CHECK(o, "open: %s", why);
+    return o;
+}
+
 /* In a child: append 1 KiB messages until an append fails; it must be
  * OUTBOX_IO, use no number, and lose nothing committed. Then make room
  * (free_room) and append again: the next number is the unused one. */
 static void fill_until_full(const char *path, void (*free_room)(void))
 {
-    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 1000000, 1 << 30);
-    int err;
-    char why[256];
-    ll_outbox *o = ll_outbox_open(&opt, &err, why, sizeof(why));
-    CHILD_CHECK(o, "open: %s", why);
+    ll_outbox *o = child_open(path, 1000000, 1 << 30);
     char kib[1024];
     memset(kib, 0, sizeof(kib));
     uint64_t last = 0, seq = 0;
@@ -1070,8 +1077,7 @@ static void fill_until_full(const char *path, void (*free_room)(void))
     CHILD_CHECK(rc == LIFELINE_OK && seq == last + 1, "after room: rc %d seq %llu", rc,
                 (unsigned long long)seq);
     ll_outbox_close(o);
-    o = ll_outbox_open(&opt, &err, why, sizeof(why));
-    CHILD_CHECK(o, "reopen: %s", why);
+    o = child_open(path, 1000000, 1 << 30);
     ll_outbox_get_meta(o, &m);
     CHILD_CHECK(m.next_seq == last + 2 && m.count == last + 1 && m.acked == 0,
                 "reopened: next_seq %llu count %zu", (unsigned long long)m.next_seq, m.count);
@@ -1220,11 +1226,7 @@ static void appends_then_killed_child(void)
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/rows-ahead.db", dir);
-    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 10, 1000);
-    int err;
-    char why[256];
-    ll_outbox *o = ll_outbox_open(&opt, &err, why, sizeof(why));
-    CHILD_CHECK(o, "open: %s", why);
+    ll_outbox *o = child_open(path, 10, 1000);
     const char *texts[] = {"m1", "m2", "m3", "m4", "m5"};
     for (int i = 0; i < 5; i++) {
         uint64_t seq;
@@ -1264,6 +1266,58 @@ static void an_append_writes_its_row_only_and_the_next_number_comes_from_the_row
     assert_int_equal(file_int(path, "SELECT next_seq FROM meta"), 7);
 }
 
+/* In a child, killed before it closes: 200 appends of 300 bytes, each its
+ * own commit, and the child checks that the outbox's VFS wrote each commit's
+ * WAL frames with their headers (sqlite_vfs.h). */
+static void merged_frames_child(void)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/merged.db", dir);
+    ll_outbox *o = child_open(path, 1000, 1000000);
+    char msg[300];
+    for (int i = 0; i < 200; i++) {
+        uint64_t seq;
+        memset(msg, 'a' + i % 26, sizeof(msg));
+        snprintf(msg, 16, "m%03d", i + 1);
+        CHILD_CHECK(ll_outbox_append(o, 0, msg, sizeof(msg), &seq, NULL, NULL) == LIFELINE_OK,
+                    "append %d", i);
+    }
+    ll_outbox_stats st;
+    ll_outbox_get_stats(o, &st);
+    /* one frame at least a commit, each written whole */
+    CHILD_CHECK(st.commits >= 200 && st.wal_frames_merged >= st.commits,
+                "commits %llu, frames merged %llu", (unsigned long long)st.commits,
+                (unsigned long long)st.wal_frames_merged);
+    _exit(0); /* no close: the rows are in the WAL only */
+}
+
+/* Each WAL frame goes out in one write with its header, and the WAL is
+ * SQLite's own: after a kill, plain SQLite (its own VFS, which checks every
+ * frame's checksum when it recovers the WAL) reads every row. */
+static void wal_frames_are_written_whole_and_read_by_plain_sqlite(void **state)
+{
+    (void)state;
+    char path[256], wal[300];
+    snprintf(path, sizeof(path), "%s/merged.db", dir);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    unlink(path);
+    unlink(wal);
+    run_child(merged_frames_child, "appends, then killed");
+    assert_true(file_size(wal) > 200 * 300);
+    assert_int_equal(file_int(path, "SELECT count(*) FROM messages"), 200);
+    assert_int_equal(file_int(path, "SELECT max(seq) FROM messages"), 200);
+    assert_int_equal(file_int(path, "SELECT count(*) FROM messages WHERE length(data) = 300 "
+                                    "AND CAST(substr(data, 1, 4) AS TEXT) = printf('m%03d', seq)"),
+                     200);
+    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 1000, 1000000);
+    ll_outbox *o = open_ok(&opt);
+    ll_outbox_meta m;
+    ll_outbox_get_meta(o, &m);
+    assert_int_equal(m.next_seq, 201);
+    assert_int_equal(m.count, 200);
+    ll_outbox_close(o);
+}
+
 /* A version 1 file (the meta row's next_seq written by every append) meets
  * version 2's rules: it is read as it is, and marked version 2. */
 static void a_version_1_file_is_read_and_marked_version_2(void **state)
@@ -1288,11 +1342,7 @@ static void a_version_1_file_is_read_and_marked_version_2(void **state)
  * writes each number it was given to the pipe once append returned. */
 static void killed_appender(const char *path, int fd)
 {
-    ll_outbox_options opt = options(path, LL_OUTBOX_REJECT_NEW, 10000000, 1 << 30);
-    int err;
-    char why[256];
-    ll_outbox *o = ll_outbox_open(&opt, &err, why, sizeof(why));
-    CHILD_CHECK(o, "open: %s", why);
+    ll_outbox *o = child_open(path, 10000000, 1 << 30);
     ll_outbox_meta m;
     ll_outbox_get_meta(o, &m);
     uint64_t want = m.next_seq;
@@ -1437,6 +1487,7 @@ int main(void)
         FILE_ONLY(next_seq_survives_a_restart_with_an_empty_table),
         FILE_ONLY(an_append_writes_its_row_only_and_the_next_number_comes_from_the_rows),
         FILE_ONLY(a_version_1_file_is_read_and_marked_version_2),
+        FILE_ONLY(wal_frames_are_written_whole_and_read_by_plain_sqlite),
         FILE_ONLY(kill_9_loses_no_message_the_app_was_told_is_committed),
     };
     return cmocka_run_group_tests_name("outbox", tests, make_dir, remove_dir);
