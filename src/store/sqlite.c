@@ -111,7 +111,10 @@ static int sq_write(ll_outbox_backend *b, const ll_outbox_write *w, char *why, s
     /* a write of acks alone need not survive a power loss: see outbox.h */
     int relaxed = !w->durable && s->full;
     int rc = relaxed ? ll_sq_exec(s, "PRAGMA synchronous=NORMAL") : SQLITE_OK;
-    if (rc == SQLITE_OK)
+    /* one row and nothing else (a single thread's append): the INSERT is
+     * its own transaction, without two more statements to run */
+    int alone = w->n_puts == 1 && !w->deletes && !w->meta_row;
+    if (rc == SQLITE_OK && !alone)
         rc = ll_sq_run(s, s->begin);
     for (size_t i = 0; i < w->n_puts && rc == SQLITE_OK; i++) {
         const ll_outbox_put *p = &w->puts[i];
@@ -140,7 +143,7 @@ static int sq_write(ll_outbox_backend *b, const ll_outbox_write *w, char *why, s
         bind_u64(s->meta, 4, w->meta.received);
         rc = ll_sq_run(s, s->meta);
     }
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK && !alone)
         rc = ll_sq_run(s, s->commit);
     if (rc != SQLITE_OK) {
         char err[sizeof(s->err)];
