@@ -41,8 +41,11 @@
  * are free, or when at least LL_SQ_SHRINK_MIN pages and half the file are
  * free. Below that, free pages are kept for the next appends: a steady
  * trickle of sends and acks never pays for a checkpoint's fsync. */
-#define LL_SQ_SHRINK_EMPTY 64  /* 256 KiB of 4 KiB pages */
-#define LL_SQ_SHRINK_MIN 256   /* 1 MiB */
+#define LL_SQ_SHRINK_EMPTY 64  /* 128 KiB of 2 KiB pages */
+#define LL_SQ_SHRINK_MIN 256   /* 512 KiB */
+
+/* The page size of a new file (an existing file keeps its own). */
+#define LL_SQ_PAGE_SIZE_TEXT "2048"
 
 typedef struct sq_backend {
     ll_outbox_backend base;
