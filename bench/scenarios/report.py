@@ -60,7 +60,7 @@ def targets(r):
     s7 = r.get("fanout")
     if s7:
         q = s7["ratios"]["deliveries_per_cpu_s_lifeline_vs_node"]
-        out.append(("7. deliveries per CPU second >= 5x Node ws server", q is not None and q >= 5,
+        out.append(("7. deliveries per CPU second >= 2x Node ws server", q is not None and q >= 2,
                     f"{q}x"))
         m = s7["contenders"]["lifeline_server"]["idle_10000_rss_mib"]
         out.append(("7. 10 000 idle connections <= 100 MB", m <= 100 * 1e6 / 2**20, f"{m} MiB"))

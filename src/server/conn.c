@@ -87,6 +87,7 @@ void srv_conn_kill(srv_conn *c)
         return;
     c->killed = 1;
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    srv_server_lws_timer_set(lws_get_context(c->wsi));
 }
 
 int srv_conn_fail(srv_server *s, srv_conn *c, uint16_t code, const char *reason,
@@ -124,18 +125,17 @@ int srv_conn_fail(srv_server *s, srv_conn *c, uint16_t code, const char *reason,
  *
  * libwebsockets has no callback for "close frame written": it writes it at
  * the first POLLOUT after the close began, that is in the next service
- * pass, and each pass runs the timers that are due before it polls
- * (_lws_plat_service_tsi, unix-service.c). So the reaper, scheduled at
- * once, arms at its first run (before the poll whose POLLOUT writes the
- * frame) and acts at its second, unless the socket still cannot take data:
- * then it looks again every 10 ms. */
-#define SRV_REAP_RETRY_US (10 * LWS_US_PER_MS)
+ * pass, and each pass runs the timers that are due before its socket
+ * events (timer.h). So the reaper, scheduled at once, arms at its first
+ * run (before the POLLOUT that writes the frame) and acts at its second,
+ * unless the socket still cannot take data: then it looks again every
+ * 10 ms. */
+#define SRV_REAP_RETRY_US (10 * 1000)
 enum { SRV_REAP_NONE, SRV_REAP_ARMED, SRV_REAP_DUE, SRV_REAP_DONE };
 
-static void reap(lws_sorted_usec_list_t *sul)
+void srv_conn_reap(srv_server *s)
 {
-    srv_server *s = lws_container_of(sul, srv_server, reap);
-    lws_usec_t next = 0;
+    int64_t next = 0;
     for (srv_conn *c = s->reg.conns; c; c = c->next) {
         if (c->fail_soon && !c->close_code) {
             /* the close begins at WRITEABLE, through srv_conn_writeable */
@@ -161,7 +161,7 @@ static void reap(lws_sorted_usec_list_t *sul)
         }
     }
     if (next)
-        lws_sul_schedule(s->ctx, 0, &s->reap, reap, next);
+        srv_timer_start(&s->reap, next);
 }
 
 static int write_msg(srv_server *s, srv_conn *c, srv_msg *m)
@@ -208,7 +208,7 @@ void srv_conn_closing(srv_server *s, srv_conn *c)
     c->blackholed = 0;
     srv_conn_set_rx(c, true);
     c->reap_runs = SRV_REAP_ARMED;
-    lws_sul_schedule(s->ctx, 0, &s->reap, reap, 1);
+    srv_timer_start(&s->reap, 1);
 }
 
 /* Pongs waiting, at most (the most recent are kept). */
@@ -234,7 +234,7 @@ void srv_conn_fail_soon(srv_server *s, srv_conn *c, const char *reason)
     if (c->close_code || c->fail_soon)
         return;
     c->fail_soon = reason;
-    lws_sul_schedule(s->ctx, 0, &s->reap, reap, 1);
+    srv_timer_start(&s->reap, 1);
 }
 
 void srv_conn_set_rx(srv_conn *c, bool on)
@@ -243,6 +243,8 @@ void srv_conn_set_rx(srv_conn *c, bool on)
         return;
     c->rx_off = !on;
     lws_rx_flow_control(c->wsi, on ? 1 : 0);
+    if (on)
+        srv_server_rx_resumed(lws_get_context(c->wsi));
 }
 
 int srv_conn_writeable(srv_server *s, srv_conn *c)

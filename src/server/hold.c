@@ -52,6 +52,7 @@ void srv_hold_forget(srv_server *s, struct lws *wsi)
 static void unpark(srv_server *s, srv_parked *p)
 {
     lws_rx_flow_control(p->wsi, 1);
+    srv_server_rx_resumed(s->ctx);
     lws_set_timeout(p->wsi, PENDING_TIMEOUT_ESTABLISH_WITH_SERVER, 10);
     srv_hold_forget(s, p->wsi);
 }
@@ -75,9 +76,10 @@ void srv_hold_transition(srv_server *s, srv_fault_mode from, srv_fault_mode to)
         srv_parked *p = s->parked;
         while (p) {
             srv_parked *next = p->next;
-            if (p->state == SRV_PARK_HELD)
+            if (p->state == SRV_PARK_HELD) {
                 lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-            else
+                srv_server_lws_timer_set(s->ctx);
+            } else
                 unpark(s, p);
             p = next;
         }
@@ -132,16 +134,15 @@ static void tick_parked(srv_server *s, struct pollfd *fds, size_t n)
                 unpark(s, p); /* the API, garbage, or a hang-up: lws deals with it */
         } else if (p->state == SRV_PARK_HELD && (re & (POLLRDHUP | POLLHUP | POLLERR))) {
             lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            srv_server_lws_timer_set(s->ctx);
         }
         p = next;
     }
 }
 
-/* Returns true when a delay gate opened: the tick must come back as soon as
- * the loop has read once, to shut it. */
-static bool tick_conns(srv_server *s, struct pollfd *fds, size_t n, int64_t now)
+/* Steps every connection's delay gate (or drops a hung-up blackholed one). */
+static void tick_conns(srv_server *s, struct pollfd *fds, size_t n, int64_t now)
 {
-    bool opened = false;
     size_t i = 0;
     for (srv_conn *c = s->reg.conns; c && i < n; c = c->next) {
         if (c->close_code)
@@ -152,14 +153,11 @@ static bool tick_conns(srv_server *s, struct pollfd *fds, size_t n, int64_t now)
             if (gone)
                 srv_conn_kill(c);
         } else if (s->fault.mode == SRV_FAULT_DELAY_PONGS) {
-            bool was_open = c->gate.state == SRV_GATE_OPEN;
             bool on = gone || srv_gate_step(&c->gate, now, re & POLLIN, c->rx_partial,
                                             s->fault.delay_ms);
-            opened |= on && !was_open;
             srv_conn_set_rx(c, on);
         }
     }
-    return opened;
 }
 
 int64_t srv_hold_tick(srv_server *s, int64_t now)
@@ -195,9 +193,10 @@ int64_t srv_hold_tick(srv_server *s, int64_t now)
     if (n && poll(fds, (nfds_t)n, 0) < 0)
         return SRV_HOLD_TICK_US;
     tick_parked(s, fds, nparked);
-    /* 1 us: after the next poll of the loop, before the one after it */
-    if (conns && tick_conns(s, fds + nparked, n - nparked, now))
-        return 1;
+    /* a gate that opened is shut at the next tick, which its first read
+     * brings forward (tap.c) */
+    if (conns)
+        tick_conns(s, fds + nparked, n - nparked, now);
     return SRV_HOLD_TICK_US;
 }
 

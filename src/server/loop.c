@@ -1,6 +1,21 @@
-/* The server's life: the libwebsockets context, the one protocol callback
- * that dispatches to ws.c, http.c and hold.c, the periodic tick (pings,
- * fault expiry, the monitor, database flushes), and shutdown on a signal. */
+/* The server's life: the event loop (libuv) and the libwebsockets context
+ * on it, the one protocol callback that dispatches to ws.c, http.c and
+ * hold.c, the periodic tick (pings, fault expiry, the monitor, database
+ * flushes), and shutdown on a signal.
+ *
+ * The loop is libev's on epoll, owned here and given to libwebsockets as a
+ * foreign loop (LWS_SERVER_OPTION_LIBEV; Debian's libwebsockets-evlib-ev
+ * plugin). lws 4.1's own loop poll()s every descriptor at each wake-up:
+ * with thousands of connections that was most of the server's CPU
+ * (README, "Benchmarks"). The loop runs one iteration at a time, so that
+ * each pass ends with srv_v1_service().
+ *
+ * Not libuv: Debian builds libwebsockets 4.1.6 with _DEBUG, and with
+ * libuv lws_service_fd_tsi() then closes a connection a second time as a
+ * test ("close_and_handled uv repeat test", lib/core-net/service.c): the
+ * second close finds the close frame waiting to be sent and drops the
+ * connection without it, so every close the server starts (1001 at
+ * shutdown, 1002, 1008) would reach the peer as 1006. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +29,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <ev.h>
 
 #include "server/clock.h"
 #include "server/server.h"
@@ -288,9 +305,13 @@ static void heartbeats(srv_server *s, int64_t now)
     }
 }
 
-static void tick(lws_sorted_usec_list_t *sul)
+/* The tick, on its timer, which runs before the socket events of its pass
+ * (timer.h). The hold rules count on that: a connection parked in the
+ * accept callback has its input switched off before the next pass reads
+ * it, and a delay gate opened by a tick lets one pass read before the next
+ * tick, 1 us later, shuts it (hold.c). */
+static void tick(srv_server *s)
 {
-    srv_server *s = lws_container_of(sul, srv_server, tick);
     int64_t now = srv_clock_mono_ms();
     srv_fault_mode ended;
     if (srv_fault_expire(&s->fault, now, &ended)) {
@@ -305,14 +326,25 @@ static void tick(lws_sorted_usec_list_t *sul)
         flush(s);
         s->next_flush_mono = now + SRV_FLUSH_EVERY_MS;
     }
-    int64_t next_us = hold_us ? hold_us : s->tick_ms * LWS_US_PER_MS;
-    lws_sul_schedule(s->ctx, 0, &s->tick, tick, (lws_usec_t)next_us);
+    srv_timer_start(&s->tick, hold_us ? hold_us : s->tick_ms * 1000);
+}
+
+void srv_server_rx_resumed(struct lws_context *ctx)
+{
+    if (ctx)
+        lws_cancel_service(ctx);
 }
 
 void srv_server_kick(srv_server *s)
 {
     if (s->ctx)
-        lws_sul_schedule(s->ctx, 0, &s->tick, tick, 1);
+        srv_timer_start(&s->tick, 1);
+}
+
+void srv_server_lws_timer_set(struct lws_context *ctx)
+{
+    if (ctx)
+        lws_cancel_service(ctx);
 }
 
 /* Soft limit up to the hard one; returns the limit to give lws. */
@@ -410,9 +442,9 @@ static const char *bind_error(const char *host, int port)
     return rc ? strerror(err) : NULL;
 }
 
-/* Creates the context and its listening socket. Returns 0, or -1 with the
- * reason in why. */
-static int create_context(srv_server *s, char *why, size_t whylen)
+/* Creates the context on loop, and its listening socket. Returns 0, or -1
+ * with the reason in why. */
+static int create_context(srv_server *s, struct ev_loop *loop, char *why, size_t whylen)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
@@ -429,7 +461,9 @@ static int create_context(srv_server *s, char *why, size_t whylen)
     info.vhost_name = "lifeline";
     /* no LWS_SERVER_OPTION_VALIDATE_UTF8: lws 4.1 runs pong payloads through
      * the text validator after a text frame; ws.c validates whole messages */
-    info.options = 0;
+    info.options = LWS_SERVER_OPTION_LIBEV;
+    void *foreign_loops[1] = {loop};
+    info.foreign_loops = foreign_loops;
     if (!strchr(host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address or 0.0.0.0 */
     info.fd_limit_per_thread = raise_nofile();
@@ -452,11 +486,37 @@ static int create_context(srv_server *s, char *why, size_t whylen)
             return 0;
     }
     const char *err = bind_error(host, s->opt.port);
-    snprintf(why, whylen, "%s", err ? err : "libwebsockets could not start (see its lines above)");
+    snprintf(why, whylen, "%s",
+             err ? err
+                 : "libwebsockets could not start (see its lines above; its libev event loop "
+                   "is the package libwebsockets-evlib-ev)");
     return -1;
 }
 
-static void shutdown_connections(srv_server *s)
+/* One pass of the loop: wait for what is due (I/O, a timer, a wake-up),
+ * handle it, then the end of pass work. */
+static void run_once(srv_server *s, struct ev_loop *loop)
+{
+    ev_run(loop, EVRUN_ONCE);
+    srv_v1_service(s); /* one commit for the acks this pass made due */
+}
+
+/* Destroys the context (with libev, at once: its watchers are stopped
+ * and the connections closed within the call), then the loop. */
+static void destroy_context(srv_server *s, struct ev_loop *loop)
+{
+    struct lws_context *ctx = s->ctx;
+    s->ctx = NULL;
+    if (ctx)
+        lws_context_destroy(ctx);
+    srv_timer_stop(&s->tick);
+    srv_timer_stop(&s->reap);
+    srv_timer_stop(&s->ack_timer);
+    ev_loop_destroy(loop);
+    s->loop = NULL;
+}
+
+static void shutdown_connections(srv_server *s, struct ev_loop *loop)
 {
     s->stopping = true;
     srv_fault_mode from = s->fault.mode;
@@ -467,8 +527,7 @@ static void shutdown_connections(srv_server *s)
                        SRV_CLOSE_SHUTDOWN);
     int64_t deadline = srv_clock_mono_ms() + SRV_SHUTDOWN_WAIT_MS;
     while (s->reg.conns && srv_clock_mono_ms() < deadline)
-        if (lws_service(s->ctx, 0) < 0)
-            break;
+        run_once(s, loop);
 }
 
 static int64_t tick_period(const srv_opts *o)
@@ -522,11 +581,22 @@ int srv_server_run(const srv_opts *opt)
         srv_alerts_free(&s->alerts, 0);
         return 1;
     }
-    if (create_context(s, err, sizeof(err))) {
+    struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
+    s->loop = loop;
+    srv_timer_init(&s->tick, loop, s, tick);
+    srv_timer_init(&s->reap, loop, s, srv_conn_reap);
+    srv_timer_init(&s->ack_timer, loop, s, srv_v1_service);
+    if (!loop) {
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "loop", "cannot start the event loop (epoll): %s",
+                    strerror(errno));
+        srv_db_close(s->db);
+        srv_alerts_free(&s->alerts, 0);
+        return 1;
+    }
+    if (create_context(s, loop, err, sizeof(err))) {
         srv_log_msg(&s->log, SRV_LOG_ERROR, "listen_failed", "cannot listen on %s port %d: %s",
                     opt->host, opt->port, err);
-        if (s->ctx)
-            lws_context_destroy(s->ctx);
+        destroy_context(s, loop);
         srv_db_close(s->db);
         srv_alerts_free(&s->alerts, 0);
         return 1;
@@ -549,18 +619,14 @@ int srv_server_run(const srv_opts *opt)
     s->next_flush_mono = s->started_mono + SRV_FLUSH_EVERY_MS;
     srv_server_kick(s);
 
-    while (!interrupted) {
-        if (lws_service(s->ctx, 0) < 0)
-            break;
-        srv_v1_service(s); /* one commit for the acks this pass made due */
-    }
+    while (!interrupted)
+        run_once(s, loop);
 
     emit(s, SRV_EVENT_STOPPING, 0);
-    shutdown_connections(s);
+    shutdown_connections(s, loop);
     s->destroying = true;
     signal_ctx = NULL;
-    lws_context_destroy(s->ctx);
-    s->ctx = NULL;
+    destroy_context(s, loop);
     flush(s);
     srv_db_close(s->db);
     srv_registry_free(&s->reg);

@@ -21,6 +21,7 @@
 #include "server/options.h"
 #include "server/outq.h"
 #include "server/registry.h"
+#include "server/timer.h"
 
 _Static_assert(LWS_PRE <= SRV_MSG_HEADROOM, "messages need LWS_PRE bytes of headroom");
 
@@ -57,13 +58,14 @@ typedef struct srv_server {
     srv_monitor monitor;
     srv_dlv dlv;               /* lifeline.v1's sessions */
     bool dlv_tx;               /* a transaction of marks and journal rows is open */
-    lws_sorted_usec_list_t ack_timer; /* the next ack due by time (v1.c) */
+    srv_timer ack_timer;       /* the next ack due by time (v1.c) */
+    struct ev_loop *loop;      /* the event loop (loop.c) */
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     int port;
     bool tls;
-    lws_sorted_usec_list_t tick;
-    lws_sorted_usec_list_t reap; /* drops failed connections (conn.c) */
+    srv_timer tick;
+    srv_timer reap;            /* drops failed connections (conn.c) */
     int64_t tick_ms;           /* the tick's period outside fault modes */
     int64_t started_mono;
     int64_t next_flush_mono;
@@ -78,6 +80,18 @@ typedef struct srv_server {
 srv_server *srv_server_of(struct lws *wsi);
 
 /* --- loop.c --- */
+
+/* Input switched back on outside a read (from a timer): wakes the loop, so
+ * that libwebsockets also serves what it had read and held for the
+ * connection. With libev it does that in an idle watcher it starts after a
+ * socket's event only (lib/event-libs/libev/libev.c): after a timer's,
+ * held input would wait for the next event of any socket. */
+void srv_server_rx_resumed(struct lws_context *ctx);
+
+/* A libwebsockets timeout (lws_set_timeout) was set outside its callbacks:
+ * wakes the loop, so that libwebsockets arms its timer for it (with libev
+ * it does so after its own callbacks only; timer.h). */
+void srv_server_lws_timer_set(struct lws_context *ctx);
 
 /* Runs the server until SIGINT/SIGTERM; returns the exit status. */
 int srv_server_run(const srv_opts *opt);
@@ -116,6 +130,10 @@ void srv_conn_close(srv_server *s, srv_conn *c, uint16_t code, const char *reaso
 
 /* Ends c at once, without a close frame. */
 void srv_conn_kill(srv_conn *c);
+
+/* The reaper's timer callback: starts the failures that were asked for
+ * (srv_conn_fail_soon) and shuts the sockets whose close frame is out. */
+void srv_conn_reap(srv_server *s);
 
 /* Fails c (RFC 6455 7.1.7) from inside one of its receive callbacks: sets
  * the close frame (code, static reason) libwebsockets sends when the

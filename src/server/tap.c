@@ -142,6 +142,14 @@ static size_t filter(srv_tap_entry *e, unsigned char *buf, size_t n)
     return kept;
 }
 
+/* A read through an open delay gate: the gate's one step is taken, so
+ * the tick shuts it before the loop's next pass reads again (hold.c). */
+static void gate_read(const srv_tap_entry *e)
+{
+    if (e->c->gate.state == SRV_GATE_OPEN)
+        srv_server_kick(table->s);
+}
+
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
     srv_tap_entry *e = watched(fd);
@@ -156,6 +164,8 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
         return -1;
     }
     ssize_t n = real_recv()(fd, buf, len, flags);
+    if (n > 0)
+        gate_read(e);
     if (n <= 0 || raw(e))
         return n;
     size_t kept = filter(e, buf, (size_t)n);
@@ -183,6 +193,8 @@ int SSL_read(SSL *ssl, void *buf, int num)
         return n;
     }
     n = real_ssl_read()(ssl, buf, num);
+    if (n > 0)
+        gate_read(e);
     if (n <= 0 || raw(e))
         return n;
     size_t kept = filter(e, buf, (size_t)n);

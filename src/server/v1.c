@@ -180,12 +180,6 @@ fail:
     return -1;
 }
 
-static void ack_timer(lws_sorted_usec_list_t *sul)
-{
-    srv_server *s = lws_container_of(sul, srv_server, ack_timer);
-    srv_v1_service(s);
-}
-
 void srv_v1_service(srv_server *s)
 {
     if (s->destroying || (!s->dlv.ackq && !s->dlv.held_count))
@@ -196,8 +190,7 @@ void srv_v1_service(srv_server *s)
     srv_dlv_each_ack_due(&s->dlv, now, wake, s);
     int64_t next = srv_dlv_next_deadline(&s->dlv, now);
     if (next >= 0 && s->ctx)
-        lws_sul_schedule(s->ctx, 0, &s->ack_timer, ack_timer,
-                         (lws_usec_t)(next - now) * LWS_US_PER_MS);
+        srv_timer_start(&s->ack_timer, (next - now) * 1000);
 }
 
 void srv_v1_sweep(srv_server *s)
