@@ -13,6 +13,22 @@ static size_t max_queue_bytes(const srv_server *s)
     return (size_t)s->opt.max_message_bytes * 2 + SRV_OUTQ_SLACK_BYTES;
 }
 
+static int write_msg(srv_server *s, srv_conn *c, srv_msg *m);
+
+/* Whether m can be written to c now, outside a WRITEABLE callback: nothing
+ * of c waits to be written (queued messages, pongs, a ping, what
+ * libwebsockets holds of a partial write), c is not closing, and c is not
+ * the connection being served (whose callback may be writing). What the
+ * socket does not take of it, libwebsockets keeps and writes first (its
+ * lws_issue_raw), asking for POLLOUT itself; the messages after it then
+ * queue, so the slow-reader rule still holds. Saves each delivery a round
+ * of the loop: arming POLLOUT, its event, disarming it (two epoll_ctl). */
+static bool write_now(const srv_server *s, const srv_conn *c)
+{
+    return !c->outq.count && !c->pongs.count && !c->ping_due && !c->lws_closing &&
+           !c->fail_soon && !c->killed && c->wsi != s->serving && !lws_partial_buffered(c->wsi);
+}
+
 int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m)
 {
     if (!m || s->destroying)
@@ -21,6 +37,12 @@ int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m)
         return srv_v1_send(s, c, m); /* its session keeps it, whatever the connection does */
     if (c->close_code || c->blackholed)
         return -1;
+    if (write_now(s, c)) {
+        if (write_msg(s, c, srv_msg_ref(m)) == 0)
+            return 0;
+        srv_conn_kill(c); /* the socket failed: no callback to return -1 from */
+        return -1;
+    }
     if (srv_outq_push(&c->outq, m, SRV_OUTQ_MAX_COUNT, max_queue_bytes(s))) {
         srv_log_msg(&s->log, SRV_LOG_WARN, "slow_reader", "closing %s/%s: %zu messages queued",
                     c->store ? c->store->name : "-", c->user ? c->user->name : "-",

@@ -179,10 +179,25 @@ const char *srv_peer_of(struct lws *wsi, char out[SRV_PEER_LEN])
     return srv_peer_format(len ? (const struct sockaddr *)&ss : NULL, len, out);
 }
 
+static int dispatch(srv_server *s, struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                    void *in, size_t len);
+
+/* libwebsockets' callback: the connection being served is noted for the
+ * time of the call (conn.c writes to the others at once, not to it). */
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
     srv_server *s = srv_server_of(wsi);
+    struct lws *outer = s->serving;
+    s->serving = wsi;
+    int rc = dispatch(s, wsi, reason, user, in, len);
+    s->serving = outer;
+    return rc;
+}
+
+static int dispatch(srv_server *s, struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                    void *in, size_t len)
+{
     srv_session *pss = user;
     switch (reason) {
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:

@@ -61,6 +61,7 @@ typedef struct srv_server {
     srv_timer ack_timer;       /* the next ack due by time (v1.c) */
     struct ev_loop *loop;      /* the event loop (loop.c) */
     struct lws_context *ctx;
+    struct lws *serving;       /* the wsi whose callback is running (loop.c) */
     struct lws_vhost *vhost;
     int port;
     bool tls;
