@@ -214,8 +214,13 @@ def table(r):
         L.append(f"| deliveries/s | {f(lf['deliveries_per_s'])} | {f(nd['deliveries_per_s'])} |")
         L.append(f"| server CPU share of a core | {lf['server_cpu_share']} | "
                  f"{nd['server_cpu_share']} |")
-        L.append(f"| deliveries per server CPU second | {f(lf['deliveries_per_cpu_s'])} | "
-                 f"{f(nd['deliveries_per_cpu_s'])} |")
+        L.append(f"| deliveries per server CPU second, median of {s7.get('rounds', 1)} | "
+                 f"{f(lf['deliveries_per_cpu_s'])} | {f(nd['deliveries_per_cpu_s'])} |")
+        if "deliveries_per_cpu_s_rounds" in lf:
+            def spread(x):
+                v = sorted(x["deliveries_per_cpu_s_rounds"])
+                return f"{f(v[0])} - {f(v[-1])}"
+            L.append(f"| min - max | {spread(lf)} | {spread(nd)} |")
         L.append(f"| delivery latency p50 / p99 (ms) | {lf['lat_p50_us'] / 1000:.1f} / "
                  f"{lf['lat_p99_us'] / 1000:.1f} | {nd['lat_p50_us'] / 1000:.1f} / "
                  f"{nd['lat_p99_us'] / 1000:.1f} |")
