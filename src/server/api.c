@@ -38,6 +38,48 @@ static int reply(srv_api_response *r, int status, cJSON *o)
     return 0;
 }
 
+static void add_count(const char *key, void *value, void *ctx)
+{
+    cJSON_AddNumberToObject(ctx, key, (double)(uintptr_t)value);
+}
+
+/* With --redis: which instance answers, Redis's state, and the cluster's
+ * connections as the instances' presence records said at read_at (with
+ * the stores when stores is true). NULL when this instance is alone. */
+static cJSON *cluster(const srv_server *s, bool stores)
+{
+    if (!s->cluster)
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    int64_t at = 0;
+    const srv_cluster_view *v = srv_cluster_get_view(s->cluster, &at);
+    cJSON_AddStringToObject(o, "instance", srv_cluster_id(s->cluster));
+    cJSON_AddStringToObject(o, "redis", srv_cluster_state(s->cluster));
+    cJSON_AddNumberToObject(o, "instances", (double)v->instances);
+    cJSON_AddNumberToObject(o, "connections", (double)v->connections);
+    if (at) {
+        char ts[SRV_ISO_LEN];
+        cJSON_AddStringToObject(o, "read_at", srv_iso8601(at, ts, sizeof(ts)));
+    } else {
+        cJSON_AddNullToObject(o, "read_at");
+    }
+    if (stores) {
+        cJSON *st = cJSON_CreateObject();
+        if (st)
+            srv_map_each(&v->stores, add_count, st);
+        cJSON_AddItemToObject(o, "stores", st);
+        const srv_cluster_stats *cs = srv_cluster_get_stats(s->cluster);
+        cJSON_AddNumberToObject(o, "published", (double)cs->published);
+        cJSON_AddNumberToObject(o, "received", (double)cs->received);
+        cJSON_AddNumberToObject(o, "dropped", (double)cs->dropped);
+        cJSON_AddNumberToObject(o, "errors", (double)cs->errors);
+        cJSON_AddNumberToObject(o, "reconnects", (double)cs->reconnects);
+    }
+    return o;
+}
+
 static int health(srv_server *s, srv_api_response *r)
 {
     char ts[SRV_ISO_LEN];
@@ -47,6 +89,9 @@ static int health(srv_server *s, srv_api_response *r)
         cJSON_AddNumberToObject(o, "active_connections", (double)s->reg.stats.active);
         cJSON_AddNumberToObject(o, "sessions", (double)s->dlv.stats.sessions);
         cJSON_AddStringToObject(o, "timestamp", srv_iso8601(srv_clock_wall_ms(), ts, sizeof(ts)));
+        cJSON *c = cluster(s, false);
+        if (c)
+            cJSON_AddItemToObject(o, "cluster", c);
     }
     return reply(r, 200, o);
 }
@@ -95,6 +140,9 @@ static int stats(srv_server *s, srv_api_response *r)
         cJSON_AddNumberToObject(o, "uptime_ms", (double)(now - s->started_mono));
         cJSON_AddStringToObject(o, "fault", srv_fault_mode_name(s->fault.mode));
         cJSON_AddItemToObject(o, "delivery", delivery(&s->dlv.stats));
+        cJSON *c = cluster(s, true);
+        if (c)
+            cJSON_AddItemToObject(o, "cluster", c);
     }
     cJSON_Delete(stores);
     return reply(r, 200, o);

@@ -60,8 +60,8 @@ size_t srv_store_send(srv_server *s, const char *name, const srv_conn *except, s
     return srv_store_send_from(s, name, except, NULL, m);
 }
 
-size_t srv_store_send_from(srv_server *s, const char *name, const srv_conn *except,
-                           const srv_dlv_session *except_session, srv_msg *m)
+static size_t deliver(srv_server *s, const char *name, const srv_conn *except,
+                      const srv_dlv_session *except_session, srv_msg *m)
 {
     size_t n = 0;
     if (!name || !m || s->destroying)
@@ -77,6 +77,20 @@ size_t srv_store_send_from(srv_server *s, const char *name, const srv_conn *exce
         c = next;
     }
     return n;
+}
+
+size_t srv_store_send_from(srv_server *s, const char *name, const srv_conn *except,
+                           const srv_dlv_session *except_session, srv_msg *m)
+{
+    size_t n = deliver(s, name, except, except_session, m);
+    if (s->cluster && name && m && !s->destroying)
+        srv_cluster_publish(s->cluster, name, m);
+    return n;
+}
+
+void srv_store_deliver(srv_server *s, const char *name, srv_msg *m)
+{
+    deliver(s, name, NULL, NULL, m);
 }
 
 /* Notes why c ends, unless a cause was given before. */

@@ -339,6 +339,8 @@ static void tick(srv_server *s)
     if (now >= s->next_flush_mono) {
         srv_v1_sweep(s);
         flush(s);
+        if (s->cluster)
+            srv_cluster_tick(s->cluster, srv_clock_wall_ms());
         s->next_flush_mono = now + SRV_FLUSH_EVERY_MS;
     }
     srv_timer_start(&s->tick, hold_us ? hold_us : s->tick_ms * 1000);
@@ -531,6 +533,42 @@ static void destroy_context(srv_server *s, struct ev_loop *loop)
     s->loop = NULL;
 }
 
+/* The presence records of an instance last this long after its last
+ * refresh (once a second): two ping intervals, and 3 s at least. */
+static int64_t presence_ttl_ms(const srv_opts *o)
+{
+    int64_t t = 2 * o->ping_interval_ms;
+    return t < 3000 ? 3000 : t;
+}
+
+/* --redis: joins the cluster as --instance, or as host name:port. Returns
+ * 0, or -1 (logged). */
+static int join_cluster(srv_server *s)
+{
+    srv_redis_addr addr;
+    char why[200], id[SRV_CLUSTER_ID_MAX + 1];
+    if (srv_redis_url_parse(s->opt.redis_url, &addr, why, sizeof(why))) { /* checked already */
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "redis", "--redis: %s", why);
+        return -1;
+    }
+    if (s->opt.instance) {
+        snprintf(id, sizeof(id), "%s", s->opt.instance);
+    } else {
+        char host[64] = "lifeline";
+        gethostname(host, sizeof(host) - 1);
+        host[sizeof(host) - 1] = 0;
+        snprintf(id, sizeof(id), "%.50s:%d", host, s->port);
+        for (char *p = id; *p; p++) /* a host name holds nothing else, but */
+            if (!srv_cluster_id_valid((char[]){*p, 0}))
+                *p = '_';
+    }
+    if (!srv_cluster_start(s, &addr, id, presence_ttl_ms(&s->opt))) {
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "redis", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static void shutdown_connections(srv_server *s, struct ev_loop *loop)
 {
     s->stopping = true;
@@ -628,6 +666,14 @@ int srv_server_run(const srv_opts *opt)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    if (opt->redis_url && join_cluster(s)) {
+        destroy_context(s, loop);
+        srv_db_close(s->db);
+        srv_alerts_free(&s->alerts, 0);
+        if (dog_on)
+            watchdog_stop(dog);
+        return 1;
+    }
     printf("{\"event\":\"listening\",\"port\":%d}\n", s->port);
     fflush(stdout);
     emit(s, SRV_EVENT_STARTING, 0);
@@ -639,6 +685,7 @@ int srv_server_run(const srv_opts *opt)
 
     emit(s, SRV_EVENT_STOPPING, 0);
     shutdown_connections(s, loop);
+    srv_cluster_stop(s->cluster);
     s->destroying = true;
     signal_ctx = NULL;
     destroy_context(s, loop);

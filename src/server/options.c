@@ -1,5 +1,6 @@
 /* Command-line parsing for lifeline-server: a table of options, strict
  * number parsing, and cross-option checks. See options.h. */
+#include "server/cluster_wire.h"
 #include "server/options.h"
 
 #include "server/delivery.h"
@@ -61,6 +62,12 @@ static const opt_spec specs[] = {
      "      the database; the least recently used go first (default 10000)"},
     {"journal", OPT_FLAG, FIELD(journal), 0, 0,
      "lifeline.v1: keep every accepted client message in the database's journal table"},
+    {"redis", OPT_STR, FIELD(redis_url), 0, 0,
+     "redis://host[:port][/db] or unix:/path: share store fan-out and presence with the\n"
+     "      other instances that use it (default: none, this instance alone)"},
+    {"instance", OPT_STR, FIELD(instance), 0, 0,
+     "this instance's id in the cluster, 1-64 of A-Z a-z 0-9 . _ : - (default: host\n"
+     "      name:port)"},
     {"json", OPT_FLAG, FIELD(json_logs), 0, 0, "log JSON lines instead of text"},
     {"log-level", OPT_LEVEL, FIELD(log_level), 0, 0,
      "error, warn, info or debug: the least severe lines logged (default info, which\n"
@@ -194,6 +201,17 @@ static int check(const srv_opts *o, char *err, size_t errlen)
         return fail(err, errlen, "--tls-key: required with --tls-cert");
     if (o->tls_key && !o->tls_cert)
         return fail(err, errlen, "--tls-cert: required with --tls-key");
+    if (o->redis_url) {
+        srv_redis_addr a;
+        char why[200];
+        if (srv_redis_url_parse(o->redis_url, &a, why, sizeof(why)))
+            return fail(err, errlen, "--redis: %s", why);
+    }
+    if (o->instance && !o->redis_url)
+        return fail(err, errlen, "--instance: only valid with --redis");
+    if (o->instance && !srv_cluster_id_valid(o->instance))
+        return fail(err, errlen,
+                    "--instance: expected 1-64 of A-Z a-z 0-9 . _ : -, got '%s'", o->instance);
     return 0;
 }
 

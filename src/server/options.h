@@ -50,6 +50,8 @@ typedef struct srv_opts {
     int64_t ack_delay_ms;
     int64_t max_sessions;       /* sessions kept without a connection, and marks in the database */
     bool journal;               /* keep every accepted client message in the database */
+    const char *redis_url;      /* NULL: no cluster (cluster.h) */
+    const char *instance;       /* the instance's id in the cluster; NULL: host name:port */
     bool json_logs;
     srv_log_level log_level;    /* lines below it are not written */
     /* alert channels, from the environment (main.c) */

@@ -12,6 +12,7 @@
 
 #include "server/db.h"
 #include "server/alerts.h"
+#include "server/cluster.h"
 #include "server/connlog.h"
 #include "server/delivery.h"
 #include "server/events.h"
@@ -62,6 +63,7 @@ typedef struct srv_server {
     struct ev_loop *loop;      /* the event loop (loop.c) */
     struct lws_context *ctx;
     struct lws *serving;       /* the wsi whose callback is running (loop.c) */
+    srv_cluster *cluster;      /* --redis: the other instances (cluster.c); NULL: alone */
     struct lws_vhost *vhost;
     int port;
     bool tls;
@@ -115,8 +117,13 @@ int srv_conn_send(srv_server *s, srv_conn *c, srv_msg *m);
 
 /* Sends m to every member of the store named store except `except`, and
  * keeps it for the lifeline.v1 sessions of that store that have no
- * connection now; returns how many took it. */
+ * connection now; with --redis, to the other instances too (cluster.h).
+ * Returns how many took it here. */
 size_t srv_store_send(srv_server *s, const char *store, const srv_conn *except, srv_msg *m);
+
+/* Delivers m, which another instance sent to store, to this instance's
+ * members and idle lifeline.v1 sessions of it (not to Redis again). */
+void srv_store_deliver(srv_server *s, const char *store, srv_msg *m);
 
 /* srv_store_send, and not to except_session either (a lifeline.v1 session
  * whose connection may be gone: the sender of m). */

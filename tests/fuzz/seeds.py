@@ -243,6 +243,15 @@ SEEDS = {
         b"\xf4\x90\x80\x80", "😀".encode(), b"\xe0\x80\xaf", b"tab\there",
     ],
     # a method byte (1: POST, PUT or PATCH), then the value
+    "cluster": [
+        b"\x00lf1\ni1\nstore-1\nt\n{\"type\":\"broadcast\",\"data\":1}",
+        b"\x00lf1\na:8080\ns\nb\n\x00\x01\n\xff",
+        b"\x00lf1\na\ns\nt\n",
+        b"\x00lf2\na\ns\nt\nx",
+        b"\x01{\"instance\":\"i1\",\"at_ms\":1,\"connections\":3,\"stores\":{\"s\":2,\"t\":1}}",
+        b"\x01{\"connections\":-1,\"stores\":{}}",
+        b"\x01{\"connections\":1e300,\"stores\":{\"s\":1e300}}",
+    ],
     "content_length": [
         b"\x01" + b"16", b"\x00" + b"0", b"\x01" + b" 1048576\t", b"\x00" + b"-1",
         b"\x01" + b"+5", b"\x01" + b"5, 5", b"\x01" + b"0" * 28 + b"16",
