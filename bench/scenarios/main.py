@@ -9,6 +9,7 @@ import sys
 import time
 import traceback
 
+import cluster
 import common
 import delivery
 import detect
@@ -47,7 +48,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default="",
-                   help="comma list: echo,idle,memory,detect,storm,fanout,outbox,delivery")
+                   help="comma list: echo,idle,memory,detect,storm,fanout,cluster,outbox,delivery")
     a = p.parse_args()
     only = set(filter(None, a.only.split(",")))
     os.makedirs(common.TMP, exist_ok=True)
@@ -56,7 +57,7 @@ def main():
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine()}
     rtts = None
     steps = [("echo", None), ("idle", idle), ("memory", memory), ("detect", detect),
-             ("storm", storm), ("fanout", fanout), ("outbox", outbox),
+             ("storm", storm), ("fanout", fanout), ("cluster", cluster), ("outbox", outbox),
              ("delivery", delivery)]
     failed = []
     try:

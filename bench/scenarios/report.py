@@ -228,6 +228,23 @@ def table(r):
                  f"{nd['rss_per_conn_kib']} |")
         L.append(f"| RSS with 10 000 idle connections (MiB) | {lf['idle_10000_rss_mib']} | "
                  f"{nd['idle_10000_rss_mib']} |")
+    s10 = r.get("cluster")
+    if s10:
+        L.append("")
+        L.append("| 10 fan-out across instances (5000 conns, 50 stores; every server process "
+                 "on one core) | deliveries/s | delivered of expected | server-side CPU s "
+                 "per 1M deliveries: all (lifeline, redis, haproxy) | p50 / p99 latency (ms) |")
+        L.append("| --- | ---: | ---: | ---: | ---: |")
+        for x in s10["runs"]:
+            what = ("one lifeline-server alone" if not x["instances"] else
+                    f"{x['instances']} instance(s) + redis-server + HAProxy")
+            per_m = 1e6 / x["deliveries_per_cpu_s"] if x["deliveries_per_cpu_s"] else 0
+            parts = ", ".join(f"{1e6 * v / x['delivered']:.1f}" if x["delivered"] else "-"
+                              for v in (x["cpu_s_by_process"].get(k, 0)
+                                        for k in ("lifeline", "redis", "haproxy")))
+            L.append(f"| {what} | {f(x['deliveries_per_s'])} | {x['delivered_share']:.2%} | "
+                     f"{per_m:.1f} ({parts}) | {x['lat_p50_us'] / 1000:.1f} / "
+                     f"{x['lat_p99_us'] / 1000:.1f} |")
     s9 = r.get("delivery")
     if s9:
         L.append("")
