@@ -1,6 +1,7 @@
 /* Several instances as one, through Redis (cluster.h). Two connections:
  * one subscribed to the fan-out channel (a subscribed connection takes no
  * other command), one for PUBLISH and the presence records. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,10 @@
 
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
+/* Commands sent and not yet answered, at most: past it (Redis connected
+ * but not reading) frames are dropped instead of piling up in hiredis's
+ * output buffer. */
+#define PENDING_MAX 10000
 
 struct srv_cluster {
     srv_server *s;
@@ -31,6 +36,7 @@ struct srv_cluster {
     srv_timer retry;
     bool retry_armed;
     bool view_pending;         /* a view is being read */
+    size_t pending;            /* commands on pub not answered yet */
     srv_cluster_view view;
     int64_t view_at_ms;
     srv_cluster_stats stats;
@@ -142,13 +148,28 @@ static void sub_disconnected(const redisAsyncContext *ac, int status)
 
 static void pub_reply(redisAsyncContext *ac, void *r, void *arg)
 {
-    (void)ac, (void)arg;
+    (void)arg;
     redisReply *reply = r;
     srv_cluster *c = ac->data;
+    if (c->pending)
+        c->pending--;
     if (reply && reply->type == REDIS_REPLY_ERROR) {
         c->stats.errors++;
         srv_log_msg(&c->s->log, SRV_LOG_WARN, "redis_error", "%s", reply->str);
     }
+}
+
+/* A command on pub whose answer pub_reply checks; counted while pending.
+ * Returns REDIS_OK or REDIS_ERR. */
+static int command(srv_cluster *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAsyncCommand(c->pub, pub_reply, NULL, fmt, ap);
+    va_end(ap);
+    if (rc == REDIS_OK)
+        c->pending++;
+    return rc;
 }
 
 static void pub_connected(const redisAsyncContext *ac, int status)
@@ -160,7 +181,7 @@ static void pub_connected(const redisAsyncContext *ac, int status)
         return;
     }
     if (c->addr.db)
-        redisAsyncCommand(c->pub, pub_reply, NULL, "SELECT %d", c->addr.db);
+        command(c, "SELECT %d", c->addr.db);
     c->pub_up = true;
     both_up(c);
 }
@@ -172,6 +193,7 @@ static void pub_disconnected(const redisAsyncContext *ac, int status)
     c->pub = NULL;
     c->pub_up = false;
     c->view_pending = false;
+    c->pending = 0;
     if (!c->stopping)
         lost(c, was, status == REDIS_OK ? "closed" : ac->errstr);
 }
@@ -265,7 +287,7 @@ void srv_cluster_stop(srv_cluster *c)
 
 void srv_cluster_publish(srv_cluster *c, const char *store, const srv_msg *m)
 {
-    if (!c->pub_up) {
+    if (!c->pub_up || c->pending >= PENDING_MAX) {
         c->stats.dropped++;
         return;
     }
@@ -276,8 +298,7 @@ void srv_cluster_publish(srv_cluster *c, const char *store, const srv_msg *m)
         c->stats.dropped++;
         return;
     }
-    if (redisAsyncCommand(c->pub, pub_reply, NULL, "PUBLISH %s %b", SRV_CLUSTER_CHANNEL, frame,
-                          len) == REDIS_OK)
+    if (command(c, "PUBLISH %s %b", SRV_CLUSTER_CHANNEL, frame, len) == REDIS_OK)
         c->stats.published++;
     else
         c->stats.dropped++;
@@ -332,11 +353,10 @@ void srv_cluster_tick(srv_cluster *c, int64_t now_wall_ms)
     char *rec = srv_presence_encode(c->id, now_wall_ms, s->reg.stats.active, &s->reg.stores,
                                     store_count);
     if (rec) {
-        redisAsyncCommand(c->pub, pub_reply, NULL, "SET %s %s PX %lld", c->presence_key, rec,
-                          (long long)c->ttl_ms);
+        command(c, "SET %s %s PX %lld", c->presence_key, rec, (long long)c->ttl_ms);
         free(rec);
     }
-    redisAsyncCommand(c->pub, pub_reply, NULL, "SADD %s %s", SRV_CLUSTER_INSTANCES, c->id);
+    command(c, "SADD %s %s", SRV_CLUSTER_INSTANCES, c->id);
     if (!c->view_pending) {
         c->view_pending = true;
         redisAsyncCommand(c->pub, got_view, NULL, "EVAL %s 1 %s %s", READ_VIEW,

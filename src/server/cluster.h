@@ -7,7 +7,11 @@
  * Redis down, or restarted: each instance serves its own connections as
  * before; fan-out to the others is lost meanwhile (counted, logged once);
  * the connections are retried with backoff (100 ms doubling to 5 s) and
- * fan-out resumes when they are back. The service thread only. */
+ * fan-out resumes when they are back. A Redis that is connected but does
+ * not read gets at most 10 000 commands waiting; past that, frames are
+ * dropped (counted) rather than held. Instance ids must be unique: an
+ * instance drops the frames that carry its own id. The service thread
+ * only. */
 #ifndef SRV_CLUSTER_H
 #define SRV_CLUSTER_H
 

@@ -150,3 +150,38 @@ def test_bad_cluster_options_are_refused_with_words_that_name_them(args, words):
     r = subprocess.run([str(SERVER), *args], capture_output=True, text=True, timeout=10)
     assert r.returncode == 2, r
     assert words in r.stderr
+
+
+def test_a_redis_that_stops_reading_gets_a_bounded_backlog_and_local_service_goes_on(
+        instances, redis):
+    import signal as sig
+    (a,) = instances(1)
+    n = 12000
+
+    async def go():
+        async with connect(a, "s", "x") as x, connect(a, "s", "y") as y:
+            assert (await recv_json(x))["type"] == "user_joined"
+            await asyncio.to_thread(wait_until, lambda: a.health()["cluster"]["redis"] == "up",
+                                    10, "a on Redis")
+            redis.proc.send_signal(sig.SIGSTOP)  # connected, reading nothing
+            try:
+                got = 0
+
+                async def read():
+                    nonlocal got
+                    while got < n:
+                        if (await recv_json(y, 10))["type"] == "broadcast":
+                            got += 1
+                reader = asyncio.create_task(read())
+                for k in range(n):
+                    await x.send(json.dumps({"type": "broadcast", "data": k}))
+                await asyncio.wait_for(reader, 60)
+                assert got == n  # this instance's own members missed nothing
+                c = a.cluster()
+                # at most 10 000 commands wait for Redis; the rest were dropped
+                assert c["dropped"] >= n - 10000, c
+            finally:
+                redis.proc.send_signal(sig.SIGCONT)
+            await asyncio.to_thread(wait_until, lambda: a.health()["cluster"]["redis"] == "up",
+                                    10, "a still on Redis")
+    asyncio.run(go())
