@@ -10,22 +10,13 @@ of all of them per delivery."""
 import os
 import re
 import socket
-import subprocess
 import time
 
-from common import (BIN, CLIENT_CPU, ROOT, SERVER, SERVER_CPU, TMP, Lines, log, proc_snapshot,
-                    spawn, stop)
+from common import (BIN, CLIENT_CPU, ROOT, SERVER, SERVER_CPU, TMP, Lines, free_port, log,
+                    proc_snapshot, spawn, stop)
 
 CONNS, STORES, RATE = 5000, 50, 5
 HAPROXY_CFG = os.path.join(ROOT, "docs", "haproxy", "lifeline.cfg")
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def _wait_port(port, proc, what, timeout=10):
@@ -41,7 +32,7 @@ def _wait_port(port, proc, what, timeout=10):
 
 
 def _redis():
-    port = _free_port()
+    port = free_port()
     p = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", TMP], SERVER_CPU,
               stderr=open(os.path.join(TMP, "redis.log"), "a"))
@@ -60,7 +51,7 @@ def _instance(n, port, redis_port):
 
 
 def _haproxy(backends):
-    port = _free_port()
+    port = free_port()
     cfg = open(HAPROXY_CFG).read()
     cfg = re.sub(r"bind 127\.0\.0\.1:\d+", f"bind 127.0.0.1:{port}", cfg)
     servers = iter(backends)
@@ -84,14 +75,14 @@ def one(instances, seconds):
         if instances:
             rp, rport = _redis()
             procs.append(rp)
-            ports = [_free_port() for _ in range(instances)]
+            ports = [free_port() for _ in range(instances)]
             procs += [_instance(k + 1, ports[k], rport) for k in range(instances)]
             hp, port = _haproxy(ports)
             procs.append(hp)
             roles = ["redis"] + ["lifeline"] * instances + ["haproxy"]
             time.sleep(1.0)  # the health checks see every backend up
         else:
-            port = _free_port()
+            port = free_port()
             procs.append(_instance(0, port, None))
             roles = ["lifeline"]
         load = spawn([os.path.join(BIN, "fanout_load"), "--port", str(port), "--conns",

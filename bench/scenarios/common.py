@@ -5,6 +5,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -26,6 +27,15 @@ SERVER_CPU = "0"
 CLIENT_CPU = "1" if NCPU > 1 else "0"
 
 _procs = []
+
+
+def free_port():
+    """A TCP port free on loopback now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def pinned(cpu, cmd):

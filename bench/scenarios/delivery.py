@@ -34,8 +34,8 @@ import os
 import socket
 import time
 
-from common import (BIN, CLIENT_CPU, SERVER_CPU, TMP, log, percentile, ratio, run_json, spawn,
-                    start_server, stop)
+from common import (BIN, CLIENT_CPU, SERVER_CPU, TMP, free_port, log, percentile, ratio, run_json,
+                    spawn, start_server, stop)
 
 SIZE = 256
 WINDOW = 1000          # lifeline's default queue_max_messages
@@ -84,18 +84,10 @@ def _stats(port):
     return _http(port, "GET", "/api/v1/websockets/stats")
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_mosquitto():
     """mosquitto on a free loopback port with its own config file (in
     memory: persistence off); returns (process, port)."""
-    port = _free_port()
+    port = free_port()
     conf = os.path.join(TMP, "mosquitto.conf")
     with open(conf, "w") as f:
         f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
