@@ -16,6 +16,12 @@
 #define SRV_DRAIN_DEFAULT_WINDOW_MS 10000
 #define SRV_DRAIN_MAX_WINDOW_MS (3600LL * 1000)
 
+/* The close a drain sends: 1012, "Service Restart" in IANA's registry of
+ * close codes (added after RFC 6455; libwebsockets 4.1 has no name for
+ * it): the client should connect again, as it would after a restart. */
+#define SRV_DRAIN_CLOSE_CODE 1012
+#define SRV_DRAIN_CLOSE_REASON "service restart"
+
 /* No more closes are due. */
 #define SRV_DRAIN_NONE INT64_MAX
 
