@@ -35,6 +35,7 @@
 #include "server/clock.h"
 #include "server/drain.h"
 #include "server/listener.h"
+#include "server/sdnotify.h"
 #include "server/server.h"
 
 /* A peer has this long to answer our close frame before it is dropped. */
@@ -557,6 +558,15 @@ static void end_fault(srv_server *s)
     srv_hold_transition(s, from, SRV_FAULT_NONE);
 }
 
+/* Tells systemd (a unit of Type=notify, dist/systemd) how the server is;
+ * without $NOTIFY_SOCKET, nothing. */
+static void notify(srv_server *s, const char *state)
+{
+    if (srv_sd_notify(getenv("NOTIFY_SOCKET"), state) < 0)
+        srv_log_msg(&s->log, SRV_LOG_WARN, "sd_notify", "cannot notify systemd: %s",
+                    strerror(errno));
+}
+
 static void drain_wake(srv_server *s)
 {
     (void)s; /* it ends a pass of the loop: drain() looks at the time */
@@ -585,6 +595,15 @@ static void drain(srv_server *s, struct ev_loop *loop, int listen_fd)
         cJSON_AddNumberToObject(f, "window_ms", (double)window);
     }
     srv_log_emit(&s->log, SRV_LOG_INFO, "drain_started", f);
+    /* the extension: the watchdog's bound, so that systemd's TimeoutStopSec
+     * never cuts a drain short; the unit's is above it already */
+    char state[160];
+    snprintf(state, sizeof(state),
+             "STOPPING=1\nSTATUS=draining %llu connections over %lld ms\n"
+             "EXTEND_TIMEOUT_USEC=%lld",
+             (unsigned long long)n, (long long)window,
+             (long long)(window + SRV_STOP_GRACE_MS) * 1000);
+    notify(s, state);
 
     srv_drain d;
     srv_drain_start(&d, start, window, n);
@@ -723,6 +742,9 @@ int srv_server_run(const srv_opts *opt)
 
     printf("{\"event\":\"listening\",\"port\":%d}\n", s->port);
     fflush(stdout);
+    char state[64];
+    snprintf(state, sizeof(state), "READY=1\nSTATUS=listening on port %d", s->port);
+    notify(s, state);
     emit(s, SRV_EVENT_STARTING, 0);
     s->next_flush_mono = s->started_mono + SRV_FLUSH_EVERY_MS;
     srv_server_kick(s);
@@ -733,6 +755,8 @@ int srv_server_run(const srv_opts *opt)
     emit(s, SRV_EVENT_STOPPING, 0);
     if (!stop_asked)
         drain(s, loop, listen_fd);
+    else
+        notify(s, "STOPPING=1");
     shutdown_connections(s, loop); /* 1001 to any the drain left open */
     s->destroying = true;
     signal_ctx = NULL;
