@@ -155,6 +155,26 @@ typedef enum lifeline_state {
  * or "closed"; "unknown" otherwise. Static storage. Threads: any. */
 LIFELINE_API const char *lifeline_state_name(int state);
 
+/* Close codes. A connection that the server closes is lost, never failed
+ * for good, whatever its close code: the client goes to disconnected (error
+ * LIFELINE_ERR_CLOSED_BY_PEER) and reconnects on its backoff schedule, as
+ * after a network loss (and on to server_down when the attempts run out).
+ * That holds for 1001 (going away), 1011 (server error), 1012 (service
+ * restart: lifeline-server's drain on SIGTERM spreads these over a window
+ * so that a fleet does not reconnect at once), 1013 (try again later) and
+ * the codes of 3000-4999 alike. A close frame the server may not
+ * send (a code reserved or out of range, a reason that is not UTF-8) is
+ * answered 1002 or 1007 and reported as LIFELINE_ERR_PROTOCOL, transient
+ * too. Only a refused upgrade or certificate, a configuration that cannot
+ * be set up, or a server without lifeline.v1 for reliable delivery ends in
+ * the error state (see lifeline_state), never a close. With libwebsockets
+ * before 4.2, 1012 to 1015 arrive replaced by 1002 (libwebsockets rewrites
+ * them and answers 1002 itself): the log then says the server closed with
+ * 1002; the reconnection is the same. The client closes with 1000 when
+ * stopped, 1001 after a ping or handshake timeout, and 1009, 1007 or 1002
+ * when what the server sent breaks max_message_bytes, UTF-8 or the
+ * protocol. */
+
 typedef enum lifeline_quality {
     LIFELINE_QUALITY_UNKNOWN = 0,   /* nothing measured on this connection */
     LIFELINE_QUALITY_EXCELLENT = 1,

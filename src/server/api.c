@@ -86,6 +86,7 @@ static int health(srv_server *s, srv_api_response *r)
     cJSON *o = cJSON_CreateObject();
     if (o) {
         cJSON_AddBoolToObject(o, "online", 1);
+        cJSON_AddBoolToObject(o, "draining", s->draining);
         cJSON_AddNumberToObject(o, "active_connections", (double)s->reg.stats.active);
         cJSON_AddNumberToObject(o, "sessions", (double)s->dlv.stats.sessions);
         cJSON_AddStringToObject(o, "timestamp", srv_iso8601(srv_clock_wall_ms(), ts, sizeof(ts)));

@@ -18,6 +18,7 @@
 #include "server/server.h"
 
 typedef struct srv_http_req {
+    srv_server *server;     /* counts it in http_pending */
     srv_route route;
     char param[SRV_NAME_MAX * 2 + 1];
     unsigned char *body;
@@ -120,6 +121,7 @@ void srv_http_release(srv_session *pss)
 {
     if (!pss || !pss->req)
         return;
+    pss->req->server->http_pending--;
     free(pss->req->body);
     free(pss->req);
     pss->req = NULL;
@@ -336,6 +338,8 @@ static int on_request(srv_server *s, struct lws *wsi, srv_session *pss, const ch
     if (!req)
         return -1;
     pss->req = req;
+    req->server = s;
+    s->http_pending++;
     req->route = route;
     if (route.param) {
         size_t n = route.param_len;

@@ -33,6 +33,9 @@
 #include <ev.h>
 
 #include "server/clock.h"
+#include "server/drain.h"
+#include "server/listener.h"
+#include "server/sdnotify.h"
 #include "server/server.h"
 
 /* A peer has this long to answer our close frame before it is dropped. */
@@ -41,27 +44,35 @@
 #define SRV_SHUTDOWN_WAIT_MS 3000
 #define SRV_FLUSH_EVERY_MS 1000
 
-/* After the first SIGINT or SIGTERM the server has this long to stop. Past
- * it its loop is stuck (a callback that never returns, a log nobody reads):
- * a watchdog thread logs forced_exit and ends the process with status 1.
- * A normal stop takes at most about 6 s: 3 s for the closes, 3 s for the
- * last alert. */
+/* After the first SIGINT or SIGTERM the server has this long to stop, and
+ * a drain (SIGTERM) --drain-window-ms more. Past it its loop is stuck (a
+ * callback that never returns, a log nobody reads): a watchdog thread logs
+ * forced_exit and ends the process with status 1. A normal stop takes at
+ * most about 6 s: 3 s for the closes, 3 s for the last alert; a drain
+ * adds its window and SRV_CLOSE_GRACE_MS. */
 #define SRV_STOP_GRACE_MS 10000
 
-/* Signal handlers can reach nothing else: the flag, the context to wake,
- * and the watchdog's pipe ('s' for a signal, 'd' when the server is done). */
-static volatile sig_atomic_t interrupted;
+/* Signal handlers can reach nothing else: what was asked, the context to
+ * wake, and the watchdog's pipe ('t' for a drain's signal, 's' for a stop's,
+ * 'd' when the server is done). The first SIGTERM asks for a drain; SIGINT,
+ * or any signal after the first, for a stop at once. */
+static volatile sig_atomic_t drain_asked;
+static volatile sig_atomic_t stop_asked;
 static struct lws_context *volatile signal_ctx;
 static int watchdog_fds[2] = {-1, -1};
+static int64_t drain_window_ms; /* the watchdog's extra grace for a drain */
 /* libwebsockets' log hook has no user pointer. */
 static const srv_log *lws_log_target;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    bool drain = sig == SIGTERM && !drain_asked && !stop_asked;
+    if (drain)
+        drain_asked = 1;
+    else
+        stop_asked = 1;
     int saved = errno;
-    if (watchdog_fds[1] >= 0 && write(watchdog_fds[1], "s", 1) < 0) {
+    if (watchdog_fds[1] >= 0 && write(watchdog_fds[1], drain ? "t" : "s", 1) < 0) {
         /* full: the watchdog is awake already */
     }
     errno = saved;
@@ -81,7 +92,7 @@ static void lws_log_line(int level, const char *line)
 
 /* Writes the forced_exit line if stderr takes it within a second (it may be
  * what is stuck), then ends the process. */
-static _Noreturn void forced_exit(const srv_log *log)
+static _Noreturn void forced_exit(const srv_log *log, int64_t after_ms)
 {
     char *line = NULL;
     size_t len = 0;
@@ -90,8 +101,8 @@ static _Noreturn void forced_exit(const srv_log *log)
         srv_log l;
         srv_log_init(&l, mem, log->json, SRV_LOG_DEBUG);
         srv_log_msg(&l, SRV_LOG_ERROR, "forced_exit",
-                    "still running %d ms after the signal: exiting with status 1",
-                    SRV_STOP_GRACE_MS);
+                    "still running %lld ms after the signal: exiting with status 1",
+                    (long long)after_ms);
         fclose(mem);
         struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
         if (line && poll(&p, 1, 1000) == 1 && (p.revents & POLLOUT) &&
@@ -111,22 +122,30 @@ static char watchdog_read(int timeout_ms)
     int n = poll(&p, 1, timeout_ms);
     if (n > 0 && read(watchdog_fds[0], &c, 1) != 1)
         c = 0;
-    return c; /* 0 after an interrupted poll too: only a signal's 's' starts the grace */
+    return c; /* 0 after an interrupted poll too: only a signal's byte starts the grace */
 }
 
 /* The watchdog thread: waits for the first signal, then for the server to
- * be done, at most SRV_STOP_GRACE_MS. */
+ * be done, at most SRV_STOP_GRACE_MS (plus the window for a drain; a later
+ * signal, a stop at once, brings the end forward to SRV_STOP_GRACE_MS from
+ * then). */
 static void *watchdog(void *log)
 {
     char c;
-    while ((c = watchdog_read(-1)) != 's')
+    while ((c = watchdog_read(-1)) != 's' && c != 't')
         if (c == 'd')
             return NULL;
-    int64_t deadline = srv_clock_mono_ms() + SRV_STOP_GRACE_MS;
-    for (int64_t left; (left = deadline - srv_clock_mono_ms()) > 0;)
-        if (watchdog_read((int)left) == 'd')
+    int64_t first = srv_clock_mono_ms();
+    int64_t deadline = first + SRV_STOP_GRACE_MS + (c == 't' ? drain_window_ms : 0);
+    for (int64_t left; (left = deadline - srv_clock_mono_ms()) > 0;) {
+        c = watchdog_read(left > INT32_MAX ? INT32_MAX : (int)left);
+        if (c == 'd')
             return NULL;
-    forced_exit(log);
+        int64_t quick = srv_clock_mono_ms() + SRV_STOP_GRACE_MS;
+        if ((c == 's' || c == 't') && quick < deadline)
+            deadline = quick;
+    }
+    forced_exit(log, srv_clock_mono_ms() - first);
 }
 
 /* Starts the watchdog with the stop signals blocked in its thread, so that
@@ -569,12 +588,103 @@ static int join_cluster(srv_server *s)
     return 0;
 }
 
-static void shutdown_connections(srv_server *s, struct ev_loop *loop)
+/* Ends any fault mode: a stop or a drain serves every connection plainly. */
+static void end_fault(srv_server *s)
 {
-    s->stopping = true;
     srv_fault_mode from = s->fault.mode;
     memset(&s->fault, 0, sizeof(s->fault));
     srv_hold_transition(s, from, SRV_FAULT_NONE);
+}
+
+/* Tells systemd (a unit of Type=notify, dist/systemd) how the server is;
+ * without $NOTIFY_SOCKET, nothing. */
+static void notify(srv_server *s, const char *state)
+{
+    if (srv_sd_notify(getenv("NOTIFY_SOCKET"), state) < 0)
+        srv_log_msg(&s->log, SRV_LOG_WARN, "sd_notify", "cannot notify systemd: %s",
+                    strerror(errno));
+}
+
+static void drain_wake(srv_server *s)
+{
+    (void)s; /* it ends a pass of the loop: drain() looks at the time */
+}
+
+/* SIGTERM: stops taking connections (the listening socket is closed; the
+ * upgrades already under way get 503), closes the WebSocket connections
+ * with 1012 spread over --drain-window-ms (drain.h), and returns once they
+ * and the HTTP requests still being read are done; at the latest
+ * SRV_CLOSE_GRACE_MS after the window, or at a second signal. */
+static void drain(srv_server *s, struct ev_loop *loop, int listen_fd)
+{
+    int64_t start = srv_clock_mono_ms(), window = s->opt.drain_window_ms;
+    s->stopping = true;
+    s->draining = true;
+    if (srv_listener_close(s->ctx, listen_fd))
+        srv_log_msg(&s->log, SRV_LOG_WARN, "drain",
+                    "cannot close the listening socket: new connections are answered 503");
+    end_fault(s);
+    uint64_t n = 0, closed = 0;
+    for (srv_conn *c = s->reg.conns; c; c = c->next)
+        n += !c->close_code;
+    cJSON *f = cJSON_CreateObject();
+    if (f) {
+        cJSON_AddNumberToObject(f, "connections", (double)n);
+        cJSON_AddNumberToObject(f, "window_ms", (double)window);
+    }
+    srv_log_emit(&s->log, SRV_LOG_INFO, "drain_started", f);
+    /* the extension: the watchdog's bound, so that systemd's TimeoutStopSec
+     * never cuts a drain short; the unit's is above it already */
+    char state[160];
+    snprintf(state, sizeof(state),
+             "STOPPING=1\nSTATUS=draining %llu connections over %lld ms\n"
+             "EXTEND_TIMEOUT_USEC=%lld",
+             (unsigned long long)n, (long long)window,
+             (long long)(window + SRV_STOP_GRACE_MS) * 1000);
+    notify(s, state);
+
+    srv_drain d;
+    srv_drain_start(&d, start, window, n);
+    srv_timer wake;
+    srv_timer_init(&wake, loop, s, drain_wake);
+    int64_t now, deadline = start + window + SRV_CLOSE_GRACE_MS;
+    for (;;) {
+        now = srv_clock_mono_ms();
+        uint64_t due = srv_drain_take(&d, now);
+        for (srv_conn *c = s->reg.conns; c && due; c = c->next)
+            if (!c->close_code) {
+                srv_conn_close(s, c, SRV_DRAIN_CLOSE_CODE, SRV_DRAIN_CLOSE_REASON,
+                               SRV_CLOSE_SHUTDOWN);
+                due--;
+                closed++;
+            }
+        if ((!s->reg.conns && !s->http_pending) || stop_asked || now >= deadline)
+            break;
+        int64_t next = srv_drain_next(&d);
+        srv_timer_start(&wake, ((next < deadline ? next : deadline) - now) * 1000);
+        run_once(s, loop);
+    }
+    srv_timer_stop(&wake);
+    uint64_t left = 0;
+    for (srv_conn *c = s->reg.conns; c; c = c->next)
+        left++;
+    f = cJSON_CreateObject();
+    if (f) {
+        cJSON_AddNumberToObject(f, "connections", (double)n);
+        cJSON_AddNumberToObject(f, "closed", (double)closed);
+        cJSON_AddNumberToObject(f, "remaining", (double)left);
+        cJSON_AddNumberToObject(f, "duration_ms", (double)(now - start));
+        cJSON_AddStringToObject(f, "ended", !left && !s->http_pending ? "done"
+                                            : stop_asked             ? "signal"
+                                                                     : "window");
+    }
+    srv_log_emit(&s->log, left ? SRV_LOG_WARN : SRV_LOG_INFO, "drain_ended", f);
+}
+
+static void shutdown_connections(srv_server *s, struct ev_loop *loop)
+{
+    s->stopping = true;
+    end_fault(s);
     for (srv_conn *c = s->reg.conns; c; c = c->next)
         srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down",
                        SRV_CLOSE_SHUTDOWN);
@@ -655,6 +765,8 @@ int srv_server_run(const srv_opts *opt)
         return 1;
     }
     signal_ctx = s->ctx;
+    int listen_fd = srv_listener_find(s->port);
+    drain_window_ms = opt->drain_window_ms;
     pthread_t dog;
     bool dog_on = !watchdog_start(&dog, &s->log);
     if (!dog_on)
@@ -676,15 +788,22 @@ int srv_server_run(const srv_opts *opt)
     }
     printf("{\"event\":\"listening\",\"port\":%d}\n", s->port);
     fflush(stdout);
+    char state[64];
+    snprintf(state, sizeof(state), "READY=1\nSTATUS=listening on port %d", s->port);
+    notify(s, state);
     emit(s, SRV_EVENT_STARTING, 0);
     s->next_flush_mono = s->started_mono + SRV_FLUSH_EVERY_MS;
     srv_server_kick(s);
 
-    while (!interrupted)
+    while (!drain_asked && !stop_asked)
         run_once(s, loop);
 
     emit(s, SRV_EVENT_STOPPING, 0);
-    shutdown_connections(s, loop);
+    if (!stop_asked)
+        drain(s, loop, listen_fd);
+    else
+        notify(s, "STOPPING=1");
+    shutdown_connections(s, loop); /* 1001 to any the drain left open */
     srv_cluster_stop(s->cluster);
     s->destroying = true;
     signal_ctx = NULL;

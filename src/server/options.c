@@ -4,6 +4,7 @@
 #include "server/options.h"
 
 #include "server/delivery.h"
+#include "server/drain.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -46,6 +47,9 @@ static const opt_spec specs[] = {
     {"tls-key", OPT_STR, FIELD(tls_key), 0, 0, "PEM private key for --tls-cert"},
     {"down-after-ms", OPT_I64, FIELD(down_after_ms), 1, 365 * DAY_MS,
      "no clients this long is a status change (default 60000)"},
+    {"drain-window-ms", OPT_I64, FIELD(drain_window_ms), 0, SRV_DRAIN_MAX_WINDOW_MS,
+     "on SIGTERM, close the connections (1012) spread over this long; 0: all at once\n"
+     "      (default 10000)"},
     {"replay-ms", OPT_I64, FIELD(replay_ms), 0, 7 * DAY_MS,
      "lifeline.v1: keep messages sent to a session at least this long for its resume\n"
      "      (default 120000)"},
@@ -95,6 +99,7 @@ void srv_opts_init(srv_opts *o)
     o->max_users = SRV_OPTS_DEFAULT_MAX_USERS;
     o->max_message_bytes = SRV_OPTS_DEFAULT_MAX_MESSAGE_BYTES;
     o->down_after_ms = SRV_OPTS_DEFAULT_DOWN_AFTER_MS;
+    o->drain_window_ms = SRV_DRAIN_DEFAULT_WINDOW_MS;
     o->token_ttl_s = SRV_OPTS_DEFAULT_TTL_S;
     o->replay_ms = SRV_DLV_DEFAULT_REPLAY_MS;
     o->replay_max = SRV_DLV_DEFAULT_REPLAY_MAX;

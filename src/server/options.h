@@ -42,6 +42,7 @@ typedef struct srv_opts {
     const char *tls_cert;
     const char *tls_key;
     int64_t down_after_ms;
+    int64_t drain_window_ms;    /* SIGTERM closes the connections over this long (drain.h) */
     /* lifeline.v1 (delivery.h) */
     int64_t replay_ms;          /* keep sent messages at least this long */
     int64_t replay_max;         /* at most this many per session */

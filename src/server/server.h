@@ -76,6 +76,8 @@ typedef struct srv_server {
     struct pollfd *pfds;       /* scratch for the hold poll */
     size_t pfds_cap;
     bool stopping;             /* shutting down: refuse new connections */
+    bool draining;             /* SIGTERM's drain (loop.c): health says so */
+    size_t http_pending;       /* HTTP requests being read (http.c): a drain waits for them */
     bool destroying;           /* inside lws_context_destroy: send nothing */
 } srv_server;
 
@@ -96,7 +98,8 @@ void srv_server_rx_resumed(struct lws_context *ctx);
  * it does so after its own callbacks only; timer.h). */
 void srv_server_lws_timer_set(struct lws_context *ctx);
 
-/* Runs the server until SIGINT/SIGTERM; returns the exit status. */
+/* Runs the server until SIGINT (a stop at once) or SIGTERM (a drain, then
+ * the stop); returns the exit status. */
 int srv_server_run(const srv_opts *opt);
 
 /* Feeds the monitor the current count and emits any change. */

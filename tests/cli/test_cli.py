@@ -627,6 +627,28 @@ def test_server_killed_retries_on_schedule_then_down_then_recovers(cli, server):
 
 
 @needs_server
+def test_a_restart_with_a_drain_is_retried_and_recovers(cli, server):
+    # SIGTERM: lifeline-server drains, closing with 1012 ("service
+    # restart"), which the client takes as a lost connection (never an
+    # error) and retries on schedule until the server is back
+    c = cli(*FAST, server.url())
+    c.wait_state("connected")
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(DEADLINE) == 0  # one connection: closed at once
+    lost = c.wait_state("disconnected")
+    assert lost["from"] == "connected" and lost["error"] == "CLOSED_BY_PEER", lost
+    retry = c.wait_for(lambda e: e["event"] == "retry", "retry")
+    assert retry["attempt"] == 1 and not retry.get("probe")
+    server.start(port=server.port)
+    back = c.wait_state("connected")
+    assert not [e for e in c.events if e["event"] == "state" and e["state"] == "error"]
+    assert back["from"] in ("connecting", "server_down"), back
+    c.close_stdin()
+    assert c.wait_exit() == 0
+    check_event_shapes(c.events)
+
+
+@needs_server
 def test_upgrade_refused_with_401_exits_3(cli, server):
     server.fault("reject_401", 60000)
     c = cli(*FAST, server.url())

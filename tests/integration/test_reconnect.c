@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <lws_config.h>
+
 #include "harness.h"
 
 /* Timers never fire early; a little lateness is allowed (scaled). */
@@ -283,6 +285,59 @@ static void reconnect_now_skips_the_wait_in_disconnected_and_server_down(void **
               (long long)(ev.at - asked));
 }
 
+/* A server that closes with 1012 ("service restart": lifeline-server's
+ * drain on SIGTERM) or 1013 ("try again later") has the client reconnect
+ * on its backoff schedule, as for any close by the server: the core never
+ * sees the code (the transport reports a close by the server as
+ * LIFELINE_ERR_CLOSED_BY_PEER, transient). libwebsockets before 4.2
+ * replaces 1012-1015 with 1002 before lifeline sees them, and answers
+ * that (client-parser-ws.c; fixed upstream in fb9abfdf0, "ws: accept newer
+ * IANA close codes"): the reconnection is the same, the answer differs. */
+static void a_close_with_1012_or_1013_is_retried_on_the_backoff_schedule(void **state)
+{
+    it_fix *f = *state;
+    static const char *const payloads[] = {
+        "03f4" "73657276696365207265737461727" "4", /* 1012 "service restart" */
+        "03f5" "747279206167" "61696e206c61746572", /* 1013 "try again later" */
+    };
+    static const int codes[] = {1012, 1013};
+    for (size_t i = 0; i < 2; i++) {
+        it_log("close %d", codes[i]);
+        const char *const extra[] = {"--close-payload", payloads[i], NULL};
+        f->proc = it_start_peer("raw_bad_close", extra);
+        assert_non_null(f->proc);
+        snprintf(f->url, sizeof(f->url), "ws://127.0.0.1:%d/ws", it_proc_port(f->proc));
+        it_config(&f->cfg, &f->rec, f->url);
+        it_fix_client(f);
+        IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTED, IT_QUICK, NULL);
+        it_ev lost, retry, again;
+        IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_DISCONNECTED, IT_QUICK, &lost);
+        IT_ASSERT(&f->rec, lost.error == LIFELINE_ERR_CLOSED_BY_PEER, "close %d: lost with %s",
+                  codes[i], lifeline_error_name(lost.error));
+        IT_ASSERT(&f->rec, it_wait_event(&f->rec, IT_EV_RETRY, IT_QUICK, &retry),
+                  "close %d: no retry", codes[i]);
+        assert_int_equal(retry.retry_attempt, 1);
+        IT_ASSERT(&f->rec, retry.delay_ms >= base_wait(1) && retry.delay_ms < base_wait(1) + 20,
+                  "retry after %lld ms", (long long)retry.delay_ms);
+        IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTING, IT_QUICK, &again);
+        assert_int_equal(again.attempt, 1);
+        IT_EXPECT_STATE(&f->rec, LIFELINE_STATE_CONNECTED, IT_QUICK, NULL);
+        assert_int_equal(it_count_states(&f->rec, LIFELINE_STATE_ERROR), 0);
+        char answer[32];
+        snprintf(answer, sizeof(answer), "\"code\":%d",
+                 LWS_LIBRARY_VERSION_NUMBER >= 4002000 ? codes[i] : 1002);
+        IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, answer, IT_QUICK),
+                  "close %d: the client's answer was not %s", codes[i], answer);
+        assert_int_equal(lifeline_client_free(f->client), LIFELINE_OK);
+        f->client = NULL;
+        it_proc_free(f->proc);
+        f->proc = NULL;
+        pthread_mutex_lock(&f->rec.mu);
+        f->rec.cb_thread_known = 0;
+        pthread_mutex_unlock(&f->rec.mu);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +346,7 @@ int main(void)
         IT_TEST(a_handshake_that_never_comes_times_out_after_connect_timeout),
         IT_BOTH(a_kiosk_that_boots_before_its_server_connects_when_it_comes),
         IT_BOTH(reconnect_now_skips_the_wait_in_disconnected_and_server_down),
+        IT_TEST(a_close_with_1012_or_1013_is_retried_on_the_backoff_schedule),
     };
     return IT_RUN(tests);
 }

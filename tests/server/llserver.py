@@ -49,10 +49,13 @@ FAST = ["--ping-interval-ms", "200", "--ping-timeout-ms", "1000"]
 QUICK_EVICTION = ["--ping-interval-ms", "200", "--ping-timeout-ms", "400"]
 
 
-def server_env():
-    """The environment for a server: under ASan, ignore libwebsockets' own
-    leak on a failed start (see lsan.supp)."""
+def server_env(**extra):
+    """The environment for a server, plus extra: under ASan, ignore
+    libwebsockets' own leak on a failed start (see lsan.supp); never the
+    NOTIFY_SOCKET of a systemd that runs the tests."""
     env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    env.update(extra)
     supp = f"suppressions={Path(__file__).resolve().parent / 'lsan.supp'}"
     env["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"), supp]))
     return env
@@ -85,7 +88,10 @@ class Server:
 
     # -- life -------------------------------------------------------------
     def start(self, timeout=10.0):
-        cmd = [BIN, "--port", "0", "--db", self.db] + self.args
+        # SIGTERM drains over --drain-window-ms (10 s by default): the stop at
+        # the end of a test closes every connection at once unless the test
+        # asks for a window (its own option, later, wins)
+        cmd = [BIN, "--port", "0", "--db", self.db, "--drain-window-ms", "0"] + self.args
         if self.tls:
             cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         self._stderr = open(self.stderr_path, "wb")

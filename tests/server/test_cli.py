@@ -1,6 +1,7 @@
 """The command line and the process: bad options exit 2 naming the option,
---help, JSON logs, SIGINT/SIGTERM closing every connection with 1001 and
-exiting 0, and the status monitor's events."""
+--help, JSON logs, SIGINT closing every connection with 1001 and SIGTERM
+with 1012 (a drain: test_drain.py) and exiting 0, and the status monitor's
+events."""
 
 import asyncio
 import json
@@ -26,6 +27,8 @@ from llserver import BIN, ROOT, closed_code, server_env, wait_until
     (["--json=yes"], "--json"),
     (["--log-level", "verbose"], "--log-level"),
     (["--log-level"], "--log-level"),
+    (["--drain-window-ms", "-1"], "--drain-window-ms"),
+    (["--drain-window-ms", "3600001"], "--drain-window-ms"),
 ])
 def test_bad_options_exit_2_naming_the_option(args, option):
     out = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=10,
@@ -41,8 +44,8 @@ def test_help_lists_every_option():
     assert out.returncode == 0
     for option in ("--host", "--port", "--ping-interval-ms", "--ping-timeout-ms", "--db",
                    "--auth-secret", "--admin-token", "--max-message-bytes", "--tls-cert",
-                   "--tls-key", "--down-after-ms", "--json", "--log-level", "--make-token",
-                   "--version"):
+                   "--tls-key", "--down-after-ms", "--drain-window-ms", "--json", "--log-level",
+                   "--make-token", "--version"):
         assert option in out.stdout
 
 
@@ -60,15 +63,15 @@ def test_version_prints_the_project_version_and_exits_0():
     assert out.stderr == ""
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_closes_connections_with_1001_and_exits_0(start_server, sig):
-    server = start_server()
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 1001), (signal.SIGTERM, 1012)])
+def test_a_signal_closes_connections_and_exits_0(start_server, sig, code):
+    server = start_server()  # --drain-window-ms 0: SIGTERM's drain closes all at once
 
     async def go():
         conns = [await server.connect("s", f"u{i}") for i in range(3)]
         await asyncio.to_thread(server.proc.send_signal, sig)
         codes = await asyncio.gather(*(closed_code(ws) for ws in conns))
-        assert codes == [1001, 1001, 1001]
+        assert codes == [code, code, code]
     asyncio.run(go())
     assert server.stop(sig) == 0
 

@@ -133,19 +133,23 @@ def test_a_hang_up_is_logged_as_1006(start_server):
     assert "detail" not in closed
 
 
-def test_a_shutdown_is_logged_for_every_connection(start_server):
+@pytest.mark.parametrize("sig, code, detail", [
+    (signal.SIGINT, 1001, "server shutting down"),
+    (signal.SIGTERM, 1012, "service restart"),  # the drain (--drain-window-ms 0 here)
+])
+def test_a_shutdown_is_logged_for_every_connection(start_server, sig, code, detail):
     server = start_server("--json")
 
     async def go():
         conns = [await server.connect("s", f"u{i}") for i in range(2)]
-        await asyncio.to_thread(server.proc.send_signal, signal.SIGTERM)
-        assert await asyncio.gather(*(closed_code(ws) for ws in conns)) == [1001, 1001]
+        await asyncio.to_thread(server.proc.send_signal, sig)
+        assert await asyncio.gather(*(closed_code(ws) for ws in conns)) == [code, code]
     asyncio.run(go())
     assert server.stop() == 0
     for user in ("u0", "u1"):
         closed = closed_line(server, user, timeout=0)
         assert (closed["code"], closed["reason"], closed["detail"]) == \
-            (1001, "server_shutdown", "server shutting down")
+            (code, "server_shutdown", detail)
 
 
 def test_fault_modes_are_logged_as_such(server):

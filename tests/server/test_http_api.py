@@ -21,6 +21,7 @@ def test_health_says_online_with_a_count_and_a_timestamp(server):
     assert status == 200
     assert headers["content-type"] == "application/json"
     assert body["online"] is True
+    assert body["draining"] is False  # True during SIGTERM's drain (test_drain.py)
     assert body["active_connections"] == 0
     now = datetime.datetime.utcnow()
     assert abs((iso(body["timestamp"]) - now).total_seconds()) < 60

@@ -219,6 +219,28 @@ static void log_level_takes_the_four_level_names(void **state)
     assert_non_null(strstr(err, "--log-level"));
 }
 
+static void drain_window_defaults_to_10_s_and_is_checked(void **state)
+{
+    (void)state;
+    srv_opts o;
+    char err[256];
+    char *argv[] = {"lifeline-server"};
+    assert_int_equal(parse(&o, err, 1, argv), 0);
+    assert_int_equal(o.drain_window_ms, 10000);
+    assert_int_equal(PARSE(&o, err, "--drain-window-ms", "0"), 0);
+    assert_int_equal(o.drain_window_ms, 0);
+    assert_int_equal(PARSE(&o, err, "--drain-window-ms=3600000"), 0);
+    assert_int_equal(o.drain_window_ms, 3600000);
+    /* given twice, the last counts (the test suite's default, then a test's own) */
+    assert_int_equal(PARSE(&o, err, "--drain-window-ms", "0", "--drain-window-ms", "2000"), 0);
+    assert_int_equal(o.drain_window_ms, 2000);
+    const char *bad[] = {"-1", "3600001", "10s", "", "1e4"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(PARSE(&o, err, "--drain-window-ms", (char *)bad[i]), -1);
+        assert_non_null(strstr(err, "--drain-window-ms: expected an integer in 0..3600000"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +255,7 @@ int main(void)
         cmocka_unit_test(help_is_a_mode),
         cmocka_unit_test(version_is_a_mode),
         cmocka_unit_test(log_level_takes_the_four_level_names),
+        cmocka_unit_test(drain_window_defaults_to_10_s_and_is_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
