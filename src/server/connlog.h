@@ -26,6 +26,9 @@ typedef enum srv_close_cause {
     SRV_CLOSE_REPLACED,     /* "session_replaced": its lifeline.v1 session resumed on another (1008) */
 } srv_close_cause;
 
+/* How many causes there are (the metrics count closes by cause). */
+#define SRV_CLOSE_CAUSE_COUNT ((int)SRV_CLOSE_REPLACED + 1)
+
 /* The "reason" word of a cause. */
 const char *srv_close_cause_name(srv_close_cause cause);
 
