@@ -189,6 +189,7 @@ static int store_broadcast(srv_server *s, const srv_api_request *req, srv_api_re
     if (!m)
         return error(r, 500, "out of memory");
     size_t n = srv_store_send(s, req->param, NULL, m);
+    s->reg.stats.deliveries += n;
     srv_msg_unref(m);
     cJSON *o = cJSON_CreateObject();
     if (o)

@@ -238,6 +238,8 @@ static void closed(srv_server *s, srv_session *pss)
         announce(s, c, "user_left");
     int64_t now = srv_clock_mono_ms();
     log_closed(s, c, now);
+    if (c->cause < SRV_CLOSE_CAUSE_COUNT)
+        s->reg.stats.closed[c->cause]++;
     srv_v1_close(s, c); /* after user_left, which its own session does not get */
     srv_registry_close(&s->reg, c, now);
     if (!s->destroying)
@@ -278,7 +280,7 @@ void srv_ws_app_message(srv_server *s, srv_conn *c, const unsigned char *data, s
     if (reply)
         srv_conn_send(s, c, reply);
     if (broadcast)
-        srv_store_send(s, c->store->name, c, broadcast);
+        s->reg.stats.deliveries += srv_store_send(s, c->store->name, c, broadcast);
     srv_msg_unref(reply);
     srv_msg_unref(broadcast);
 }
@@ -289,6 +291,7 @@ static int handle_message(srv_server *s, srv_conn *c, const unsigned char *data,
                           bool binary)
 {
     s->reg.stats.messages_in++;
+    s->reg.stats.bytes_in += len;
     srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
     if (c->dlv)
         return srv_v1_message(s, c, data, len, binary);
