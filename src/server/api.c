@@ -1,12 +1,15 @@
 /* The HTTP API's handlers; see api.h. */
 #include "server/api.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
 
+#include "lifeline/lifeline.h"
 #include "server/clock.h"
 #include "server/isotime.h"
+#include "server/metrics.h"
 #include "server/names.h"
 #include "server/protocol.h"
 
@@ -148,6 +151,65 @@ static int stats(srv_server *s, srv_api_response *r)
     return reply(r, 200, o);
 }
 
+/* The stores being gathered for the metrics. */
+typedef struct store_list {
+    srv_metrics_store *v;
+    size_t n, cap;
+} store_list;
+
+static void list_store(const char *key, void *value, void *ctx)
+{
+    (void)key;
+    const srv_store *st = value;
+    store_list *l = ctx;
+    if (l->n < l->cap)
+        l->v[l->n++] = (srv_metrics_store){st->name, st->count};
+}
+
+_Static_assert(SRV_METRICS_CHANNELS == SRV_ALERT_CHANNELS, "the same alert channels");
+
+/* GET /metrics: the figures as Prometheus text (metrics.c). */
+static int metrics(srv_server *s, srv_api_response *r)
+{
+    const srv_stats *st = &s->reg.stats;
+    int64_t mono = srv_clock_mono_ms();
+    srv_metrics m = {
+        .version = LIFELINE_VERSION_STRING,
+        .start_time_ms = srv_clock_wall_ms() - (mono - s->started_mono),
+        .connections_open = st->active,
+        .connections_accepted = st->total,
+        .max_stores = (size_t)s->opt.metrics_max_stores,
+        .messages_in = st->messages_in,
+        .messages_out = st->messages_out,
+        .bytes_in = st->bytes_in,
+        .bytes_out = st->bytes_out,
+        .deliveries = st->deliveries,
+        .fault_mode = s->fault.mode,
+        .db_errors = srv_db_error_count(s->db),
+        .v1 = s->dlv.stats,
+    };
+    memcpy(m.connections_closed, st->closed, sizeof(m.connections_closed));
+    srv_alerts_counts(&s->alerts, m.alerts_sent, m.alerts_failed);
+    store_list l = {.cap = s->reg.stores.count};
+    l.v = l.cap ? malloc(l.cap * sizeof(*l.v)) : NULL;
+    if (l.cap && !l.v)
+        return error(r, 500, "out of memory");
+    srv_map_each(&s->reg.stores, list_store, &l);
+    m.stores = l.v;
+    m.store_count = l.n;
+    size_t len = srv_metrics_render(&m, NULL, 0);
+    char *text = cJSON_malloc(len + 1); /* freed with the other bodies, by cJSON_free */
+    if (text)
+        srv_metrics_render(&m, text, len + 1);
+    free(l.v);
+    if (!text)
+        return error(r, 500, "out of memory");
+    r->status = 200;
+    r->body = text;
+    r->ctype = SRV_METRICS_CONTENT_TYPE;
+    return 0;
+}
+
 static int user(srv_server *s, const char *name, srv_api_response *r)
 {
     char store[SRV_NAME_MAX + 1];
@@ -252,6 +314,8 @@ static int dispatch(srv_server *s, const srv_api_request *req, srv_api_response 
         return fault_set(s, req, resp);
     case SRV_ROUTE_FAULT_GET:
         return fault_get(s, resp);
+    case SRV_ROUTE_METRICS:
+        return metrics(s, resp);
     case SRV_ROUTE_WS_PLAIN:
         resp->hname = "Upgrade";
         snprintf(resp->hvalue, sizeof(resp->hvalue), "websocket");

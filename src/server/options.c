@@ -4,6 +4,7 @@
 #include "server/options.h"
 
 #include "server/delivery.h"
+#include "server/metrics.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -68,6 +69,9 @@ static const opt_spec specs[] = {
     {"instance", OPT_STR, FIELD(instance), 0, 0,
      "this instance's id in the cluster, 1-64 of A-Z a-z 0-9 . _ : - (default: host\n"
      "      name:port)"},
+    {"metrics-max-stores", OPT_I64, FIELD(metrics_max_stores), 0, SRV_METRICS_MAX_STORES_MAX,
+     "GET /metrics: a series for each of the stores with the most connections, at most\n"
+     "      this many; the others are summed (default 100)"},
     {"json", OPT_FLAG, FIELD(json_logs), 0, 0, "log JSON lines instead of text"},
     {"log-level", OPT_LEVEL, FIELD(log_level), 0, 0,
      "error, warn, info or debug: the least severe lines logged (default info, which\n"
@@ -102,6 +106,7 @@ void srv_opts_init(srv_opts *o)
     o->ack_every = SRV_DLV_DEFAULT_ACK_EVERY;
     o->ack_delay_ms = SRV_DLV_DEFAULT_ACK_DELAY_MS;
     o->max_sessions = SRV_DLV_DEFAULT_MAX_SESSIONS;
+    o->metrics_max_stores = SRV_METRICS_DEFAULT_MAX_STORES;
     o->log_level = SRV_LOG_INFO;
 }
 

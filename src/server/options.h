@@ -52,6 +52,7 @@ typedef struct srv_opts {
     bool journal;               /* keep every accepted client message in the database */
     const char *redis_url;      /* NULL: no cluster (cluster.h) */
     const char *instance;       /* the instance's id in the cluster; NULL: host name:port */
+    int64_t metrics_max_stores; /* GET /metrics names at most this many stores */
     bool json_logs;
     srv_log_level log_level;    /* lines below it are not written */
     /* alert channels, from the environment (main.c) */

@@ -148,6 +148,25 @@ static void delivery_options_default_as_the_protocol_says_and_are_checked(void *
     assert_int_equal(PARSE(&o, err, "--journal=yes"), -1);
 }
 
+static void metrics_max_stores_defaults_to_100_and_is_checked(void **state)
+{
+    (void)state;
+    srv_opts o;
+    char err[256];
+    char *argv[] = {"lifeline-server"};
+    assert_int_equal(parse(&o, err, 1, argv), 0);
+    assert_int_equal(o.metrics_max_stores, 100);
+    assert_int_equal(PARSE(&o, err, "--metrics-max-stores", "0"), 0);
+    assert_int_equal(o.metrics_max_stores, 0);
+    assert_int_equal(PARSE(&o, err, "--metrics-max-stores=100000"), 0);
+    assert_int_equal(o.metrics_max_stores, 100000);
+    const char *bad[] = {"-1", "100001", "ten", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(PARSE(&o, err, "--metrics-max-stores", (char *)bad[i]), -1);
+        assert_non_null(strstr(err, "--metrics-max-stores: expected an integer in 0..100000"));
+    }
+}
+
 static void tls_needs_both_files(void **state)
 {
     (void)state;
@@ -228,6 +247,7 @@ int main(void)
         cmocka_unit_test(unknown_missing_and_stray_arguments_are_errors),
         cmocka_unit_test(max_users_defaults_to_100000_and_is_checked),
         cmocka_unit_test(delivery_options_default_as_the_protocol_says_and_are_checked),
+        cmocka_unit_test(metrics_max_stores_defaults_to_100_and_is_checked),
         cmocka_unit_test(tls_needs_both_files),
         cmocka_unit_test(make_token_needs_user_store_and_secret),
         cmocka_unit_test(help_is_a_mode),
