@@ -184,6 +184,7 @@ static int metrics(srv_server *s, srv_api_response *r)
         .bytes_in = st->bytes_in,
         .bytes_out = st->bytes_out,
         .deliveries = st->deliveries,
+        .rate_limited = st->rate_limited,
         .fault_mode = s->fault.mode,
         .db_errors = srv_db_error_count(s->db),
         .v1 = s->dlv.stats,

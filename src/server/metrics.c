@@ -200,6 +200,9 @@ size_t srv_metrics_render(srv_metrics *m, char *buf, size_t cap)
            "members of a store, lifeline.v1 sessions without a connection included.",
            m->deliveries);
 
+    single(w, "lifeline_server_rate_limited_messages_total", "counter",
+           "Messages of plain connections dropped over --rate-limit.", m->rate_limited);
+
     family(w, "lifeline_server_fault_mode", "gauge",
            "The fault injection mode in force: 1 for it, 0 for the others.");
     for (int f = 0; f < SRV_FAULT_MODE_COUNT; f++) {

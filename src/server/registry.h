@@ -16,6 +16,7 @@
 #include "server/names.h"
 #include "server/outq.h"
 #include "server/ping.h"
+#include "server/ratelimit.h"
 #include "server/stats.h"
 #include "proto/ws_utf8.h"
 
@@ -56,6 +57,7 @@ typedef struct srv_conn {
     int64_t closing_ms;            /* monotonic; when the close began */
     srv_ping ping;
     srv_gate gate;
+    srv_rl rl;                     /* --rate-limit's buckets */
     uint16_t close_code;           /* non-zero: closing with this code */
     const char *close_reason;      /* static text */
     const char *fail_soon;         /* a broken frame seen: fail with 1002 and this */

@@ -204,6 +204,7 @@ static int established(srv_server *s, struct lws *wsi, srv_session *pss)
     log_opened(s, c, &id);
     srv_tap_watch(s, c);
     srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+    srv_rl_init(&c->rl, &s->opt.rate_limit, now);
     if (s->fault.mode == SRV_FAULT_ACCEPT_THEN_CLOSE) {
         c->names = names_copy(&id);
         srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "accept_then_close", SRV_CLOSE_FAULT);
@@ -285,6 +286,48 @@ void srv_ws_app_message(srv_server *s, srv_conn *c, const unsigned char *data, s
     srv_msg_unref(broadcast);
 }
 
+/* rate_limited: c went on sending over the limit; its identity for the
+ * log, with what it did. */
+static void log_abuse(srv_server *s, const srv_conn *c)
+{
+    if (!srv_log_enabled(&s->log, SRV_LOG_WARN))
+        return;
+    srv_conn_who who = who_of(c);
+    cJSON *f = srv_connlog_opened(&who); /* id, user, store, peer */
+    if (f) {
+        cJSON_AddNumberToObject(f, "dropped", (double)c->rl.dropped);
+        cJSON_AddNumberToObject(f, "over_ms", (double)(c->rl.drop_ms - c->rl.streak_ms));
+    }
+    srv_log_emit(&s->log, SRV_LOG_WARN, "rate_limited", f);
+}
+
+/* --rate-limit for a message of len bytes from c, a plain connection:
+ * true to handle it. Over the limit it is dropped; the sender gets an
+ * error at most once a second, and is closed with 1008 once it has been
+ * over the limit for --rate-limit-close-ms. */
+static bool within_rate(srv_server *s, srv_conn *c, size_t len)
+{
+    switch (srv_rl_take(&c->rl, &s->opt.rate_limit, len, srv_clock_mono_ms())) {
+    case SRV_RL_PASS:
+        return true;
+    case SRV_RL_DROP_NOTIFY: {
+        srv_msg *m = srv_msg_from_text(srv_proto_error("rate limited"));
+        srv_conn_send(s, c, m);
+        srv_msg_unref(m);
+        break;
+    }
+    case SRV_RL_DROP:
+        break;
+    case SRV_RL_ABUSE:
+        log_abuse(s, c);
+        srv_conn_close(s, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limited",
+                       SRV_CLOSE_RATE_LIMITED);
+        break;
+    }
+    s->reg.stats.rate_limited++;
+    return false;
+}
+
 /* One complete message from c (a text message is valid UTF-8). Returns
  * what the receive callback returns. */
 static int handle_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
@@ -295,6 +338,8 @@ static int handle_message(srv_server *s, srv_conn *c, const unsigned char *data,
     srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
     if (c->dlv)
         return srv_v1_message(s, c, data, len, binary);
+    if (srv_rl_enabled(&s->opt.rate_limit) && !within_rate(s, c, len))
+        return 0;
     srv_ws_app_message(s, c, data, len, binary);
     return 0;
 }

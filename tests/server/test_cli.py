@@ -26,6 +26,10 @@ from llserver import BIN, ROOT, closed_code, server_env, wait_until
     (["--json=yes"], "--json"),
     (["--log-level", "verbose"], "--log-level"),
     (["--log-level"], "--log-level"),
+    (["--rate-limit", "fast"], "--rate-limit"),
+    (["--rate-limit", "10:0"], "--rate-limit"),
+    (["--rate-limit-close-ms", "100"], "--rate-limit-close-ms"),
+    (["--metrics-max-stores", "-1"], "--metrics-max-stores"),
 ])
 def test_bad_options_exit_2_naming_the_option(args, option):
     out = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=10,
@@ -42,7 +46,8 @@ def test_help_lists_every_option():
     for option in ("--host", "--port", "--ping-interval-ms", "--ping-timeout-ms", "--db",
                    "--auth-secret", "--admin-token", "--max-message-bytes", "--tls-cert",
                    "--tls-key", "--down-after-ms", "--json", "--log-level", "--make-token",
-                   "--version"):
+                   "--version", "--rate-limit", "--rate-limit-burst-ms", "--rate-limit-close-ms",
+                   "--metrics-max-stores"):
         assert option in out.stdout
 
 

@@ -145,6 +145,7 @@ static void figures_land_in_their_metrics(void **state)
         .bytes_in = 13,
         .bytes_out = UINT64_MAX,
         .deliveries = 14,
+        .rate_limited = 17,
         .fault_mode = SRV_FAULT_DELAY_PONGS,
         .db_errors = 2,
         .alerts_sent = {3, 4},
@@ -154,6 +155,7 @@ static void figures_land_in_their_metrics(void **state)
     };
     m.connections_closed[SRV_CLOSE_SLOW_READER] = 15;
     m.connections_closed[SRV_CLOSE_PING_TIMEOUT] = 16;
+    m.connections_closed[SRV_CLOSE_RATE_LIMITED] = 18;
     const char *t = render(&m);
     has_line(t, "lifeline_server_start_time_seconds 1764112026.969");
     has_line(t, "lifeline_server_connections_open 4");
@@ -161,11 +163,13 @@ static void figures_land_in_their_metrics(void **state)
     has_line(t, "lifeline_server_connections_closed_total{reason=\"slow_reader\"} 15");
     has_line(t, "lifeline_server_connections_closed_total{reason=\"ping_timeout\"} 16");
     has_line(t, "lifeline_server_connections_closed_total{reason=\"hangup\"} 0");
+    has_line(t, "lifeline_server_connections_closed_total{reason=\"rate_limited\"} 18");
     has_line(t, "lifeline_server_messages_received_total 11");
     has_line(t, "lifeline_server_messages_sent_total 12");
     has_line(t, "lifeline_server_received_bytes_total 13");
     has_line(t, "lifeline_server_sent_bytes_total 18446744073709551615");
     has_line(t, "lifeline_server_deliveries_total 14");
+    has_line(t, "lifeline_server_rate_limited_messages_total 17");
     has_line(t, "lifeline_server_fault_mode{mode=\"delay_pongs\"} 1");
     has_line(t, "lifeline_server_fault_mode{mode=\"none\"} 0");
     has_line(t, "lifeline_server_database_errors_total 2");
