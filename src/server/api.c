@@ -185,6 +185,7 @@ static int metrics(srv_server *s, srv_api_response *r)
         .bytes_out = st->bytes_out,
         .deliveries = st->deliveries,
         .rate_limited = st->rate_limited,
+        .rate_limit_pauses = st->rate_limit_pauses,
         .fault_mode = s->fault.mode,
         .db_errors = srv_db_error_count(s->db),
         .v1 = s->dlv.stats,

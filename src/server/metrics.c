@@ -202,6 +202,9 @@ size_t srv_metrics_render(srv_metrics *m, char *buf, size_t cap)
 
     single(w, "lifeline_server_rate_limited_messages_total", "counter",
            "Messages of plain connections dropped over --rate-limit.", m->rate_limited);
+    single(w, "lifeline_server_rate_limit_pauses_total", "counter",
+           "Times a lifeline.v1 connection's reading was paused by --rate-limit.",
+           m->rate_limit_pauses);
 
     family(w, "lifeline_server_fault_mode", "gauge",
            "The fault injection mode in force: 1 for it, 0 for the others.");

@@ -43,6 +43,7 @@ typedef struct srv_metrics {
     uint64_t bytes_in, bytes_out;       /* their payload bytes */
     uint64_t deliveries;            /* broadcast copies queued for a store's members */
     uint64_t rate_limited;          /* messages dropped over --rate-limit */
+    uint64_t rate_limit_pauses;     /* lifeline.v1 connections' reading paused by it */
     srv_fault_mode fault_mode;      /* the mode in force */
     uint64_t db_errors;             /* failed SQLite calls */
     uint64_t alerts_sent[SRV_METRICS_CHANNELS];   /* delivered, by channel */

@@ -82,8 +82,8 @@ static const opt_spec specs[] = {
      "      this many; the others are summed (default 100)"},
     {"rate-limit", OPT_RATE, FIELD(rate_limit), 0, 0,
      "MESSAGES[/s][:BYTES[/s]]: each connection may send this many messages (and\n"
-     "      bytes) a second; messages over it are dropped (lifeline.v1 connections\n"
-     "      are not limited) (default: no limit)"},
+     "      bytes) a second; plain connections' messages over it are dropped,\n"
+     "      lifeline.v1 connections are read more slowly (default: no limit)"},
     {"rate-limit-burst-ms", OPT_I64, FIELD(rate_limit.burst_ms), 1, SRV_RL_BURST_MS_MAX,
      "with --rate-limit: a connection may send this long's worth at once (default 1000)"},
     {"rate-limit-close-ms", OPT_I64, FIELD(rate_limit.close_after_ms), 0,

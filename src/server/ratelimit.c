@@ -105,18 +105,27 @@ static int64_t wait_ms(int64_t deficit, int64_t rate)
     return deficit <= 0 ? 0 : (deficit + rate - 1) / rate;
 }
 
+int64_t srv_rl_wait(srv_rl *rl, const srv_rl_cfg *cfg, int64_t now)
+{
+    if (!srv_rl_enabled(cfg))
+        return 0;
+    refill_all(rl, cfg, now);
+    int64_t wait = wait_ms(1000 - rl->msgs, cfg->msgs_per_s);
+    if (cfg->bytes_per_s > 0) {
+        int64_t wb = wait_ms(-rl->bytes, cfg->bytes_per_s);
+        if (wb > wait)
+            wait = wb;
+    }
+    return wait;
+}
+
 int64_t srv_rl_charge(srv_rl *rl, const srv_rl_cfg *cfg, size_t len, int64_t now)
 {
     if (!srv_rl_enabled(cfg))
         return 0;
     refill_all(rl, cfg, now);
     rl->msgs -= 1000;
-    int64_t wait = wait_ms(1000 - rl->msgs, cfg->msgs_per_s);
-    if (cfg->bytes_per_s > 0) {
+    if (cfg->bytes_per_s > 0)
         rl->bytes -= cost_bytes(len);
-        int64_t wb = wait_ms(-rl->bytes, cfg->bytes_per_s);
-        if (wb > wait)
-            wait = wb;
-    }
-    return wait;
+    return srv_rl_wait(rl, cfg, now);
 }

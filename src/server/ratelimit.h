@@ -81,4 +81,8 @@ srv_rl_verdict srv_rl_take(srv_rl *rl, const srv_rl_cfg *cfg, size_t len, int64_
  * reading may go on. */
 int64_t srv_rl_charge(srv_rl *rl, const srv_rl_cfg *cfg, size_t len, int64_t now);
 
+/* How long from now until the buckets hold a message again (and no byte
+ * debt), in ms: 0 when reading may go on. Takes nothing. */
+int64_t srv_rl_wait(srv_rl *rl, const srv_rl_cfg *cfg, int64_t now);
+
 #endif

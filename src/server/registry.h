@@ -77,6 +77,7 @@ typedef struct srv_conn {
     unsigned lws_closing : 1;      /* libwebsockets has begun the close */
     unsigned reap_runs : 2;        /* the reaper's progress (conn.c) */
     unsigned announced : 1;        /* user_joined was sent for it: user_left will be */
+    unsigned rl_paused : 1;        /* its input is off until --rate-limit's buckets refill */
     ll_utf8_stream rx_utf8;        /* the text message being received, so far */
 } srv_conn;
 

@@ -19,6 +19,7 @@ typedef struct srv_stats {
     uint64_t bytes_out;      /* and of those written */
     uint64_t deliveries;     /* broadcast copies queued for a store's members */
     uint64_t rate_limited;   /* messages dropped over --rate-limit */
+    uint64_t rate_limit_pauses; /* lifeline.v1 connections' reading paused by --rate-limit */
     uint64_t closed[SRV_CLOSE_CAUSE_COUNT]; /* connections ended, by srv_close_cause */
     int64_t closed_ms_sum;   /* summed lengths of closed connections */
     int64_t open_start_sum;  /* summed start times of open connections */

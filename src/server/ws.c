@@ -328,6 +328,55 @@ static bool within_rate(srv_server *s, srv_conn *c, size_t len)
     return false;
 }
 
+/* Holds c's input for wait ms (its --rate-limit pause), looking again
+ * after a ping interval at most. Its pongs wait behind its units, unread:
+ * the heartbeat starts afresh at each look, so a paused connection is not
+ * pinged (its units said it is alive) and never times out for it. */
+static void hold_for(srv_server *s, srv_conn *c, int64_t now, int64_t wait)
+{
+    if (wait > s->opt.ping_interval_ms)
+        wait = s->opt.ping_interval_ms;
+    srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+    lws_set_timer_usecs(c->wsi, (lws_usec_t)wait * LWS_US_PER_MS); /* then unpause */
+}
+
+/* --rate-limit for c, a lifeline.v1 connection, after its unit of len
+ * bytes was handled: its input stops for as long as the buckets need to
+ * hold a message again. A unit is never dropped: its number would be
+ * missing, a gap. */
+static void pace(srv_server *s, srv_conn *c, size_t len)
+{
+    int64_t now = srv_clock_mono_ms();
+    int64_t wait = srv_rl_charge(&c->rl, &s->opt.rate_limit, len, now);
+    if (!wait || c->close_code || c->failing)
+        return;
+    if (!c->rl_paused)
+        s->reg.stats.rate_limit_pauses++;
+    c->rl_paused = 1;
+    srv_conn_set_rx(c, false); /* libwebsockets keeps what it read past this unit */
+    hold_for(s, c, now, wait);
+}
+
+/* LWS_CALLBACK_TIMER on c: its --rate-limit pause may be over. */
+static void unpause(srv_server *s, srv_conn *c)
+{
+    if (!c->rl_paused)
+        return;
+    int64_t now = srv_clock_mono_ms();
+    int64_t wait = srv_rl_wait(&c->rl, &s->opt.rate_limit, now);
+    if (wait && !c->close_code) {
+        hold_for(s, c, now, wait); /* a debt longer than a ping interval */
+        return;
+    }
+    c->rl_paused = 0;
+    srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+    /* a closing connection reads already; a fault mode that holds its
+     * input lets it go itself */
+    if (c->close_code || c->blackholed || s->fault.mode == SRV_FAULT_DELAY_PONGS)
+        return;
+    srv_conn_set_rx(c, true);
+}
+
 /* One complete message from c (a text message is valid UTF-8). Returns
  * what the receive callback returns. */
 static int handle_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t len,
@@ -336,8 +385,12 @@ static int handle_message(srv_server *s, srv_conn *c, const unsigned char *data,
     s->reg.stats.messages_in++;
     s->reg.stats.bytes_in += len;
     srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
-    if (c->dlv)
-        return srv_v1_message(s, c, data, len, binary);
+    if (c->dlv) {
+        int rc = srv_v1_message(s, c, data, len, binary);
+        if (!rc && srv_rl_enabled(&s->opt.rate_limit))
+            pace(s, c, len);
+        return rc;
+    }
     if (srv_rl_enabled(&s->opt.rate_limit) && !within_rate(s, c, len))
         return 0;
     srv_ws_app_message(s, c, data, len, binary);
@@ -446,6 +499,10 @@ int srv_ws_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons re
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pss && pss->conn ? srv_conn_writeable(s, pss->conn) : 0;
+    case LWS_CALLBACK_TIMER:
+        if (pss && pss->conn)
+            unpause(s, pss->conn);
+        return 0;
     case LWS_CALLBACK_CLOSED:
         if (pss)
             closed(s, pss);

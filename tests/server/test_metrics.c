@@ -146,6 +146,7 @@ static void figures_land_in_their_metrics(void **state)
         .bytes_out = UINT64_MAX,
         .deliveries = 14,
         .rate_limited = 17,
+        .rate_limit_pauses = 19,
         .fault_mode = SRV_FAULT_DELAY_PONGS,
         .db_errors = 2,
         .alerts_sent = {3, 4},
@@ -170,6 +171,7 @@ static void figures_land_in_their_metrics(void **state)
     has_line(t, "lifeline_server_sent_bytes_total 18446744073709551615");
     has_line(t, "lifeline_server_deliveries_total 14");
     has_line(t, "lifeline_server_rate_limited_messages_total 17");
+    has_line(t, "lifeline_server_rate_limit_pauses_total 19");
     has_line(t, "lifeline_server_fault_mode{mode=\"delay_pongs\"} 1");
     has_line(t, "lifeline_server_fault_mode{mode=\"none\"} 0");
     has_line(t, "lifeline_server_database_errors_total 2");

@@ -17,6 +17,7 @@ from pathlib import Path
 import websockets
 
 from llserver import recv_until
+from v1client import Conn
 
 FLOODER = Path(__file__).resolve().parent / "flooder.py"
 STORE = "shop"
@@ -198,3 +199,68 @@ def test_the_same_flood_without_a_limit_for_comparison(start_server):
     assert done["errors"] == 0
     assert m.value("lifeline_server_rate_limited_messages_total") == 0
     assert m.value("lifeline_server_connections_closed_total", reason="rate_limited") == 0
+
+
+def test_a_lifeline_v1_sender_over_the_limit_is_read_more_slowly_and_loses_nothing(start_server):
+    """lifeline.v1 numbers every unit: one dropped would be a gap. So over
+    the limit the server reads the connection more slowly instead."""
+    rate, n = 20, 60
+    server = start_server("--rate-limit", str(rate))
+
+    async def go():
+        c = await Conn.open(server, STORE, "till")  # its hello is the first unit
+        t0 = time.monotonic()
+        for i in range(n):
+            await c.send(json.dumps({"type": "echo", "data": i}))
+        echoes = []
+        while len(echoes) < n:
+            _, payload = await c.recv_data(timeout=10)
+            echoes.append(json.loads(payload)["data"])
+        elapsed = time.monotonic() - t0
+        await c.wait_acked(n, timeout=10)
+        m = await asyncio.to_thread(server.metrics)
+        await c.close()
+        return elapsed, echoes, m
+
+    elapsed, echoes, m = asyncio.run(go())
+    pauses = int(m.value("lifeline_server_rate_limit_pauses_total"))
+    print(f"\nlifeline.v1 at {rate}/s: {n} units echoed in {elapsed:.2f} s, {pauses} pauses")
+    assert echoes == list(range(n))  # every unit handled, once, in order: none dropped
+    assert m.value("lifeline_server_v1_messages_acknowledged_total") == n
+    # read no faster than the limit: the burst (20, the hello among them),
+    # then 20 a second, so the 61st unit no sooner than 2.05 s in
+    assert elapsed >= (n + 1 - rate) / rate - 0.1
+    assert pauses >= 1
+    assert m.value("lifeline_server_rate_limited_messages_total") == 0
+    assert m.value("lifeline_server_connections_closed_total", reason="rate_limited") == 0
+
+
+def test_a_lifeline_v1_byte_debt_holds_the_connection_without_a_ping_timeout(start_server):
+    """A unit larger than the byte bucket leaves a debt of seconds: the next
+    unit waits for it, and the connection, not read meanwhile (its pongs
+    unread), is not closed for a ping timeout (interval 200 ms, timeout 1 s)."""
+    server = start_server("--rate-limit", "1000:1000")  # 1000 bytes a second
+
+    async def go():
+        c = await Conn.open(server, STORE, "till")
+        big = json.dumps({"type": "echo", "data": "x" * 5000})
+        t0 = time.monotonic()
+        await c.send(big)
+        await c.send(json.dumps({"type": "echo", "data": "after"}))
+        first = await c.recv_data(timeout=10)
+        second = await c.recv_data(timeout=15)
+        elapsed = time.monotonic() - t0
+        m = await asyncio.to_thread(server.metrics)
+        await c.close()
+        return first, second, elapsed, m
+
+    first, second, elapsed, m = asyncio.run(go())
+    print(f"\nlifeline.v1 at 1000 B/s: the unit after a {5000 + 30} B one read {elapsed:.2f} s later")
+    assert json.loads(first[1])["data"] == "x" * 5000
+    assert json.loads(second[1]) == {"type": "echo", "data": "after"}
+    # the bucket (1000 B, less the hello) owed about 4 s for the big unit
+    assert elapsed >= 3.9
+    closed = {dict(k)["reason"]: v for k, v in
+              m.samples("lifeline_server_connections_closed_total").items() if v}
+    assert closed == {}, closed  # no ping timeout: still open
+    assert m.value("lifeline_server_connections_open") == 1

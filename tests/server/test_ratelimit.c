@@ -215,6 +215,27 @@ static void charging_says_how_long_to_stop_reading(void **state)
     assert_int_equal(rl.dropped, 0); /* nothing is ever dropped */
 }
 
+static void the_wait_counts_down_and_takes_nothing(void **state)
+{
+    (void)state;
+    srv_rl_cfg c = cfg_of(1000, 1000);
+    srv_rl rl;
+    srv_rl_init(&rl, &c, 0);
+    assert_int_equal(srv_rl_wait(&rl, &c, 0), 0);
+    assert_int_equal(srv_rl_charge(&rl, &c, 5000, 0), 4000);
+    assert_int_equal(srv_rl_wait(&rl, &c, 0), 4000);
+    assert_int_equal(srv_rl_wait(&rl, &c, 1500), 2500); /* asking again takes nothing */
+    assert_int_equal(srv_rl_wait(&rl, &c, 1500), 2500);
+    assert_int_equal(srv_rl_wait(&rl, &c, 4000), 0);
+    c = cfg_of(10, 0);
+    srv_rl_init(&rl, &c, 0);
+    for (int i = 0; i < 10; i++)
+        srv_rl_charge(&rl, &c, 1, 0);
+    assert_int_equal(srv_rl_wait(&rl, &c, 40), 60);
+    c.msgs_per_s = 0; /* off: never a wait */
+    assert_int_equal(srv_rl_wait(&rl, &c, 40), 0);
+}
+
 static void a_long_idle_fills_the_buckets_without_overflow(void **state)
 {
     (void)state;
@@ -244,6 +265,7 @@ int main(void)
         cmocka_unit_test(over_the_limit_for_close_after_ms_is_abuse),
         cmocka_unit_test(a_second_without_a_drop_starts_the_count_again),
         cmocka_unit_test(charging_says_how_long_to_stop_reading),
+        cmocka_unit_test(the_wait_counts_down_and_takes_nothing),
         cmocka_unit_test(a_long_idle_fills_the_buckets_without_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
