@@ -429,10 +429,6 @@ int srv_http_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return pss ? on_body_done(s, wsi, pss) : -1;
     case LWS_CALLBACK_TIMER:
-        /* every wsi timer comes here (loop.c): a WebSocket connection's is
-         * ws.c's, the end of a --rate-limit pause */
-        if (pss && pss->conn)
-            return srv_ws_callback(s, wsi, reason, pss, in, len);
         /* SRV_REQUEST_DEADLINE_MS passed with the body still coming */
         if (!pss || !pss->req)
             return 0;

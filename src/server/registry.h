@@ -90,6 +90,7 @@ typedef struct srv_registry {
     srv_conn *conns;    /* every connection, newest first */
     srv_user *dirty;    /* users to write at the next flush */
     size_t dirty_count;
+    size_t rl_paused;   /* connections paused by --rate-limit (ws.c, hold.c) */
     srv_stats stats;
     uint64_t last_id;          /* the newest connection's id */
     int64_t max_users;         /* users the database keeps; 0: no limit */

@@ -242,6 +242,8 @@ static void closed(srv_server *s, srv_session *pss)
     if (c->cause < SRV_CLOSE_CAUSE_COUNT)
         s->reg.stats.closed[c->cause]++;
     srv_v1_close(s, c); /* after user_left, which its own session does not get */
+    if (c->rl_paused)
+        s->reg.rl_paused--;
     srv_registry_close(&s->reg, c, now);
     if (!s->destroying)
         srv_server_check_monitor(s);
@@ -328,53 +330,26 @@ static bool within_rate(srv_server *s, srv_conn *c, size_t len)
     return false;
 }
 
-/* Holds c's input for wait ms (its --rate-limit pause), looking again
- * after a ping interval at most. Its pongs wait behind its units, unread:
- * the heartbeat starts afresh at each look, so a paused connection is not
- * pinged (its units said it is alive) and never times out for it. */
-static void hold_for(srv_server *s, srv_conn *c, int64_t now, int64_t wait)
-{
-    if (wait > s->opt.ping_interval_ms)
-        wait = s->opt.ping_interval_ms;
-    srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
-    lws_set_timer_usecs(c->wsi, (lws_usec_t)wait * LWS_US_PER_MS); /* then unpause */
-}
-
 /* --rate-limit for c, a lifeline.v1 connection, after its unit of len
- * bytes was handled: its input stops for as long as the buckets need to
- * hold a message again. A unit is never dropped: its number would be
- * missing, a gap. */
+ * bytes was handled: its input stops until the buckets hold a message
+ * again (hold.c's tick looks, every 10 ms while a connection is paused). A
+ * unit is never dropped: its number would be missing, a gap. Its pongs
+ * wait unread behind its units: the heartbeat starts afresh now and at
+ * each look, so a paused connection is not pinged (its units said it is
+ * alive) and never times out for it. */
 static void pace(srv_server *s, srv_conn *c, size_t len)
 {
     int64_t now = srv_clock_mono_ms();
-    int64_t wait = srv_rl_charge(&c->rl, &s->opt.rate_limit, len, now);
-    if (!wait || c->close_code || c->failing)
+    if (!srv_rl_charge(&c->rl, &s->opt.rate_limit, len, now) || c->close_code || c->failing)
         return;
-    if (!c->rl_paused)
-        s->reg.stats.rate_limit_pauses++;
-    c->rl_paused = 1;
-    srv_conn_set_rx(c, false); /* libwebsockets keeps what it read past this unit */
-    hold_for(s, c, now, wait);
-}
-
-/* LWS_CALLBACK_TIMER on c: its --rate-limit pause may be over. */
-static void unpause(srv_server *s, srv_conn *c)
-{
-    if (!c->rl_paused)
-        return;
-    int64_t now = srv_clock_mono_ms();
-    int64_t wait = srv_rl_wait(&c->rl, &s->opt.rate_limit, now);
-    if (wait && !c->close_code) {
-        hold_for(s, c, now, wait); /* a debt longer than a ping interval */
-        return;
-    }
-    c->rl_paused = 0;
     srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
-    /* a closing connection reads already; a fault mode that holds its
-     * input lets it go itself */
-    if (c->close_code || c->blackholed || s->fault.mode == SRV_FAULT_DELAY_PONGS)
+    srv_conn_set_rx(c, false); /* libwebsockets keeps what it read past this unit */
+    if (c->rl_paused)
         return;
-    srv_conn_set_rx(c, true);
+    c->rl_paused = 1;
+    s->reg.stats.rate_limit_pauses++;
+    if (s->reg.rl_paused++ == 0)
+        srv_server_kick(s); /* the tick goes fast from now on */
 }
 
 /* One complete message from c (a text message is valid UTF-8). Returns
@@ -499,10 +474,6 @@ int srv_ws_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons re
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pss && pss->conn ? srv_conn_writeable(s, pss->conn) : 0;
-    case LWS_CALLBACK_TIMER:
-        if (pss && pss->conn)
-            unpause(s, pss->conn);
-        return 0;
     case LWS_CALLBACK_CLOSED:
         if (pss)
             closed(s, pss);
