@@ -191,6 +191,16 @@ static int metrics(srv_server *s, srv_api_response *r)
         .v1 = s->dlv.stats,
     };
     memcpy(m.connections_closed, st->closed, sizeof(m.connections_closed));
+    if (s->cluster) {
+        const srv_cluster_stats *cs = srv_cluster_get_stats(s->cluster);
+        m.cluster = true;
+        m.redis_up = !strcmp(srv_cluster_state(s->cluster), "up");
+        m.cluster_published = cs->published;
+        m.cluster_received = cs->received;
+        m.cluster_dropped = cs->dropped;
+        m.redis_errors = cs->errors;
+        m.redis_reconnects = cs->reconnects;
+    }
     srv_alerts_counts(&s->alerts, m.alerts_sent, m.alerts_failed);
     store_list l = {.cap = s->reg.stores.count};
     l.v = l.cap ? malloc(l.cap * sizeof(*l.v)) : NULL;

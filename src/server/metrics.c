@@ -155,6 +155,24 @@ static void v1(out *o, const srv_dlv_stats *d)
            "lifeline.v1 sessions dropped past --max-sessions.", d->evicted);
 }
 
+/* --redis: the cluster's figures (cluster.h's srv_cluster_stats). */
+static void cluster(out *o, const srv_metrics *m)
+{
+    single(o, "lifeline_server_redis_up", "gauge",
+           "1 while both connections to Redis (--redis) are up, else 0.", m->redis_up);
+    single(o, "lifeline_server_redis_errors_total", "counter",
+           "Failed Redis connections and commands.", m->redis_errors);
+    single(o, "lifeline_server_redis_reconnects_total", "counter",
+           "Connections to Redis made again after a loss.", m->redis_reconnects);
+    single(o, "lifeline_server_cluster_frames_published_total", "counter",
+           "Store messages sent to the other instances through Redis.", m->cluster_published);
+    single(o, "lifeline_server_cluster_frames_received_total", "counter",
+           "Store messages of other instances delivered here.", m->cluster_received);
+    single(o, "lifeline_server_cluster_frames_dropped_total", "counter",
+           "Store messages not sent to the other instances: Redis down, or too many waiting.",
+           m->cluster_dropped);
+}
+
 size_t srv_metrics_render(srv_metrics *m, char *buf, size_t cap)
 {
     out o = {.p = buf, .room = cap ? cap - 1 : 0, .len = 0};
@@ -227,6 +245,8 @@ size_t srv_metrics_render(srv_metrics *m, char *buf, size_t cap)
         sample(w, "lifeline_server_alerts_total", m->alerts_failed[c], 2, failed);
     }
     v1(w, &m->v1);
+    if (m->cluster)
+        cluster(w, m);
 
     if (cap)
         buf[o.len < o.room ? o.len : o.room] = '\0';

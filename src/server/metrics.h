@@ -4,6 +4,7 @@
 #ifndef SRV_METRICS_H
 #define SRV_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,14 @@ typedef struct srv_metrics {
     uint64_t alerts_sent[SRV_METRICS_CHANNELS];   /* delivered, by channel */
     uint64_t alerts_failed[SRV_METRICS_CHANNELS]; /* given up or never queued */
     srv_dlv_stats v1;               /* lifeline.v1's figures */
+    /* --redis (cluster.h): shown only when cluster is true */
+    bool cluster;
+    bool redis_up;                  /* both connections to Redis are up */
+    uint64_t cluster_published;     /* frames sent to Redis */
+    uint64_t cluster_received;      /* frames of other instances delivered here */
+    uint64_t cluster_dropped;       /* frames not sent: Redis down, or too many waiting */
+    uint64_t redis_errors;          /* failed Redis connections and commands */
+    uint64_t redis_reconnects;      /* connections made again after a loss */
 } srv_metrics;
 
 /* Writes m as Prometheus text (0.0.4) into out, at most cap bytes with the

@@ -183,11 +183,36 @@ static void figures_land_in_their_metrics(void **state)
     has_line(t, "lifeline_server_v1_duplicates_total 8");
     has_line(t, "lifeline_server_v1_resumes_total{result=\"recovered\"} 1");
     has_line(t, "lifeline_server_v1_resumes_total{result=\"not_recovered\"} 2");
+    /* no cluster, no Redis figures */
+    assert_null(line_of(t, "# HELP lifeline_server_redis_up"));
+    assert_null(strstr(t, "lifeline_server_cluster_"));
     /* one mode is in force */
     size_t ones = 0;
     for (const char *p = t; (p = strstr(p, "lifeline_server_fault_mode{")); p++)
         ones += !strncmp(strchr(p, '}'), "} 1\n", 4);
     assert_int_equal(ones, 1);
+}
+
+static void with_redis_the_cluster_figures_are_there(void **state)
+{
+    (void)state;
+    srv_metrics m = {.cluster = true,
+                     .redis_up = true,
+                     .cluster_published = 1,
+                     .cluster_received = 2,
+                     .cluster_dropped = 3,
+                     .redis_errors = 4,
+                     .redis_reconnects = 5};
+    const char *t = render(&m);
+    has_line(t, "lifeline_server_redis_up 1");
+    has_line(t, "lifeline_server_redis_errors_total 4");
+    has_line(t, "lifeline_server_redis_reconnects_total 5");
+    has_line(t, "lifeline_server_cluster_frames_published_total 1");
+    has_line(t, "lifeline_server_cluster_frames_received_total 2");
+    has_line(t, "lifeline_server_cluster_frames_dropped_total 3");
+    m.redis_up = false;
+    t = render(&m);
+    has_line(t, "lifeline_server_redis_up 0");
 }
 
 static void a_short_buffer_gets_the_start_of_the_text_and_the_whole_length(void **state)
@@ -219,6 +244,7 @@ int main(void)
         cmocka_unit_test(the_stores_with_the_most_connections_are_named_and_the_rest_summed),
         cmocka_unit_test(under_the_bound_every_store_is_named_and_none_is_other),
         cmocka_unit_test(figures_land_in_their_metrics),
+        cmocka_unit_test(with_redis_the_cluster_figures_are_there),
         cmocka_unit_test(a_short_buffer_gets_the_start_of_the_text_and_the_whole_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
