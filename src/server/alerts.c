@@ -1,6 +1,7 @@
 /* See alerts.h. */
 #include "server/alerts.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +57,32 @@ static const char *event_kind_name(int kind)
     return srv_event_name((srv_event_kind)kind);
 }
 
+_Static_assert(LL_CHANNEL_DISCORD == 0 && LL_CHANNEL_SENDGRID == 1 && SRV_ALERT_CHANNELS == 2,
+               "the alert counters are indexed by ll_channel");
+
+/* Counts an outcome on channel (any thread). */
+static void count(srv_alerts *a, int channel, bool ok)
+{
+    if (channel < 0 || channel >= SRV_ALERT_CHANNELS)
+        return;
+    atomic_fetch_add_explicit(ok ? &a->sent[channel] : &a->failed[channel], 1,
+                              memory_order_relaxed);
+}
+
+void srv_alerts_counts(const srv_alerts *a, uint64_t *sent, uint64_t *failed)
+{
+    for (int c = 0; c < SRV_ALERT_CHANNELS; c++) {
+        sent[c] = atomic_load_explicit(&a->sent[c], memory_order_relaxed);
+        failed[c] = atomic_load_explicit(&a->failed[c], memory_order_relaxed);
+    }
+}
+
 /* The notifier's thread: one log line per delivery. The log writes each
  * line with one call, so lines from two threads do not mix. */
 static void on_done(void *ud, const ll_notify_result *r)
 {
     srv_alerts *a = ud;
+    count(a, r->channel, r->ok);
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "channel", ll_channel_name(r->channel));
     cJSON_AddStringToObject(f, "kind", event_kind_name(r->kind));
@@ -169,18 +191,22 @@ void srv_alerts_hook(const srv_event *ev, void *user_data)
         int rc = body ? ll_notifier_post(a->notifier, LL_CHANNEL_DISCORD, al.kind,
                                          a->cfg.discord_webhook_url, NULL, body)
                       : LIFELINE_ERR_NO_MEMORY;
-        if (rc)
+        if (rc) {
+            count(a, LL_CHANNEL_DISCORD, false);
             srv_log_msg(a->log, SRV_LOG_WARN, "alert", "discord %s alert not sent: %s",
                         event_kind_name(al.kind), notify_error(rc));
+        }
     }
     if (a->email) {
         char *body = srv_sendgrid_payload(&al, a->cfg.admin_email, a->cfg.from_email);
         int rc = body ? ll_notifier_post(a->notifier, LL_CHANNEL_SENDGRID, al.kind,
                                          a->cfg.sendgrid_api_url, a->cfg.sendgrid_api_key, body)
                       : LIFELINE_ERR_NO_MEMORY;
-        if (rc)
+        if (rc) {
+            count(a, LL_CHANNEL_SENDGRID, false);
             srv_log_msg(a->log, SRV_LOG_WARN, "alert", "email %s alert not sent: %s",
                         event_kind_name(al.kind), notify_error(rc));
+        }
     }
 }
 

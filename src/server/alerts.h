@@ -6,10 +6,16 @@
 #ifndef SRV_ALERTS_H
 #define SRV_ALERTS_H
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include "notify/notifier.h"
 #include "server/alert_cfg.h"
 #include "server/events.h"
 #include "server/log.h"
+
+/* Alert channels, by ll_channel: discord, email. */
+#define SRV_ALERT_CHANNELS 2
 
 typedef struct srv_alerts {
     srv_alert_cfg cfg;
@@ -17,6 +23,10 @@ typedef struct srv_alerts {
     ll_notifier *notifier;
     const srv_log *log;
     const char *host;
+    /* outcomes by ll_channel, counted on the notifier's thread too: read
+     * them with srv_alerts_counts */
+    _Atomic uint64_t sent[SRV_ALERT_CHANNELS];   /* delivered */
+    _Atomic uint64_t failed[SRV_ALERT_CHANNELS]; /* given up, or never queued */
 } srv_alerts;
 
 /* Fill cfg from the process environment (NULL or empty: unset). */
@@ -29,6 +39,10 @@ int srv_alerts_init(srv_alerts *a, const srv_alert_cfg *cfg, const srv_log *log,
 
 /* The event hook (srv_events_add): user_data is the srv_alerts. */
 void srv_alerts_hook(const srv_event *ev, void *user_data);
+
+/* The alerts sent and failed so far, by ll_channel, into sent[] and
+ * failed[] (SRV_ALERT_CHANNELS each). Threads: any. */
+void srv_alerts_counts(const srv_alerts *a, uint64_t *sent, uint64_t *failed);
 
 /* Deliver what is queued for at most wait_ms, then stop. */
 void srv_alerts_free(srv_alerts *a, int wait_ms);

@@ -1,12 +1,15 @@
 /* The HTTP API's handlers; see api.h. */
 #include "server/api.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
 
+#include "lifeline/lifeline.h"
 #include "server/clock.h"
 #include "server/isotime.h"
+#include "server/metrics.h"
 #include "server/names.h"
 #include "server/protocol.h"
 
@@ -149,6 +152,77 @@ static int stats(srv_server *s, srv_api_response *r)
     return reply(r, 200, o);
 }
 
+/* The stores being gathered for the metrics. */
+typedef struct store_list {
+    srv_metrics_store *v;
+    size_t n, cap;
+} store_list;
+
+static void list_store(const char *key, void *value, void *ctx)
+{
+    (void)key;
+    const srv_store *st = value;
+    store_list *l = ctx;
+    if (l->n < l->cap)
+        l->v[l->n++] = (srv_metrics_store){st->name, st->count};
+}
+
+_Static_assert(SRV_METRICS_CHANNELS == SRV_ALERT_CHANNELS, "the same alert channels");
+
+/* GET /metrics: the figures as Prometheus text (metrics.c). */
+static int metrics(srv_server *s, srv_api_response *r)
+{
+    const srv_stats *st = &s->reg.stats;
+    int64_t mono = srv_clock_mono_ms();
+    srv_metrics m = {
+        .version = LIFELINE_VERSION_STRING,
+        .start_time_ms = srv_clock_wall_ms() - (mono - s->started_mono),
+        .connections_open = st->active,
+        .connections_accepted = st->total,
+        .max_stores = (size_t)s->opt.metrics_max_stores,
+        .messages_in = st->messages_in,
+        .messages_out = st->messages_out,
+        .bytes_in = st->bytes_in,
+        .bytes_out = st->bytes_out,
+        .deliveries = st->deliveries,
+        .rate_limited = st->rate_limited,
+        .rate_limit_pauses = st->rate_limit_pauses,
+        .fault_mode = s->fault.mode,
+        .db_errors = srv_db_error_count(s->db),
+        .v1 = s->dlv.stats,
+    };
+    memcpy(m.connections_closed, st->closed, sizeof(m.connections_closed));
+    if (s->cluster) {
+        const srv_cluster_stats *cs = srv_cluster_get_stats(s->cluster);
+        m.cluster = true;
+        m.redis_up = !strcmp(srv_cluster_state(s->cluster), "up");
+        m.cluster_published = cs->published;
+        m.cluster_received = cs->received;
+        m.cluster_dropped = cs->dropped;
+        m.redis_errors = cs->errors;
+        m.redis_reconnects = cs->reconnects;
+    }
+    srv_alerts_counts(&s->alerts, m.alerts_sent, m.alerts_failed);
+    store_list l = {.cap = s->reg.stores.count};
+    l.v = l.cap ? malloc(l.cap * sizeof(*l.v)) : NULL;
+    if (l.cap && !l.v)
+        return error(r, 500, "out of memory");
+    srv_map_each(&s->reg.stores, list_store, &l);
+    m.stores = l.v;
+    m.store_count = l.n;
+    size_t len = srv_metrics_render(&m, NULL, 0);
+    char *text = cJSON_malloc(len + 1); /* freed with the other bodies, by cJSON_free */
+    if (text)
+        srv_metrics_render(&m, text, len + 1);
+    free(l.v);
+    if (!text)
+        return error(r, 500, "out of memory");
+    r->status = 200;
+    r->body = text;
+    r->ctype = SRV_METRICS_CONTENT_TYPE;
+    return 0;
+}
+
 static int user(srv_server *s, const char *name, srv_api_response *r)
 {
     char store[SRV_NAME_MAX + 1];
@@ -190,6 +264,7 @@ static int store_broadcast(srv_server *s, const srv_api_request *req, srv_api_re
     if (!m)
         return error(r, 500, "out of memory");
     size_t n = srv_store_send(s, req->param, NULL, m);
+    s->reg.stats.deliveries += n;
     srv_msg_unref(m);
     cJSON *o = cJSON_CreateObject();
     if (o)
@@ -252,6 +327,8 @@ static int dispatch(srv_server *s, const srv_api_request *req, srv_api_response 
         return fault_set(s, req, resp);
     case SRV_ROUTE_FAULT_GET:
         return fault_get(s, resp);
+    case SRV_ROUTE_METRICS:
+        return metrics(s, resp);
     case SRV_ROUTE_WS_PLAIN:
         resp->hname = "Upgrade";
         snprintf(resp->hvalue, sizeof(resp->hvalue), "websocket");

@@ -17,7 +17,8 @@ typedef struct srv_api_request {
 
 typedef struct srv_api_response {
     int status;
-    char *body;        /* JSON text, cJSON_free it */
+    char *body;        /* JSON text (or ctype's), cJSON_free it */
+    const char *ctype; /* its Content-Type (static); NULL: application/json */
     const char *hname; /* an extra header, or NULL */
     char hvalue[64];
 } srv_api_response;

@@ -202,12 +202,13 @@ void srv_conn_reap(srv_server *s)
 
 static int write_msg(srv_server *s, srv_conn *c, srv_msg *m)
 {
-    int n = lws_write(c->wsi, srv_msg_payload(m), m->len,
-                      m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    size_t len = m->len;
+    int n = lws_write(c->wsi, srv_msg_payload(m), len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     srv_msg_unref(m);
     if (n < 0)
         return -1;
     s->reg.stats.messages_out++;
+    s->reg.stats.bytes_out += len;
     return 0;
 }
 

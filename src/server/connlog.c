@@ -30,6 +30,8 @@ const char *srv_close_cause_name(srv_close_cause cause)
         return "server_error";
     case SRV_CLOSE_REPLACED:
         return "session_replaced";
+    case SRV_CLOSE_RATE_LIMITED:
+        return "rate_limited";
     }
     return "unknown";
 }

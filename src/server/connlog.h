@@ -24,7 +24,11 @@ typedef enum srv_close_cause {
     SRV_CLOSE_FAULT,        /* "fault_mode": accept_then_close, close_all (1001) */
     SRV_CLOSE_ERROR,        /* "server_error": the server could not serve it (out of memory) */
     SRV_CLOSE_REPLACED,     /* "session_replaced": its lifeline.v1 session resumed on another (1008) */
+    SRV_CLOSE_RATE_LIMITED, /* "rate_limited": over --rate-limit for --rate-limit-close-ms (1008) */
 } srv_close_cause;
+
+/* How many causes there are (the metrics count closes by cause). */
+#define SRV_CLOSE_CAUSE_COUNT ((int)SRV_CLOSE_RATE_LIMITED + 1)
 
 /* The "reason" word of a cause. */
 const char *srv_close_cause_name(srv_close_cause cause);

@@ -21,6 +21,7 @@ struct srv_db {
     bool (*keep)(const char *user, void *ctx); /* during srv_db_evict */
     void *keep_ctx;
     char err[256]; /* the last failure, kept past the rollback that follows it */
+    uint64_t errors; /* failed calls since open */
 };
 
 static const char schema[] =
@@ -156,6 +157,7 @@ int srv_db_open(const char *path, srv_db **out, char *err, size_t errlen)
  * the rollback that follows a failed batch replaces sqlite3_errmsg. */
 static int failed(srv_db *db)
 {
+    db->errors++;
     int code = sqlite3_errcode(db->h) & 0xff;
     /* sqlite3_system_errno is only set (and never cleared) by these */
     int sys = code == SQLITE_IOERR || code == SQLITE_CANTOPEN ? sqlite3_system_errno(db->h) : 0;
@@ -372,6 +374,11 @@ int srv_db_journal_add(srv_db *db, const char *session, uint64_t seq, const void
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+uint64_t srv_db_error_count(const srv_db *db)
+{
+    return db ? db->errors : 0;
 }
 
 const char *srv_db_error(srv_db *db)

@@ -72,4 +72,8 @@ int srv_db_journal_add(srv_db *db, const char *session, uint64_t seq, const void
  * the rollback that follows. */
 const char *srv_db_error(srv_db *db);
 
+/* How many calls have failed since the database was opened (each failure
+ * that srv_db_error describes counts once); 0 for NULL. */
+uint64_t srv_db_error_count(const srv_db *db);
+
 #endif

@@ -1,4 +1,5 @@
-/* Holding connections back for the blackhole and delay_pongs fault modes.
+/* Holding connections back for the blackhole and delay_pongs fault modes,
+ * and the end of --rate-limit's pauses of lifeline.v1 connections (ws.c).
  *
  * libwebsockets reads, parses and answers pings on its own, so "stop
  * reading" and "delay pongs" both mean switching a connection's input off
@@ -160,11 +161,32 @@ static void tick_conns(srv_server *s, struct pollfd *fds, size_t n, int64_t now)
     }
 }
 
+/* --rate-limit's pauses: a paused connection whose buckets hold a message
+ * again reads on (unless it is closing, or a fault mode holds its input
+ * and lets it go itself); one still paused gets a fresh heartbeat, its
+ * pongs being unread behind its units (see ws.c). */
+static void tick_paused(srv_server *s, int64_t now)
+{
+    for (srv_conn *c = s->reg.conns; c; c = c->next) {
+        if (!c->rl_paused)
+            continue;
+        srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+        if (!c->close_code && srv_rl_wait(&c->rl, &s->opt.rate_limit, now))
+            continue;
+        c->rl_paused = 0;
+        s->reg.rl_paused--;
+        if (!c->close_code && !c->blackholed && s->fault.mode != SRV_FAULT_DELAY_PONGS)
+            srv_conn_set_rx(c, true);
+    }
+}
+
 int64_t srv_hold_tick(srv_server *s, int64_t now)
 {
+    if (s->reg.rl_paused)
+        tick_paused(s, now);
     bool conns = s->fault.mode == SRV_FAULT_BLACKHOLE || s->fault.mode == SRV_FAULT_DELAY_PONGS;
     if (!conns && !s->parked)
-        return 0;
+        return s->reg.rl_paused ? SRV_HOLD_TICK_US : 0;
     size_t n = 0;
     for (srv_parked *p = s->parked; p; p = p->next)
         n++;

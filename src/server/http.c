@@ -62,8 +62,9 @@ static const char *status_text(int status)
     }
 }
 
-int srv_http_respond(struct lws *wsi, int status, const char *body, const char *hname,
-                     const char *hvalue, bool close)
+/* srv_http_respond with a body of type ctype (static; NULL: JSON). */
+static int respond_as(struct lws *wsi, int status, const char *ctype, const char *body,
+                      const char *hname, const char *hvalue, bool close)
 {
     size_t blen = body ? strlen(body) : 0;
     size_t cap = LWS_PRE + 512 + blen;
@@ -73,15 +74,15 @@ int srv_http_respond(struct lws *wsi, int status, const char *body, const char *
     char *head = (char *)buf + LWS_PRE;
     int n = snprintf(head, 512,
                      "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: application/json\r\n"
+                     "Content-Type: %s\r\n"
                      "Content-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n"
                      "%s%s%s%s"
                      "%s"
                      "\r\n",
-                     status, status_text(status), blen, hname ? hname : "", hname ? ": " : "",
-                     hname ? hvalue : "", hname ? "\r\n" : "",
-                     close ? "Connection: close\r\n" : "");
+                     status, status_text(status), ctype ? ctype : "application/json", blen,
+                     hname ? hname : "", hname ? ": " : "", hname ? hvalue : "",
+                     hname ? "\r\n" : "", close ? "Connection: close\r\n" : "");
     if (n < 0 || n >= 512) {
         free(buf);
         return -1;
@@ -91,6 +92,12 @@ int srv_http_respond(struct lws *wsi, int status, const char *body, const char *
     int w = lws_write(wsi, (unsigned char *)head, total, LWS_WRITE_HTTP);
     free(buf);
     return w < 0 || (size_t)w != total ? -1 : 0;
+}
+
+int srv_http_respond(struct lws *wsi, int status, const char *body, const char *hname,
+                     const char *hvalue, bool close)
+{
+    return respond_as(wsi, status, NULL, body, hname, hvalue, close);
 }
 
 static const char *method_name(int m);
@@ -230,7 +237,8 @@ static bool pipelined(struct lws *wsi, const srv_http_conn *hc)
 static int finish(struct lws *wsi, srv_session *pss, srv_api_response *resp)
 {
     srv_http_log(srv_server_of(wsi), wsi, SRV_LOG_DEBUG, "http_request", resp->status, NULL);
-    int rc = srv_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, false);
+    int rc = respond_as(wsi, resp->status, resp->ctype, resp->body, resp->hname, resp->hvalue,
+                        false);
     cJSON_free(resp->body);
     srv_http_release(pss);
     srv_http_request_ended(wsi);
@@ -252,7 +260,7 @@ static int fail(struct lws *wsi, srv_session *pss, int status, const char *why)
 static int refuse(struct lws *wsi, srv_session *pss, srv_api_response *resp)
 {
     srv_http_log(srv_server_of(wsi), wsi, SRV_LOG_DEBUG, "http_request", resp->status, NULL);
-    srv_http_respond(wsi, resp->status, resp->body, resp->hname, resp->hvalue, true);
+    respond_as(wsi, resp->status, resp->ctype, resp->body, resp->hname, resp->hvalue, true);
     cJSON_free(resp->body);
     srv_http_release(pss);
     return -1; /* lws_http_action() returns before reading the body */

@@ -5,13 +5,22 @@
 
 #include "server/delivery.h"
 #include "server/drain.h"
+#include "server/metrics.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum opt_kind { OPT_STR, OPT_I64, OPT_PORT, OPT_FLAG, OPT_MODE, OPT_LEVEL } opt_kind;
+typedef enum opt_kind {
+    OPT_STR,
+    OPT_I64,
+    OPT_PORT,
+    OPT_FLAG,
+    OPT_MODE,
+    OPT_LEVEL,
+    OPT_RATE, /* MESSAGES[/s][:BYTES[/s]] into an srv_rl_cfg */
+} opt_kind;
 
 typedef struct opt_spec {
     const char *name; /* without the leading "--" */
@@ -72,6 +81,19 @@ static const opt_spec specs[] = {
     {"instance", OPT_STR, FIELD(instance), 0, 0,
      "this instance's id in the cluster, 1-64 of A-Z a-z 0-9 . _ : - (default: host\n"
      "      name:port)"},
+    {"metrics-max-stores", OPT_I64, FIELD(metrics_max_stores), 0, SRV_METRICS_MAX_STORES_MAX,
+     "GET /metrics: a series for each of the stores with the most connections, at most\n"
+     "      this many; the others are summed (default 100)"},
+    {"rate-limit", OPT_RATE, FIELD(rate_limit), 0, 0,
+     "MESSAGES[/s][:BYTES[/s]]: each connection may send this many messages (and\n"
+     "      bytes) a second; plain connections' messages over it are dropped,\n"
+     "      lifeline.v1 connections are read more slowly (default: no limit)"},
+    {"rate-limit-burst-ms", OPT_I64, FIELD(rate_limit.burst_ms), 1, SRV_RL_BURST_MS_MAX,
+     "with --rate-limit: a connection may send this long's worth at once (default 1000)"},
+    {"rate-limit-close-ms", OPT_I64, FIELD(rate_limit.close_after_ms), 0,
+     SRV_RL_CLOSE_AFTER_MS_MAX,
+     "with --rate-limit: close a plain connection over the limit this long, with\n"
+     "      1008 (0: never; default 5000)"},
     {"json", OPT_FLAG, FIELD(json_logs), 0, 0, "log JSON lines instead of text"},
     {"log-level", OPT_LEVEL, FIELD(log_level), 0, 0,
      "error, warn, info or debug: the least severe lines logged (default info, which\n"
@@ -107,6 +129,8 @@ void srv_opts_init(srv_opts *o)
     o->ack_every = SRV_DLV_DEFAULT_ACK_EVERY;
     o->ack_delay_ms = SRV_DLV_DEFAULT_ACK_DELAY_MS;
     o->max_sessions = SRV_DLV_DEFAULT_MAX_SESSIONS;
+    o->metrics_max_stores = SRV_METRICS_DEFAULT_MAX_STORES;
+    srv_rl_cfg_init(&o->rate_limit);
     o->log_level = SRV_LOG_INFO;
 }
 
@@ -130,6 +154,28 @@ static const opt_spec *find_spec(const char *name, size_t len)
         if (strlen(specs[i].name) == len && !memcmp(specs[i].name, name, len))
             return &specs[i];
     return NULL;
+}
+
+/* s[0..len): a whole decimal number in 1..max, optionally followed by
+ * "/s". Returns 0 with *out, or -1. */
+static int parse_rate(const char *s, size_t len, int64_t max, int64_t *out)
+{
+    if (len >= 2 && s[len - 2] == '/' && s[len - 1] == 's')
+        len -= 2;
+    if (!len)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+        if (v > max)
+            return -1;
+    }
+    if (v < 1)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 /* A whole decimal integer in [min, max], nothing else. */
@@ -181,6 +227,21 @@ static int apply(srv_opts *o, const opt_spec *sp, const char *value, char *err,
             }
         return fail(err, errlen, "--%s: expected error, warn, info or debug, got '%s'", sp->name,
                     value);
+    case OPT_RATE: {
+        srv_rl_cfg *rl = (srv_rl_cfg *)(void *)field;
+        const char *colon = strchr(value, ':');
+        size_t mlen = colon ? (size_t)(colon - value) : strlen(value);
+        int64_t msgs = 0, bytes = 0;
+        if (parse_rate(value, mlen, SRV_RL_MSGS_MAX, &msgs) ||
+            (colon && parse_rate(colon + 1, strlen(colon + 1), SRV_RL_BYTES_MAX, &bytes)))
+            return fail(err, errlen,
+                        "--%s: expected MESSAGES[/s][:BYTES[/s]] a second, MESSAGES in 1..%d "
+                        "and BYTES in 1..%lld, got '%s'",
+                        sp->name, SRV_RL_MSGS_MAX, (long long)SRV_RL_BYTES_MAX, value);
+        rl->msgs_per_s = msgs;
+        rl->bytes_per_s = bytes;
+        return 0;
+    }
     }
     return fail(err, errlen, "--%s: unsupported", sp->name);
 }
@@ -217,6 +278,12 @@ static int check(const srv_opts *o, char *err, size_t errlen)
     if (o->instance && !srv_cluster_id_valid(o->instance))
         return fail(err, errlen,
                     "--instance: expected 1-64 of A-Z a-z 0-9 . _ : -, got '%s'", o->instance);
+    if (!srv_rl_enabled(&o->rate_limit)) {
+        if (o->rate_limit.burst_ms != SRV_RL_DEFAULT_BURST_MS)
+            return fail(err, errlen, "--rate-limit-burst-ms: only valid with --rate-limit");
+        if (o->rate_limit.close_after_ms != SRV_RL_DEFAULT_CLOSE_AFTER_MS)
+            return fail(err, errlen, "--rate-limit-close-ms: only valid with --rate-limit");
+    }
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "server/alert_cfg.h"
 #include "server/log.h"
+#include "server/ratelimit.h"
 
 #define SRV_OPTS_DEFAULT_HOST "127.0.0.1"
 #define SRV_OPTS_DEFAULT_PORT 8080
@@ -53,6 +54,8 @@ typedef struct srv_opts {
     bool journal;               /* keep every accepted client message in the database */
     const char *redis_url;      /* NULL: no cluster (cluster.h) */
     const char *instance;       /* the instance's id in the cluster; NULL: host name:port */
+    int64_t metrics_max_stores; /* GET /metrics names at most this many stores */
+    srv_rl_cfg rate_limit;      /* per connection; msgs_per_s 0: off */
     bool json_logs;
     srv_log_level log_level;    /* lines below it are not written */
     /* alert channels, from the environment (main.c) */

@@ -16,6 +16,7 @@
 #include "server/names.h"
 #include "server/outq.h"
 #include "server/ping.h"
+#include "server/ratelimit.h"
 #include "server/stats.h"
 #include "proto/ws_utf8.h"
 
@@ -56,6 +57,7 @@ typedef struct srv_conn {
     int64_t closing_ms;            /* monotonic; when the close began */
     srv_ping ping;
     srv_gate gate;
+    srv_rl rl;                     /* --rate-limit's buckets */
     uint16_t close_code;           /* non-zero: closing with this code */
     const char *close_reason;      /* static text */
     const char *fail_soon;         /* a broken frame seen: fail with 1002 and this */
@@ -75,6 +77,7 @@ typedef struct srv_conn {
     unsigned lws_closing : 1;      /* libwebsockets has begun the close */
     unsigned reap_runs : 2;        /* the reaper's progress (conn.c) */
     unsigned announced : 1;        /* user_joined was sent for it: user_left will be */
+    unsigned rl_paused : 1;        /* its input is off until --rate-limit's buckets refill */
     ll_utf8_stream rx_utf8;        /* the text message being received, so far */
 } srv_conn;
 
@@ -87,6 +90,7 @@ typedef struct srv_registry {
     srv_conn *conns;    /* every connection, newest first */
     srv_user *dirty;    /* users to write at the next flush */
     size_t dirty_count;
+    size_t rl_paused;   /* connections paused by --rate-limit (ws.c, hold.c) */
     srv_stats stats;
     uint64_t last_id;          /* the newest connection's id */
     int64_t max_users;         /* users the database keeps; 0: no limit */

@@ -22,6 +22,7 @@ static const pattern patterns[] = {
     {"/api/v1/admin/fault", NULL, "POST", SRV_ROUTE_FAULT_SET, true, true},
     {"/api/v1/admin/fault", NULL, "GET", SRV_ROUTE_FAULT_GET, true, false},
     {"/ws", NULL, "GET", SRV_ROUTE_WS_PLAIN, false, false},
+    {"/metrics", NULL, "GET", SRV_ROUTE_METRICS, true, false},
 };
 
 /* Does path match p? Sets the parameter span: everything between the

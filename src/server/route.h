@@ -15,7 +15,8 @@ typedef enum srv_route_id {
     SRV_ROUTE_STORE_BROADCAST,/* POST /api/v1/stores/{store}/broadcast (admin) */
     SRV_ROUTE_FAULT_SET,      /* POST /api/v1/admin/fault (admin) */
     SRV_ROUTE_FAULT_GET,      /* GET  /api/v1/admin/fault (admin) */
-    SRV_ROUTE_WS_PLAIN        /* GET  /ws without an upgrade: 426 */
+    SRV_ROUTE_WS_PLAIN,       /* GET  /ws without an upgrade: 426 */
+    SRV_ROUTE_METRICS         /* GET  /metrics (admin): Prometheus text */
 } srv_route_id;
 
 typedef struct srv_route {

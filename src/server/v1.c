@@ -155,7 +155,7 @@ static void act(srv_dlv_session *ss, uint64_t seq, srv_msg *m, void *ctx)
             srv_dlv_push_session(&s->dlv, ss, reply, srv_clock_mono_ms());
     }
     if (broadcast)
-        srv_store_send_from(s, ss->store, c, ss, broadcast);
+        s->reg.stats.deliveries += srv_store_send_from(s, ss->store, c, ss, broadcast);
     srv_msg_unref(reply);
     srv_msg_unref(broadcast);
 }
@@ -324,8 +324,10 @@ static int write_unit(srv_server *s, srv_conn *c, int64_t now)
         memcpy(p, w.text, w.len);
         n = lws_write(c->wsi, p, w.len + w.msg->len,
                       w.msg->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        if (n >= 0)
+        if (n >= 0) {
             s->reg.stats.messages_out++;
+            s->reg.stats.bytes_out += w.len + w.msg->len; /* the unit: header and payload */
+        }
     }
     return n;
 }

@@ -204,6 +204,7 @@ static int established(srv_server *s, struct lws *wsi, srv_session *pss)
     log_opened(s, c, &id);
     srv_tap_watch(s, c);
     srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+    srv_rl_init(&c->rl, &s->opt.rate_limit, now);
     if (s->fault.mode == SRV_FAULT_ACCEPT_THEN_CLOSE) {
         c->names = names_copy(&id);
         srv_conn_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "accept_then_close", SRV_CLOSE_FAULT);
@@ -238,7 +239,11 @@ static void closed(srv_server *s, srv_session *pss)
         announce(s, c, "user_left");
     int64_t now = srv_clock_mono_ms();
     log_closed(s, c, now);
+    if (c->cause < SRV_CLOSE_CAUSE_COUNT)
+        s->reg.stats.closed[c->cause]++;
     srv_v1_close(s, c); /* after user_left, which its own session does not get */
+    if (c->rl_paused)
+        s->reg.rl_paused--;
     srv_registry_close(&s->reg, c, now);
     if (!s->destroying)
         srv_server_check_monitor(s);
@@ -278,9 +283,73 @@ void srv_ws_app_message(srv_server *s, srv_conn *c, const unsigned char *data, s
     if (reply)
         srv_conn_send(s, c, reply);
     if (broadcast)
-        srv_store_send(s, c->store->name, c, broadcast);
+        s->reg.stats.deliveries += srv_store_send(s, c->store->name, c, broadcast);
     srv_msg_unref(reply);
     srv_msg_unref(broadcast);
+}
+
+/* rate_limited: c went on sending over the limit; its identity for the
+ * log, with what it did. */
+static void log_abuse(srv_server *s, const srv_conn *c)
+{
+    if (!srv_log_enabled(&s->log, SRV_LOG_WARN))
+        return;
+    srv_conn_who who = who_of(c);
+    cJSON *f = srv_connlog_opened(&who); /* id, user, store, peer */
+    if (f) {
+        cJSON_AddNumberToObject(f, "dropped", (double)c->rl.dropped);
+        cJSON_AddNumberToObject(f, "over_ms", (double)(c->rl.drop_ms - c->rl.streak_ms));
+    }
+    srv_log_emit(&s->log, SRV_LOG_WARN, "rate_limited", f);
+}
+
+/* --rate-limit for a message of len bytes from c, a plain connection:
+ * true to handle it. Over the limit it is dropped; the sender gets an
+ * error at most once a second, and is closed with 1008 once it has been
+ * over the limit for --rate-limit-close-ms. */
+static bool within_rate(srv_server *s, srv_conn *c, size_t len)
+{
+    switch (srv_rl_take(&c->rl, &s->opt.rate_limit, len, srv_clock_mono_ms())) {
+    case SRV_RL_PASS:
+        return true;
+    case SRV_RL_DROP_NOTIFY: {
+        srv_msg *m = srv_msg_from_text(srv_proto_error("rate limited"));
+        srv_conn_send(s, c, m);
+        srv_msg_unref(m);
+        break;
+    }
+    case SRV_RL_DROP:
+        break;
+    case SRV_RL_ABUSE:
+        log_abuse(s, c);
+        srv_conn_close(s, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "rate limited",
+                       SRV_CLOSE_RATE_LIMITED);
+        break;
+    }
+    s->reg.stats.rate_limited++;
+    return false;
+}
+
+/* --rate-limit for c, a lifeline.v1 connection, after its unit of len
+ * bytes was handled: its input stops until the buckets hold a message
+ * again (hold.c's tick looks, every 10 ms while a connection is paused). A
+ * unit is never dropped: its number would be missing, a gap. Its pongs
+ * wait unread behind its units: the heartbeat starts afresh now and at
+ * each look, so a paused connection is not pinged (its units said it is
+ * alive) and never times out for it. */
+static void pace(srv_server *s, srv_conn *c, size_t len)
+{
+    int64_t now = srv_clock_mono_ms();
+    if (!srv_rl_charge(&c->rl, &s->opt.rate_limit, len, now) || c->close_code || c->failing)
+        return;
+    srv_ping_init(&c->ping, now, s->opt.ping_interval_ms);
+    srv_conn_set_rx(c, false); /* libwebsockets keeps what it read past this unit */
+    if (c->rl_paused)
+        return;
+    c->rl_paused = 1;
+    s->reg.stats.rate_limit_pauses++;
+    if (s->reg.rl_paused++ == 0)
+        srv_server_kick(s); /* the tick goes fast from now on */
 }
 
 /* One complete message from c (a text message is valid UTF-8). Returns
@@ -289,9 +358,16 @@ static int handle_message(srv_server *s, srv_conn *c, const unsigned char *data,
                           bool binary)
 {
     s->reg.stats.messages_in++;
+    s->reg.stats.bytes_in += len;
     srv_registry_touch(&s->reg, c, srv_clock_wall_ms());
-    if (c->dlv)
-        return srv_v1_message(s, c, data, len, binary);
+    if (c->dlv) {
+        int rc = srv_v1_message(s, c, data, len, binary);
+        if (!rc && srv_rl_enabled(&s->opt.rate_limit))
+            pace(s, c, len);
+        return rc;
+    }
+    if (srv_rl_enabled(&s->opt.rate_limit) && !within_rate(s, c, len))
+        return 0;
     srv_ws_app_message(s, c, data, len, binary);
     return 0;
 }

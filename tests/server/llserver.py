@@ -197,6 +197,28 @@ class Server:
         finally:
             conn.close()
 
+    def http_text(self, method, path, headers=None, timeout=5.0):
+        """Returns (status, headers dict (lower-case names), body as text)."""
+        if self.tls:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=insecure_ssl())
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, headers=dict(headers or {}))
+            resp = conn.getresponse()
+            text = resp.read().decode()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, text
+        finally:
+            conn.close()
+
+    def metrics(self, headers=None):
+        """GET /metrics, read by prometheus_client's parser: a Metrics."""
+        status, got, text = self.http_text("GET", "/metrics", headers)
+        assert status == 200, (status, text)
+        assert got["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+        return Metrics(text)
+
     def stats(self):
         status, _, body = self.http("GET", "/api/v1/websockets/stats")
         assert status == 200
@@ -229,6 +251,43 @@ class Server:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {n} active connections")
             await asyncio.sleep(0.01)  # polling a condition, with a deadline
+
+
+class Metrics:
+    """A /metrics answer as prometheus_client's parser reads it."""
+
+    def __init__(self, text):
+        from prometheus_client.parser import text_string_to_metric_families
+        self.text = text
+        self.families = {f.name: f for f in text_string_to_metric_families(text)}
+
+    def samples(self, name):
+        """The samples of a metric, by its full name (counters with _total):
+        {frozenset of label items: value}."""
+        out = {}
+        for family in self.families.values():
+            for s in family.samples:
+                if s.name == name:
+                    out[frozenset(s.labels.items())] = s.value
+        return out
+
+    def value(self, name, **labels):
+        """One sample's value (a missing sample fails)."""
+        samples = self.samples(name)
+        key = frozenset(labels.items())
+        assert key in samples, f"no {name}{labels} in:\n{self.text}"
+        return samples[key]
+
+
+def non_loopback_address():
+    """An address of this host that is not loopback, or None."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))  # no packet is sent
+            addr = s.getsockname()[0]
+    except OSError:
+        return None
+    return None if addr.startswith("127.") else addr
 
 
 def insecure_ssl():

@@ -102,3 +102,24 @@ def test_a_channel_without_its_variables_is_off_and_says_so_once(start_server, m
     assert log.count("discord alerts off") == 1
     assert log.count("email alerts off") == 1
     assert "alert_delivery" not in log
+
+
+def test_alert_outcomes_are_counted_in_the_metrics(start_server, alerting_env, monkeypatch):
+    fakes = alerting_env
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.not-the-key")  # the fake answers 401: not retried
+    s = start_server("--json")
+
+    def counts():
+        m = s.metrics()
+        return {(c, r): m.value("lifeline_server_alerts_total", channel=c, result=r)
+                for c in ("discord", "email") for r in ("sent", "failed")}
+    # the start: delivered to Discord, refused by SendGrid
+    wait_until(lambda: counts()[("discord", "sent")] >= 1 and counts()[("email", "failed")] >= 1,
+               timeout=10, what="the start alert's outcomes")
+    assert discord_titles(fakes)[0] == "lifeline-server started"
+    got = counts()
+    outcomes = [e for e in s.log_events() if e.get("event") == "alert"]
+    assert got[("discord", "sent")] == sum(e["ok"] and e["channel"] == "discord" for e in outcomes)
+    assert got[("email", "failed")] == sum(not e["ok"] and e["channel"] == "email"
+                                           for e in outcomes)
+    assert got[("discord", "failed")] == 0 and got[("email", "sent")] == 0

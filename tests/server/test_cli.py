@@ -29,6 +29,10 @@ from llserver import BIN, ROOT, closed_code, server_env, wait_until
     (["--log-level"], "--log-level"),
     (["--drain-window-ms", "-1"], "--drain-window-ms"),
     (["--drain-window-ms", "3600001"], "--drain-window-ms"),
+    (["--rate-limit", "fast"], "--rate-limit"),
+    (["--rate-limit", "10:0"], "--rate-limit"),
+    (["--rate-limit-close-ms", "100"], "--rate-limit-close-ms"),
+    (["--metrics-max-stores", "-1"], "--metrics-max-stores"),
 ])
 def test_bad_options_exit_2_naming_the_option(args, option):
     out = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=10,
@@ -45,7 +49,8 @@ def test_help_lists_every_option():
     for option in ("--host", "--port", "--ping-interval-ms", "--ping-timeout-ms", "--db",
                    "--auth-secret", "--admin-token", "--max-message-bytes", "--tls-cert",
                    "--tls-key", "--down-after-ms", "--drain-window-ms", "--json", "--log-level",
-                   "--make-token", "--version"):
+                   "--make-token", "--version", "--rate-limit", "--rate-limit-burst-ms",
+                   "--rate-limit-close-ms", "--metrics-max-stores"):
         assert option in out.stdout
 
 

@@ -25,6 +25,7 @@ static void every_cause_has_its_reason_word(void **state)
     assert_string_equal(srv_close_cause_name(SRV_CLOSE_FAULT), "fault_mode");
     assert_string_equal(srv_close_cause_name(SRV_CLOSE_ERROR), "server_error");
     assert_string_equal(srv_close_cause_name(SRV_CLOSE_REPLACED), "session_replaced");
+    assert_string_equal(srv_close_cause_name(SRV_CLOSE_RATE_LIMITED), "rate_limited");
     assert_string_equal(srv_close_cause_name((srv_close_cause)99), "unknown");
 }
 

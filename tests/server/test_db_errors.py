@@ -49,6 +49,10 @@ def test_a_file_size_limit_is_a_db_error_and_the_server_keeps_serving(workdir):
         # with the system's "(File too large)" when SQLite kept errno
         assert message.startswith("disk I/O error"), message
 
+        # counted in the metrics
+        errors = server.metrics().value("lifeline_server_database_errors_total")
+        assert errors >= 1
+
         # still serving: HTTP, and WebSocket connections of old and new users
         status, _, body = server.http("GET", "/api/v1/websockets/health")
         assert status == 200 and body["online"] is True

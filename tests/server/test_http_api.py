@@ -4,11 +4,10 @@ status codes for unknown paths, wrong methods and bad bodies."""
 import asyncio
 import datetime
 import json
-import socket
 
 import pytest
 
-from llserver import recv_json, recv_until, wait_until
+from llserver import non_loopback_address, recv_json, recv_until, wait_until
 
 
 def iso(ts):
@@ -191,17 +190,6 @@ def test_admin_routes_need_the_bearer_token_when_one_is_set(start_server):
     assert status == 200
     # the public routes need nothing
     assert server.http("GET", "/api/v1/websockets/stats")[0] == 200
-
-
-def non_loopback_address():
-    """An address of this host that is not loopback, or None."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("192.0.2.1", 9))  # no packet is sent
-            addr = s.getsockname()[0]
-    except OSError:
-        return None
-    return None if addr.startswith("127.") else addr
 
 
 def test_without_a_token_admin_routes_answer_loopback_only(start_server):

@@ -148,6 +148,74 @@ static void delivery_options_default_as_the_protocol_says_and_are_checked(void *
     assert_int_equal(PARSE(&o, err, "--journal=yes"), -1);
 }
 
+static void metrics_max_stores_defaults_to_100_and_is_checked(void **state)
+{
+    (void)state;
+    srv_opts o;
+    char err[256];
+    char *argv[] = {"lifeline-server"};
+    assert_int_equal(parse(&o, err, 1, argv), 0);
+    assert_int_equal(o.metrics_max_stores, 100);
+    assert_int_equal(PARSE(&o, err, "--metrics-max-stores", "0"), 0);
+    assert_int_equal(o.metrics_max_stores, 0);
+    assert_int_equal(PARSE(&o, err, "--metrics-max-stores=100000"), 0);
+    assert_int_equal(o.metrics_max_stores, 100000);
+    const char *bad[] = {"-1", "100001", "ten", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(PARSE(&o, err, "--metrics-max-stores", (char *)bad[i]), -1);
+        assert_non_null(strstr(err, "--metrics-max-stores: expected an integer in 0..100000"));
+    }
+}
+
+static void rate_limit_is_off_by_default_and_read_with_or_without_units(void **state)
+{
+    (void)state;
+    srv_opts o;
+    char err[256];
+    char *argv[] = {"lifeline-server"};
+    assert_int_equal(parse(&o, err, 1, argv), 0);
+    assert_false(srv_rl_enabled(&o.rate_limit));
+    assert_int_equal(o.rate_limit.burst_ms, 1000);
+    assert_int_equal(o.rate_limit.close_after_ms, 5000);
+    assert_int_equal(PARSE(&o, err, "--rate-limit", "100"), 0);
+    assert_int_equal(o.rate_limit.msgs_per_s, 100);
+    assert_int_equal(o.rate_limit.bytes_per_s, 0);
+    assert_int_equal(PARSE(&o, err, "--rate-limit=50/s:65536/s", "--rate-limit-burst-ms", "250",
+                           "--rate-limit-close-ms=0"),
+                     0);
+    assert_int_equal(o.rate_limit.msgs_per_s, 50);
+    assert_int_equal(o.rate_limit.bytes_per_s, 65536);
+    assert_int_equal(o.rate_limit.burst_ms, 250);
+    assert_int_equal(o.rate_limit.close_after_ms, 0);
+    assert_int_equal(PARSE(&o, err, "--rate-limit", "1000000:1099511627776"), 0);
+    assert_int_equal(o.rate_limit.bytes_per_s, 1099511627776LL);
+    assert_int_equal(PARSE(&o, err, "--rate-limit", "7/s:9"), 0);
+    assert_int_equal(o.rate_limit.bytes_per_s, 9);
+}
+
+static void bad_rate_limits_name_the_option(void **state)
+{
+    (void)state;
+    srv_opts o;
+    char err[256];
+    const char *bad[] = {"",     "0",     "-5",     "1000001", "ten",   "5/m",  "5/",
+                         "/s",   "5:",    "5:0",    ":100",    "5:x",   "5:1099511627777",
+                         "5 ",   " 5",    "5:3:4",  "5/s/s",   "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(PARSE(&o, err, "--rate-limit", (char *)bad[i]), -1);
+        assert_non_null(strstr(err, "--rate-limit: expected MESSAGES[/s][:BYTES[/s]]"));
+    }
+    assert_int_equal(PARSE(&o, err, "--rate-limit", "5", "--rate-limit-burst-ms", "0"), -1);
+    assert_non_null(strstr(err, "--rate-limit-burst-ms: expected an integer in 1..60000"));
+    assert_int_equal(PARSE(&o, err, "--rate-limit", "5", "--rate-limit-close-ms", "-1"), -1);
+    assert_non_null(strstr(err, "--rate-limit-close-ms: expected an integer in 0..3600000"));
+    /* the two others mean nothing alone */
+    assert_int_equal(PARSE(&o, err, "--rate-limit-burst-ms", "200"), -1);
+    assert_non_null(strstr(err, "--rate-limit-burst-ms: only valid with --rate-limit"));
+    assert_int_equal(PARSE(&o, err, "--rate-limit-close-ms", "0"), -1);
+    assert_non_null(strstr(err, "--rate-limit-close-ms: only valid with --rate-limit"));
+}
+
 static void tls_needs_both_files(void **state)
 {
     (void)state;
@@ -250,6 +318,9 @@ int main(void)
         cmocka_unit_test(unknown_missing_and_stray_arguments_are_errors),
         cmocka_unit_test(max_users_defaults_to_100000_and_is_checked),
         cmocka_unit_test(delivery_options_default_as_the_protocol_says_and_are_checked),
+        cmocka_unit_test(metrics_max_stores_defaults_to_100_and_is_checked),
+        cmocka_unit_test(rate_limit_is_off_by_default_and_read_with_or_without_units),
+        cmocka_unit_test(bad_rate_limits_name_the_option),
         cmocka_unit_test(tls_needs_both_files),
         cmocka_unit_test(make_token_needs_user_store_and_secret),
         cmocka_unit_test(help_is_a_mode),

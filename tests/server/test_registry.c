@@ -143,14 +143,18 @@ static void last_active_never_moves_backwards(void **state)
 static void a_failed_write_keeps_its_message_through_the_rollback(void **state)
 {
     srv_db *db = *state;
+    assert_int_equal(srv_db_error_count(db), 0);
     assert_int_equal(srv_db_begin(db), 0);
     assert_int_equal(srv_db_put_user(db, "gus", NULL, 1), -1); /* store is NOT NULL */
     srv_db_rollback(db);
     assert_string_equal(srv_db_error(db), "NOT NULL constraint failed: users.store");
+    assert_int_equal(srv_db_error_count(db), 1); /* the failure counts once */
     srv_db_rollback(db); /* no transaction left: changes nothing */
     assert_string_equal(srv_db_error(db), "NOT NULL constraint failed: users.store");
     assert_int_equal(srv_db_commit(db), -1);
     assert_string_equal(srv_db_error(db), "cannot commit - no transaction is active");
+    assert_int_equal(srv_db_error_count(db), 2);
+    assert_int_equal(srv_db_error_count(NULL), 0);
 }
 
 /* A user who connects to s1 at wall time `at` and leaves (not yet written). */

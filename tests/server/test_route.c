@@ -17,7 +17,13 @@ static void each_route_matches_its_method_and_path(void **state)
     assert_int_equal(srv_route_match("POST", "/api/v1/admin/fault").id, SRV_ROUTE_FAULT_SET);
     assert_int_equal(srv_route_match("GET", "/api/v1/admin/fault").id, SRV_ROUTE_FAULT_GET);
     assert_int_equal(srv_route_match("GET", "/ws").id, SRV_ROUTE_WS_PLAIN);
-    srv_route r = srv_route_match("GET", "/api/v1/users/alice");
+    srv_route r = srv_route_match("GET", "/metrics");
+    assert_int_equal(r.id, SRV_ROUTE_METRICS);
+    assert_true(r.admin);
+    assert_false(r.has_body);
+    assert_int_equal(srv_route_match("POST", "/metrics").id, SRV_ROUTE_BAD_METHOD);
+    assert_int_equal(srv_route_match("GET", "/metrics/").id, SRV_ROUTE_NOT_FOUND);
+    r = srv_route_match("GET", "/api/v1/users/alice");
     assert_int_equal(r.id, SRV_ROUTE_USER);
     assert_int_equal(r.param_len, 5);
     assert_memory_equal(r.param, "alice", 5);
