@@ -180,6 +180,7 @@ SEEDS = {
     ],
     "route": [
         b"GET /api/v1/websockets/health\n\n127.0.0.1",
+        b"GET /metrics\nBearer s3cret-admin-token\n10.0.0.9",
         b"GET /api/v1/websockets/stats\n\n10.1.2.3",
         b"GET /api/v1/users/alice\n\n::1",
         b"POST /api/v1/stores/store-1/broadcast\nBearer s3cret-admin-token\n::ffff:127.0.0.1",
