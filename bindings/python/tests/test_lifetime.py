@@ -225,10 +225,11 @@ def test_close_inside_its_own_on_message_completes_and_nothing_follows(server):
     c = lifeline.Client(server.url(), on_state=rec.on_state, on_message=on_message,
                         on_dropped=rec.on_dropped, **FAST)
     holder["c"] = c
-    c.start()
-    rec.wait_state(State.CONNECTED)
+    # queued before the start, so that no send of this thread races the
+    # close (a send after it is refused: tested below)
     for i in range(20):  # more echoes than the one callback that closes
         c.send(echo(i))
+    c.start()
     assert closed_in_callback.wait(limit(5))
     # once the loop thread has ended no callback can come any more
     wait_until(lambda: threads() == base, what="its loop thread to end")
