@@ -1230,6 +1230,17 @@ void it_fix_client(it_fix *f)
         fail_msg("lifeline_client_start: %s", lifeline_error_name(err));
 }
 
+void it_fix_next_client(it_fix *f)
+{
+    assert_int_equal(lifeline_client_free(f->client), LIFELINE_OK);
+    f->client = NULL;
+    it_proc_free(f->proc);
+    f->proc = NULL;
+    pthread_mutex_lock(&f->rec.mu);
+    f->rec.cb_thread_known = 0;
+    pthread_mutex_unlock(&f->rec.mu);
+}
+
 const char *it_fix_tmpdir(it_fix *f)
 {
     if (!f->tmpdir)

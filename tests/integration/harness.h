@@ -279,6 +279,9 @@ int it_fix_teardown(void **state);
 void it_fix_start(it_fix *f, const char *behaviour, const char *user);
 /* Create f->client from f->cfg and start it; fails the test on error. */
 void it_fix_client(it_fix *f);
+/* Free the client and the target, for the next round of a table: the next
+ * client has its own loop, so its callbacks come from another thread. */
+void it_fix_next_client(it_fix *f);
 /* The fixture's folder, created on first use. */
 const char *it_fix_tmpdir(it_fix *f);
 

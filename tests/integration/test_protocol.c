@@ -44,19 +44,6 @@ static int delivered_containing(it_rec *rec, const char *needle)
     return n;
 }
 
-/* Free the client and the peer, for the next round of a table: the next
- * client has its own loop, so its callbacks come from another thread. */
-static void next_client(it_fix *f)
-{
-    assert_int_equal(lifeline_client_free(f->client), LIFELINE_OK);
-    f->client = NULL;
-    it_proc_free(f->proc);
-    f->proc = NULL;
-    pthread_mutex_lock(&f->rec.mu);
-    f->rec.cb_thread_known = 0;
-    pthread_mutex_unlock(&f->rec.mu);
-}
-
 /* ---- the handshake ------------------------------------------------------ */
 
 static void a_redirect_is_refused_and_its_location_never_contacted(void **state)
@@ -132,7 +119,7 @@ static void a_malformed_status_is_a_protocol_error_without_http_status(void **st
         assert_int_equal(lifeline_client_stats(f->client, &s), LIFELINE_OK);
         assert_int_equal(s.last_http_status, 0);
         assert_int_equal(s.last_error, LIFELINE_ERR_PROTOCOL);
-        next_client(f);
+        it_fix_next_client(f);
     }
 }
 
@@ -265,7 +252,7 @@ static void bad_close_frames_are_answered_1002_or_1007(void **state)
                       rows[i].payload, lifeline_error_name(ev.error));
             assert_non_null(strstr(ev.reason, "close frame"));
         }
-        next_client(f);
+        it_fix_next_client(f);
     }
 }
 

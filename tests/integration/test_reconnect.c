@@ -328,13 +328,7 @@ static void a_close_with_1012_or_1013_is_retried_on_the_backoff_schedule(void **
                  LWS_LIBRARY_VERSION_NUMBER >= 4002000 ? codes[i] : 1002);
         IT_ASSERT(&f->rec, it_proc_wait_line(f->proc, answer, IT_QUICK),
                   "close %d: the client's answer was not %s", codes[i], answer);
-        assert_int_equal(lifeline_client_free(f->client), LIFELINE_OK);
-        f->client = NULL;
-        it_proc_free(f->proc);
-        f->proc = NULL;
-        pthread_mutex_lock(&f->rec.mu);
-        f->rec.cb_thread_known = 0;
-        pthread_mutex_unlock(&f->rec.mu);
+        it_fix_next_client(f);
     }
 }
 
