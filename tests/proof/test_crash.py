@@ -67,7 +67,12 @@ def test_a_server_killed_and_restarted_under_a_till_loses_and_doubles_nothing(
         server, tmp_path, rng):
     outbox = tmp_path / "till.db"
     t = till(server, outbox, "--echoes")
-    for _ in range(3):
+    for connection in range(1, 4):
+        # each kill comes after the till has resumed on the server it kills:
+        # without this wait, acks of the killed server still on their way
+        # through the pipe could meet the next target, and two kills would
+        # fall within one disconnection (one resume for two restarts)
+        t.wait_for(lambda ls: sum(1 for x in ls if x.startswith("resumed ")) >= connection, 60)
         acked = last_number(t.lines, "acked")
         # well before the end: the last number (and its echo) goes out after
         # the last kill (the till holds at most 500 unacknowledged)
