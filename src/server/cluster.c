@@ -172,6 +172,42 @@ static int command(srv_cluster *c, const char *fmt, ...)
     return rc;
 }
 
+typedef struct call {
+    srv_cluster_reply_fn *fn;
+    void *priv;
+} call;
+
+static void call_reply(redisAsyncContext *ac, void *r, void *arg)
+{
+    pub_reply(ac, r, NULL);
+    call *k = arg;
+    k->fn(r, k->priv);
+    free(k);
+}
+
+bool srv_cluster_up(const srv_cluster *c)
+{
+    return c && c->pub_up && !c->stopping;
+}
+
+int srv_cluster_command(srv_cluster *c, srv_cluster_reply_fn *fn, void *priv, int argc,
+                        const char **argv, const size_t *argvlen)
+{
+    if (!srv_cluster_up(c) || c->pending >= PENDING_MAX)
+        return -1;
+    call *k = malloc(sizeof(*k));
+    if (!k)
+        return -1;
+    k->fn = fn;
+    k->priv = priv;
+    if (redisAsyncCommandArgv(c->pub, call_reply, k, argc, argv, argvlen) != REDIS_OK) {
+        free(k);
+        return -1;
+    }
+    c->pending++;
+    return 0;
+}
+
 static void pub_connected(const redisAsyncContext *ac, int status)
 {
     srv_cluster *c = ac->data;

@@ -54,6 +54,25 @@ const char *srv_cluster_state(const srv_cluster *c);
 
 const char *srv_cluster_id(const srv_cluster *c);
 
+/* Whether the command connection is up (srv_cluster_command can send). */
+bool srv_cluster_up(const srv_cluster *c);
+
+struct redisReply;
+
+/* The answer to a srv_cluster_command: reply, or NULL when the connection
+ * went before it came (the command may or may not have run). Called once,
+ * on the service thread; reply is hiredis's, valid during the call. */
+typedef void srv_cluster_reply_fn(const struct redisReply *reply, void *priv);
+
+/* For the other modules that keep state in Redis: sends the command of
+ * argc arguments (argv[i], argvlen[i] bytes each; copied) on the command
+ * connection, in order with the fan-out frames. Returns 0 (fn will be
+ * called), or -1 when Redis is not up or too many commands are waiting
+ * (fn will not be called). An error reply is counted and logged here,
+ * then passed to fn. */
+int srv_cluster_command(srv_cluster *c, srv_cluster_reply_fn *fn, void *priv, int argc,
+                        const char **argv, const size_t *argvlen);
+
 /* The latest view of the cluster (this instance's own counts included
  * once its first record is read back), and when it was read (wall ms; 0:
  * not yet). */
