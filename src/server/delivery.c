@@ -107,6 +107,8 @@ static int stream_push(const srv_dlv *d, srv_dlv_session *s, srv_msg *m, int64_t
     e->msg = srv_msg_ref(m);
     s->ring_count++;
     s->ring_bytes += m->len;
+    if (d->on_push)
+        d->on_push(s, e, d->on_push_ctx);
     lost |= trim(d, s, now);
     return lost ? -1 : 0;
 }
@@ -697,4 +699,109 @@ void srv_dlv_sweep(srv_dlv *d, int64_t now, void (*fn)(void *owner, void *ctx), 
 {
     sweep_ctx x = {d, now, fn, ctx};
     srv_map_each(&d->sessions, sweep_one, &x);
+}
+
+/* --- sessions shared with other instances -------------------------------- */
+
+srv_dlv_session *srv_dlv_find_hex(const srv_dlv *d, const char *hex)
+{
+    return srv_map_get(&d->sessions, hex);
+}
+
+srv_dlv_session *srv_dlv_adopt(srv_dlv *d, const ll_wire_session *id, const char *store,
+                               const char *user, const srv_dlv_stored *st, uint64_t new_epoch,
+                               int64_t now)
+{
+    srv_dlv_session *s = srv_dlv_find(d, id);
+    if (s) {
+        if (s->lru_prev || d->lru_head == s)
+            lru_unlink(d, s);
+        session_free(d, s);
+    }
+    s = session_new(d, id, store, user, st->hwm, st->epoch ? st->epoch : new_epoch);
+    if (!s)
+        return NULL;
+    if (st->epoch) {
+        s->last = st->last;
+        s->peer_acked = s->sent_max = st->count ? st->entries[0].seq - 1 : st->last;
+        for (size_t i = 0; i < st->count; i++) {
+            if (s->ring_count == s->ring_cap && ring_grow(s)) {
+                /* out of memory: none is kept, and a resume from before
+                 * last says "n" (the buffer must end at last) */
+                while (s->ring_count)
+                    drop_oldest(s);
+                break;
+            }
+            srv_dlv_entry *e = &s->ring[(s->ring_head + s->ring_count) % s->ring_cap];
+            *e = st->entries[i];
+            e->msg = srv_msg_ref(st->entries[i].msg);
+            s->ring_count++;
+            s->ring_bytes += e->msg->len;
+        }
+        trim(d, s, now);
+    }
+    s->used_ms = now;
+    lru_append(d, s);
+    return s;
+}
+
+void srv_dlv_disown(srv_dlv *d, srv_dlv_session *s, void (*fn)(void *owner, void *ctx), void *ctx)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < d->held_count; i++) {
+        if (d->held[i].session == s)
+            srv_msg_unref(d->held[i].msg);
+        else
+            d->held[kept++] = d->held[i];
+    }
+    d->held_count = kept;
+    if (s->dirty) {
+        srv_dlv_session **p = &d->dirty;
+        while (*p != s)
+            p = &(*p)->dirty_next;
+        *p = s->dirty_next;
+        s->dirty = false;
+    }
+    if (s->conn) {
+        srv_dlv_conn *c = s->conn;
+        ackq_remove(d, s);
+        c->session = NULL;
+        c->failed = true;
+        snprintf(c->reason, sizeof(c->reason), "lifeline.v1: session resumed elsewhere");
+        s->conn = NULL;
+        if (fn)
+            fn(c->owner, ctx);
+    } else if (s->lru_prev || d->lru_head == s) {
+        lru_unlink(d, s);
+    }
+    session_free(d, s);
+}
+
+void srv_dlv_restart_stream(srv_dlv *d, srv_dlv_session *s, uint64_t epoch)
+{
+    (void)d;
+    while (s->ring_count)
+        drop_oldest(s);
+    s->epoch = epoch ? epoch : 1;
+    s->last = s->sent_max = s->peer_acked = 0;
+    if (s->conn) {
+        s->conn->send_next = 1;
+        s->conn->replay_to = 0;
+    }
+}
+
+void srv_dlv_each_dirty_session(srv_dlv *d, void (*fn)(srv_dlv_session *s, void *ctx), void *ctx)
+{
+    srv_dlv_session *s = d->dirty;
+    while (s) {
+        srv_dlv_session *next = s->dirty_next; /* s may go */
+        fn(s, ctx);
+        s = next;
+    }
+}
+
+void srv_dlv_each_held(const srv_dlv *d, void (*fn)(const srv_dlv_held *h, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < d->held_count; i++)
+        fn(&d->held[i], ctx);
 }

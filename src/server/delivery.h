@@ -99,6 +99,7 @@ typedef struct srv_dlv_session {
     struct srv_dlv_session *ack_prev, *ack_next;     /* connected, with acks owed */
     struct srv_dlv_session *dirty_next;              /* to write at the next commit */
     bool in_ackq, dirty;
+    bool claimed; /* the adapter's: this instance owns it in Redis (shared.h) */
 } srv_dlv_session;
 
 /* An accepted message waiting for the commit of its mark. */
@@ -122,8 +123,14 @@ typedef struct srv_dlv_conn {
     char reason[SRV_DLV_REASON_MAX]; /* the close reason of its protocol error */
 } srv_dlv_conn;
 
+/* Told of each message numbered into a session's stream (s and e valid
+ * during the call): with --redis the adapter mirrors the stream there. */
+typedef void (*srv_dlv_push_fn)(const srv_dlv_session *s, const srv_dlv_entry *e, void *ctx);
+
 typedef struct srv_dlv {
     srv_dlv_cfg cfg;
+    srv_dlv_push_fn on_push; /* NULL: none */
+    void *on_push_ctx;
     srv_map sessions; /* hex -> srv_dlv_session* */
     srv_map stores;   /* store name -> srv_dlv_session* (head of its list) */
     srv_dlv_session *lru_head, *lru_tail;
@@ -283,5 +290,47 @@ void srv_dlv_sweep(srv_dlv *d, int64_t now, void (*fn)(void *owner, void *ctx), 
 /* Whether keep(hex) is true for a session in memory: the database keeps
  * its row. */
 bool srv_dlv_known(const srv_dlv *d, const char *hex);
+
+/* ---- sessions shared with other instances (with --redis) ---------------- */
+
+/* A session's state as another instance left it (read from Redis). */
+typedef struct srv_dlv_stored {
+    uint64_t hwm;   /* client to server: the committed high-water mark */
+    uint64_t epoch; /* server to client: the stream's epoch; 0: start a new one */
+    uint64_t last;  /* the last number given in it */
+    srv_dlv_entry *entries; /* its replay buffer, oldest first, consecutive,
+                             * ending at last (references taken) */
+    size_t count;
+} srv_dlv_stored;
+
+/* Replaces (or creates) the session id of store and user with st, at now;
+ * new_epoch is used when st->epoch is 0. A session in memory with that id
+ * must have no connection and nothing held (srv_dlv_disown it first).
+ * Entries past the buffer's limits are dropped. Returns the session, or
+ * NULL when out of memory. */
+srv_dlv_session *srv_dlv_adopt(srv_dlv *d, const ll_wire_session *id, const char *store,
+                               const char *user, const srv_dlv_stored *st, uint64_t new_epoch,
+                               int64_t now);
+
+/* The session is another instance's now: its held messages are dropped
+ * (never handed on), its mark forgotten, fn(owner) is called for its
+ * connection (the adapter closes it), and it is freed. */
+void srv_dlv_disown(srv_dlv *d, srv_dlv_session *s, void (*fn)(void *owner, void *ctx), void *ctx);
+
+/* The session's stream starts again in epoch (its buffer emptied): what it
+ * held may be gone. Its connection, if any, must be closed by the adapter
+ * (the client resumes and is told "n"). */
+void srv_dlv_restart_stream(srv_dlv *d, srv_dlv_session *s, uint64_t epoch);
+
+/* Calls fn(s, ctx) for each session whose mark is to be written (the
+ * sessions of srv_dlv_dirty_each); fn may disown or restart the session
+ * it is given, nothing else. */
+void srv_dlv_each_dirty_session(srv_dlv *d, void (*fn)(srv_dlv_session *s, void *ctx), void *ctx);
+
+/* Calls fn for each held message, in the order they were accepted. */
+void srv_dlv_each_held(const srv_dlv *d, void (*fn)(const srv_dlv_held *h, void *ctx), void *ctx);
+
+/* The session in memory with that id (32 hex digits), or NULL. */
+srv_dlv_session *srv_dlv_find_hex(const srv_dlv *d, const char *hex);
 
 #endif

@@ -18,6 +18,7 @@
 #define SID "0123456789abcdef0123456789abcdef"
 #define SID2 "fedcba9876543210fedcba9876543210"
 #define EPOCH 0x1122334455667788ULL
+#define HELLO0 "h " SID " 0000000000000000 0 1" /* a hello naming SID */
 
 typedef struct fixture {
     srv_dlv d;
@@ -833,6 +834,93 @@ static void the_marks_to_write_are_listed(void **state)
     assert_false(srv_dlv_dirty(&f->d));
 }
 
+/* --- sessions shared with other instances (adopt, disown, restart) ------ */
+
+static void pushed(const srv_dlv_session *s, const srv_dlv_entry *e, void *ctx)
+{
+    char *log = ctx;
+    size_t used = strlen(log);
+    snprintf(log + used, 256 - used, "%s:%llu=%.*s;", s->hex, (unsigned long long)e->seq,
+             (int)e->msg->len, (const char *)srv_msg_payload(e->msg));
+}
+
+/* The stream another instance left (epoch EPOCH, messages 4 and 5 not yet
+ * acknowledged) and mark 9: adopted, a resume from 3 is recovered and
+ * replays them; the observer sees what is numbered from then on. */
+static void an_adopted_stream_resumes_where_the_other_instance_left_it(void **state)
+{
+    fixture *f = *state;
+    char log[256] = "";
+    f->d.on_push = pushed;
+    f->d.on_push_ctx = log;
+    srv_msg *m4 = srv_msg_new("m4", 2, false), *m5 = srv_msg_new("m5", 2, false);
+    srv_dlv_entry e[2] = {{4, 0, m4}, {5, 0, m5}};
+    srv_dlv_stored st = {.hwm = 9, .epoch = EPOCH, .last = 5, .entries = e, .count = 2};
+    ll_wire_session id;
+    ll_wire_read(HELLO0, strlen(HELLO0), 0, &f->u);
+    assert_int_equal(f->u.kind, LL_WIRE_HELLO);
+    id = f->u.session;
+    srv_dlv_session *s = srv_dlv_adopt(&f->d, &id, "shop", "till", &st, 77, 0);
+    srv_msg_unref(m4);
+    srv_msg_unref(m5);
+    assert_non_null(s);
+    assert_ptr_equal(srv_dlv_find_hex(&f->d, SID), s);
+    assert_string_equal(log, ""); /* adopted entries are not numbered again */
+    srv_dlv_welcome w;
+    assert_string_equal(hello_on(f, f->c, SID, EPOCH, 3, 10, 0, &w),
+                        "w 1122334455667788 9 r 4 5");
+    assert_true(w.recovered);
+    assert_string_equal(next(f, f->c, 0), "4 m4");
+    assert_string_equal(next(f, f->c, 0), "5 m5");
+    push(f, f->c, "m6");
+    assert_string_equal(log, SID ":6=m6;");
+    /* a duplicate of what the other instance accepted is dropped */
+    assert_int_equal(rx(f, f->c, 0, "9 old"), SRV_DLV_NOTHING);
+    assert_int_equal(rx(f, f->c, 0, "10 new"), SRV_DLV_DELIVER);
+}
+
+static void a_stream_not_left_whole_starts_a_new_epoch(void **state)
+{
+    fixture *f = *state;
+    srv_dlv_stored st = {.hwm = 3};
+    ll_wire_read(HELLO0, strlen(HELLO0), 0, &f->u);
+    assert_int_equal(f->u.kind, LL_WIRE_HELLO);
+    ll_wire_session id = f->u.session;
+    assert_non_null(srv_dlv_adopt(&f->d, &id, "shop", "till", &st, 77, 0));
+    srv_dlv_welcome w;
+    assert_string_equal(hello_on(f, f->c, SID, EPOCH, 5, 4, 0, &w), "w 000000000000004d 3 n 1 0");
+    assert_false(w.recovered);
+}
+
+static void a_disowned_session_drops_only_its_own_held_messages(void **state)
+{
+    fixture *f = *state;
+    hello(f, 0, 0, 1);
+    srv_dlv_conn *c2 = srv_dlv_conn_new(f);
+    hello_on(f, c2, SID2, 0, 0, 1, 0, NULL);
+    assert_int_equal(rx_hold(f, f->c, 0, "1 mine"), SRV_DLV_DELIVER);
+    assert_int_equal(rx_hold(f, c2, 0, "1 theirs"), SRV_DLV_DELIVER);
+    int closed = 0;
+    srv_dlv_disown(&f->d, srv_dlv_find_hex(&f->d, SID), count, &closed);
+    assert_int_equal(closed, 1);
+    assert_null(srv_dlv_find_hex(&f->d, SID));
+    assert_true(f->c->failed); /* nothing more is read from its connection */
+    acted a = {0};
+    srv_dlv_committed(&f->d, record, &a);
+    assert_string_equal(a.log, "shop/till:1=theirs;");
+    srv_dlv_conn_release(&f->d, c2, 0);
+}
+
+static void a_restarted_stream_is_not_recovered(void **state)
+{
+    fixture *f = *state;
+    five_sent_then_gone(f);
+    srv_dlv_restart_stream(&f->d, srv_dlv_find_hex(&f->d, SID), 99);
+    srv_dlv_welcome w;
+    assert_string_equal(hello_on(f, f->c, SID, EPOCH, 3, 1, 0, &w), "w 0000000000000063 0 n 1 0");
+    assert_false(w.recovered);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -881,6 +969,10 @@ int main(void)
         T(a_session_with_held_messages_outlives_the_session_cap_until_acted_on),
         T(a_reply_pushed_to_a_session_without_connection_waits_for_its_resume),
         T(the_echoes_of_what_an_ack_covers_are_written_before_it),
+        T(an_adopted_stream_resumes_where_the_other_instance_left_it),
+        T(a_stream_not_left_whole_starts_a_new_epoch),
+        T(a_disowned_session_drops_only_its_own_held_messages),
+        T(a_restarted_stream_is_not_recovered),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
