@@ -1,11 +1,14 @@
-/* What another instance publishes through Redis (src/server/
- * cluster_wire.c): a fan-out frame, or a presence record. Input: one
- * byte choosing which, then the bytes. Properties: a frame that reads
- * points inside the input and writes back to the same bytes; a presence
- * record adds to a view or is refused, and the view never counts an
- * instance it refused. */
+/* What other instances leave in Redis (src/server/cluster_wire.c,
+ * shared_wire.c): a fan-out frame, a presence record, or an entry of a
+ * lifeline.v1 session's ring. Input: one byte choosing which (modulo 3),
+ * then the bytes. Properties: a frame that reads points inside the input
+ * and writes back to the same bytes; a presence record adds to a view or
+ * is refused, and the view never counts an instance it refused; an entry
+ * that reads has its payload inside the input and writes back to the same
+ * bytes. */
 #include "fuzz.h"
 #include "server/cluster_wire.h"
+#include "server/shared_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -13,7 +16,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *in = data + 1;
     size_t n = size - 1;
-    if (data[0] & 1) {
+    if (data[0] % 3 == 2) {
+        srv_shared_entry e;
+        if (srv_shared_entry_parse((const char *)in, n, &e))
+            return 0;
+        FUZZ_CHECK(e.seq > 0 && e.wall_ms >= 0);
+        FUZZ_CHECK(e.payload >= (const char *)in && e.payload + e.len == (const char *)in + n);
+        char head[SRV_SHARED_ENTRY_HEAD_MAX];
+        size_t hl = srv_shared_entry_head(e.seq, e.wall_ms, e.binary, head);
+        FUZZ_CHECK(hl + e.len == n && memcmp(head, in, hl) == 0);
+        return 0;
+    }
+    if (data[0] % 3 == 1) {
         srv_cluster_view v;
         srv_cluster_view_init(&v);
         int rc = srv_cluster_view_add(&v, (const char *)in, n);

@@ -252,6 +252,13 @@ SEEDS = {
         b"\x01{\"instance\":\"i1\",\"at_ms\":1,\"connections\":3,\"stores\":{\"s\":2,\"t\":1}}",
         b"\x01{\"connections\":-1,\"stores\":{}}",
         b"\x01{\"connections\":1e300,\"stores\":{\"s\":1e300}}",
+        # a lifeline.v1 ring entry: "<seq> <wall ms> <t|b> <payload>"
+        b"\x0212 1764500000000 t n=12",
+        b"\x021 0 b \x00\xff",
+        b"\x0218446744073709551615 9223372036854775807 t ",
+        b"\x0218446744073709551616 1 t x",
+        b"\x0201 1 t x",
+        b"\x020 1 t x",
     ],
     "content_length": [
         b"\x01" + b"16", b"\x00" + b"0", b"\x01" + b" 1048576\t", b"\x00" + b"-1",
