@@ -13,6 +13,7 @@
 #include "server/clock.h"
 #include "server/cluster.h"
 #include "server/server.h"
+#include "server/shared_wire.h"
 
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
@@ -99,12 +100,22 @@ static void on_message(redisAsyncContext *ac, void *r, void *arg)
     if (kind->type != REDIS_REPLY_STRING)
         return;
     if (!strcmp(kind->str, "subscribe")) {
+        const redisReply *channel = reply->element[1];
+        if (channel->type != REDIS_REPLY_STRING || strcmp(channel->str, SRV_CLUSTER_CHANNEL))
+            return; /* the instance's own channel */
         c->sub_up = true;
         both_up(c);
         return;
     }
     if (strcmp(kind->str, "message") || data->type != REDIS_REPLY_STRING)
         return;
+    const redisReply *channel = reply->element[1];
+    if (channel->type == REDIS_REPLY_STRING && strcmp(channel->str, SRV_CLUSTER_CHANNEL)) {
+        /* this instance's own channel: another asks for a session */
+        if (c->s->shared)
+            srv_v1_shared_release_asked(c->s, data->str, data->len);
+        return;
+    }
     srv_fanout f;
     if (srv_fanout_decode(data->str, data->len, &f))
         return; /* not ours */
@@ -131,7 +142,10 @@ static void sub_connected(const redisAsyncContext *ac, int status)
         lost(c, false, ac->errstr);
         return;
     }
-    redisAsyncCommand(c->sub, on_message, c, "SUBSCRIBE %s", SRV_CLUSTER_CHANNEL);
+    /* and its own channel, which nobody publishes to: while it exists,
+     * this instance is alive (shared_wire.h) */
+    redisAsyncCommand(c->sub, on_message, c, "SUBSCRIBE %s %s%s", SRV_CLUSTER_CHANNEL,
+                      SRV_SHARED_INSTANCE_PREFIX, c->id);
 }
 
 static void sub_disconnected(const redisAsyncContext *ac, int status)

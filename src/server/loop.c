@@ -535,6 +535,7 @@ static void run_once(srv_server *s, struct ev_loop *loop)
 {
     ev_run(loop, EVRUN_ONCE);
     srv_v1_service(s); /* one commit for the acks this pass made due */
+    srv_shared_flush(s->shared); /* the pass's mirrors to Redis */
 }
 
 /* Destroys the context (with libev, at once: its watchers are stopped
@@ -581,10 +582,13 @@ static int join_cluster(srv_server *s)
             if (!srv_cluster_id_valid((char[]){*p, 0}))
                 *p = '_';
     }
-    if (!srv_cluster_start(s, &addr, id, presence_ttl_ms(&s->opt))) {
+    if (!srv_cluster_start(s, &addr, id, presence_ttl_ms(&s->opt)) ||
+        !(s->shared = srv_shared_new(&addr, id, &s->log, srv_v1_shared_status, s))) {
         srv_log_msg(&s->log, SRV_LOG_ERROR, "redis", "out of memory");
         return -1;
     }
+    s->dlv.on_push = srv_v1_shared_pushed;
+    s->dlv.on_push_ctx = s;
     return 0;
 }
 
@@ -812,6 +816,8 @@ int srv_server_run(const srv_opts *opt)
     srv_db_close(s->db);
     srv_registry_free(&s->reg);
     srv_dlv_free(&s->dlv);
+    srv_shared_free(s->shared);
+    s->shared = NULL;
     while (s->parked) {
         srv_parked *p = s->parked;
         s->parked = p->next;

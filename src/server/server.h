@@ -13,6 +13,7 @@
 #include "server/db.h"
 #include "server/alerts.h"
 #include "server/cluster.h"
+#include "server/shared.h"
 #include "server/connlog.h"
 #include "server/delivery.h"
 #include "server/events.h"
@@ -64,6 +65,7 @@ typedef struct srv_server {
     struct lws_context *ctx;
     struct lws *serving;       /* the wsi whose callback is running (loop.c) */
     srv_cluster *cluster;      /* --redis: the other instances (cluster.c); NULL: alone */
+    srv_shared *shared;        /* --redis: lifeline.v1 sessions in Redis (shared.c); NULL: alone */
     struct lws_vhost *vhost;
     int port;
     bool tls;
@@ -246,6 +248,43 @@ int srv_v1_commit(srv_server *s);
 
 /* Drops messages older than --replay-ms (once a second). */
 void srv_v1_sweep(srv_server *s);
+
+/* A random epoch for a new stream, never 0. */
+uint64_t srv_v1_random_epoch(void);
+
+/* --- v1_shared.c: lifeline.v1 sessions shared through Redis (--redis) --- */
+
+/* At c's hello u for session hex, with Redis up: claims the session and
+ * puts its state in memory (adopted from Redis unless the one in memory is
+ * current), marked claimed. Returns 0; -1 when Redis is down or failed
+ * (the hello goes on as alone); SRV_V1_SHARED_WAIT when Redis is down and
+ * the session's last commit may have reached it (close c with 1013: the
+ * till comes back later); SRV_DLV_ERROR with c's reason (the session is
+ * another store's or user's). */
+#define SRV_V1_SHARED_WAIT (-2)
+
+/* Closes connection owner (ctx: the server) with 1013, "lifeline.v1: the
+ * session waits for Redis". */
+void srv_v1_shared_close_waiting(void *owner, void *ctx);
+int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const char *hex,
+                        int64_t now);
+
+/* Before the local commit: commits the claimed sessions' marks (and
+ * journal entries) in Redis, and disowns or restarts those Redis says to.
+ * Returns 0, or -1 (Redis failed: roll the batch back). */
+int srv_v1_shared_commit(srv_server *s);
+
+/* Another instance asks (on this one's channel, text[0..len): "release
+ * <hex> <claimant>") for a session whose till reconnected there: it is
+ * committed, given up in Redis, and dropped here (its connection, if any,
+ * closed). */
+void srv_v1_shared_release_asked(srv_server *s, const char *text, size_t len);
+
+/* delivery.c's on_push: mirrors a claimed session's message to Redis. */
+void srv_v1_shared_pushed(const srv_dlv_session *ss, const srv_dlv_entry *e, void *ctx);
+
+/* shared.c's on_status: a mirror's answer for session hex. */
+void srv_v1_shared_status(const char *hex, int status, void *ctx);
 
 /* --- http.c: the HTTP API --- */
 

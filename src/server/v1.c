@@ -28,8 +28,7 @@
 _Static_assert(LWS_PRE + LL_WIRE_HEADER_MAX <= SRV_MSG_HEADROOM,
                "a data unit's header is written in the message's headroom");
 
-/* A random epoch, never 0. */
-static uint64_t random_epoch(void)
+uint64_t srv_v1_random_epoch(void)
 {
     uint64_t e = 0;
     while (!e)
@@ -131,6 +130,23 @@ static int put_hwm(const char *hex, uint64_t hwm, void *ctx)
     return srv_db_put_hwm(p->s->db, hex, hwm, p->wall);
 }
 
+typedef struct journal_ctx {
+    srv_server *s;
+    int64_t wall;
+    int rc;
+} journal_ctx;
+
+/* --journal: a held message of a session kept here alone (a claimed one's
+ * went to Redis with its mark). */
+static void put_journal(const srv_dlv_held *h, void *ctx)
+{
+    journal_ctx *j = ctx;
+    if (j->rc || h->session->claimed)
+        return;
+    j->rc = srv_db_journal_add(j->s->db, h->session->hex, h->seq, srv_msg_payload(h->msg),
+                               h->msg->len, h->msg->binary, j->wall);
+}
+
 static bool in_memory(const char *hex, void *ctx)
 {
     return srv_dlv_known(ctx, hex);
@@ -164,8 +180,21 @@ int srv_v1_commit(srv_server *s)
 {
     if (!srv_dlv_dirty(&s->dlv) && !s->dlv_tx)
         return 0;
+    /* shared sessions first: Redis says which are still ours, and their
+     * marks and journal entries are committed there before anything else */
+    if (srv_v1_shared_commit(s)) {
+        srv_log_msg(&s->log, SRV_LOG_ERROR, "redis_error",
+                    "lifeline.v1 marks could not be committed in Redis");
+        batch_failure(s);
+        return -1;
+    }
     put_ctx p = {s, srv_clock_wall_ms()};
-    if (tx_begin(s) || srv_dlv_dirty_each(&s->dlv, put_hwm, &p))
+    journal_ctx j = {s, p.wall, 0};
+    if (tx_begin(s))
+        goto fail;
+    if (s->opt.journal)
+        srv_dlv_each_held(&s->dlv, put_journal, &j);
+    if (j.rc || srv_dlv_dirty_each(&s->dlv, put_hwm, &p))
         goto fail;
     int64_t over = srv_db_session_count(s->db) - s->opt.max_sessions;
     if (over > 0 && srv_db_trim_sessions(s->db, over, in_memory, &s->dlv) < 0)
@@ -213,6 +242,14 @@ static int hello(srv_server *s, srv_conn *c, const ll_wire_unit *u, int64_t now)
     uint64_t stored = 0;
     char hex[LL_WIRE_SESSION_HEX + 1];
     ll_wire_session_hex(&u->session, hex);
+    /* with --redis: the session as the cluster has it (else as alone) */
+    int shared = s->shared ? srv_v1_shared_claim(s, c, u, hex, now) : -1;
+    if (shared == SRV_DLV_ERROR)
+        return protocol_error(s, c);
+    if (shared == SRV_V1_SHARED_WAIT) {
+        srv_v1_shared_close_waiting(c, s);
+        return 0;
+    }
     if (!srv_dlv_find(&s->dlv, &u->session) && srv_db_get_hwm(s->db, hex, &stored) < 0) {
         srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", srv_db_error(s->db));
         return srv_conn_fail(s, c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "database error",
@@ -220,7 +257,7 @@ static int hello(srv_server *s, srv_conn *c, const ll_wire_unit *u, int64_t now)
     }
     srv_dlv_welcome w;
     int rc = srv_dlv_hello(&s->dlv, c->dlv, u, c->store->name, c->user->name, stored, now,
-                           random_epoch(), &w);
+                           srv_v1_random_epoch(), &w);
     if (rc == SRV_DLV_ERROR)
         return protocol_error(s, c);
     if (rc < 0)
@@ -265,12 +302,6 @@ int srv_v1_message(srv_server *s, srv_conn *c, const unsigned char *data, size_t
         return protocol_error(s, c);
     case SRV_DLV_DELIVER:
         break;
-    }
-    if (s->opt.journal &&
-        (tx_begin(s) || srv_db_journal_add(s->db, c->dlv->session->hex, u.seq, u.payload,
-                                           u.payload_len, binary, srv_clock_wall_ms()))) {
-        db_failure(s); /* closes c: its client sends the message again */
-        return 0;
     }
     /* the application gets it once the commit of its mark is done */
     srv_msg *m = srv_msg_new(u.payload, u.payload_len, binary);
