@@ -249,9 +249,8 @@ static int dispatch(srv_server *s, struct lws *wsi, enum lws_callback_reasons re
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_TIMER: /* only http.c sets wsi timers */
+    case LWS_CALLBACK_HTTP_WRITEABLE: /* a deferred answer is ready */
         return srv_http_callback(s, wsi, reason, pss, in, len);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
