@@ -8,6 +8,7 @@
 
 #include "lifeline/lifeline.h"
 #include "server/clock.h"
+#include "server/cluster_users.h"
 #include "server/isotime.h"
 #include "server/metrics.h"
 #include "server/names.h"
@@ -223,31 +224,105 @@ static int metrics(srv_server *s, srv_api_response *r)
     return 0;
 }
 
-static int user(srv_server *s, const char *name, srv_api_response *r)
+/* A user's figure on this instance: the registry's (connected, or not yet
+ * written) or the database's. Returns 1, 0 (unknown here) or -1 (database
+ * error). */
+static int local_user(srv_server *s, const char *name, srv_user_seen *out)
 {
-    char store[SRV_NAME_MAX + 1];
-    int64_t last = 0;
     const srv_user *u = srv_registry_user(&s->reg, name);
-    int found = 0;
     if (u) {
-        snprintf(store, sizeof(store), "%s", u->store);
-        last = u->last_active_ms;
-        found = 1;
-    } else {
-        found = srv_db_get_user(s->db, name, store, sizeof(store), &last);
+        snprintf(out->store, sizeof(out->store), "%s", u->store);
+        out->last_active_ms = u->last_active_ms;
+        return 1;
     }
-    if (found < 0)
+    return srv_db_get_user(s->db, name, out->store, sizeof(out->store), &out->last_active_ms);
+}
+
+/* The answer about user: the newer of this instance's figure and Redis's
+ * (redis_found 1, with redis; 0: Redis has none; -1: Redis did not answer).
+ * With --redis it says where it comes from: "cluster" when Redis answered,
+ * "local" when only this instance's data could be read. */
+static int user_answer(srv_server *s, const char *name, int redis_found,
+                       const srv_user_seen *redis, srv_api_response *r)
+{
+    srv_user_seen here;
+    int found = local_user(s, name, &here);
+    const srv_user_seen *best =
+        srv_users_newest(found == 1 ? &here : NULL, redis_found == 1 ? redis : NULL);
+    const char *source = !s->cluster ? NULL : redis_found >= 0 ? "cluster" : "local";
+    if (!best && found < 0)
         return error(r, 500, "database error");
-    if (!found)
-        return error(r, 404, "no such user");
     char ts[SRV_ISO_LEN];
     cJSON *o = cJSON_CreateObject();
-    if (o) {
+    if (o && best) {
         cJSON_AddStringToObject(o, "user", name);
-        cJSON_AddStringToObject(o, "store", store);
-        cJSON_AddStringToObject(o, "last_active_at", srv_iso8601(last, ts, sizeof(ts)));
+        cJSON_AddStringToObject(o, "store", best->store);
+        cJSON_AddStringToObject(o, "last_active_at",
+                                srv_iso8601(best->last_active_ms, ts, sizeof(ts)));
+    } else if (o) {
+        cJSON_AddStringToObject(o, "error", "no such user");
     }
-    return reply(r, 200, o);
+    if (o && source)
+        cJSON_AddStringToObject(o, "source", source);
+    return reply(r, best ? 200 : 404, o);
+}
+
+struct srv_api_later {
+    srv_server *s;
+    srv_user_lookup *lookup;
+    srv_api_later_fn *fn;
+    void *ctx;
+    char user[SRV_NAME_MAX + 1];
+};
+
+/* Redis's answer about l->user: the answer goes out through l->fn. */
+static void user_got(int found, const srv_user_seen *seen, void *priv)
+{
+    srv_api_later *l = priv;
+    srv_api_response resp;
+    memset(&resp, 0, sizeof(resp));
+    user_answer(l->s, l->user, found, seen, &resp);
+    srv_api_later_fn *fn = l->fn;
+    void *ctx = l->ctx;
+    free(l);
+    fn(&resp, ctx);
+}
+
+/* With --redis (and a caller that can wait), the answer waits for Redis's
+ * figure; else, or when Redis cannot be asked, it is this instance's. */
+static int user(srv_server *s, const srv_api_request *req, srv_api_response *r)
+{
+    if (s->cluster && req->later) {
+        srv_api_later *l = calloc(1, sizeof(*l));
+        if (l) {
+            l->s = s;
+            l->fn = req->later;
+            l->ctx = req->later_ctx;
+            snprintf(l->user, sizeof(l->user), "%s", req->param);
+            l->lookup = srv_cluster_users_lookup(s->cluster, req->param, user_got, l);
+            if (l->lookup) {
+                r->deferred = l;
+                return 0;
+            }
+            free(l);
+        }
+    }
+    return user_answer(s, req->param, -1, NULL, r);
+}
+
+void srv_api_later_cancel(srv_api_later *l)
+{
+    if (!l)
+        return;
+    srv_cluster_users_cancel(l->lookup);
+    free(l);
+}
+
+void srv_api_later_give_up(srv_api_later *l, srv_api_response *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    user_answer(l->s, l->user, -1, NULL, resp);
+    srv_api_later_cancel(l);
 }
 
 static int store_broadcast(srv_server *s, const srv_api_request *req, srv_api_response *r)
@@ -318,7 +393,7 @@ static int dispatch(srv_server *s, const srv_api_request *req, srv_api_response 
     case SRV_ROUTE_USER:
         if (!srv_name_valid(req->param, strlen(req->param)))
             return error(resp, 404, "no such user");
-        return user(s, req->param, resp);
+        return user(s, req, resp);
     case SRV_ROUTE_STORE_BROADCAST:
         if (!srv_name_valid(req->param, strlen(req->param)))
             return error(resp, 404, "no such store");

@@ -12,6 +12,8 @@
 #include <linux/tcp.h>
 #endif
 
+#include <ev.h>
+
 #include "server/api.h"
 #include "server/clock.h"
 #include "server/content_length.h"
@@ -24,7 +26,17 @@ typedef struct srv_http_req {
     unsigned char *body;
     size_t len, cap;
     bool too_big;
+    /* an answer that comes later (api.h): see wait_for() */
+    struct lws *wsi;
+    srv_api_later *later;    /* waited for */
+    ev_timer wait;           /* the wait's bound: a libev timer (timer.h tells why not lws's) */
+    srv_api_response answer; /* come, to be written when the socket is writable */
+    bool answered;
 } srv_http_req;
+
+/* The longest an answer waits for what it needs (Redis's figure, for a
+ * user): then it is given from this instance's data. */
+#define SRV_ANSWER_WAIT_MS 1000
 
 /* A request must be whole, headers and body, this long after its
  * connection was accepted or, on a keep-alive connection, after the
@@ -129,6 +141,9 @@ void srv_http_release(srv_session *pss)
     if (!pss || !pss->req)
         return;
     pss->req->server->http_pending--;
+    ev_timer_stop(pss->req->server->loop, &pss->req->wait); /* zeroed or inactive: nothing */
+    srv_api_later_cancel(pss->req->later);
+    cJSON_free(pss->req->answer.body);
     free(pss->req->body);
     free(pss->req);
     pss->req = NULL;
@@ -247,6 +262,68 @@ static int finish(struct lws *wsi, srv_session *pss, srv_api_response *resp)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* The answer to req is resp (taken): kept, the connection's input on
+ * again, and written from LWS_CALLBACK_HTTP_WRITEABLE, where the
+ * transaction can end (this runs outside libwebsockets' callbacks). */
+static void keep_answer(srv_http_req *req, srv_api_response *resp)
+{
+    ev_timer_stop(req->server->loop, &req->wait);
+    req->later = NULL;
+    req->answer = *resp;
+    req->answered = true;
+    lws_rx_flow_control(req->wsi, 1);
+    lws_callback_on_writable(req->wsi);
+}
+
+/* srv_api_later_fn: the answer has come (from Redis's callback). */
+static void answer_later(srv_api_response *resp, void *ctx)
+{
+    keep_answer(ctx, resp);
+}
+
+/* SRV_ANSWER_WAIT_MS passed: the answer from this instance's data. */
+static void wait_over(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    srv_http_req *req = (srv_http_req *)((char *)w - offsetof(srv_http_req, wait));
+    srv_api_response resp;
+    srv_api_later_give_up(req->later, &resp);
+    keep_answer(req, &resp);
+}
+
+/* The request's answer comes later: the request is held (pss->req), its
+ * connection's input switched off, and the wait bounded by
+ * SRV_ANSWER_WAIT_MS. Input off: while a request is served, libwebsockets
+ * 4.1 reads nothing from its connection, so that the client's next bytes,
+ * or its close, would wake the loop again and again; they are read once
+ * the answer is out (a close while waiting is seen then). Input is on
+ * again before the answer is written: libwebsockets 4.1 does not call
+ * WRITEABLE for an HTTP connection whose input is off. Returns the
+ * callback's result. */
+static int wait_for(struct lws *wsi, srv_http_req *req, srv_api_later *l)
+{
+    req->wsi = wsi;
+    req->later = l;
+    lws_rx_flow_control(wsi, 0);
+    ev_timer_init(&req->wait, wait_over, SRV_ANSWER_WAIT_MS / 1000.0, 0);
+    ev_timer_start(req->server->loop, &req->wait);
+    return 0;
+}
+
+/* LWS_CALLBACK_HTTP_WRITEABLE: writes the answer kept for the request, if
+ * any, and ends the transaction; returns the callback's result. */
+static int write_kept(struct lws *wsi, srv_session *pss)
+{
+    srv_http_req *req = pss ? pss->req : NULL;
+    if (!req || !req->answered)
+        return 0; /* nothing yet */
+    srv_api_response resp = req->answer;
+    req->answer.body = NULL;
+    req->answered = false;
+    return finish(wsi, pss, &resp);
+}
+
 static int fail(struct lws *wsi, srv_session *pss, int status, const char *why)
 {
     srv_api_response resp = {.status = status, .body = srv_api_error_body(why)};
@@ -357,9 +434,13 @@ static int on_request(srv_server *s, struct lws *wsi, srv_session *pss, const ch
     }
     req->route.param = NULL; /* pointed into this callback's path */
     if (!route.has_body) {
-        srv_api_request ar = {.route = req->route, .param = req->param};
+        /* an answer refused before a body is read cannot wait */
+        srv_api_request ar = {.route = req->route, .param = req->param,
+                              .later = unread ? NULL : answer_later, .later_ctx = req};
         srv_api_response resp;
         srv_api_handle(s, &ar, &resp);
+        if (resp.deferred)
+            return wait_for(wsi, req, resp.deferred);
         return unread ? refuse(wsi, pss, &resp) : finish(wsi, pss, &resp);
     }
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
@@ -432,6 +513,8 @@ int srv_http_callback(srv_server *s, struct lws *wsi, enum lws_callback_reasons 
         return pss ? on_body(s, pss, in, len) : -1;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return pss ? on_body_done(s, wsi, pss) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return write_kept(wsi, pss);
     case LWS_CALLBACK_TIMER:
         /* SRV_REQUEST_DEADLINE_MS passed with the body still coming */
         if (!pss || !pss->req)

@@ -33,6 +33,7 @@
 #include <ev.h>
 
 #include "server/clock.h"
+#include "server/cluster_users.h"
 #include "server/drain.h"
 #include "server/listener.h"
 #include "server/sdnotify.h"
@@ -248,9 +249,8 @@ static int dispatch(srv_server *s, struct lws *wsi, enum lws_callback_reasons re
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_TIMER: /* only http.c sets wsi timers */
+    case LWS_CALLBACK_HTTP_WRITEABLE: /* a deferred answer is ready */
         return srv_http_callback(s, wsi, reason, pss, in, len);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -300,6 +300,10 @@ static void flush(srv_server *s)
 {
     /* lifeline.v1's marks first: the registry's batch is a transaction of its own */
     srv_v1_commit(s);
+    /* with --redis, the same figures to Redis first (the flush forgets
+     * which users changed); Redis down: they wait for the next activity */
+    if (s->cluster)
+        srv_cluster_users_share(s->cluster, &s->reg, s->opt.max_users);
     if (srv_registry_flush(&s->reg, s->db) < 0)
         srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", srv_db_error(s->db));
     /* at most once a minute, and what is left at shutdown */
@@ -808,6 +812,8 @@ int srv_server_run(const srv_opts *opt)
     else
         notify(s, "STOPPING=1");
     shutdown_connections(s, loop); /* 1001 to any the drain left open */
+    if (s->cluster) /* the last figures, while Redis is there (the stop waits for them) */
+        srv_cluster_users_share(s->cluster, &s->reg, s->opt.max_users);
     srv_cluster_stop(s->cluster);
     s->destroying = true;
     signal_ctx = NULL;

@@ -46,7 +46,7 @@ typedef struct srv_parked {
  * the server frees first. */
 typedef struct srv_session {
     srv_conn *conn;              /* a WebSocket connection */
-    struct srv_http_req *req;    /* an HTTP request waiting for its body */
+    struct srv_http_req *req;    /* an HTTP request waiting for its body or its answer */
 } srv_session;
 
 typedef struct srv_server {
