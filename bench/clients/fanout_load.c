@@ -1,11 +1,16 @@
 /* Load for the fan-out scenario (7), on libwebsockets directly so the load
  * generator stays cheap: --conns N connections to --port in --stores S
- * stores (conn i is in store i % S, user u<i>), opened --pace at a time.
- * Prints {"event":"connected",...}. With --rate R > 0, member 0 of every
- * store then sends {"type":"broadcast","data":{"t":T}} R times a second
- * for --seconds (T: send time, CLOCK_MONOTONIC us) and every receiver
- * measures the delivery latency; prints {"event":"start"} and then the
- * result line. Then it holds the connections until stdin closes. */
+ * stores (conn i is in store (F + i) % S, user u<F + i>, F from --first,
+ * 0 by default, so that several processes can share the stores), opened
+ * --pace at a time, from the address --bind when given (a loopback
+ * address of its own gives each process its own ephemeral ports).
+ * Prints {"event":"connected",...,"open_ms":T}. With --rate R > 0, member 0
+ * of every store then sends {"type":"broadcast","data":{"t":T}} R times a
+ * second for --seconds (T: send time, CLOCK_MONOTONIC us) and every
+ * receiver measures the delivery latency; prints {"event":"start"} and then
+ * the result line. Then it holds the connections until stdin closes; each
+ * line read meanwhile prints {"event":"count",...}: the connections open,
+ * the broadcasts received and how many connections received one. */
 #include <poll.h>
 #include <unistd.h>
 
@@ -17,21 +22,23 @@ typedef struct sess {
     int idx;
     int to_send;
     int open;
+    int got; /* broadcasts received */
 } sess;
 
 static struct {
     struct lws_context *ctx;
-    int port, conns, stores, pace;
+    int port, conns, stores, pace, first;
+    const char *bind;
     double rate, seconds, warmup;
     int launched, established, failed, closed;
     sess *ss;
     struct lws **wsis;
     int phase; /* 0 connecting, 1 warmup, 2 measuring, 3 done */
-    int64_t phase_t0, meas_t0, meas_t1;
+    int64_t open_t0, phase_t0, meas_t0, meas_t1;
     double sends_owed;
     int next_store;
     int64_t last_tick;
-    long sent, delivered, delivered_meas;
+    long sent, delivered, delivered_meas, reached;
     int64_t *lat;
     size_t n_lat, cap_lat;
     lws_sorted_usec_list_t sul;
@@ -42,7 +49,8 @@ static void launch(void)
     while (G.launched < G.conns && G.launched - G.established - G.failed < G.pace) {
         int i = G.launched++;
         char path[128], host[64];
-        snprintf(path, sizeof(path), "/ws?store=f%d&user=u%d", i % G.stores, i);
+        snprintf(path, sizeof(path), "/ws?store=f%d&user=u%d", (G.first + i) % G.stores,
+                 G.first + i);
         snprintf(host, sizeof(host), "127.0.0.1:%d", G.port);
         struct lws_client_connect_info ci;
         memset(&ci, 0, sizeof(ci));
@@ -51,6 +59,7 @@ static void launch(void)
         ci.port = G.port;
         ci.path = path;
         ci.host = host;
+        ci.iface = G.bind;
         ci.local_protocol_name = "fanout";
         ci.opaque_user_data = &G.ss[i];
         G.ss[i].idx = i;
@@ -64,8 +73,8 @@ static void tick(lws_sorted_usec_list_t *sul)
 {
     int64_t now = now_us();
     if (G.phase == 0 && G.established + G.failed >= G.conns) {
-        printf("{\"event\":\"connected\",\"established\":%d,\"failed\":%d}\n", G.established,
-               G.failed);
+        printf("{\"event\":\"connected\",\"established\":%d,\"failed\":%d,\"open_ms\":%.1f}\n",
+               G.established, G.failed, (double)(now - G.open_t0) / 1e3);
         fflush(stdout);
         G.phase = G.rate > 0 ? 1 : 3;
         G.phase_t0 = now;
@@ -102,7 +111,8 @@ static void tick(lws_sorted_usec_list_t *sul)
             }
         }
     }
-    lws_sul_schedule(G.ctx, 0, sul, tick, 1 * LWS_US_PER_MS);
+    /* once done, idle: lws's poll() walks every connection at each wake-up */
+    lws_sul_schedule(G.ctx, 0, sul, tick, (G.phase == 3 ? 100 : 1) * LWS_US_PER_MS);
 }
 
 static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -149,6 +159,8 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
             break;
         int64_t lat = now_us() - strtoll(t + 4, NULL, 10);
         G.delivered++;
+        if (s && !s->got++)
+            G.reached++;
         if (G.phase == 2) {
             G.delivered_meas++;
             if (G.n_lat < G.cap_lat)
@@ -179,6 +191,8 @@ int main(int argc, char **argv)
     G.conns = (int)opt_num(argc, argv, "--conns", 5000);
     G.stores = (int)opt_num(argc, argv, "--stores", 50);
     G.pace = (int)opt_num(argc, argv, "--pace", 100);
+    G.first = (int)opt_num(argc, argv, "--first", 0);
+    G.bind = opt_str(argc, argv, "--bind", NULL);
     G.rate = opt_num(argc, argv, "--rate", 0);
     G.seconds = opt_num(argc, argv, "--seconds", 5);
     G.warmup = opt_num(argc, argv, "--warmup", 1);
@@ -203,6 +217,7 @@ int main(int argc, char **argv)
     G.ctx = lws_create_context(&info);
     if (!G.ctx)
         return 1;
+    G.open_t0 = now_us();
     lws_sul_schedule(G.ctx, 0, &G.sul, tick, 1);
     int64_t deadline = now_us() + (int64_t)(limit * 1e6);
     while (G.phase != 3 && now_us() < deadline)
@@ -231,8 +246,16 @@ int main(int argc, char **argv)
         struct pollfd p = {.fd = 0, .events = POLLIN};
         if (poll(&p, 1, 0) > 0) {
             char b[64];
-            if (read(0, b, sizeof(b)) <= 0)
+            ssize_t n = read(0, b, sizeof(b));
+            if (n <= 0)
                 in_fd_open = 0;
+            for (ssize_t k = 0; k < n; k++)
+                if (b[k] == '\n') {
+                    printf("{\"event\":\"count\",\"open\":%d,\"closed\":%d,\"delivered\":%ld,"
+                           "\"reached\":%ld}\n",
+                           G.established - G.closed, G.closed, G.delivered, G.reached);
+                    fflush(stdout);
+                }
         }
         if (lws_service(G.ctx, 0) < 0)
             break;

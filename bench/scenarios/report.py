@@ -64,6 +64,15 @@ def targets(r):
                     f"{q}x"))
         m = s7["contenders"]["lifeline_server"]["idle_10000_rss_mib"]
         out.append(("7. 10 000 idle connections <= 100 MB", m <= 100 * 1e6 / 2**20, f"{m} MiB"))
+    s11 = r.get("c50k")
+    if s11:
+        m = s11["single"]["idle_10000"]["rss_mib"]
+        out.append(("11. 10 000 idle connections <= 100 MB (one instance)",
+                    m <= 100 * 1e6 / 2**20, f"{m} MiB"))
+        c, b = s11["cluster"]["total"], s11["cluster"]["broadcast"]
+        out.append(("11. 50 000 idle connections held, each reached by a broadcast",
+                    c["established"] >= 50000 and b["reached"] >= 50000,
+                    f"{c['established']} held, {b['reached']} reached"))
     s9 = r.get("delivery")
     if s9:
         q = s9["throughput"]["ratios"]
@@ -126,6 +135,33 @@ def delivery_table(s9):
              f"{b['held_db']:,} B + WAL {b['held_wal']:,} B held; drained in "
              f"{b['drain_s']:.2f} s to {b['drained_db']:,} B + WAL {b['drained_wal']:,} B "
              f"(closed: {b['closed_db']:,} B).")
+    return L
+
+
+def c50k_table(s):
+    """Scenario 11: one row per instance, the cluster's total, and one
+    instance alone at 10 000 and at its descriptor limit."""
+    L = ["| 11 idle connections | held (failed) | open (s) | descriptors | RSS (MiB) "
+         "| RSS per connection (KiB) | broadcast reached |",
+         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    one = s["single"]
+    x = one["idle_10000"]
+    L.append(f"| one instance, 10 000 | {f(x['established'])} ({x['failed']}) | {x['open_s']} | "
+             f"{f(x['fds'])} | {x['rss_mib']} | {x['rss_per_conn_kib']} | |")
+    x, b = one["full"], one["broadcast"]
+    L.append(f"| one instance, up to the descriptor limit ({f(one['fd_limit'])}) | "
+             f"{f(x['established'])} ({x['failed']}) | +{x['open_s_second_batch']} | "
+             f"{f(x['fds'])} | {x['rss_mib']} | {x['rss_per_conn_kib']} | "
+             f"{f(b['reached'])} |")
+    c = s["cluster"]
+    for x in c["instances"]:
+        L.append(f"| cluster, instance {x['instance']} | {f(x['established'])} ({x['failed']}) | "
+                 f"{x['open_s']} | {f(x['fds'])} | {x['rss_mib']} | {x['rss_per_conn_kib']} | |")
+    t, b = c["total"], c["broadcast"]
+    L.append(f"| cluster, {len(c['instances'])} instances + redis-server | "
+             f"{f(t['established'])} ({t['failed']}) | {c['open_s_total']} | | "
+             f"{t['rss_mib']} (redis {t['redis_rss_kib'] / 1024:.1f}) | "
+             f"{t['rss_per_conn_kib']} | {f(b['reached'])} ({f(b['delivered'])} received) |")
     return L
 
 
@@ -245,6 +281,10 @@ def table(r):
             L.append(f"| {what} | {f(x['deliveries_per_s'])} | {x['delivered_share']:.2%} | "
                      f"{per_m:.1f} ({parts}) | {x['lat_p50_us'] / 1000:.1f} / "
                      f"{x['lat_p99_us'] / 1000:.1f} |")
+    s11 = r.get("c50k")
+    if s11:
+        L.append("")
+        L.extend(c50k_table(s11))
     s9 = r.get("delivery")
     if s9:
         L.append("")
