@@ -70,6 +70,20 @@ char *config_to_json(const cli_options *o)
 
     if (add_url(obj, "url", c->url))
         goto done;
+    cJSON *fallbacks = cJSON_AddArrayToObject(obj, "fallback_urls");
+    for (size_t i = 0; fallbacks && i < c->fallback_url_count; i++) {
+        size_t n = lifeline_redact_url(c->fallback_urls[i], NULL, 0);
+        char *r = malloc(n + 1);
+        cJSON *item = NULL;
+        if (r) {
+            lifeline_redact_url(c->fallback_urls[i], r, n + 1);
+            item = cJSON_CreateString(r);
+        }
+        free(r);
+        if (!item)
+            goto done;
+        cJSON_AddItemToArray(fallbacks, item);
+    }
     cJSON_AddNumberToObject(obj, "base_delay_ms", c->base_delay_ms);
     cJSON_AddNumberToObject(obj, "max_delay_ms", c->max_delay_ms);
     cJSON_AddNumberToObject(obj, "jitter_ms", c->jitter_ms);

@@ -36,6 +36,9 @@ static void on_state(lifeline_client *client, const lifeline_state_info *info,
         cJSON_AddStringToObject(ev, "state", lifeline_state_name(info->new_state));
         cJSON_AddStringToObject(ev, "from", lifeline_state_name(info->old_state));
         cJSON_AddNumberToObject(ev, "attempt", info->attempt);
+        /* which server: 0 the first URL, k the (k+1)-th; shown redacted */
+        cJSON_AddNumberToObject(ev, "url_index", info->url_index);
+        cJSON_AddStringToObject(ev, "url", info->url ? info->url : "");
         cJSON_AddStringToObject(ev, "reason", info->reason ? info->reason : "");
         if (info->error != LIFELINE_OK)
             cJSON_AddStringToObject(ev, "error", lifeline_error_name(info->error));

@@ -336,6 +336,7 @@ static int run(cli_options *o)
         perror("lifeline-cli: pipe or signals");
         goto out;
     }
+    out.show_url = o->cfg.fallback_url_count > 0;
     events_attach(&ev, &o->cfg, &out, o->verbose, o->exit_on_server_down, wake_pipe[1]);
 
     lifeline_client *client = NULL;

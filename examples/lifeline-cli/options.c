@@ -16,6 +16,7 @@
 
 enum opt_id {
     OPT_URL = 1, /* the positional argument, for error messages */
+    OPT_FALLBACK_URL = 2, /* the positional arguments after it */
     OPT_FIRST = 256,
     OPT_BASE_DELAY = OPT_FIRST,
     OPT_MAX_DELAY,
@@ -149,6 +150,7 @@ static const struct {
     int id;
 } field_options[] = {
     {"url", OPT_URL},
+    {"fallback_urls", OPT_FALLBACK_URL},
     {"random_seed", OPT_SEED},
     {"headers", OPT_HEADER},
     {"permessage_deflate", OPT_DEFLATE},
@@ -201,7 +203,7 @@ static const char *choices(name_fn fn, char *buf, size_t n)
 
 static const char *opt_name(int id)
 {
-    if (id == OPT_URL)
+    if (id == OPT_URL || id == OPT_FALLBACK_URL)
         return "URL";
     for (const struct option *o = long_opts; o->name; o++)
         if (o->val == id)
@@ -352,7 +354,8 @@ static int option_of_field(const char *field)
 
 /* The option to blame for err, as the library's lifeline_config_check()
  * names the field (0: it names none, or finds another error); for --header,
- * *header_index is the bad one's number (1-based). */
+ * *header_index is the bad one's number (1-based), for a fallback URL its
+ * position among the URLs (2 for the second). */
 static int culprit(const cli_options *o, int err, size_t *header_index)
 {
     lifeline_config cfg = o->cfg;
@@ -373,6 +376,19 @@ static int culprit(const cli_options *o, int err, size_t *header_index)
             }
         }
     }
+    if (id == OPT_FALLBACK_URL) {
+        /* the library names the field; each alone finds the bad one */
+        cfg.headers = o->cfg.headers;
+        cfg.header_count = o->cfg.header_count;
+        for (size_t i = 0; i < o->cfg.fallback_url_count; i++) {
+            cfg.fallback_urls = &o->cfg.fallback_urls[i];
+            cfg.fallback_url_count = 1;
+            if (lifeline_config_check(&cfg, NULL) == err) {
+                *header_index = i + 2;
+                break;
+            }
+        }
+    }
     return id;
 }
 
@@ -381,6 +397,12 @@ void cli_report_config_error(const cli_options *o, int err)
     size_t header_index = 0;
     int id = culprit(o, err, &header_index);
     if (id == OPT_URL)
+        fprintf(stderr, "lifeline-cli: URL: %s\n", lifeline_strerror(err));
+    else if (id == OPT_FALLBACK_URL && header_index)
+        /* not echoed: it may carry a token */
+        fprintf(stderr, "lifeline-cli: URL (number %zu): %s\n", header_index,
+                lifeline_strerror(err));
+    else if (id == OPT_FALLBACK_URL)
         fprintf(stderr, "lifeline-cli: URL: %s\n", lifeline_strerror(err));
     else if (id == OPT_HEADER && header_index)
         /* the header itself is not printed: it may carry a secret */
@@ -429,6 +451,12 @@ int cli_parse(cli_options *o, int argc, char **argv)
         return CLI_FAIL;
     }
     o->cfg.alert_labels = o->labels;
+    o->fallbacks = calloc((size_t)argc + 1, sizeof(*o->fallbacks));
+    if (!o->fallbacks) {
+        fprintf(stderr, "lifeline-cli: out of memory\n");
+        return CLI_FAIL;
+    }
+    o->cfg.fallback_urls = o->fallbacks;
     /* the webhook's default comes from the environment (the library reads
      * none); an empty --discord-webhook turns alerts off */
     const char *hook = getenv("DISCORD_WEBHOOK_URL");
@@ -464,12 +492,9 @@ int cli_parse(cli_options *o, int argc, char **argv)
 
     if (optind < argc)
         o->cfg.url = argv[optind++];
-    if (optind < argc) {
-        /* not echoed: it may be a URL with a token in it */
-        fprintf(stderr, "lifeline-cli: %d unexpected argument(s) after the URL\n",
-                argc - optind);
-        return CLI_FAIL;
-    }
+    /* the URLs after the first are its fallbacks, tried in order */
+    while (optind < argc)
+        o->fallbacks[o->cfg.fallback_url_count++] = argv[optind++];
     if (!o->cfg.url && !o->print_config) {
         fprintf(stderr, "lifeline-cli: URL: missing (a ws:// or wss:// URL)\n"
                         "Try 'lifeline-cli --help'.\n");
@@ -494,11 +519,15 @@ void cli_usage(FILE *out)
     lifeline_config_init(&d);
     char jitter_modes[64], queue_policies[64], log_levels[64], policy[32], durabilities[64];
     fprintf(out,
-        "Usage: lifeline-cli [options] URL\n"
+        "Usage: lifeline-cli [options] URL [FALLBACK_URL...]\n"
         "\n"
         "Connect to the WebSocket URL (ws:// or wss://) and keep the connection\n"
-        "alive with lifeline. Each line of stdin is sent as a text message (queued\n"
-        "while offline). At the end of stdin, a connection under way is waited for\n"
+        "alive with lifeline. URLs after the first are fallback servers (at most\n"
+        "%d): after a failed attempt the next goes to the next URL, round the\n"
+        "list; after a lost connection, to the same URL first; server_down when\n"
+        "every URL has failed --max-attempts times (state events name the URL).\n"
+        "Each line of stdin is sent as a text message (queued while offline).\n"
+        "At the end of stdin, a connection under way is waited for\n"
         "until it opens or fails (at most --connect-timeout-ms plus\n"
         "--ping-timeout-ms); then the CLI closes gracefully, writing what is still\n"
         "queued first (at most --ping-timeout-ms, 2 s at least, for that and the\n"
@@ -592,7 +621,7 @@ void cli_usage(FILE *out)
         "     acknowledged, kept in the --outbox file for the next run) or the\n"
         "     connection never opened: the server was not reached\n"
         "  128+N  stopped by signal N (SIGINT, SIGTERM) after a graceful close\n",
-        d.base_delay_ms, d.max_delay_ms, d.jitter_ms,
+        LIFELINE_MAX_FALLBACK_URLS, d.base_delay_ms, d.max_delay_ms, d.jitter_ms,
         choices(lifeline_jitter_mode_name, jitter_modes, sizeof(jitter_modes)),
         lifeline_jitter_mode_name(d.jitter_mode), d.max_attempts, d.stable_after_ms,
         d.down_ping_interval_ms, d.connect_timeout_ms, d.ping_interval_ms,
@@ -612,4 +641,6 @@ void cli_free(cli_options *o)
     o->headers = NULL;
     free(o->labels);
     o->labels = NULL;
+    free(o->fallbacks);
+    o->fallbacks = NULL;
 }

@@ -22,6 +22,7 @@ typedef struct cli_options {
     lifeline_config cfg;       /* strings point into argv */
     const char **headers;      /* the --header values (cfg.headers) */
     const char **labels;       /* the --alert-label values (cfg.alert_labels) */
+    const char **fallbacks;    /* the URLs after the first (cfg.fallback_urls) */
     int json;                  /* --json */
     int messages_only;         /* --messages-only: stdout has the messages alone */
     int verbose;               /* --verbose: log events at cfg.log_level */

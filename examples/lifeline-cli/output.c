@@ -155,8 +155,12 @@ static void print_readable(output *o, const cJSON *ev, const char *event)
     long long ts = num(ev, "ts_ms");
     fprintf(f, "%lld.%03lld ", ts / 1000, ts % 1000);
     if (strcmp(event, "state") == 0) {
-        fprintf(f, "state %s -> %s (attempt %lld)", str(ev, "from"), str(ev, "state"),
-                num(ev, "attempt"));
+        if (o->show_url)
+            fprintf(f, "state %s -> %s (attempt %lld, url %lld %s)", str(ev, "from"),
+                    str(ev, "state"), num(ev, "attempt"), num(ev, "url_index"), str(ev, "url"));
+        else
+            fprintf(f, "state %s -> %s (attempt %lld)", str(ev, "from"), str(ev, "state"),
+                    num(ev, "attempt"));
         const char *reason = str(ev, "reason");
         if (*reason)
             fprintf(f, ": %s", reason);

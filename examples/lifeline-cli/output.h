@@ -27,6 +27,8 @@ typedef struct output {
     int state;          /* lifeline_state */
     int quality;        /* lifeline_quality */
     int attempt;
+    int show_url;       /* readable state lines name the server (set when
+                           there are fallback URLs) */
     int64_t rtt_ms;     /* -1: none yet */
     int64_t retry_at_ms; /* when the pending retry or probe is due, -1: none */
     /* the ticker thread redraws the status line while a retry is counted

@@ -116,7 +116,10 @@ LIFELINE_API unsigned lifeline_version_number(void);
     XX(NOT_LIFELINE, 49, "server does not speak lifeline.v1")                 \
     XX(CONFIG_DELIVERY, 50,                                                    \
        "delivery, outbox_durability or ack_every is out of range, or reliable " \
-       "delivery is combined with subprotocol, app_ping or queue_policy off")
+       "delivery is combined with subprotocol, app_ping or queue_policy off") \
+    XX(CONFIG_FALLBACK_URL, 51,                                                \
+       "fallback_urls has an entry that is missing or not a ws:// or wss:// "  \
+       "URL, or more than LIFELINE_MAX_FALLBACK_URLS (32) entries")
 
 typedef enum lifeline_error {
 #define LIFELINE_XX_(name, value, msg) LIFELINE_ERR_##name = value,
@@ -265,6 +268,13 @@ typedef struct lifeline_state_info {
                                refused upgrade it ends with an excerpt of
                                the server's body, if one came with the
                                headers: the server said "..." */
+    /* Which server (appended in 0.2; see lifeline_config.fallback_urls):
+     * connecting, the one being tried; connected, the one landed on;
+     * disconnected, error and server_down, the one whose attempt or
+     * connection failed last; closed, the last one used. */
+    int url_index;          /* 0: url, k: fallback_urls[k - 1] */
+    const char *url;        /* that URL as lifeline_redact_url() shows it;
+                               never NULL */
 } lifeline_state_info;
 
 /* All callbacks run on the client's loop thread, one at a time, never while
@@ -463,7 +473,41 @@ typedef struct lifeline_config {
     lifeline_acked_cb on_acked;
     lifeline_resumed_cb on_resumed;
     lifeline_dropped_id_cb on_dropped_id;
+
+    /* Fallback servers (appended in 0.2). The servers are url (index 0)
+     * then fallback_urls[0 .. fallback_url_count - 1] (indexes 1 to
+     * fallback_url_count), at most LIFELINE_MAX_FALLBACK_URLS of them, each
+     * a ws:// or wss:// URL (else LIFELINE_ERR_CONFIG_FALLBACK_URL, field
+     * "fallback_urls"). They share every other setting: headers,
+     * subprotocol, origin, proxy, TLS, health_url. lifeline_client_new()
+     * copies the array and its strings; the caller keeps its own.
+     * Which server each attempt goes to, and when the list is judged down:
+     *  - the first attempt after a start goes to url;
+     *  - an attempt that fails before opening is followed by one to the
+     *    next server in the list, after the last back to url; a connection
+     *    that opened and was lost is followed by one to the same server;
+     *  - reconnection attempts go in passes of 1 + fallback_url_count: the
+     *    first attempt of pass p waits what attempt p waits without
+     *    fallbacks (min(base_delay_ms * 2^(p-1), max_delay_ms) plus
+     *    jitter), the others of the pass follow the failure before them at
+     *    once (a Retry-After hint still holds: it raises any wait to
+     *    min(hint, max_delay_ms));
+     *  - server_down comes when reconnection attempt max_attempts *
+     *    (1 + fallback_url_count) fails: max_attempts passes, every server
+     *    tried max_attempts times in a row;
+     *  - in server_down each probe goes to the server after the one tried
+     *    last, round the list, every down_ping_interval_ms (a failed
+     *    health_url check moves nothing);
+     *  - a permanent failure (HTTP 401, a refused certificate) on any
+     *    server is the error state, as with one server.
+     * With no fallback (the default) every rule is the one above for url
+     * alone. lifeline_state_info and lifeline_stats say which server. */
+    const char *const *fallback_urls;
+    size_t fallback_url_count;  /* default 0 */
 } lifeline_config;
+
+/* The most fallback_urls a config may have. */
+#define LIFELINE_MAX_FALLBACK_URLS 32
 
 /* Fill *cfg, a struct of size bytes, with every default documented above
  * (url, health_url and every other pointer NULL) and set struct_size to
@@ -661,6 +705,11 @@ typedef struct lifeline_stats {
     uint64_t resumes_recovered;
     uint64_t resumes_lost;      /* resumes where the server had lost what it
                                    sent meanwhile */
+    /* Fallback servers (appended in 0.2). */
+    int url_index;              /* the server of the attempt or connection
+                                   under way, else of the last one: 0 url,
+                                   k fallback_urls[k - 1] (as in
+                                   lifeline_state_info) */
 } lifeline_stats;
 
 /* Fill *out, a struct of size bytes, with a snapshot. Writes exactly size

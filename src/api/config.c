@@ -250,6 +250,13 @@ int lifeline_config_check(const lifeline_config *cfg, const char **field)
     if (cfg->ack_every < 1)
         BAD(LIFELINE_ERR_CONFIG_DELIVERY, "ack_every");
     NEG(ack_delay_ms);
+    if (cfg->fallback_url_count > LIFELINE_MAX_FALLBACK_URLS)
+        BAD(LIFELINE_ERR_CONFIG_FALLBACK_URL, "fallback_urls");
+    for (size_t i = 0; i < cfg->fallback_url_count; i++) {
+        const char *u = cfg->fallback_urls ? cfg->fallback_urls[i] : NULL;
+        if (!url_is_websocket(u) || !url_parses(u, 1))
+            BAD(LIFELINE_ERR_CONFIG_FALLBACK_URL, "fallback_urls");
+    }
     return LIFELINE_OK;
 }
 

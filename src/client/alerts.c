@@ -75,10 +75,11 @@ void ll_alerts_free(lifeline_client *c, int wait_ms)
     c->notifier = NULL;
 }
 
-/* Fill the fields every alert has: the server, then the app's labels. */
-static void common_fields(lifeline_client *c, ll_alert *a, char *server, size_t n)
+/* Fill the fields every alert has: the server (url_index of the list),
+ * then the app's labels. */
+static void common_fields(lifeline_client *c, ll_alert *a, int url_index, char *server, size_t n)
 {
-    ll_url_display(&c->url, server, n);
+    ll_url_display(&c->urls[url_index], server, n);
     a->fields[a->n_fields++] = (ll_alert_field){"Server", server, 0};
     for (size_t i = 0; i < c->label_count && a->n_fields < LL_ALERT_MAX_FIELDS; i++)
         a->fields[a->n_fields++] = (ll_alert_field){c->label_names[i], c->label_values[i], 1};
@@ -113,8 +114,9 @@ void ll_alerts_server_down(lifeline_client *c, const ll_action *act)
     int64_t now = ll_now_ms();
     char server[LL_SERVER_TEXT_MAX], attempts[16], err[200], began[32], title[320];
     ll_alert a = {.kind = LL_ALERT_DOWN, .color = LL_COLOR_RED, .unix_ms = wall_ms()};
-    common_fields(c, &a, server, sizeof(server));
-    snprintf(title, sizeof(title), "Server down: %s", c->url.host);
+    /* the service is named by url: with fallbacks, every one is down */
+    common_fields(c, &a, 0, server, sizeof(server));
+    snprintf(title, sizeof(title), "Server down: %s", c->urls[0].host);
     a.title = title;
     a.description = "lifeline could not reach its server and judged it down. "
                     "It keeps probing and will report when the server is back.";
@@ -148,12 +150,14 @@ void ll_alerts_recovered(lifeline_client *c, const ll_action *act)
         return;
     char server[LL_SERVER_TEXT_MAX], down[48], title[320];
     ll_alert a = {.kind = LL_ALERT_RECOVERED, .color = LL_COLOR_GREEN, .unix_ms = wall_ms()};
-    snprintf(title, sizeof(title), "Server recovered: %s", c->url.host);
+    /* the title pairs with the down alert's (url); the Server field says
+     * which server the client landed on */
+    snprintf(title, sizeof(title), "Server recovered: %s", c->urls[0].host);
     a.title = title;
     a.description = "lifeline is connected to its server again.";
     ll_format_duration(act->downtime_ms, down, sizeof(down));
     a.fields[a.n_fields++] = (ll_alert_field){"Downtime", down, 1};
-    common_fields(c, &a, server, sizeof(server));
+    common_fields(c, &a, act->url_index, server, sizeof(server));
     a.footer = "lifeline " LIFELINE_VERSION_STRING;
     int rc = post(c, &a);
     if (rc)
@@ -202,6 +206,6 @@ int lifeline_client_alert(lifeline_client *c, const char *title, const char *tex
     char server[LL_SERVER_TEXT_MAX];
     ll_alert a = {.kind = LL_ALERT_CUSTOM, .color = LL_COLOR_BLUE, .unix_ms = wall_ms(),
                   .title = title, .description = text, .footer = "lifeline " LIFELINE_VERSION_STRING};
-    common_fields(c, &a, server, sizeof(server));
+    common_fields(c, &a, 0, server, sizeof(server));
     return post(c, &a);
 }

@@ -71,13 +71,19 @@ struct lifeline_client {
 
     /* immutable after lifeline_client_new() */
     lifeline_config cfg;           /* strings below replace cfg's pointers */
-    char *url_str, *health_str, *subprotocol, *origin, *ca_file, *proxy;
+    char *health_str, *subprotocol, *origin, *ca_file, *proxy;
+    /* the servers: [0] url, [k] fallback_urls[k - 1] (url_count of them),
+     * as configured, parsed, and as lifeline_redact_url() shows them */
+    char **url_strs;
+    ll_url *urls;
+    char **url_shown;
+    size_t url_count;
     char **headers;
     size_t header_count;
     char *webhook, *alert_username, *outbox_path;
     char **label_names, **label_values; /* alert labels, split at the colon */
     size_t label_count;
-    ll_url url, health;
+    ll_url health;
     ll_secrets secrets;            /* removed from every log line */
     uint64_t seed;
 

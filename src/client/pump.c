@@ -129,10 +129,11 @@ static void on_state(lifeline_client *c, const ll_action *a)
         ll_redact(c->why->text, detail, sizeof(detail), c->secrets.list, c->secrets.count);
         c->why = NULL;
     }
-    ll_client_log(c, LIFELINE_LOG_INFO, "state %s -> %s (attempt %d%s%s%s%s)",
+    const char *url = c->url_shown[a->url_index];
+    ll_client_log(c, LIFELINE_LOG_INFO, "state %s -> %s (attempt %d, url %d %s%s%s%s%s)",
                   lifeline_state_name(a->old_state), lifeline_state_name(a->new_state),
-                  a->attempt, a->error ? ", " : "", a->error ? lifeline_strerror(a->error) : "",
-                  *detail ? ": " : "", detail);
+                  a->attempt, a->url_index, url, a->error ? ", " : "",
+                  a->error ? lifeline_strerror(a->error) : "", *detail ? ": " : "", detail);
     if (c->cfg.on_state && !ll_client_quiet(c)) {
         char reason[LL_REASON_MAX], http[24] = "";
         if (a->http_status)
@@ -142,6 +143,7 @@ static void on_state(lifeline_client *c, const ll_action *a)
         lifeline_state_info info = {
             .old_state = a->old_state, .new_state = a->new_state, .attempt = a->attempt,
             .error = a->error, .http_status = a->http_status, .reason = reason,
+            .url_index = a->url_index, .url = url,
         };
         c->cfg.on_state(c, &info, c->cfg.user_data);
     }
@@ -152,7 +154,7 @@ static void perform(lifeline_client *c, const ll_action *a)
     void *ud = c->cfg.user_data;
     switch (a->type) {
     case LL_ACT_CONNECT:
-        ll_conn_connect(c->conn, a->conn_id);
+        ll_conn_connect(c->conn, a->conn_id, a->url_index);
         break;
     case LL_ACT_PROBE_HTTP:
         ll_conn_probe(c->conn, a->conn_id);
@@ -177,8 +179,9 @@ static void perform(lifeline_client *c, const ll_action *a)
         on_state(c, a);
         break;
     case LL_ACT_RETRY:
-        ll_client_log(c, LIFELINE_LOG_INFO, "%s %d in %lld ms", a->probe ? "probe" : "retry",
-                      a->attempt, (long long)a->delay_ms);
+        ll_client_log(c, LIFELINE_LOG_INFO, "%s %d in %lld ms (url %d %s)",
+                      a->probe ? "probe" : "retry", a->attempt, (long long)a->delay_ms,
+                      a->url_index, c->url_shown[a->url_index]);
         if (c->cfg.on_retry && !ll_client_quiet(c)) {
             c->cfg.on_retry(c, a->attempt, a->delay_ms, a->probe, ud);
         }
@@ -199,8 +202,8 @@ static void perform(lifeline_client *c, const ll_action *a)
         ll_alerts_server_down(c, a);
         break;
     case LL_ACT_RECOVERED:
-        ll_client_log(c, LIFELINE_LOG_INFO, "server back after %lld ms down",
-                      (long long)a->downtime_ms);
+        ll_client_log(c, LIFELINE_LOG_INFO, "server back after %lld ms down (url %d %s)",
+                      (long long)a->downtime_ms, a->url_index, c->url_shown[a->url_index]);
         ll_alerts_recovered(c, a);
         break;
     default:

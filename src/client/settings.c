@@ -67,7 +67,8 @@ static int add_url_secrets(lifeline_client *c, const lifeline_config *cfg)
     if (cfg->discord_webhook_url)
         oom |= ll_secrets_add(&c->secrets, cfg->discord_webhook_url,
                               strlen(cfg->discord_webhook_url)) != 0;
-    oom |= ll_secrets_add_url(&c->secrets, cfg->url) != 0;
+    for (size_t i = 0; i < c->url_count; i++)
+        oom |= ll_secrets_add_url(&c->secrets, c->url_strs[i]) != 0;
     oom |= ll_secrets_add_url(&c->secrets, cfg->health_url) != 0;
     oom |= ll_secrets_add_url(&c->secrets, cfg->discord_webhook_url) != 0;
     return oom;
@@ -79,7 +80,8 @@ static void point_at_copies(lifeline_client *c)
     c->cfg.discord_webhook_url = c->webhook;
     c->cfg.alert_username = c->alert_username;
     c->cfg.alert_labels = NULL; /* use label_names / label_values */
-    c->cfg.url = c->url_str;
+    c->cfg.url = c->url_strs ? c->url_strs[0] : NULL;
+    c->cfg.fallback_urls = c->url_strs ? (const char *const *)c->url_strs + 1 : NULL;
     c->cfg.health_url = c->health_str;
     c->cfg.subprotocol = c->subprotocol;
     c->cfg.origin = c->origin;
@@ -89,11 +91,37 @@ static void point_at_copies(lifeline_client *c)
     c->cfg.outbox_path = c->outbox_path;
 }
 
+/* The servers: url then the fallbacks, copied, and as people may see them
+ * (lifeline_redact_url()). */
+static int copy_servers(lifeline_client *c, const lifeline_config *cfg)
+{
+    size_t n = 1 + cfg->fallback_url_count;
+    c->url_strs = calloc(n, sizeof(char *));
+    c->url_shown = calloc(n, sizeof(char *));
+    c->urls = calloc(n, sizeof(ll_url));
+    if (!c->url_strs || !c->url_shown || !c->urls)
+        return 1;
+    int oom = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *u = i == 0 ? cfg->url : cfg->fallback_urls[i - 1];
+        c->url_strs[i] = dup_opt(u, &oom);
+        size_t len = lifeline_redact_url(u, NULL, 0);
+        c->url_shown[i] = malloc(len + 1);
+        if (c->url_shown[i])
+            lifeline_redact_url(u, c->url_shown[i], len + 1);
+        else
+            oom = 1;
+        c->url_count = i + 1;
+    }
+    return oom;
+}
+
 /* The URLs as the transport uses them, and the CA file readable. */
 static int parse_urls(lifeline_client *c)
 {
-    if (ll_url_parse(c->url_str, &c->url) || !c->url.websocket)
-        return LIFELINE_ERR_CONFIG_URL;
+    for (size_t i = 0; i < c->url_count; i++)
+        if (ll_url_parse(c->url_strs[i], &c->urls[i]) || !c->urls[i].websocket)
+            return i == 0 ? LIFELINE_ERR_CONFIG_URL : LIFELINE_ERR_CONFIG_FALLBACK_URL;
     if (c->health_str && (ll_url_parse(c->health_str, &c->health) || c->health.websocket))
         return LIFELINE_ERR_CONFIG_HEALTH_URL;
     if (c->ca_file) {
@@ -109,7 +137,7 @@ int ll_client_copy_config(lifeline_client *c, const lifeline_config *cfg)
 {
     c->cfg = *cfg;
     int oom = 0;
-    c->url_str = dup_opt(cfg->url, &oom);
+    oom |= copy_servers(c, cfg);
     c->health_str = dup_opt(cfg->health_url, &oom);
     c->subprotocol = dup_opt(cfg->subprotocol, &oom);
     c->origin = dup_opt(cfg->origin, &oom);
@@ -127,7 +155,14 @@ int ll_client_copy_config(lifeline_client *c, const lifeline_config *cfg)
 
 void ll_client_free_config(lifeline_client *c)
 {
-    free(c->url_str);
+    for (size_t i = 0; i < c->url_count; i++) {
+        free(c->url_strs[i]);
+        free(c->url_shown[i]);
+        ll_url_free(&c->urls[i]);
+    }
+    free(c->url_strs);
+    free(c->url_shown);
+    free(c->urls);
     free(c->health_str);
     free(c->subprotocol);
     free(c->origin);
@@ -146,16 +181,16 @@ void ll_client_free_config(lifeline_client *c)
     free(c->label_values);
     free(c->webhook);
     free(c->alert_username);
-    ll_url_free(&c->url);
     ll_url_free(&c->health);
 }
 
 void ll_client_conn_opts(const lifeline_client *c, ll_conn_opts *o)
 {
     *o = (ll_conn_opts){
-        .url = &c->url,
+        .urls = c->urls,
+        .url_texts = (const char *const *)c->url_strs,
+        .url_count = c->url_count,
         .health = c->health_str ? &c->health : NULL,
-        .url_text = c->url_str,
         /* reliable delivery: lifeline.v1, and a server must select it */
         .subprotocol = c->rel ? LL_WIRE_SUBPROTOCOL : c->subprotocol,
         .require_subprotocol = c->rel != NULL,

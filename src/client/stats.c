@@ -41,6 +41,7 @@ int lifeline_client_stats_sized(lifeline_client *c, lifeline_stats *out, size_t 
     s->reconnections = k->reconnections;
     s->downtime_ms = ll_core_downtime(k, now);
     s->last_close_answered = c->close_answered;
+    s->url_index = k->url_index;
     pthread_mutex_unlock(&c->mu);
     ll_rel_stats(c, s); /* the outbox's lock first, then mu */
     size_t filled = size < sizeof(snap) ? size : sizeof(snap);

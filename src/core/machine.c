@@ -4,11 +4,18 @@
  * Attempt numbering: `attempt` is the reconnection attempt of the current
  * outage, 0 for the first connection or after a connection stayed up for
  * stable_after_ms. In `disconnected` it is the attempt that just failed and
- * the pending retry is attempt + 1; when attempt max_attempts fails the
- * state becomes server_down. */
+ * the pending retry is attempt + 1; when attempt attempt_budget fails the
+ * state becomes server_down.
+ *
+ * Servers (README, "Fallback servers"): url_index is the server of the
+ * attempt in flight or the last one, next_url the one the next attempt or
+ * probe goes to; with one server both are always 0. Reconnection attempts
+ * go in passes of url_count: attempt a is in pass (a - 1) / url_count + 1,
+ * and only the first attempt of a pass waits the backoff (of its pass). */
 #include "core/machine.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <string.h>
 
 /* How many actions each step below emits at most (a step's count is the
@@ -63,6 +70,7 @@ static ll_action *emit(ll_core *c, ll_action_type type)
     a->type = type;
     a->conn_id = c->conn_id;
     a->attempt = c->attempt;
+    a->url_index = c->url_index;
     return a;
 }
 
@@ -89,6 +97,10 @@ void ll_core_init(ll_core *c, const lifeline_config *cfg, uint64_t seed)
     ll_quality_limits_init(&c->limits, cfg->ping_interval_ms, cfg->rtt_good_ms,
                            cfg->rtt_poor_ms);
     c->max_attempts = cfg->max_attempts;
+    /* validated: at most LIFELINE_MAX_FALLBACK_URLS fallbacks */
+    c->url_count = 1 + (int)cfg->fallback_url_count;
+    int64_t budget = (int64_t)cfg->max_attempts * c->url_count;
+    c->attempt_budget = budget < INT_MAX ? (int)budget : INT_MAX;
     c->stable_after_ms = cfg->stable_after_ms;
     c->down_ping_interval_ms = cfg->down_ping_interval_ms;
     c->connect_timeout_ms = cfg->connect_timeout_ms;
@@ -180,8 +192,15 @@ static void on_pong(ll_core *c, uint32_t seq, int64_t now)
 
 /* ---- attempts, failures, outages ------------------------------------------ */
 
+/* The next attempt or probe goes to next_url: it is now the one in use. */
+static void aim(ll_core *c)
+{
+    c->url_index = c->next_url;
+}
+
 static void connect_attempt(ll_core *c, int64_t now, int probe)
 {
+    aim(c);
     c->conn_id++;
     c->in_flight = 1;
     c->probing = probe;
@@ -210,6 +229,8 @@ static void begin(ll_core *c, int64_t now)
     c->down_since = -1;
     c->outage_judged = 0;
     c->outage_alerted = 0;
+    c->next_url = 0; /* a start goes to url first */
+    aim(c);
     set_state(c, LIFELINE_STATE_CONNECTING, now, LIFELINE_OK, 0);
     connect_attempt(c, now, 0);
 }
@@ -235,6 +256,7 @@ static void schedule_probe(ll_core *c, int64_t now, int64_t hint_ms)
     ll_action *a = emit(c, LL_ACT_RETRY);
     a->probe = 1;
     a->delay_ms = delay;
+    a->url_index = c->next_url;
 }
 
 static void enter_server_down(ll_core *c, int64_t now)
@@ -264,9 +286,29 @@ void ll_core_down_alert_unsent(ll_core *c)
     c->down_alert_at = c->down_alert_before;
 }
 
-/* A failed attempt or a lost connection: error, backoff or server_down. */
-static void after_failure(ll_core *c, const ll_event *ev, int64_t now)
+/* The wait before reconnection attempt a (>= 1): the backoff of its pass
+ * for the first attempt of a pass, none for the others; a server's hint
+ * raises either to min(hint, max_delay_ms). With one server every attempt
+ * is the first of its pass, and this is ll_backoff_delay(a) exactly (the
+ * generator is drawn the same). */
+static int64_t attempt_delay(ll_core *c, int a, int64_t hint_ms)
 {
+    int pass = (a - 1) / c->url_count + 1;
+    if ((a - 1) % c->url_count == 0)
+        return ll_backoff_delay(&c->backoff, pass, hint_ms, &c->rng);
+    if (hint_ms <= 0)
+        return 0;
+    return hint_ms < c->backoff.max_delay_ms ? hint_ms : c->backoff.max_delay_ms;
+}
+
+/* A failed attempt or a lost connection (dropped: it had opened): error,
+ * backoff or server_down. */
+static void after_failure(ll_core *c, const ll_event *ev, int64_t now, int dropped)
+{
+    /* the next server: the same after a drop (it worked), the next after a
+     * failed attempt; a failed health check tried no server */
+    if (c->probing != 2)
+        c->next_url = dropped ? c->url_index : (c->url_index + 1) % c->url_count;
     c->in_flight = 0;
     c->last_error = ev->error;
     c->last_http_status = ev->http_status;
@@ -285,21 +327,23 @@ static void after_failure(ll_core *c, const ll_event *ev, int64_t now)
         set_state(c, LIFELINE_STATE_ERROR, now, ev->error, ev->http_status);
         return;
     }
-    if (c->attempt >= c->max_attempts) {
+    if (c->attempt >= c->attempt_budget) {
         enter_server_down(c, now);
         return;
     }
     set_state(c, LIFELINE_STATE_DISCONNECTED, now, ev->error, ev->http_status);
-    int64_t delay = ll_backoff_delay(&c->backoff, c->attempt + 1, ev->retry_after_ms, &c->rng);
+    int64_t delay = attempt_delay(c, c->attempt + 1, ev->retry_after_ms);
     c->wait_until = now + delay;
     ll_action *a = emit(c, LL_ACT_RETRY);
     a->attempt = c->attempt + 1;
     a->delay_ms = delay;
+    a->url_index = c->next_url;
 }
 
 static void retry_now(ll_core *c, int64_t now)
 {
     c->attempt++;
+    aim(c); /* the state change names the server about to be tried */
     set_state(c, LIFELINE_STATE_CONNECTING, now, LIFELINE_OK, 0);
     connect_attempt(c, now, 0);
 }
@@ -339,7 +383,7 @@ static void lost(ll_core *c, const ll_event *ev, int64_t now)
 {
     c->ping_outstanding = 0;
     c->stable_at = LL_NO_DEADLINE;
-    after_failure(c, ev, now);
+    after_failure(c, ev, now, 1);
 }
 
 static void tick(ll_core *c, int64_t now)
@@ -348,7 +392,7 @@ static void tick(ll_core *c, int64_t now)
     case LIFELINE_STATE_CONNECTING:
         if (c->in_flight && now >= c->wait_until) {
             emit(c, LL_ACT_CLOSE)->close_code = 1001;
-            after_failure(c, &(ll_event){.error = LIFELINE_ERR_CONNECT_TIMEOUT}, now);
+            after_failure(c, &(ll_event){.error = LIFELINE_ERR_CONNECT_TIMEOUT}, now, 0);
         }
         break;
     case LIFELINE_STATE_DISCONNECTED:
@@ -360,7 +404,7 @@ static void tick(ll_core *c, int64_t now)
             break;
         if (c->in_flight) { /* the probe timed out */
             emit(c, LL_ACT_CLOSE)->close_code = 1001;
-            after_failure(c, &(ll_event){.error = LIFELINE_ERR_CONNECT_TIMEOUT}, now);
+            after_failure(c, &(ll_event){.error = LIFELINE_ERR_CONNECT_TIMEOUT}, now, 0);
         } else {
             probe(c, now);
         }
@@ -467,13 +511,13 @@ int ll_core_handle(ll_core *c, const ll_event *given, int64_t now)
     case LL_EV_CONNECT_FAILED:
         if (attempting && c->probing != 2 &&
             (st == LIFELINE_STATE_CONNECTING || st == LIFELINE_STATE_SERVER_DOWN))
-            after_failure(c, ev, now);
+            after_failure(c, ev, now, 0);
         break;
     case LL_EV_CLOSED:
         if (st == LIFELINE_STATE_CONNECTED && current(c, ev))
             lost(c, ev, now);
         else if (attempting && c->probing != 2)
-            after_failure(c, ev, now); /* closed before it opened */
+            after_failure(c, ev, now, 0); /* closed before it opened */
         break;
     case LL_EV_PONG:
         if (st == LIFELINE_STATE_CONNECTED && current(c, ev))
@@ -485,7 +529,7 @@ int ll_core_handle(ll_core *c, const ll_event *given, int64_t now)
         break;
     case LL_EV_PROBE_FAILED:
         if (attempting && c->probing == 2 && st == LIFELINE_STATE_SERVER_DOWN)
-            after_failure(c, ev, now);
+            after_failure(c, ev, now, 0);
         break;
     default:
         return LIFELINE_ERR_INVALID_ARGUMENT;

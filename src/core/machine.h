@@ -10,6 +10,11 @@
  * Every connection attempt and probe the core asks for carries a conn_id;
  * the transport echoes it in the events about that attempt, and events with
  * another id (from an attempt the core has already abandoned) are ignored.
+ *
+ * Servers: the config's url and its fallback_urls make a list of url_count
+ * URLs, index 0 being url. Each attempt and probe goes to one index (the
+ * CONNECT action's url_index), chosen by the rule in src/core/README.md
+ * ("Fallback servers"): the core knows the count, never the URLs.
  */
 #ifndef LL_CORE_MACHINE_H
 #define LL_CORE_MACHINE_H
@@ -88,6 +93,12 @@ typedef struct ll_action {
     int quality;
     int64_t outage_began_ms;
     int64_t downtime_ms;
+    int url_index;           /* CONNECT: the server to open (0: url, k:
+                                fallback_urls[k-1]); RETRY: the one the retry
+                                or probe will go to; any other: the one of
+                                the attempt or connection in flight, or of
+                                the last one (STATE, SERVER_DOWN: the last
+                                that failed; RECOVERED: the one landed on) */
     int alert;               /* SERVER_DOWN: send the down alert (1), or the
                                 throttle holds it back (0); RECOVERED: send
                                 the recovered alert (1: this outage's down
@@ -107,6 +118,9 @@ typedef struct ll_core {
     ll_backoff backoff;
     ll_quality_limits limits;
     int max_attempts;
+    int url_count;           /* 1 + fallback_url_count */
+    int attempt_budget;      /* max_attempts * url_count (at most INT_MAX):
+                                failing this attempt judges server_down */
     int64_t stable_after_ms, down_ping_interval_ms, connect_timeout_ms;
     int64_t ping_interval_ms, ping_timeout_ms, rtt_good_ms;
     int use_health_probe;
@@ -116,6 +130,9 @@ typedef struct ll_core {
     int state;
     int64_t state_since;
     int attempt;             /* reconnection attempt in this outage (0: none) */
+    int url_index;           /* the server of the attempt or connection in
+                                flight, or of the last one */
+    int next_url;            /* the server the next attempt or probe goes to */
     uint32_t conn_id;        /* the attempt or connection in flight, if any */
     int in_flight;           /* an attempt or probe is outstanding */
     int probing;             /* in server_down: the in-flight one is a probe */

@@ -54,6 +54,7 @@ struct ll_conn {
     /* the WebSocket attempt or connection */
     struct lws *wsi;
     uint32_t wsi_conn_id;
+    int url_index;                /* the server of the attempt, in opts.urls */
     int wsi_open;
     char host_header[LL_HOST_HEADER_MAX];
     int close_code;               /* 0, or the close to send when writable */

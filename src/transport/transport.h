@@ -92,9 +92,10 @@ typedef struct ll_conn ll_conn;
  * they must outlive the connection (the client's immutable copy of its
  * config). */
 typedef struct ll_conn_opts {
-    const ll_url *url;            /* ws:// or wss:// */
+    const ll_url *urls;           /* the servers, ws:// or wss:// */
+    const char *const *url_texts; /* them as configured, for log lines */
+    size_t url_count;             /* at least 1 */
     const ll_url *health;         /* http(s) health check, or NULL */
-    const char *url_text;         /* the URL as configured, for log lines */
     const char *subprotocol;      /* NULL for none */
     int require_subprotocol;      /* a 101 that does not select subprotocol
                                      fails the attempt (LL_FAIL_SUBPROTOCOL):
@@ -181,10 +182,10 @@ void ll_conn_post(ll_conn *conn);
  * the loop), replacing the one armed before; LL_NO_DEADLINE disarms. */
 void ll_conn_timer(ll_conn *conn, int64_t at_ms);
 
-/* Open the WebSocket as attempt conn_id, abandoning any attempt or
- * connection before it; reported as OPENED or CONNECT_FAILED (then
- * CLOSED once it was open). */
-void ll_conn_connect(ll_conn *conn, uint32_t conn_id);
+/* Open the WebSocket to opts.urls[url_index] (below url_count) as attempt
+ * conn_id, abandoning any attempt or connection before it; reported as
+ * OPENED or CONNECT_FAILED (then CLOSED once it was open). */
+void ll_conn_connect(ll_conn *conn, uint32_t conn_id, int url_index);
 
 /* GET the health URL as conn_id; reported as PROBE_OK (2xx) or
  * PROBE_FAILED. */

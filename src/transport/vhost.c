@@ -94,7 +94,11 @@ int ll_vhost_default(ll_loop *l)
 struct lws_vhost *ll_loop_vhost(ll_loop *l, const ll_conn_opts *o)
 {
     int deflate = o->permessage_deflate != 0;
-    int tls = o->url->secure || (o->health && o->health->secure);
+    /* one vhost for every server and the health check: TLS if any needs it
+     * (a TLS vhost opens ws:// too) */
+    int tls = o->health && o->health->secure;
+    for (size_t i = 0; i < o->url_count; i++)
+        tls |= o->urls[i].secure;
     for (ll_vhost *v = l->vhosts; v; v = v->next)
         if (v->tls == tls && same(v->ca_file, o->ca_file) && same(v->proxy, o->proxy) &&
             v->deflate == deflate)

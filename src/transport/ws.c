@@ -22,7 +22,7 @@
 /* Host carries the port unless it is the scheme's default (RFC 7230). */
 static void make_host_header(ll_conn *c)
 {
-    const ll_url *u = c->opts.url;
+    const ll_url *u = &c->opts.urls[c->url_index];
     int v6 = strchr(u->host, ':') != NULL;
     if (u->port == (u->secure ? 443 : 80))
         snprintf(c->host_header, sizeof(c->host_header), "%s%s%s", v6 ? "[" : "", u->host,
@@ -37,9 +37,10 @@ static void fill_connect_info(ll_conn *c, struct lws_vhost *vh, struct lws_clien
     memset(i, 0, sizeof(*i));
     i->context = c->loop->ctx;
     i->vhost = vh;
-    i->address = c->opts.url->host;
-    i->port = c->opts.url->port;
-    i->path = c->opts.url->path;
+    const ll_url *u = &c->opts.urls[c->url_index];
+    i->address = u->host;
+    i->port = u->port;
+    i->path = u->path;
     make_host_header(c);
     i->host = c->host_header;
     /* libwebsockets 4.1 would write "Origin: http://<origin>": the Origin
@@ -51,7 +52,7 @@ static void fill_connect_info(ll_conn *c, struct lws_vhost *vh, struct lws_clien
     /* the wsi is known from the start: libwebsockets stores it here before
      * it makes the callbacks that come from inside the connect call */
     i->pwsi = &c->wsi;
-    if (c->opts.url->secure) {
+    if (u->secure) {
         i->ssl_connection = LCCSCF_USE_SSL;
         if (c->opts.allow_insecure_tls)
             i->ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
@@ -68,13 +69,14 @@ static void fill_connect_info(ll_conn *c, struct lws_vhost *vh, struct lws_clien
 
 /* A new attempt starts from nothing: what explained an earlier failure is
  * stale. */
-static void begin_attempt(ll_conn *c, uint32_t conn_id)
+static void begin_attempt(ll_conn *c, uint32_t conn_id, int url_index)
 {
     if (c->wsi) /* never two at once: the old one is abandoned */
         ll_conn_kill_wsi(c->wsi);
     ll_conn_forget(c);
     c->report_ws.pending = 0; /* the old attempt's word comes too late */
     c->wsi_conn_id = conn_id;
+    c->url_index = url_index >= 0 && (size_t)url_index < c->opts.url_count ? url_index : 0;
     c->cert_refused = 0;
     c->hs_status = 0;
     c->hs_malformed = 0;
@@ -95,7 +97,7 @@ static void connect_refused(ll_conn *c, uint32_t conn_id)
     ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id,
                      .failure = {.kind = LL_FAIL_GAVE_UP}};
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(c->opts.url->host, NULL, &hints, &res) != 0)
+    if (getaddrinfo(c->opts.urls[c->url_index].host, NULL, &hints, &res) != 0)
         fail.failure.kind = LL_FAIL_DNS;
     else
         freeaddrinfo(res);
@@ -104,14 +106,14 @@ static void connect_refused(ll_conn *c, uint32_t conn_id)
     ll_conn_report_later(c, &fail, 0);
 }
 
-void ll_conn_connect(ll_conn *c, uint32_t conn_id)
+void ll_conn_connect(ll_conn *c, uint32_t conn_id, int url_index)
 {
     ll_conn *prev = ll_loop_enter(c);
-    begin_attempt(c, conn_id);
+    begin_attempt(c, conn_id, url_index);
     struct lws_vhost *vh = ll_loop_vhost(c->loop, &c->opts);
     if (!vh) {
         ll_conn_log(c, LIFELINE_LOG_ERROR, "cannot set up TLS or proxy for %s",
-                    c->opts.url_text);
+                    c->opts.url_texts[c->url_index]);
         ll_event fail = {.type = LL_EV_CONNECT_FAILED, .conn_id = conn_id,
                          .failure = {.kind = c->opts.ca_file ? LL_FAIL_TLS_SETUP : LL_FAIL_SETUP}};
         ll_conn_report_later(c, &fail, 0);
@@ -120,7 +122,7 @@ void ll_conn_connect(ll_conn *c, uint32_t conn_id)
     }
     struct lws_client_connect_info i;
     fill_connect_info(c, vh, &i);
-    ll_conn_log(c, LIFELINE_LOG_DEBUG, "connecting to %s", c->opts.url_text);
+    ll_conn_log(c, LIFELINE_LOG_DEBUG, "connecting to %s", c->opts.url_texts[c->url_index]);
     if (!lws_client_connect_via_info(&i)) {
         /* libwebsockets 4.1 does not clear *pwsi when the wsi it stored
          * there was freed before the call returned */

@@ -791,6 +791,8 @@ static void rec_on_state(lifeline_client *c, const lifeline_state_info *info, vo
     e->error = info->error;
     e->http_status = info->http_status;
     snprintf(e->reason, sizeof(e->reason), "%s", info->reason ? info->reason : "(NULL reason)");
+    e->url_index = info->url_index;
+    snprintf(e->url, sizeof(e->url), "%s", info->url ? info->url : "(NULL url)");
     if (!info->reason)
         rec->null_reasons++; /* the header promises never NULL */
     pushed(rec, e);

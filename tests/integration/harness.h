@@ -149,6 +149,8 @@ typedef struct it_ev {
     int64_t at;             /* it_now_ms() when the callback ran */
     int old_state, new_state, attempt, error, http_status; /* STATE */
     char reason[160];       /* STATE: info->reason */
+    int url_index;          /* STATE: info->url_index */
+    char url[160];          /* STATE: info->url */
     int retry_attempt;      /* RETRY */
     int64_t delay_ms;       /* RETRY */
     int probe;              /* RETRY */

@@ -242,10 +242,13 @@ void ll_conn_timer(ll_conn *c, int64_t at_ms)
         record(c, "timer %lld", (long long)at_ms);
 }
 
-void ll_conn_connect(ll_conn *c, uint32_t id)
+void ll_conn_connect(ll_conn *c, uint32_t id, int url_index)
 {
     c->last_id = id;
-    record(c, "connect %u", id);
+    if (url_index) /* url alone, or url of a list: "connect 1" as ever */
+        record(c, "connect %u url %d", id, url_index);
+    else
+        record(c, "connect %u", id);
 }
 
 void ll_conn_probe(ll_conn *c, uint32_t id)

@@ -22,8 +22,8 @@ int fake_conns_alive(void);
  * thread has freed it). */
 int fake_loops_alive(void);
 
-/* The calls down made on c so far, each as a line: "connect 1",
- * "probe 2", "close 1 1000", "want_write", "ping 3", "abandon",
+/* The calls down made on c so far, each as a line: "connect 1" (to
+ * url; "connect 3 url 2" to fallback_urls[1]), "probe 2", "close 1 1000", "want_write", "ping 3", "abandon",
  * "timer 5000" ("timer none"). Cleared by fake_clear_calls(). */
 const char *fake_calls(ll_conn *c);
 void fake_clear_calls(ll_conn *c);

@@ -395,6 +395,73 @@ static void the_transports_words_reach_the_app_redacted(void **state)
     assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
 }
 
+static void refuse_it(ll_conn *conn, void *arg)
+{
+    (void)arg;
+    fake_event(conn,
+               (ll_event){.type = LL_EV_CONNECT_FAILED, .conn_id = fake_last_id(conn),
+                          .error = LIFELINE_ERR_CONNECTION_REFUSED},
+               NULL);
+}
+
+static lifeline_state_info last_info;
+static char last_url[128];
+
+static void on_state_url(lifeline_client *c, const lifeline_state_info *info, void *ud)
+{
+    (void)c;
+    (void)ud;
+    see("state %s url %d %s", lifeline_state_name(info->new_state), info->url_index, info->url);
+    last_info = *info;
+    snprintf(last_url, sizeof(last_url), "%s", info->url);
+}
+
+static void the_transport_connects_to_the_server_the_core_chose_and_the_app_hears_which(
+    void **state)
+{
+    (void)state;
+    const char *fallbacks[] = {"ws://b.invalid/ws?token=s3cr3t", "wss://c.invalid/ws"};
+    lifeline_config cfg;
+    lifeline_config_init(&cfg);
+    cfg.url = "ws://a.invalid/ws";
+    cfg.fallback_urls = fallbacks;
+    cfg.fallback_url_count = 2;
+    cfg.base_delay_ms = 100;
+    cfg.max_delay_ms = 100;
+    cfg.jitter_ms = 0;
+    cfg.on_state = on_state_url;
+    lifeline_client *c = NULL;
+    assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_OK);
+    ll_conn *conn = fake_conn_last();
+    assert_int_equal(lifeline_client_start(c), LIFELINE_OK);
+    fake_settle(conn);
+    assert_true(saw("state connecting url 0 ws://a.invalid/ws"));
+    fake_on_loop(conn, refuse_it, NULL); /* a refuses: b after the pass wait */
+    fake_settle(conn);
+    assert_true(saw("state disconnected url 0 ws://a.invalid/ws"));
+    fake_set_now(1100);
+    fake_on_loop(conn, fire_timer, NULL);
+    fake_settle(conn);
+    assert_non_null(strstr(fake_calls(conn), "connect 2 url 1\n"));
+    assert_true(saw("state connecting url 1 ws://b.invalid/ws?token=***"));
+    fake_on_loop(conn, refuse_it, NULL); /* b refuses: c at once */
+    fake_settle(conn);
+    fake_on_loop(conn, fire_timer, NULL);
+    fake_settle(conn);
+    assert_non_null(strstr(fake_calls(conn), "connect 3 url 2\n"));
+    fake_on_loop(conn, open_it, NULL);
+    fake_settle(conn);
+    assert_int_equal(last_info.new_state, LIFELINE_STATE_CONNECTED);
+    assert_int_equal(last_info.url_index, 2);
+    assert_string_equal(last_url, "wss://c.invalid/ws");
+    lifeline_stats s;
+    stats(c, &s);
+    assert_int_equal(s.url_index, 2);
+    for (int i = 0; i < S.n; i++)
+        assert_null(strstr(line(i), "s3cr3t"));
+    assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+}
+
 static void hello(ll_conn *conn, void *arg)
 {
     (void)arg;
@@ -603,6 +670,7 @@ int main(void)
         T(stop_reports_the_queue_as_stopped_then_closed),
         T(the_timer_brings_the_core_its_deadline),
         T(the_transports_words_reach_the_app_redacted),
+        T(the_transport_connects_to_the_server_the_core_chose_and_the_app_hears_which),
         T(messages_and_pongs_reach_their_callbacks),
         T(free_from_a_callback_frees_after_it_and_nothing_follows),
         T(free_from_another_thread_reports_the_queue_first),

@@ -265,6 +265,50 @@ static void check_names_the_bad_field(void **state)
     assert_int_equal(lifeline_config_check(NULL, &field), LIFELINE_ERR_INVALID_ARGUMENT);
 }
 
+static void fallback_urls_are_checked_each_and_named(void **state)
+{
+    (void)state;
+    const char *field = "x";
+    lifeline_config cfg = valid();
+    assert_int_equal(cfg.fallback_url_count, 0);
+    assert_null(cfg.fallback_urls);
+    const char *good[] = {"wss://b.example/ws", "ws://[::1]:8080/ws?store=1"};
+    cfg.fallback_urls = good;
+    cfg.fallback_url_count = 2;
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_OK);
+    assert_null(field);
+    /* each entry as url is parsed, else CONFIG_FALLBACK_URL naming the field */
+    const char *bad[] = {NULL, "", "http://b/ws", "ws://", "ws://b:0/ws", "ws://b:99999/",
+                         "ws://[::1/ws", "ws://b /ws"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *list[] = {"ws://b.example/ws", bad[i]};
+        cfg.fallback_urls = list;
+        cfg.fallback_url_count = 2;
+        field = NULL;
+        assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_FALLBACK_URL);
+        assert_string_equal(field, "fallback_urls");
+    }
+    /* a count without an array, and more than the most */
+    cfg.fallback_urls = NULL;
+    cfg.fallback_url_count = 1;
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_FALLBACK_URL);
+    const char *many[LIFELINE_MAX_FALLBACK_URLS + 1];
+    for (size_t i = 0; i <= LIFELINE_MAX_FALLBACK_URLS; i++)
+        many[i] = "ws://b.example/ws";
+    cfg.fallback_urls = many;
+    cfg.fallback_url_count = LIFELINE_MAX_FALLBACK_URLS;
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_OK);
+    cfg.fallback_url_count = LIFELINE_MAX_FALLBACK_URLS + 1;
+    assert_int_equal(lifeline_config_check(&cfg, &field), LIFELINE_ERR_CONFIG_FALLBACK_URL);
+    assert_string_equal(field, "fallback_urls");
+    /* lifeline_client_new() refuses what the check refuses */
+    lifeline_client *c = NULL;
+    assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_ERR_CONFIG_FALLBACK_URL);
+    assert_null(c);
+    assert_string_equal(lifeline_error_name(LIFELINE_ERR_CONFIG_FALLBACK_URL),
+                        "CONFIG_FALLBACK_URL");
+}
+
 /* Reliable delivery's fields (issue 12): their defaults, and each rule
  * naming its field. */
 static void reliable_delivery_fields_are_checked_by_name(void **state)
@@ -473,6 +517,7 @@ int main(void)
         cmocka_unit_test(urls_that_are_not_websocket_are_refused),
         cmocka_unit_test(each_bad_field_has_its_own_error),
         cmocka_unit_test(check_names_the_bad_field),
+        cmocka_unit_test(fallback_urls_are_checked_each_and_named),
         cmocka_unit_test(a_rule_between_two_fields_names_the_one_the_app_changed),
         cmocka_unit_test(check_refuses_what_the_client_would),
         cmocka_unit_test(reliable_delivery_fields_are_checked_by_name),

@@ -23,7 +23,10 @@ static void check_invariants(uint64_t seed, int step, int prev_state)
     } while (0)
     CHECK(c->state >= 0 && c->state < LIFELINE_STATE_COUNT);
     CHECK(c->n_actions <= LL_MAX_ACTIONS);
-    CHECK(c->attempt >= 0 && c->attempt <= c->max_attempts);
+    CHECK(c->attempt >= 0 && c->attempt <= c->attempt_budget);
+    CHECK(c->attempt_budget == c->max_attempts * c->url_count);
+    CHECK(c->url_index >= 0 && c->url_index < c->url_count);
+    CHECK(c->next_url >= 0 && c->next_url < c->url_count);
     CHECK(d == LL_NO_DEADLINE || d >= S.now);
     CHECK(c->quality == LIFELINE_QUALITY_UNKNOWN || c->state == LIFELINE_STATE_CONNECTED);
     CHECK(!c->in_flight || c->state == LIFELINE_STATE_CONNECTING ||
@@ -39,7 +42,7 @@ static void check_invariants(uint64_t seed, int step, int prev_state)
         const ll_action *a = &c->actions[i];
         if (a->type == LL_ACT_RETRY && !a->probe) {
             int64_t ceiling = ll_backoff_ceiling(&c->backoff, a->attempt);
-            CHECK(a->attempt >= 1 && a->attempt <= c->max_attempts);
+            CHECK(a->attempt >= 1 && a->attempt <= c->attempt_budget);
             CHECK(a->delay_ms >= 0);
             CHECK(a->delay_ms <= (ceiling + c->backoff.jitter_ms > c->backoff.max_delay_ms
                                       ? ceiling + c->backoff.jitter_ms
@@ -47,6 +50,10 @@ static void check_invariants(uint64_t seed, int step, int prev_state)
         }
         if (a->type == LL_ACT_STATE)
             CHECK(a->old_state != a->new_state);
+        CHECK(a->url_index >= 0 && a->url_index < c->url_count);
+        /* a start (the only attempt 0 that is not a probe) goes to url */
+        if (a->type == LL_ACT_CONNECT && !a->probe && a->attempt == 0)
+            CHECK(a->url_index == 0);
     }
 #undef CHECK
 }
@@ -59,10 +66,15 @@ static uint64_t next(uint64_t *x)
     return *x;
 }
 
-static void random_sequences_keep_the_invariants(void **state)
+static const char *const FALLBACKS[] = {"ws://b.sim.invalid/ws", "ws://c.sim.invalid/ws",
+                                        "ws://d.sim.invalid/ws"};
+
+/* Random configs and events from seeds first to last; with_fallbacks adds
+ * 0 to 3 fallback URLs (drawn after everything else, so the runs without
+ * are the same as ever). */
+static void run(uint64_t first, uint64_t last, int with_fallbacks)
 {
-    (void)state;
-    for (uint64_t seed = 1; seed <= 3000; seed++) {
+    for (uint64_t seed = first; seed <= last; seed++) {
         uint64_t x = seed * 0x9e3779b97f4a7c15ULL;
         lifeline_config cfg;
         sim_config(&cfg);
@@ -78,6 +90,10 @@ static void random_sequences_keep_the_invariants(void **state)
         cfg.ping_timeout_ms = 1 + (int)(next(&x) % (uint64_t)(cfg.ping_interval_ms - 1));
         if (next(&x) % 3 == 0)
             cfg.health_url = "http://sim.invalid/health";
+        if (with_fallbacks) {
+            cfg.fallback_urls = FALLBACKS;
+            cfg.fallback_url_count = (size_t)(next(&x) % 4);
+        }
         assert_int_equal(lifeline_config_validate(&cfg), LIFELINE_OK);
         sim_init(&S, &cfg, seed);
         S.server = SIM_MANUAL;
@@ -111,10 +127,23 @@ static void random_sequences_keep_the_invariants(void **state)
     }
 }
 
+static void random_sequences_keep_the_invariants(void **state)
+{
+    (void)state;
+    run(1, 3000, 0);
+}
+
+static void random_sequences_with_fallback_urls_keep_the_invariants(void **state)
+{
+    (void)state;
+    run(100001, 103000, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_sequences_keep_the_invariants),
+        cmocka_unit_test(random_sequences_with_fallback_urls_keep_the_invariants),
     };
     return cmocka_run_group_tests_name("machine_random", tests, NULL, NULL);
 }

@@ -85,6 +85,8 @@ def _state(info_p: Any) -> Tuple[Any, ...]:
         http_status=i.http_status,
         reason=_ffi.text(i.reason),
         error_code=i.error,
+        url_index=i.url_index,
+        url=_ffi.text(i.url),
     )
     return (state_from_c(i.old_state), state_from_c(i.new_state), info)
 

@@ -16,6 +16,7 @@ from typing import (
     Iterator,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Union,
 )
@@ -90,7 +91,11 @@ def _pause(delay: float, deadline: Optional[float]) -> Optional[float]:
 class Client:
     """One connection to one server (lifeline_client).
 
-    ``url`` is a ws:// or wss:// URL; every keyword option is named like the
+    ``url`` is a ws:// or wss:// URL, or a list of them: the first is the
+    server, the others its fallbacks (as ``fallback_urls=``, which sets the
+    lifeline_config field of that name: the library decides which one each
+    attempt goes to, and :class:`StateInfo` and :meth:`stats` say which,
+    by ``url_index``). Every keyword option is named like the
     lifeline_config field it sets (None keeps the library's default, see
     :func:`default_options`). Callbacks run on the library's loop thread, one
     at a time; exceptions they raise are logged on the "lifeline" logger.
@@ -116,7 +121,7 @@ class Client:
 
     def __init__(
         self,
-        url: str,
+        url: Union[str, Sequence[str]],
         *,
         on_state: Optional[Callable[[State, State, StateInfo], Any]] = None,
         on_message: Optional[Callable[[Data], Any]] = None,
@@ -167,6 +172,7 @@ class Client:
         outbox_durability: Union[Durability, str, int, None] = None,
         ack_every: Optional[int] = None,
         ack_delay_ms: Optional[int] = None,
+        fallback_urls: Optional[Sequence[str]] = None,
     ) -> None:
         args = dict(locals())
         callbacks = {k: args.pop(k) for k in _callbacks.NAMES}
@@ -174,6 +180,12 @@ class Client:
             if fn is not None and not callable(fn):
                 raise TypeError(f"{name}: expected a callable, got {type(fn).__name__}")
         options = {k: args[k] for k in OPTIONS if args[k] is not None}
+        if not isinstance(url, str):
+            if not isinstance(url, Sequence) or isinstance(url, bytes) or not url:
+                raise TypeError("url: expected a str or a non-empty list of str")
+            if fallback_urls is not None:
+                raise TypeError("give a list as url or fallback_urls, not both")
+            url, options["fallback_urls"] = url[0], list(url[1:])
         self._url = url
         self._loop = loop
         self._running = False  # started, and not stopped or closed since
@@ -461,6 +473,7 @@ class Client:
             replayed=s.replayed,
             resumes_recovered=s.resumes_recovered,
             resumes_lost=s.resumes_lost,
+            url_index=s.url_index,
         )
 
     # -- asyncio

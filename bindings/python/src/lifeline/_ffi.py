@@ -56,6 +56,9 @@ class StateInfo_c(Structure):
         ("error", c_int),
         ("http_status", c_int),
         ("reason", c_char_p),
+        # fallback servers (appended in 0.2)
+        ("url_index", c_int),
+        ("url", c_char_p),
     ]
 
 
@@ -149,6 +152,9 @@ class Config_c(Structure):
         ("on_acked", ACKED_CB),
         ("on_resumed", RESUMED_CB),
         ("on_dropped_id", DROPPED_ID_CB),
+        # fallback servers (appended in 0.2)
+        ("fallback_urls", POINTER(c_char_p)),
+        ("fallback_url_count", c_size_t),
     ]
 
 
@@ -190,6 +196,8 @@ class Stats_c(Structure):
         ("replayed", c_uint64),
         ("resumes_recovered", c_uint64),
         ("resumes_lost", c_uint64),
+        # fallback servers (appended in 0.2)
+        ("url_index", c_int),
     ]
 
 

@@ -75,6 +75,7 @@ OPTIONS: Dict[str, Tuple[str, str]] = {
     "outbox_durability": ("outbox_durability", "durability"),
     "ack_every": ("ack_every", _INT),
     "ack_delay_ms": ("ack_delay_ms", _INT),
+    "fallback_urls": ("fallback_urls", "urls"),
 }
 
 # Which field a config error is about is lifeline_config_check()'s answer
@@ -196,6 +197,8 @@ def default_options() -> Dict[str, Any]:
             out[key] = None if raw is None else raw.decode()
         elif kind in ("headers", "labels"):
             out[key] = {}
+        elif kind == "urls":
+            out[key] = []
         elif kind == "loop":
             out[key] = None
         else:
@@ -267,6 +270,14 @@ class _Config:
             else:
                 cfg.alert_labels = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
                 cfg.alert_label_count = len(lines)
+        elif kind == "urls":
+            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+                raise TypeError(f"{key}: expected a list of str, got {type(value).__name__}")
+            urls = [_cstr(key, u) for u in value]
+            arr = self._keep((ctypes.c_char_p * max(len(urls), 1))(*urls))
+            self.keep.extend(urls)
+            cfg.fallback_urls = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+            cfg.fallback_url_count = len(urls)
         elif kind == "loop":
             if not isinstance(value, Loop):
                 raise TypeError(f"{key}: expected a lifeline.Loop, got {type(value).__name__}")

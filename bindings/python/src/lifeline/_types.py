@@ -175,6 +175,7 @@ class ErrorCode(enum.IntEnum):
     OUTBOX_IO = 48
     NOT_LIFELINE = 49
     CONFIG_DELIVERY = 50
+    CONFIG_FALLBACK_URL = 51
 
 
 # C value -> enum member, in the C numbering (checked against the library).
@@ -274,6 +275,10 @@ class StateInfo:
     http_status: int
     reason: str
     error_code: int = 0
+    # which server: 0 the client's url, k its fallback_urls[k - 1]; and that
+    # URL as lifeline_redact_url() shows it
+    url_index: int = 0
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -406,3 +411,6 @@ class Stats:
     replayed: int = 0  # server messages sent again on resumes
     resumes_recovered: int = 0
     resumes_lost: int = 0  # resumes where the server had lost what it sent
+    # the server of the connection or attempt under way, else of the last
+    # one: 0 the client's url, k its fallback_urls[k - 1]
+    url_index: int = 0

@@ -23,6 +23,11 @@ import Foundation
 public struct Configuration: Sendable {
     /// `ws://` or `wss://` URL (required).
     public var url: URL
+    /// Fallback servers, tried after ``url`` in this order (at most 32; the
+    /// C `fallback_urls`): the library decides which server each attempt
+    /// goes to, and ``StateInfo/urlIndex`` and ``Stats/urlIndex`` say which
+    /// (0: ``url``, k: `fallbackURLs[k - 1]`).
+    public var fallbackURLs: [URL]
 
     // Reconnection: the wait before attempt n (1-based) is
     // min(baseDelay * 2^(n-1), maxDelay) plus jitter.
@@ -117,6 +122,7 @@ public struct Configuration: Sendable {
     public init(url: URL) {
         let c = Self.cDefaults()
         self.url = url
+        fallbackURLs = []
         baseDelay = .milliseconds(c.base_delay_ms)
         maxDelay = .milliseconds(c.max_delay_ms)
         jitter = .milliseconds(c.jitter_ms)
@@ -190,6 +196,9 @@ public struct Configuration: Sendable {
         let strings = CStrings()
         var c = Self.cDefaults()
         c.url = try strings.add(url.absoluteString, field: "url")
+        let fallbacks = fallbackURLs.map(\.absoluteString)
+        c.fallback_urls = try strings.add(fallbacks, field: "fallbackURLs")
+        c.fallback_url_count = fallbacks.count
         c.base_delay_ms = try Self.cMilliseconds(baseDelay, "baseDelay")
         c.max_delay_ms = try Self.cMilliseconds(maxDelay, "maxDelay")
         c.jitter_ms = try Self.cMilliseconds(jitter, "jitter")
@@ -339,6 +348,7 @@ public struct Configuration: Sendable {
         "alert_username": "alertUsername", "log_level": "logLevel",
         "delivery": "delivery", "outbox_path": "delivery", "outbox_durability": "delivery",
         "ack_every": "ackEvery", "ack_delay_ms": "ackDelay",
+        "fallback_urls": "fallbackURLs", "fallback_url_count": "fallbackURLs",
     ]
 }
 

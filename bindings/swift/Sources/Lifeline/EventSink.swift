@@ -54,7 +54,8 @@ final class EventSink: Sendable {
             sink.yield(.state(
                 old: ConnectionState(cValue: i.old_state), new: new,
                 info: StateInfo(attempt: Int(i.attempt), error: error,
-                                httpStatus: Int(i.http_status), reason: EventSink.string(i.reason))))
+                                httpStatus: Int(i.http_status), reason: EventSink.string(i.reason),
+                                urlIndex: Int(i.url_index), url: EventSink.string(i.url))))
             sink.acks.state(new, error: error)
         }
         c.on_message = { _, data, len, isBinary, userData in

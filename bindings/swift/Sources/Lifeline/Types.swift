@@ -252,6 +252,10 @@ public struct StateInfo: Sendable, Equatable {
     public var httpStatus: Int
     /// One line for people.
     public var reason: String
+    /// Which server: 0 ``Configuration/url``, k `fallbackURLs[k - 1]`.
+    public var urlIndex: Int = 0
+    /// That URL with its secrets shown as `***` (`lifeline_redact_url()`).
+    public var url: String = ""
 }
 
 /// What became of one alert.
@@ -364,6 +368,9 @@ public struct Stats: Sendable, Equatable {
     public var resumesRecovered: UInt64
     /// Resumes where the server had lost what it sent meanwhile.
     public var resumesLost: UInt64
+    /// The server of the connection or attempt under way, else of the last
+    /// one (0: ``Configuration/url``, k: `fallbackURLs[k - 1]`).
+    public var urlIndex: Int
 
     init(_ s: lifeline_stats) {
         state = ConnectionState(cValue: s.state)
@@ -400,5 +407,6 @@ public struct Stats: Sendable, Equatable {
         replayed = s.replayed
         resumesRecovered = s.resumes_recovered
         resumesLost = s.resumes_lost
+        urlIndex = Int(s.url_index)
     }
 }

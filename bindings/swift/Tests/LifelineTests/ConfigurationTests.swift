@@ -13,6 +13,9 @@ struct BadConfiguration: Sendable, CustomTestStringConvertible {
 
     static let all: [BadConfiguration] = [
         .init(field: "url", errorName: "CONFIG_URL") { $0.url = URL(string: "http://127.0.0.1/ws")! },
+        .init(field: "fallbackURLs", errorName: "CONFIG_FALLBACK_URL") {
+            $0.fallbackURLs = [URL(string: "ws://127.0.0.1:2/ws")!, URL(string: "http://127.0.0.1/ws")!]
+        },
         .init(field: "subprotocol", errorName: "INVALID_ARGUMENT") { $0.subprotocol = "chat\u{0}v2" },
         .init(field: "jitter", errorName: "CONFIG_NEGATIVE") { $0.jitter = .milliseconds(-1) },
         .init(field: "stableAfter", errorName: "CONFIG_NEGATIVE") { $0.stableAfter = .milliseconds(-1) },

@@ -37,6 +37,42 @@ struct LiveTests {
         return try? JSONDecoder().decode(Echo.self, from: Data(text.utf8))
     }
 
+    @Test("fallback: url on a closed port, the client lands on the live fallback and says which")
+    func fallback() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        // a port bound and never listening: every connection to it is refused
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
+        }
+        #expect(bound)
+        let deadPort = Int(UInt16(bigEndian: addr.sin_port))
+        var config = Self.fastConfiguration(URL(string: "ws://127.0.0.1:\(deadPort)/ws")!)
+        config.fallbackURLs = [server.url()]
+        let client = try LifelineClient(configuration: config)
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+
+        try client.start()
+        let failed = try await log.state(.disconnected)
+        #expect(failed.urlIndex == 0 && failed.error?.name == "CONNECTION_REFUSED")
+        let landed = try await log.state(.connected)
+        #expect(landed.urlIndex == 1 && landed.attempt == 1)
+        #expect(landed.url.hasPrefix("ws://127.0.0.1:\(server.port)/"))
+        #expect(try client.stats().urlIndex == 1)
+        try client.send(Self.echo(14))
+        let echo = try await log.next("echo") { Self.decodeEcho($0) }
+        #expect(echo == Echo(type: "echo", data: 14))
+    }
+
     @Test("echo: text and binary come back, the first ping is answered")
     func echo() async throws {
         let server = try ServerProcess()
