@@ -135,6 +135,7 @@ def test_a_flooding_member_is_limited_and_closed_and_the_others_are_not_slowed(s
         await server.await_active(2)
         m = await asyncio.to_thread(server.metrics)
         await store.close()
+        await server.await_active(0)  # B's and C's closes are logged by then
         return baseline, flooded, done, store.from_a, m
 
     baseline, flooded, done, from_a, m = asyncio.run(go())
