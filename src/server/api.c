@@ -137,6 +137,8 @@ static int stats(srv_server *s, srv_api_response *r)
         cJSON_AddBoolToObject(o, "online", 1);
         cJSON_AddNumberToObject(o, "total_connections", (double)st->total);
         cJSON_AddNumberToObject(o, "active_connections", (double)st->active);
+        cJSON_AddNumberToObject(o, "refused_no_descriptors",
+                                (double)s->listener.nofd.refused);
         cJSON_AddItemToObject(o, "stores", stores);
         stores = NULL;
         cJSON_AddNumberToObject(o, "average_connection_ms", srv_stats_average_ms(st, now));
@@ -180,6 +182,7 @@ static int metrics(srv_server *s, srv_api_response *r)
         .start_time_ms = srv_clock_wall_ms() - (mono - s->started_mono),
         .connections_open = st->active,
         .connections_accepted = st->total,
+        .refused_no_descriptors = s->listener.nofd.refused,
         .max_stores = (size_t)s->opt.metrics_max_stores,
         .messages_in = st->messages_in,
         .messages_out = st->messages_out,

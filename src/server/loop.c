@@ -623,12 +623,12 @@ static void drain_wake(srv_server *s)
  * with 1012 spread over --drain-window-ms (drain.h), and returns once they
  * and the HTTP requests still being read are done; at the latest
  * SRV_CLOSE_GRACE_MS after the window, or at a second signal. */
-static void drain(srv_server *s, struct ev_loop *loop, int listen_fd)
+static void drain(srv_server *s, struct ev_loop *loop)
 {
     int64_t start = srv_clock_mono_ms(), window = s->opt.drain_window_ms;
     s->stopping = true;
     s->draining = true;
-    if (srv_listener_close(s->ctx, listen_fd))
+    if (srv_listener_close(&s->listener, s->ctx))
         srv_log_msg(&s->log, SRV_LOG_WARN, "drain",
                     "cannot close the listening socket: new connections are answered 503");
     end_fault(s);
@@ -773,7 +773,7 @@ int srv_server_run(const srv_opts *opt)
         return 1;
     }
     signal_ctx = s->ctx;
-    int listen_fd = srv_listener_find(s->port);
+    srv_listener_guard(&s->listener, srv_listener_find(s->port), &s->log);
     drain_window_ms = opt->drain_window_ms;
     pthread_t dog;
     bool dog_on = !watchdog_start(&dog, &s->log);
@@ -788,6 +788,7 @@ int srv_server_run(const srv_opts *opt)
 
     if (opt->redis_url && join_cluster(s)) {
         destroy_context(s, loop);
+        srv_listener_unguard(&s->listener);
         srv_db_close(s->db);
         srv_alerts_free(&s->alerts, 0);
         if (dog_on)
@@ -808,7 +809,7 @@ int srv_server_run(const srv_opts *opt)
 
     emit(s, SRV_EVENT_STOPPING, 0);
     if (!stop_asked)
-        drain(s, loop, listen_fd);
+        drain(s, loop);
     else
         notify(s, "STOPPING=1");
     shutdown_connections(s, loop); /* 1001 to any the drain left open */
@@ -818,6 +819,7 @@ int srv_server_run(const srv_opts *opt)
     s->destroying = true;
     signal_ctx = NULL;
     destroy_context(s, loop);
+    srv_listener_unguard(&s->listener);
     flush(s);
     srv_db_close(s->db);
     srv_registry_free(&s->reg);

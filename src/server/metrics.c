@@ -201,6 +201,10 @@ size_t srv_metrics_render(srv_metrics *m, char *buf, size_t cap)
         sample(w, "lifeline_server_connections_closed_total", m->connections_closed[c], 1,
                labels);
     }
+    single(w, "lifeline_server_connections_refused_no_descriptors_total", "counter",
+           "TCP connections closed as soon as accepted, the server being out of file "
+           "descriptors (accept: EMFILE, ENFILE).",
+           m->refused_no_descriptors);
     stores(w, m);
 
     single(w, "lifeline_server_messages_received_total", "counter",

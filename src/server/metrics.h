@@ -37,6 +37,7 @@ typedef struct srv_metrics {
     uint64_t connections_open;      /* WebSocket connections open now */
     uint64_t connections_accepted;  /* WebSocket connections upgraded */
     uint64_t connections_closed[SRV_CLOSE_CAUSE_COUNT]; /* ended, by srv_close_cause */
+    uint64_t refused_no_descriptors; /* TCP connections closed at accept: out of descriptors */
     srv_metrics_store *stores;      /* every store with open connections; sorted in place */
     size_t store_count;
     size_t max_stores;              /* at most this many are named */

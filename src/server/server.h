@@ -18,6 +18,7 @@
 #include "server/delivery.h"
 #include "server/events.h"
 #include "server/fault.h"
+#include "server/listener.h"
 #include "server/log.h"
 #include "server/monitor.h"
 #include "server/options.h"
@@ -67,6 +68,7 @@ typedef struct srv_server {
     srv_cluster *cluster;      /* --redis: the other instances (cluster.c); NULL: alone */
     srv_shared *shared;        /* --redis: lifeline.v1 sessions in Redis (shared.c); NULL: alone */
     struct lws_vhost *vhost;
+    srv_listener listener;     /* the listening socket and its guard (listener.c) */
     int port;
     bool tls;
     srv_timer tick;

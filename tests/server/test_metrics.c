@@ -140,6 +140,7 @@ static void figures_land_in_their_metrics(void **state)
         .start_time_ms = 1764112026969,
         .connections_open = 4,
         .connections_accepted = 9,
+        .refused_no_descriptors = 23,
         .messages_in = 11,
         .messages_out = 12,
         .bytes_in = 13,
@@ -161,6 +162,7 @@ static void figures_land_in_their_metrics(void **state)
     has_line(t, "lifeline_server_start_time_seconds 1764112026.969");
     has_line(t, "lifeline_server_connections_open 4");
     has_line(t, "lifeline_server_connections_accepted_total 9");
+    has_line(t, "lifeline_server_connections_refused_no_descriptors_total 23");
     has_line(t, "lifeline_server_connections_closed_total{reason=\"slow_reader\"} 15");
     has_line(t, "lifeline_server_connections_closed_total{reason=\"ping_timeout\"} 16");
     has_line(t, "lifeline_server_connections_closed_total{reason=\"hangup\"} 0");
