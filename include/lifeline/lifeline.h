@@ -243,7 +243,9 @@ LIFELINE_API const char *lifeline_durability_name(int durability);
 typedef struct lifeline_client lifeline_client;
 
 /* A service thread with one libwebsockets context, shared by any number of
- * clients. Opaque; see lifeline_loop_new(). */
+ * clients; or the same context on the application's own event loop, with
+ * no thread of lifeline's. Opaque; see lifeline_loop_new() and
+ * lifeline_loop_new_foreign(). */
 typedef struct lifeline_loop lifeline_loop;
 
 typedef enum lifeline_log_level {
@@ -425,7 +427,9 @@ typedef struct lifeline_config {
     size_t queue_max_bytes;     /* default 1 MiB */
 
     /* Threads: NULL (the default) gives the client its own service thread;
-     * a loop from lifeline_loop_new() shares that loop's thread. */
+     * a loop from lifeline_loop_new() shares that loop's thread; one from
+     * lifeline_loop_new_foreign() (<lifeline/glib.h>, <lifeline/uv.h>)
+     * runs the client on the application's own event loop. */
     lifeline_loop *loop;
 
     /* Alerts: a Discord webhook called through libcurl on a worker thread
@@ -584,8 +588,78 @@ LIFELINE_API int lifeline_loop_new(lifeline_loop **out);
  * of the loop must have been freed already (from that callback, say), the
  * loop frees itself once the callback and the frees it asked for are done,
  * and its thread ends. Do not use the loop after LIFELINE_OK.
+ * A loop on the application's event loop (lifeline_loop_new_foreign()) is
+ * freed from the loop's thread only (LIFELINE_ERR_STATE from another), and
+ * always later, from that loop, once every client's free has completed:
+ * keep running the loop until then (libuv: uv_run() returns only once
+ * libwebsockets has closed its handles and the loop is freed; GLib: the
+ * next iterations of the context).
  * Threads: any, callbacks included. */
 LIFELINE_API int lifeline_loop_free(lifeline_loop *loop);
+
+/* The application's event loop (appended in 0.2). A loop made on it has no
+ * thread: libwebsockets runs on that loop (its evlib plugins: Debian's
+ * libwebsockets-evlib-glib and libwebsockets-evlib-uv packages), and every
+ * callback of the loop's clients runs on the thread that runs it, from it.
+ * A GTK app then updates its widgets straight from on_state.
+ *
+ * Include <lifeline/glib.h> (lifeline_loop_new_glib()) or <lifeline/uv.h>
+ * (lifeline_loop_new_uv()): small headers that fill the description below
+ * and call lifeline_loop_new_foreign(), so that liblifeline itself links
+ * neither GLib nor libuv. Fill one yourself only for a loop those headers
+ * do not cover (it is the whole contract between lifeline and a loop, as
+ * hiredis's redisAsyncContext.ev).
+ *
+ * Threads, on such a loop: the thread that runs the loop is "the loop's
+ * thread". There, inside callbacks or not, lifeline_client_stop() and
+ * lifeline_client_free() return at once and complete when control returns
+ * to the loop (the thread cannot wait for itself); lifeline_loop_free()
+ * too. From other threads every function behaves as with a loop of
+ * lifeline's own: stop and free wait for the loop, which must be running.
+ * Nothing of lifeline's runs on the loop while the application does not
+ * run it: timers, pings and reconnections wait. */
+typedef enum lifeline_loop_kind {
+    LIFELINE_LOOP_GLIB = 1,     /* loop: a GMainLoop * on the context to run
+                                   on (libwebsockets 4.1 wants a GMainLoop;
+                                   it never runs or quits it) */
+    LIFELINE_LOOP_LIBUV = 2     /* loop: a uv_loop_t * */
+} lifeline_loop_kind;
+
+/* What lifeline_loop_new_foreign() needs to know of a loop. Fields may be
+ * appended: the macro passes the caller's size. */
+typedef struct lifeline_loop_foreign {
+    int kind;                   /* lifeline_loop_kind */
+    void *loop;                 /* the loop, as kind says; not owned */
+    void *adapter;              /* the adapter's own state, for the
+                                   functions below */
+    /* Call fn(arg) once, soon, on the loop's thread, from the loop, outside
+     * any lifeline callback. 0, or -1 when it cannot. Required. lifeline
+     * calls it on the loop's thread only. */
+    int (*defer)(void *adapter, void (*fn)(void *arg), void *arg);
+    /* 1 when no handle of the loop is still closing (libuv: every
+     * uv_close() callback asked for has run). NULL: always 1. */
+    int (*settled)(void *adapter);
+    /* lifeline is done with the loop and adapter: the loop is freed, from
+     * the loop's thread. NULL: nothing to do. Never called when
+     * lifeline_loop_new_foreign() fails. */
+    void (*release)(void *adapter);
+} lifeline_loop_foreign;
+
+/* Make a loop on the application's event loop described by desc (read
+ * during the call only). Call it on the loop's thread: the one that runs
+ * that loop. On success *out owns the loop: free it with
+ * lifeline_loop_free(), from the loop's thread, after every client on it.
+ * At most one lifeline loop per thread: share it between the clients.
+ * Returns LIFELINE_OK; LIFELINE_ERR_INVALID_ARGUMENT (desc or out NULL, a
+ * size too small, an unknown kind, loop or defer NULL);
+ * LIFELINE_ERR_STATE (this thread already has a loop of lifeline's);
+ * LIFELINE_ERR_NO_MEMORY; LIFELINE_ERR_TRANSPORT (libwebsockets could not
+ * run on it: its evlib plugin for that loop is not installed, say).
+ * Threads: the loop's. */
+#define lifeline_loop_new_foreign(desc, out)                                   \
+    lifeline_loop_new_foreign_sized((desc), sizeof(lifeline_loop_foreign), (out))
+LIFELINE_API int lifeline_loop_new_foreign_sized(const lifeline_loop_foreign *desc,
+                                                 size_t size, lifeline_loop **out);
 
 /* ------------------------------------------------------------------------ */
 /* Clients                                                                  */

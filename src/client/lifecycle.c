@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -183,6 +184,23 @@ int lifeline_loop_new(lifeline_loop **out)
     if (!out)
         return LIFELINE_ERR_INVALID_ARGUMENT;
     return ll_loop_new(out);
+}
+
+int lifeline_loop_new_foreign_sized(const lifeline_loop_foreign *desc, size_t size,
+                                    lifeline_loop **out)
+{
+    if (!out)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    /* the application's description may be older (smaller) than ours: what
+     * it lacks is zero; every field of the first version is required */
+    if (!desc || size < LL_END_OF(lifeline_loop_foreign, release) ||
+        size > sizeof(lifeline_loop_foreign))
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    lifeline_loop_foreign full;
+    memset(&full, 0, sizeof(full));
+    memcpy(&full, desc, size);
+    return ll_loop_new_foreign(&full, out);
 }
 
 int lifeline_loop_free(lifeline_loop *loop)

@@ -3,7 +3,8 @@
  * where it is made: libwebsockets' hook runs inside libwebsockets, and the
  * transport's lines are often made inside a call down (transport.h, "THE
  * RULE"). They are delivered, in order, before the next call up and when
- * lws_service() returns. Loop thread only: no lock, so a line logged while
+ * lws_service() returns (on an application's loop, from a zero-delay
+ * timer: foreign.c). Loop thread only: no lock, so a line logged while
  * lines are delivered is simply kept for the next delivery.
  *
  * Bounded: past LL_LINES_MAX waiting lines, lines are counted and dropped,
@@ -48,6 +49,8 @@ void ll_lines_add(ll_loop *l, ll_conn *conn, int level, const char *text)
         l->lines = ln;
     l->lines_tail = ln;
     l->n_lines++;
+    if (l->foreign)
+        ll_foreign_lines_soon(l);
 }
 
 /* The connections a line for every member goes to, as they are now (a

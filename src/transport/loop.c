@@ -44,6 +44,11 @@ int ll_loop_on_thread(const ll_loop *loop)
     return loop && tls_loop == loop;
 }
 
+void ll_loop_set_current(ll_loop *l)
+{
+    tls_loop = l;
+}
+
 /* ---- posted work -------------------------------------------------------------- */
 
 /* Run events->wake of every posted connection. The list is taken apart
@@ -51,7 +56,7 @@ int ll_loop_on_thread(const ll_loop *loop)
  * once); a connection is not freed meanwhile: another thread frees it only
  * after this thread has abandoned it, and this thread frees it only from
  * its own wake. */
-static void drain(ll_loop *l)
+void ll_loop_drain(ll_loop *l)
 {
     ll_conn *small[LL_DRAIN_BATCH], **list = small;
     size_t n = 0;
@@ -89,7 +94,9 @@ int ll_loop_on_wake(struct lws *wsi)
 {
     ll_loop *l = lws_context_user(lws_get_context(wsi));
     if (l)
-        drain(l);
+        ll_loop_drain(l);
+    if (l && l->foreign)
+        ll_foreign_check_end(l); /* no thread of ours checks it */
     return 0;
 }
 
@@ -192,7 +199,7 @@ void ll_conn_free(ll_conn *c)
 
 /* ---- the thread ----------------------------------------------------------------- */
 
-static void destroy(ll_loop *l)
+void ll_loop_destroy(ll_loop *l)
 {
     if (l->ctx)
         lws_context_destroy(l->ctx);
@@ -222,15 +229,38 @@ static void *loop_main(void *arg)
     while (!should_end(l)) {
         if (lws_service(l->ctx, 0) < 0)
             break;
-        drain(l); /* work posted between the wake and the callback */
+        ll_loop_drain(l); /* work posted between the wake and the callback */
         ll_lines_deliver(l);
     }
     if (l->freeing_itself) { /* nobody joins this thread: it frees the loop */
         pthread_detach(pthread_self());
-        destroy(l);
+        ll_loop_destroy(l);
     }
     tls_loop = NULL;
     return NULL;
+}
+
+int ll_loop_context(ll_loop *l, uint64_t options, void *foreign_loop)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = ll_protocols;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | options;
+    info.user = l;
+    info.gid = (gid_t)-1;
+    info.uid = (uid_t)-1;
+    void *foreign_loops[1] = {foreign_loop};
+    if (foreign_loop) {
+        info.foreign_loops = foreign_loops;
+        /* libwebsockets writes NULL there once the context is gone: on a
+         * foreign libuv loop that is some iterations after the destroy */
+        info.pcontext = &l->ctx;
+    }
+    l->ctx = lws_create_context(&info);
+    /* the default vhost exists before the loop runs, so wake-ups always
+     * land */
+    return l->ctx && ll_vhost_default(l) == 0 ? LIFELINE_OK : LIFELINE_ERR_TRANSPORT;
 }
 
 int ll_loop_new(ll_loop **out)
@@ -242,22 +272,12 @@ int ll_loop_new(ll_loop **out)
         return LIFELINE_ERR_NO_MEMORY;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof(info));
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = ll_protocols;
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    info.user = l;
-    info.gid = (gid_t)-1;
-    info.uid = (uid_t)-1;
-    l->ctx = lws_create_context(&info);
-    /* the default vhost exists before the thread, so wake-ups always land */
-    if (!l->ctx || ll_vhost_default(l) != 0) {
-        destroy(l);
+    if (ll_loop_context(l, 0, NULL) != LIFELINE_OK) {
+        ll_loop_destroy(l);
         return LIFELINE_ERR_TRANSPORT;
     }
     if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
-        destroy(l);
+        ll_loop_destroy(l);
         return LIFELINE_ERR_SYSTEM;
     }
     l->thread_started = 1;
@@ -271,6 +291,8 @@ int ll_loop_new(ll_loop **out)
 
 int ll_loop_free(ll_loop *l)
 {
+    if (l->foreign)
+        return ll_foreign_free(l);
     pthread_mutex_lock(&l->mu);
     int used = l->n_members > 0;
     if (!used)
@@ -280,12 +302,14 @@ int ll_loop_free(ll_loop *l)
         return LIFELINE_ERR_STATE;
     lws_cancel_service(l->ctx);
     pthread_join(l->thread, NULL);
-    destroy(l);
+    ll_loop_destroy(l);
     return LIFELINE_OK;
 }
 
 int ll_loop_free_later(ll_loop *l)
 {
+    if (l->foreign)
+        return ll_foreign_free(l);
     pthread_mutex_lock(&l->mu);
     int used = l->n_members > l->n_leaving;
     if (!used)

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libwebsockets.h>
 
@@ -31,6 +32,15 @@ struct lifeline_loop {
     ll_conn *members;            /* every connection on the loop */
     ll_conn *dirty;              /* connections with work posted */
 
+    /* on the application's event loop (foreign.c): no thread of ours */
+    int foreign;                 /* the fields below are set */
+    lifeline_loop_foreign fx;    /* its description (lifeline.h) */
+    int end_asked;               /* mu: foreign.c's end is deferred */
+    int ending;                  /* the context is being destroyed */
+    int end_tries;               /* deferred calls waited for libuv */
+    int lines_armed;             /* lines_sul is scheduled */
+    lws_sorted_usec_list_t lines_sul; /* delivers the lines (lines.c) */
+
     /* loop thread only */
     ll_vhost *vhosts;
     int vhost_seq;
@@ -46,6 +56,30 @@ ll_loop *ll_loop_current(void);
 /* The connection whose work runs on this loop thread now (libwebsockets'
  * log lines go to it), or NULL. */
 ll_conn *ll_loop_current_conn(void);
+
+/* The context on l: options and, for foreign.c, the application's loop
+ * (NULL: libwebsockets' own). LIFELINE_OK or LIFELINE_ERR_TRANSPORT. */
+int ll_loop_context(ll_loop *l, uint64_t options, void *foreign_loop);
+/* Free l: the context (if any is left), vhosts, lines, l itself. */
+void ll_loop_destroy(ll_loop *l);
+/* Run every posted connection's work (the wake-up). */
+void ll_loop_drain(ll_loop *l);
+/* Make this thread's loop l (NULL: none): the loop libwebsockets' log
+ * lines go to, and the one ll_loop_on_thread() answers 1 for. */
+void ll_loop_set_current(ll_loop *l);
+
+/* ---- foreign.c ----------------------------------------------------------------- */
+
+/* For ll_loop_free() / ll_loop_free_later() of a foreign loop: from
+ * another thread LIFELINE_ERR_STATE; on the loop's thread the loop ends
+ * once every member is gone (ll_foreign_check_end()). */
+int ll_foreign_free(ll_loop *l);
+/* On the loop's thread, from the loop: a loop whose free was asked and
+ * whose last member has gone is destroyed from a deferred call. */
+void ll_foreign_check_end(ll_loop *l);
+/* A line is waiting (lines.c): deliver it from a zero-delay timer, as no
+ * lws_service() of ours returns on an application's loop. */
+void ll_foreign_lines_soon(ll_loop *l);
 
 /* ---- vhost.c ----------------------------------------------------------------- */
 

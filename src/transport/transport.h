@@ -36,7 +36,8 @@
  * down, is never re-entered. The client may call down from inside a call
  * up (an app callback sending, say): that is a call down like any other.
  *
- * Threads: ll_loop_new(), ll_loop_free(), ll_conn_new(), ll_conn_post(),
+ * Threads: ll_loop_new(), ll_loop_free() (a foreign loop's: its thread),
+ * ll_conn_new(), ll_conn_post(),
  * ll_conn_leave() and ll_loop_on_thread() from any thread; ll_conn_free()
  * from any thread once the loop has let go of the connection (see there);
  * everything else on the loop's thread only, where every call up is made.
@@ -70,6 +71,13 @@ typedef struct lifeline_loop ll_loop;
  * LIFELINE_ERR_SYSTEM. */
 int ll_loop_new(ll_loop **out);
 
+/* A loop on the application's event loop (lifeline_loop_new_foreign();
+ * foreign.c), on the calling thread, which runs that loop: no thread.
+ * Returns LIFELINE_OK, LIFELINE_ERR_INVALID_ARGUMENT, LIFELINE_ERR_STATE
+ * (the thread has a loop), LIFELINE_ERR_NO_MEMORY or
+ * LIFELINE_ERR_TRANSPORT. */
+int ll_loop_new_foreign(const lifeline_loop_foreign *desc, ll_loop **out);
+
 /* From another thread than the loop's: stop its thread, join it, free it.
  * LIFELINE_ERR_STATE while a connection is still a member (one still
  * leaving included). */
@@ -78,7 +86,9 @@ int ll_loop_free(ll_loop *loop);
 /* From the loop's own thread (a callback): the loop frees itself once the
  * work running now returns and every member has gone; its thread is
  * detached and ends. LIFELINE_ERR_STATE unless every member is leaving
- * (ll_conn_leave()). */
+ * (ll_conn_leave()). A foreign loop: both are this, from the loop's
+ * thread only (LIFELINE_ERR_STATE from another), and the loop frees
+ * itself from a call the adapter defers. */
 int ll_loop_free_later(ll_loop *loop);
 
 /* 1 when called on loop's service thread. */

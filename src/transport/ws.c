@@ -210,6 +210,21 @@ static const char *close_text(int code)
     }
 }
 
+/* On libuv, Debian's libwebsockets 4.1.6 (built with _DEBUG) closes a
+ * connection a second time right after a callback of a socket event asked
+ * for its close ("close_and_handled uv repeat test",
+ * lws_service_fd_tsi(), service.c). The first close only readies the
+ * close frame (LRS_WAITING_TO_SEND_CLOSE, sent at the next WRITEABLE); the
+ * second finds it waiting ("we tried the polite way") and drops the
+ * socket: the server would see no close frame (1006). There the close is
+ * asked from the connection's lws timer instead (LWS_CALLBACK_TIMER
+ * returning -1 closes it from a timer, outside lws_service_fd_tsi()), and
+ * libwebsockets sends the frame and awaits the answer as elsewhere. */
+static int close_from_timer(const ll_conn *c)
+{
+    return c->loop->foreign && c->loop->fx.kind == LIFELINE_LOOP_LIBUV;
+}
+
 static int on_writeable(ll_conn *c, struct lws *wsi)
 {
     /* The close is libwebsockets' now: it sends the frame and awaits the
@@ -241,6 +256,10 @@ static int on_writeable(ll_conn *c, struct lws *wsi)
         lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)text,
                          strlen(text));
         c->close_handed = 1;
+        if (close_from_timer(c)) {
+            lws_set_timer_usecs(wsi, 1);
+            return 0;
+        }
         return -1;
     }
     /* one lws_write() per WRITEABLE, as libwebsockets wants (with
@@ -721,6 +740,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         rc = on_writeable(c, wsi);
+        break;
+    case LWS_CALLBACK_TIMER: /* close_from_timer(): the close handed over */
+        rc = c->close_handed ? -1 : 0;
         break;
     case LWS_CALLBACK_WS_CLIENT_DROP_PROTOCOL:
         on_dropping(c, wsi);
