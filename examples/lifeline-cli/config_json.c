@@ -121,6 +121,7 @@ char *config_to_json(const cli_options *o)
     add_str(obj, "ca_file", c->ca_file);
     cJSON_AddBoolToObject(obj, "insecure", c->allow_insecure_tls);
     cJSON_AddBoolToObject(obj, "app_ping", c->app_ping);
+    cJSON_AddBoolToObject(obj, "watch_network", c->watch_network);
     add_u64(obj, "max_message_bytes", c->max_message_bytes);
 
     char policy[32];

@@ -24,6 +24,19 @@
 
 static int wake_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_usr1; /* SIGUSR1: the network changed */
+static lifeline_client *usr1_client;   /* who hears it (the main thread) */
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    got_usr1 = 1;
+    char byte = 'u';
+    ssize_t n = write(wake_pipe[1], &byte, 1);
+    (void)n;
+    errno = saved;
+}
 
 static void on_signal(int sig)
 {
@@ -49,6 +62,10 @@ static int setup_signals(void)
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
         return -1;
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGUSR1, &sa, NULL))
+        return -1;
     return 0;
 }
 
@@ -61,6 +78,7 @@ static void mask_signals(int how)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(how, &set, NULL);
 }
 
@@ -106,6 +124,10 @@ static void drain_wake_pipe(void)
     char sink[64];
     while (read(wake_pipe[0], sink, sizeof(sink)) > 0)
         ;
+    if (got_usr1 && usr1_client) { /* not from the handler: it locks */
+        got_usr1 = 0;
+        lifeline_client_network_changed(usr1_client);
+    }
 }
 
 /* Read stdin and send its lines until it ends or the CLI must end.
@@ -352,6 +374,7 @@ static int run(cli_options *o)
             goto out;
         }
     }
+    usr1_client = err ? NULL : client;
     mask_signals(SIG_UNBLOCK);
     if (err) {
         /* the transport fields are checked here, not by validate */
@@ -388,6 +411,7 @@ static int run(cli_options *o)
      * for the next run, one in memory reports it as dropped */
     lifeline_client_stop(client, stop_timeout_ms(&o->cfg));
     uint64_t kept = reliable && o->cfg.outbox_path ? outbox_messages(client) : 0;
+    usr1_client = NULL;
     lifeline_client_free(client);
     int lost = reliable ? report_unacked(&ev, kept, o->cfg.outbox_path) : 0;
 

@@ -40,6 +40,7 @@ enum opt_id {
     OPT_CA_FILE,
     OPT_INSECURE,
     OPT_APP_PING,
+    OPT_NO_WATCH_NETWORK,
     OPT_MAX_MESSAGE_BYTES,
     OPT_QUEUE_POLICY,
     OPT_QUEUE_MAX,
@@ -88,6 +89,7 @@ static const struct option long_opts[] = {
     {"alert-label", required_argument, NULL, OPT_ALERT_LABEL},
     {"alert-min-interval-ms", required_argument, NULL, OPT_ALERT_MIN_INTERVAL},
     {"app-ping", no_argument, NULL, OPT_APP_PING},
+    {"no-watch-network", no_argument, NULL, OPT_NO_WATCH_NETWORK},
     {"max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE_BYTES},
     {"queue-policy", required_argument, NULL, OPT_QUEUE_POLICY},
     {"queue-max", required_argument, NULL, OPT_QUEUE_MAX},
@@ -156,6 +158,7 @@ static const struct {
     {"permessage_deflate", OPT_DEFLATE},
     {"http_proxy", OPT_PROXY},
     {"allow_insecure_tls", OPT_INSECURE},
+    {"watch_network", OPT_NO_WATCH_NETWORK},
     {"queue_max_messages", OPT_QUEUE_MAX},
     {"discord_webhook_url", OPT_DISCORD_WEBHOOK},
     {"alert_labels", OPT_ALERT_LABEL},
@@ -322,6 +325,7 @@ static int apply(cli_options *o, int id, const char *arg)
     case OPT_DISCORD_WEBHOOK: cfg->discord_webhook_url = *arg ? arg : NULL; return 0;
     case OPT_ALERT_LABEL: o->labels[cfg->alert_label_count++] = arg; return 0;
     case OPT_APP_PING: cfg->app_ping = 1; return 0;
+    case OPT_NO_WATCH_NETWORK: cfg->watch_network = 0; return 0;
     case OPT_RELIABLE: cfg->delivery = LIFELINE_DELIVERY_RELIABLE; return 0;
     /* an outbox is reliable delivery's: --outbox implies --reliable (the
      * library ignores outbox_path in best-effort mode) */
@@ -549,6 +553,11 @@ void cli_usage(FILE *out)
         "  --down-ping-interval-ms N probe cadence in server_down (default %d)\n"
         "  --health-url URL          http(s) URL that must answer 2xx before a probe\n"
         "  --connect-timeout-ms N    limit of one attempt, handshake included (default %d)\n"
+        "  --no-watch-network        do not watch the host's network (rtnetlink); by\n"
+        "                            default a link up, an address or a default route\n"
+        "                            added ends a reconnection wait at once. SIGUSR1\n"
+        "                            does the same (lifeline_client_network_changed()),\n"
+        "                            for a NetworkManager dispatcher script, say\n"
         "  --seed N                  jitter seed, to replay a run (default: random,\n"
         "                            which 0 asks for too; --print-config shows null)\n"
         "\n"

@@ -508,6 +508,18 @@ typedef struct lifeline_config {
      * alone. lifeline_state_info and lifeline_stats say which server. */
     const char *const *fallback_urls;
     size_t fallback_url_count;  /* default 0 */
+
+    /* Network changes (appended in 0.2). 1 (the default): the client's
+     * loop watches the host's network (Linux rtnetlink: a link up and
+     * running, an address added, a default route added or removed; one
+     * socket per loop, shared by its clients that watch) and treats each
+     * change as lifeline_client_network_changed() does: a till whose
+     * Wi-Fi comes back reconnects at once instead of waiting out its
+     * backoff. 0: no socket; the app may still call
+     * lifeline_client_network_changed(). Where no rtnetlink socket can be
+     * had (not Linux, a sandbox that refuses it) the client logs a warning
+     * and runs as with 0. */
+    int watch_network;
 } lifeline_config;
 
 /* The most fallback_urls a config may have. */
@@ -731,6 +743,27 @@ LIFELINE_API int lifeline_client_send_text(lifeline_client *client,
  * connected. Returns LIFELINE_OK or LIFELINE_ERR_STATE (idle or closed).
  * Threads: any, callbacks included. */
 LIFELINE_API int lifeline_client_reconnect_now(lifeline_client *client);
+
+/* The host's network changed (the app heard it from NetworkManager,
+ * SystemConfiguration, a link-state callback...): skip the current wait
+ * if there is one to skip. By state:
+ *  - disconnected: the pending attempt now, keeping its number (the
+ *    attempt count is not reset; if it fails, the next wait is the one
+ *    the schedule had for the attempt after it);
+ *  - server_down: the next probe now, unless one is under way;
+ *  - connected: a ping now unless one is in flight, so a connection the
+ *    change broke is found within ping_timeout_ms;
+ *  - connecting, idle, error, closed: nothing.
+ * A wait the server asked for (Retry-After) is not cut. At most one such
+ * early attempt, probe or ping is made per second: a change within a
+ * second of the last one acted on is acted on when that second is up
+ * (however many came), unless an attempt or probe started, or a
+ * connection opened, after it. The watcher of config.watch_network calls
+ * the same rule; both together still make one attempt.
+ * Returns LIFELINE_OK (also when there was nothing to do), or
+ * LIFELINE_ERR_INVALID_ARGUMENT when client is NULL.
+ * Threads: any, callbacks included. */
+LIFELINE_API int lifeline_client_network_changed(lifeline_client *client);
 
 /* A consistent snapshot of the client's figures. Fields may be appended in
  * later versions, as in lifeline_config: the library writes only what your

@@ -40,6 +40,7 @@ int lifeline_config_init_sized(lifeline_config *cfg, size_t size)
     d.outbox_durability = LIFELINE_DURABILITY_NORMAL;
     d.ack_every = 32;
     d.ack_delay_ms = 20;
+    d.watch_network = 1;
     /* the application's struct gets what it has room for, and nothing more */
     size_t own = size < sizeof(d) ? size : sizeof(d);
     memcpy(cfg, &d, own);

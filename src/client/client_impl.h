@@ -30,6 +30,7 @@ enum {
     LL_CMD_FREE = 1 << 3,    /* free: let go of the transport (free.c) */
     LL_CMD_NOTIFY = 1 << 4,  /* alert results or pending log lines */
     LL_CMD_APPENDED = 1 << 5, /* reliable: messages put in the outbox */
+    LL_CMD_WATCH = 1 << 6,   /* watch the network (config.watch_network) */
 };
 
 /* Who frees the client (free.c). */

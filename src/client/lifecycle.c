@@ -113,6 +113,8 @@ int lifeline_client_new(const lifeline_config *cfg, lifeline_client **out)
         ll_client_destroy(c);
         return rc;
     }
+    if (c->cfg.watch_network)
+        ll_client_post(c, LL_CMD_WATCH); /* the watcher lives on the loop */
     *out = c;
     return LIFELINE_OK;
 }
@@ -129,6 +131,13 @@ int lifeline_client_reconnect_now(lifeline_client *c)
     if (!c)
         return LIFELINE_ERR_INVALID_ARGUMENT;
     return ll_client_app_event(c, LL_EV_RECONNECT_NOW);
+}
+
+int lifeline_client_network_changed(lifeline_client *c)
+{
+    if (!c)
+        return LIFELINE_ERR_INVALID_ARGUMENT;
+    return ll_client_app_event(c, LL_EV_NETWORK_CHANGED);
 }
 
 int lifeline_client_state(lifeline_client *c)

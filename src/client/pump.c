@@ -279,6 +279,8 @@ void ll_client_on_wake(void *owner)
         ll_client_let_go(c); /* c may be gone after this */
         return;
     }
+    if (cmds & LL_CMD_WATCH)
+        ll_conn_watch_network(c->conn, 1);
     if (cmds & LL_CMD_WRITE)
         ll_conn_want_write(c->conn);
     if (cmds & LL_CMD_APPENDED)

@@ -11,7 +11,12 @@
  * attempt in flight or the last one, next_url the one the next attempt or
  * probe goes to; with one server both are always 0. Reconnection attempts
  * go in passes of url_count: attempt a is in pass (a - 1) / url_count + 1,
- * and only the first attempt of a pass waits the backoff (of its pass). */
+ * and only the first attempt of a pass waits the backoff (of its pass).
+ *
+ * Network changes (README, "Network changes"): LL_EV_NETWORK_CHANGED makes
+ * the wait's end now (the pending attempt, or probe) or checks an open
+ * connection with a ping, at most once per LL_NETWORK_WINDOW_MS; attempt
+ * numbers and the backoff draws are those of the schedule it shortens. */
 #include "core/machine.h"
 
 #include <assert.h>
@@ -41,22 +46,28 @@ enum {
     ACTS_BEGIN = ACTS_SET_STATE + ACTS_CONNECT,
     ACTS_RETRY_NOW = ACTS_SET_STATE + ACTS_CONNECT,
     ACTS_OPENED = ACTS_SET_STATE + 1 + ACTS_SEND_PING, /* + RECOVERED */
+    /* network_act(): the pending attempt, a probe, or a ping */
+    ACTS_NETWORK = LL_MAX2(ACTS_RETRY_NOW, LL_MAX2(ACTS_PROBE, ACTS_SEND_PING)),
     /* the events */
     ACTS_EV_START = ACTS_BEGIN,
     ACTS_EV_STOP = ACTS_CLOSE + ACTS_SET_STATE,
     ACTS_EV_RECONNECT_NOW = LL_MAX2(LL_MAX2(ACTS_RETRY_NOW, ACTS_PROBE), ACTS_BEGIN),
-    /* tick(): a timeout (CLOSE, then after_failure() or lost(), which is
+    ACTS_EV_NETWORK_CHANGED = ACTS_NETWORK,
+    /* tick(): a network change held back (network_act(), and then nothing
+     * else), or a timeout (CLOSE, then after_failure() or lost(), which is
      * after_failure()), a retry, a probe, a ping */
-    ACTS_EV_TICK = LL_MAX2(LL_MAX2(ACTS_CLOSE + ACTS_AFTER_FAILURE, ACTS_RETRY_NOW),
-                           LL_MAX2(ACTS_PROBE, ACTS_SEND_PING)),
+    ACTS_EV_TICK = LL_MAX2(ACTS_NETWORK,
+                           LL_MAX2(LL_MAX2(ACTS_CLOSE + ACTS_AFTER_FAILURE, ACTS_RETRY_NOW),
+                                   LL_MAX2(ACTS_PROBE, ACTS_SEND_PING))),
     ACTS_EV_OPENED = ACTS_OPENED,
     ACTS_EV_FAILED = ACTS_AFTER_FAILURE, /* CONNECT_FAILED, CLOSED, PROBE_FAILED */
     ACTS_EV_PONG = ACTS_ON_PONG,
     ACTS_EV_PROBE_OK = ACTS_CONNECT,
-    ACTS_EVENT_MAX = LL_MAX2(LL_MAX2(LL_MAX2(ACTS_EV_START, ACTS_EV_STOP),
-                                     LL_MAX2(ACTS_EV_RECONNECT_NOW, ACTS_EV_TICK)),
-                             LL_MAX2(LL_MAX2(ACTS_EV_OPENED, ACTS_EV_FAILED),
-                                     LL_MAX2(ACTS_EV_PONG, ACTS_EV_PROBE_OK))),
+    ACTS_EVENT_MAX = LL_MAX2(LL_MAX2(LL_MAX2(LL_MAX2(ACTS_EV_START, ACTS_EV_STOP),
+                                             LL_MAX2(ACTS_EV_RECONNECT_NOW, ACTS_EV_TICK)),
+                                     LL_MAX2(LL_MAX2(ACTS_EV_OPENED, ACTS_EV_FAILED),
+                                             LL_MAX2(ACTS_EV_PONG, ACTS_EV_PROBE_OK))),
+                             ACTS_EV_NETWORK_CHANGED),
     ACTS_HANDLE_MAX = ACTS_EVENT_MAX + ACTS_REGRADE,
 };
 _Static_assert(ACTS_HANDLE_MAX == LL_MAX_ACTIONS,
@@ -118,6 +129,8 @@ void ll_core_init(ll_core *c, const lifeline_config *cfg, uint64_t seed)
     c->down_since = -1;
     c->stable_at = LL_NO_DEADLINE;
     c->deadline = LL_NO_DEADLINE;
+    c->net_acted_at = -1;
+    c->hint_until = -1;
     ll_rtt_reset(&c->rtt);
 }
 
@@ -204,6 +217,7 @@ static void connect_attempt(ll_core *c, int64_t now, int probe)
     c->conn_id++;
     c->in_flight = 1;
     c->probing = probe;
+    c->net_pending = 0; /* it sees the network as it is now */
     c->wait_until = now + c->connect_timeout_ms;
     emit(c, LL_ACT_CONNECT)->probe = probe;
 }
@@ -217,6 +231,7 @@ static void probe(ll_core *c, int64_t now)
     c->conn_id++;
     c->in_flight = 1;
     c->probing = 2; /* 2: the HTTP health check, 1: the connection after it */
+    c->net_pending = 0; /* it sees the network as it is now */
     c->wait_until = now + c->connect_timeout_ms;
     emit(c, LL_ACT_PROBE_HTTP)->probe = 1;
 }
@@ -229,6 +244,8 @@ static void begin(ll_core *c, int64_t now)
     c->down_since = -1;
     c->outage_judged = 0;
     c->outage_alerted = 0;
+    c->net_pending = 0;
+    c->hint_until = -1;
     c->next_url = 0; /* a start goes to url first */
     aim(c);
     set_state(c, LIFELINE_STATE_CONNECTING, now, LIFELINE_OK, 0);
@@ -312,6 +329,12 @@ static void after_failure(ll_core *c, const ll_event *ev, int64_t now, int dropp
     c->in_flight = 0;
     c->last_error = ev->error;
     c->last_http_status = ev->http_status;
+    /* the server asked for this wait: a network change does not cut it */
+    c->hint_until = -1;
+    if (ev->retry_after_ms > 0)
+        c->hint_until = now + (ev->retry_after_ms < c->backoff.max_delay_ms
+                                   ? ev->retry_after_ms
+                                   : c->backoff.max_delay_ms);
     if (c->down_since < 0)
         c->down_since = now;
 
@@ -353,6 +376,7 @@ static void opened(ll_core *c, int64_t now)
     int was_probe = c->probing;
     c->in_flight = 0;
     c->probing = 0;
+    c->net_pending = 0; /* its first ping, now, checks it on today's network */
     if (was_probe)
         c->attempt = 0;
     set_state(c, LIFELINE_STATE_CONNECTED, now, LIFELINE_OK, 0);
@@ -386,8 +410,75 @@ static void lost(ll_core *c, const ll_event *ev, int64_t now)
     after_failure(c, ev, now, 1);
 }
 
+/* ---- network changes ------------------------------------------------------ */
+
+/* The states a network change can do something in (the others drop it). */
+static int network_matters(const ll_core *c)
+{
+    return c->state == LIFELINE_STATE_CONNECTING || c->state == LIFELINE_STATE_CONNECTED ||
+           c->state == LIFELINE_STATE_DISCONNECTED || c->state == LIFELINE_STATE_SERVER_DOWN;
+}
+
+/* What a network change does now: the pending attempt (disconnected) or
+ * probe (server_down) at once, unless the server's Retry-After still holds
+ * the wait; a ping now on an open connection that has none in flight (a
+ * connection the change broke is then found within ping_timeout_ms); else
+ * nothing (an attempt or a probe is in flight: it ends by itself). Returns
+ * 1 when it did something, which starts a window. */
+static int network_act(ll_core *c, int64_t now)
+{
+    switch (c->state) {
+    case LIFELINE_STATE_DISCONNECTED:
+        if (now < c->hint_until)
+            return 0;
+        retry_now(c, now); /* the attempt that was pending, same number */
+        break;
+    case LIFELINE_STATE_SERVER_DOWN:
+        if (c->in_flight || now < c->hint_until)
+            return 0;
+        probe(c, now);
+        break;
+    case LIFELINE_STATE_CONNECTED:
+        if (c->ping_outstanding)
+            return 0;
+        c->ping_due_at = now; /* the cadence goes on from this ping */
+        send_ping(c, now);
+        break;
+    default:
+        return 0;
+    }
+    c->net_acted_at = now;
+    return 1;
+}
+
+static int64_t network_window_end(const ll_core *c)
+{
+    return c->net_acted_at < 0 ? INT64_MIN : c->net_acted_at + LL_NETWORK_WINDOW_MS;
+}
+
+/* A change: acted on now, or when the window of the last one acted on
+ * ends (however many come meanwhile: one). */
+static void network_changed(ll_core *c, int64_t now)
+{
+    if (!network_matters(c))
+        return;
+    /* a ping in flight checks the connection: its pong crosses the
+     * network as it is now, or it times out */
+    if (c->state == LIFELINE_STATE_CONNECTED && c->ping_outstanding)
+        return;
+    if (now < network_window_end(c))
+        c->net_pending = 1;
+    else
+        network_act(c, now);
+}
+
 static void tick(ll_core *c, int64_t now)
 {
+    if (c->net_pending && now >= network_window_end(c)) {
+        c->net_pending = 0;
+        if (network_matters(c) && network_act(c, now))
+            return; /* what else is due comes at the next deadline: now */
+    }
     switch (c->state) {
     case LIFELINE_STATE_CONNECTING:
         if (c->in_flight && now >= c->wait_until) {
@@ -428,7 +519,7 @@ static void tick(ll_core *c, int64_t now)
     }
 }
 
-static int64_t compute_deadline(const ll_core *c, int64_t now)
+static int64_t state_deadline(const ll_core *c, int64_t now)
 {
     switch (c->state) {
     case LIFELINE_STATE_CONNECTING:
@@ -446,6 +537,17 @@ static int64_t compute_deadline(const ll_core *c, int64_t now)
     default:
         return LL_NO_DEADLINE;
     }
+}
+
+static int64_t compute_deadline(const ll_core *c, int64_t now)
+{
+    int64_t d = state_deadline(c, now);
+    if (c->net_pending && network_matters(c)) {
+        int64_t w = network_window_end(c);
+        if (w < d)
+            d = w > now ? w : now;
+    }
+    return d;
 }
 
 /* Is ev about the attempt or connection the core is waiting on? */
@@ -488,6 +590,7 @@ int ll_core_handle(ll_core *c, const ll_event *given, int64_t now)
             c->down_since = -1;
         }
         c->stable_at = LL_NO_DEADLINE;
+        c->net_pending = 0;
         set_state(c, LIFELINE_STATE_CLOSED, now, LIFELINE_ERR_STOPPED, 0);
         break;
     case LL_EV_RECONNECT_NOW:
@@ -500,6 +603,9 @@ int ll_core_handle(ll_core *c, const ll_event *given, int64_t now)
         else if (st == LIFELINE_STATE_ERROR)
             begin(c, now);
         break; /* connecting, connected, a probe in flight: nothing to skip */
+    case LL_EV_NETWORK_CHANGED:
+        network_changed(c, now);
+        break;
     case LL_EV_TICK:
         tick(c, now);
         break;

@@ -31,11 +31,19 @@
 
 #define LL_NO_DEADLINE INT64_MAX
 
+/* Network changes: at most one early attempt, probe or ping per this many
+ * ms; a change inside the window is acted on when it ends. */
+#define LL_NETWORK_WINDOW_MS 1000
+
 typedef enum ll_event_type {
     /* from the application */
     LL_EV_START = 0,         /* start, or restart from error / closed */
     LL_EV_STOP,              /* stop for good: close 1000 */
     LL_EV_RECONNECT_NOW,     /* skip the current wait */
+    /* from the network watcher, or the application */
+    LL_EV_NETWORK_CHANGED,   /* the host's network changed (a link came up,
+                                an address or a default route appeared):
+                                see "Network changes" in README.md */
     /* from the clock */
     LL_EV_TICK,              /* now >= the last deadline given */
     /* from the transport, about conn_id */
@@ -154,6 +162,14 @@ typedef struct ll_core {
     int64_t downtime_total_ms;
     uint64_t reconnections;
     int last_error, last_http_status;
+
+    /* network changes (README.md, "Network changes") */
+    int64_t net_acted_at;    /* the last early attempt, probe or ping made
+                                for one; -1 for none */
+    int net_pending;         /* a change came inside the window: acted on
+                                at net_acted_at + LL_NETWORK_WINDOW_MS */
+    int64_t hint_until;      /* the server's Retry-After holds the current
+                                wait until then (-1: no hint) */
 
     /* the alert throttle: at most one down alert per alert_min_interval_ms
      * (kept across outages, stops and starts) */

@@ -217,6 +217,7 @@ void ll_conn_close(ll_conn *c, uint32_t conn_id, int code, int wait_ms)
 
 void ll_conn_abandon(ll_conn *c)
 {
+    ll_conn_watch_network(c, 0);
     if (c->wsi)
         ll_conn_kill_wsi(c->wsi);
     ll_conn_forget(c);

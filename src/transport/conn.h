@@ -44,6 +44,8 @@ struct ll_conn {
     ll_conn *next_member, *next_dirty;
     int is_dirty;
     int leaving;                  /* ll_conn_leave() */
+    int net_watch;                /* ll_conn_watch_network(): changed on the
+                                     loop thread, under the mutex */
 
     /* the timers (lws_sul): the owner's deadline, the bounded graceful
      * close, the zero-delay reports */
@@ -137,8 +139,15 @@ int ll_conn_write_next(ll_conn *c, struct lws *wsi);
 
 /* ---- ws.c ------------------------------------------------------------------- */
 
-/* protocols[0]: the WebSocket ("lifeline-ws"); [1]: the health check. */
+/* protocols[0]: the WebSocket ("lifeline-ws"); [1]: the health check;
+ * [2]: the network watcher. */
 extern const struct lws_protocols ll_protocols[];
+
+/* ---- netwatch.c ------------------------------------------------------------ */
+
+/* protocols[2]: the rtnetlink socket, a raw file descriptor. */
+int ll_netwatch_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                         void *in, size_t len);
 
 /* ---- health.c -------------------------------------------------------------- */
 

@@ -47,6 +47,11 @@ struct lifeline_loop {
     ll_line *lines, *lines_tail; /* log lines waiting (lines.c) */
     size_t n_lines;
     size_t lines_dropped;        /* since the last delivery */
+    struct lws *netwatch;        /* the rtnetlink watcher (netwatch.c), or
+                                    NULL */
+    size_t n_watching;           /* members watching the network (their
+                                    net_watch also changes under mu, for
+                                    the list netwatch.c takes) */
 };
 
 /* ---- loop.c ------------------------------------------------------------------ */

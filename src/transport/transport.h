@@ -231,6 +231,15 @@ void ll_conn_want_write(ll_conn *conn);
  * next queued message. */
 void ll_conn_ping(ll_conn *conn, uint32_t seq);
 
+/* Watch the host's network (on 1) or stop (0): while on, a link that
+ * comes up, an address or a default route that appears or goes is
+ * reported as events->event LL_EV_NETWORK_CHANGED (conn_id 0), once per
+ * reading of the loop's one rtnetlink socket, opened with the first
+ * connection that watches and kept until the loop is freed. Linux only; where the
+ * socket cannot be had, a warning is logged and nothing is reported.
+ * ll_conn_abandon() stops it. */
+void ll_conn_watch_network(ll_conn *conn, int on);
+
 /* Let go of everything at once: sockets (dropped, no close frame),
  * timers, reports and log lines waiting; nothing is called up any more. */
 void ll_conn_abandon(ll_conn *conn);

@@ -763,5 +763,6 @@ const struct lws_protocols ll_protocols[] = {
      * on_dropping() needs only for a wsi with user space (close.c) */
     {"lifeline-ws", ws_callback, 1, LL_WS_RX_BUFFER, 0, NULL, 0},
     {"lifeline-http", ll_health_callback, 0, LL_HTTP_RX_BUFFER, 0, NULL, 0},
+    {"lifeline-netwatch", ll_netwatch_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };

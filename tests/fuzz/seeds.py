@@ -62,6 +62,32 @@ def frame(opcode, payload, fin=True, masked=True, key=b"\x37\xfa\x21\x3d"):
 
 
 ok = token("alice", "store-1", LATER)
+def nlmsg(mtype, body, pad=True):
+    """fuzz_rtnl.c: one netlink message as the kernel lays it out
+    (little-endian host): nlmsghdr (len, type, flags, seq, pid), the body,
+    padding to 4."""
+    n = 16 + len(body)
+    msg = struct.pack("<IHHII", n, mtype, 0, 0, 0) + body
+    return msg + b"\0" * ((-n) % 4 if pad else 0)
+
+
+RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE, RTM_DELROUTE = 16, 20, 24, 25
+IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x1, 0x8, 0x40
+
+
+def ifinfo(flags, index):
+    return struct.pack("<BxHiII", 0, 1, index, flags, 0xFFFFFFFF)
+
+
+def ifaddr(family, scope, flags, index, prefix=24):
+    return struct.pack("<BBBBI", family, prefix, flags, scope, index)
+
+
+def rtmsg(family, dst_len, rtype, flags=0):
+    # family, dst_len, src_len, tos, table, protocol, scope, type, flags
+    return struct.pack("<BBBBBBBBI", family, dst_len, 0, 0, 254, 4, 0, rtype, flags)
+
+
 SEEDS = {
     "url": [
         b"ws://127.0.0.1:8080/ws?store=s1&user=u",
@@ -265,6 +291,21 @@ SEEDS = {
         b"\x01" + b"+5", b"\x01" + b"5, 5", b"\x01" + b"0" * 28 + b"16",
         b"\x01" + b"0" * 29 + b"16", b"\x00" + b"99999999999999999999", b"\x01" + b"",
         b"\x00" + b"abc", b"\x01" + b"1e3", b"\x00" + b"9223372036854775808",
+    ],
+    "rtnl": [
+        nlmsg(RTM_NEWLINK, ifinfo(IFF_UP | IFF_RUNNING, 2)),
+        nlmsg(RTM_NEWLINK, ifinfo(IFF_UP, 2)) + nlmsg(RTM_NEWLINK, ifinfo(IFF_UP | IFF_RUNNING | IFF_LOOPBACK, 1)),
+        nlmsg(RTM_NEWADDR, ifaddr(2, 0, 0, 3)),
+        nlmsg(RTM_NEWADDR, ifaddr(10, 0, 0x40, 3, 64)) + nlmsg(RTM_NEWADDR, ifaddr(10, 253, 0, 3, 64)),
+        nlmsg(RTM_NEWROUTE, rtmsg(2, 0, 1)),
+        nlmsg(RTM_DELROUTE, rtmsg(10, 0, 1)),
+        nlmsg(RTM_NEWROUTE, rtmsg(2, 24, 1)) + nlmsg(RTM_NEWROUTE, rtmsg(10, 0, 1, 0x200)),
+        nlmsg(RTM_NEWADDR, ifaddr(10, 253, 0, 4, 64)) + nlmsg(RTM_NEWLINK, ifinfo(IFF_UP | IFF_RUNNING, 4))
+        + nlmsg(RTM_NEWADDR, ifaddr(2, 0, 0, 4)) + nlmsg(RTM_NEWROUTE, rtmsg(2, 0, 1)),
+        nlmsg(RTM_NEWLINK, b"ab") + nlmsg(3, b"\0" * 4) + nlmsg(RTM_NEWLINK, ifinfo(IFF_UP | IFF_RUNNING, 5)),
+        nlmsg(RTM_NEWLINK, ifinfo(IFF_UP | IFF_RUNNING, 6) + b"x", pad=False),
+        struct.pack("<IHHII", 4096, RTM_NEWLINK, 0, 0, 0) + ifinfo(IFF_UP | IFF_RUNNING, 7),
+        struct.pack("<IHHII", 8, RTM_NEWLINK, 0, 0, 0),
     ],
     "fault": [
         b'{"mode":"refuse","duration_ms":5000,"retry_after_s":7}',

@@ -26,6 +26,7 @@ struct ll_conn {
     void *owner;
     ll_conn *next;
     int posted, leaving, abandoned;
+    _Atomic int watching;
     uint32_t last_id;
     char calls[8192];
 };
@@ -285,7 +286,12 @@ void ll_conn_abandon(ll_conn *c)
 {
     record(c, "abandon");
     c->abandoned = 1;
+    c->watching = 0;
 }
+
+/* Not a line of fake_calls(): fake_watching() says it. */
+void ll_conn_watch_network(ll_conn *c, int on) { c->watching = on != 0; }
+int fake_watching(ll_conn *c) { return c->watching; }
 
 /* ---- calls up, made on the loop thread --------------------------------------- */
 

@@ -27,6 +27,8 @@ int fake_loops_alive(void);
  * "timer 5000" ("timer none"). Cleared by fake_clear_calls(). */
 const char *fake_calls(ll_conn *c);
 void fake_clear_calls(ll_conn *c);
+/* 1 while c watches the network (ll_conn_watch_network()). */
+int fake_watching(ll_conn *c);
 /* The id of the last connect or probe. */
 uint32_t fake_last_id(ll_conn *c);
 

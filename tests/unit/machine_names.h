@@ -8,7 +8,7 @@
 static inline const char *sim_event_name(int type)
 {
     static const char *const names[] = {
-        "start", "stop", "reconnect_now", "tick", "opened",
+        "start", "stop", "reconnect_now", "network_changed", "tick", "opened",
         "connect_failed", "closed", "pong", "probe_ok", "probe_failed",
     };
     _Static_assert(sizeof(names) / sizeof(names[0]) == LL_EV_COUNT, "a name per ll_event_type");

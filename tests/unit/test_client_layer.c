@@ -657,6 +657,67 @@ static void lines_kept_for_the_loop_are_counted_when_dropped(void **state)
     assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
 }
 
+static void network_changed_on_loop(ll_conn *conn, void *arg)
+{
+    (void)arg;
+    fake_event(conn, (ll_event){.type = LL_EV_NETWORK_CHANGED}, NULL);
+}
+
+/* config.watch_network (on by default) makes the client watch through its
+ * transport; the transport's report, and lifeline_client_network_changed(),
+ * end the wait: the pending attempt now, keeping its number. */
+static void a_network_change_ends_the_wait_from_the_watcher_or_the_app(void **state)
+{
+    (void)state;
+    lifeline_client *c = new_client(LIFELINE_QUEUE_REJECT_NEW, 10, NULL);
+    ll_conn *conn = fake_conn_last();
+    fake_settle(conn);
+    assert_true(fake_watching(conn));
+    assert_int_equal(lifeline_client_network_changed(c), LIFELINE_OK); /* idle: nothing */
+    assert_int_equal(lifeline_client_start(c), LIFELINE_OK);
+    fake_settle(conn);
+    fake_on_loop(conn, refuse_it, NULL);
+    fake_settle(conn);
+    assert_int_equal(lifeline_client_state(c), LIFELINE_STATE_DISCONNECTED);
+    fake_clear_calls(conn);
+
+    fake_on_loop(conn, network_changed_on_loop, NULL); /* the watcher's report */
+    fake_settle(conn);
+    assert_true(saw("state disconnected->connecting OK"));
+    assert_non_null(strstr(fake_calls(conn), "connect 2\n"));
+    lifeline_stats s;
+    stats(c, &s);
+    assert_int_equal(s.attempt, 1);
+
+    fake_on_loop(conn, refuse_it, NULL); /* attempt 1 refused: attempt 2 waits */
+    fake_settle(conn);
+    fake_clear_calls(conn);
+    fake_set_now(ll_now_ms() + LL_NETWORK_WINDOW_MS);
+    assert_int_equal(lifeline_client_network_changed(c), LIFELINE_OK); /* the app's */
+    fake_settle(conn);
+    assert_non_null(strstr(fake_calls(conn), "connect 3\n"));
+    stats(c, &s);
+    assert_int_equal(s.attempt, 2);
+    assert_int_equal(lifeline_client_network_changed(NULL), LIFELINE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+}
+
+static void watch_network_0_does_not_watch(void **state)
+{
+    (void)state;
+    lifeline_config cfg;
+    lifeline_config_init(&cfg);
+    assert_int_equal(cfg.watch_network, 1);
+    cfg.url = "ws://example.invalid/ws";
+    cfg.watch_network = 0;
+    lifeline_client *c = NULL;
+    assert_int_equal(lifeline_client_new(&cfg, &c), LIFELINE_OK);
+    ll_conn *conn = fake_conn_last();
+    fake_settle(conn);
+    assert_false(fake_watching(conn));
+    assert_int_equal(lifeline_client_free(c), LIFELINE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +738,8 @@ int main(void)
         T(stop_says_timeout_when_the_loop_is_held_up),
         T(free_is_bounded_and_hands_the_client_to_a_held_up_loop),
         T(lines_kept_for_the_loop_are_counted_when_dropped),
+        T(a_network_change_ends_the_wait_from_the_watcher_or_the_app),
+        T(watch_network_0_does_not_watch),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,14 +17,14 @@ enum { I = LIFELINE_STATE_IDLE, CG = LIFELINE_STATE_CONNECTING, CD = LIFELINE_ST
 /* rows: states in enum order; columns: ll_event_type in enum order.
  * Transport events carry the id of the attempt or connection in flight. */
 static const int table[LIFELINE_STATE_COUNT][LL_EV_COUNT] = {
-    /*            START STOP RECONN TICK OPENED FAILED CLOSED PONG PR_OK PR_FAIL */
-    /* idle    */ {CG,  CL,  BAD,   I,   I,     I,     I,     I,   I,    I},
-    /* connecting */ {BAD, CL, CG,  D,   CD,    D,     D,     CG,  CG,   CG},
-    /* connected */ {BAD, CL,  CD,  D,   CD,    CD,    D,     CD,  CD,   CD},
-    /* disconnected */ {BAD, CL, CG, CG, D,     D,     D,     D,   D,    D},
-    /* error   */ {CG,  CL,  CG,    E,   E,     E,     E,     E,   E,    E},
-    /* server_down */ {BAD, CL, SD, SD,  SD,    SD,    SD,    SD,  SD,   SD},
-    /* closed  */ {CG,  CL,  BAD,   CL,  CL,    CL,    CL,    CL,  CL,   CL},
+    /*            START STOP RECONN NET TICK OPENED FAILED CLOSED PONG PR_OK PR_FAIL */
+    /* idle    */ {CG,  CL,  BAD,   I,  I,   I,     I,     I,     I,   I,    I},
+    /* connecting */ {BAD, CL, CG,  CG, D,   CD,    D,     D,     CG,  CG,   CG},
+    /* connected */ {BAD, CL,  CD,  CD, D,   CD,    CD,    D,     CD,  CD,   CD},
+    /* disconnected */ {BAD, CL, CG, CG, CG, D,     D,     D,     D,   D,    D},
+    /* error   */ {CG,  CL,  CG,    E,  E,   E,     E,     E,     E,   E,    E},
+    /* server_down */ {BAD, CL, SD, SD, SD,  SD,    SD,    SD,    SD,  SD,   SD},
+    /* closed  */ {CG,  CL,  BAD,   CL, CL,  CL,    CL,    CL,    CL,  CL,   CL},
 };
 
 static sim S;

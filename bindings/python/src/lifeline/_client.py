@@ -173,6 +173,7 @@ class Client:
         ack_every: Optional[int] = None,
         ack_delay_ms: Optional[int] = None,
         fallback_urls: Optional[Sequence[str]] = None,
+        watch_network: Optional[bool] = None,
     ) -> None:
         args = dict(locals())
         callbacks = {k: args.pop(k) for k in _callbacks.NAMES}
@@ -397,6 +398,15 @@ class Client:
         """Skip the current wait. Raises LifelineError STATE when idle or
         closed."""
         self._check("reconnect_now", lib.lifeline_client_reconnect_now)
+
+    def network_changed(self) -> None:
+        """The host's network changed (the app heard it from NetworkManager,
+        say): the library ends the current wait by its rule (the pending
+        attempt or probe now, a ping when connected, at most one a second;
+        lifeline.h, lifeline_client_network_changed). Nothing to do is not
+        an error. With watch_network (on by default) the library hears
+        Linux's own changes itself."""
+        self._check("network_changed", lib.lifeline_client_network_changed)
 
     def alert(self, title: str, text: str) -> None:
         """Send an alert now through the alert channel; the result comes to

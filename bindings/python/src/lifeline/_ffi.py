@@ -155,6 +155,8 @@ class Config_c(Structure):
         # fallback servers (appended in 0.2)
         ("fallback_urls", POINTER(c_char_p)),
         ("fallback_url_count", c_size_t),
+        # network changes (appended in 0.2)
+        ("watch_network", c_int),
     ]
 
 
@@ -306,6 +308,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("lifeline_client_send_id", c_int, c_void_p, c_char_p, c_size_t, c_int, POINTER(c_uint64))
     fn("lifeline_outbox_check", c_int, c_char_p, c_char_p, c_size_t)
     fn("lifeline_client_reconnect_now", c_int, c_void_p)
+    fn("lifeline_client_network_changed", c_int, c_void_p)
     fn("lifeline_client_stats_sized", c_int, c_void_p, c_void_p, c_size_t)
     fn("lifeline_client_state", c_int, c_void_p)
     fn("lifeline_client_stop", c_int, c_void_p, c_int)

@@ -76,6 +76,7 @@ OPTIONS: Dict[str, Tuple[str, str]] = {
     "ack_every": ("ack_every", _INT),
     "ack_delay_ms": ("ack_delay_ms", _INT),
     "fallback_urls": ("fallback_urls", "urls"),
+    "watch_network": ("watch_network", _BOOL),
 }
 
 # Which field a config error is about is lifeline_config_check()'s answer
