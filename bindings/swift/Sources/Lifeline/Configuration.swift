@@ -118,6 +118,12 @@ public struct Configuration: Sendable {
     /// ... or this long after the first one not yet acknowledged.
     public var ackDelay: Duration
 
+    /// Watches the host's network (Linux rtnetlink) and, while waiting to
+    /// reconnect, makes the pending attempt as soon as a link comes up, an
+    /// address is added or the default route changes (C `watch_network`;
+    /// the rule is the library's: see `LifelineClient.networkChanged()`).
+    public var watchNetwork: Bool
+
     /// A configuration for `url` with every other field at the library's default.
     public init(url: URL) {
         let c = Self.cDefaults()
@@ -166,6 +172,7 @@ public struct Configuration: Sendable {
         }
         ackEvery = Int(c.ack_every)
         ackDelay = .milliseconds(c.ack_delay_ms)
+        watchNetwork = c.watch_network != 0
     }
 
     /// Checks the configuration as `lifeline_client_new()` would (through
@@ -243,6 +250,7 @@ public struct Configuration: Sendable {
         }
         c.ack_every = try Self.cInt(ackEvery, "ackEvery")
         c.ack_delay_ms = try Self.cMilliseconds(ackDelay, "ackDelay")
+        c.watch_network = watchNetwork ? 1 : 0
         return withExtendedLifetime(strings) { body(&c) }
     }
 
@@ -349,6 +357,7 @@ public struct Configuration: Sendable {
         "delivery": "delivery", "outbox_path": "delivery", "outbox_durability": "delivery",
         "ack_every": "ackEvery", "ack_delay_ms": "ackDelay",
         "fallback_urls": "fallbackURLs", "fallback_url_count": "fallbackURLs",
+        "watch_network": "watchNetwork",
     ]
 }
 

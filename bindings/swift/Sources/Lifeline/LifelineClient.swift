@@ -243,6 +243,16 @@ public final class LifelineClient: @unchecked Sendable {
         try withHandle { lifeline_client_reconnect_now($0) }
     }
 
+    /// Tells the client the network changed (for apps that learn it from
+    /// NetworkManager or elsewhere): while waiting to reconnect, the
+    /// pending attempt (or, when down, the next probe) happens now, its
+    /// number kept; while connected, a ping goes out. At most one early
+    /// attempt a second. The same rule as ``Configuration/watchNetwork``'s
+    /// watcher (the library's `lifeline_client_network_changed()`).
+    public func networkChanged() throws(LifelineError) {
+        try withHandle { lifeline_client_network_changed($0) }
+    }
+
     /// Stops: writes what is queued, closes the connection with 1000 and
     /// waits for the server to answer the close, all within the library's
     /// default (2 s); then the connection is dropped. What could not be

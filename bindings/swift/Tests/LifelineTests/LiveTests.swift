@@ -37,13 +37,10 @@ struct LiveTests {
         return try? JSONDecoder().decode(Echo.self, from: Data(text.utf8))
     }
 
-    @Test("fallback: url on a closed port, the client lands on the live fallback and says which")
-    func fallback() async throws {
-        let server = try ServerProcess()
-        defer { server.stop(); server.removeDirectory() }
-        // a port bound and never listening: every connection to it is refused
+    /// A port bound and never listening: every connection to it is
+    /// refused while fd (close it) is open.
+    static func closedPort() -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -54,7 +51,36 @@ struct LiveTests {
             }
         }
         #expect(bound)
-        let deadPort = Int(UInt16(bigEndian: addr.sin_port))
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
+    @Test("networkChanged: the pending attempt happens now, its number kept")
+    func networkChanged() async throws {
+        let (fd, port) = Self.closedPort()
+        defer { close(fd) }
+        var config = Configuration(url: URL(string: "ws://127.0.0.1:\(port)/ws")!)
+        config.baseDelay = .seconds(60) // the schedule's wait: far longer than the test
+        config.maxDelay = .seconds(60)
+        config.jitter = .zero
+        config.watchNetwork = false // only the call below
+        let client = try LifelineClient(configuration: config)
+        defer { client.close() }
+        let log = await EventLog.recording(client.events)
+        try client.start()
+        _ = try await log.state(.disconnected)
+        try client.networkChanged()
+        let again = try await log.state(.connecting, within: .seconds(2))
+        #expect(again.attempt == 1)
+        _ = try await log.state(.disconnected, within: .seconds(5))
+        #expect(try client.stats().attempt == 1)
+    }
+
+    @Test("fallback: url on a closed port, the client lands on the live fallback and says which")
+    func fallback() async throws {
+        let server = try ServerProcess()
+        defer { server.stop(); server.removeDirectory() }
+        let (fd, deadPort) = Self.closedPort()
+        defer { close(fd) }
         var config = Self.fastConfiguration(URL(string: "ws://127.0.0.1:\(deadPort)/ws")!)
         config.fallbackURLs = [server.url()]
         let client = try LifelineClient(configuration: config)
