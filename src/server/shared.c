@@ -238,7 +238,14 @@ void srv_shared_flush(srv_shared *x)
         settle(x, false);
 }
 
-/* A round trip after everything pipelined before it. */
+int srv_shared_sync(srv_shared *x)
+{
+    return x ? settle(x, true) : -1;
+}
+
+/* A round trip after everything pipelined before it. Its settle may call
+ * on_status: the callers that hold sessions across it srv_shared_sync
+ * first, so that there is nothing left to settle. */
 static redisReply *round_trip(srv_shared *x, int argc, const char **argv, const size_t *len)
 {
     if (!x->rc || settle(x, true))

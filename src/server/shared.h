@@ -119,4 +119,11 @@ int srv_shared_restart(srv_shared *x, const char *hex, uint64_t epoch);
  * waiting for more. At the end of each service pass. */
 void srv_shared_flush(srv_shared *x);
 
+/* Sends what is queued and waits for every answer (on_status is called for
+ * them here). Call it before collecting sessions for a round trip (a
+ * commit): the round trip reads the answers queued before it, and an
+ * on_status that drops a session must not run while the caller holds it.
+ * Returns 0, or -1 (not up, or Redis failed: down now). */
+int srv_shared_sync(srv_shared *x);
+
 #endif
