@@ -84,8 +84,21 @@ static void drop_connection(srv_shared *x, const char *why)
         x->rc = NULL;
     }
     x->was_up = false;
-    x->q_count = 0;
     x->queued = false;
+    /* the mirrors not answered may or may not have reached Redis */
+    while (x->q_count) {
+        pending p = x->q[x->q_head];
+        x->q_head = (x->q_head + 1) % x->q_cap;
+        x->q_count--;
+        if (p.report)
+            x->on_status(p.hex, -1, x->ctx);
+    }
+}
+
+void srv_shared_down(srv_shared *x, const char *why)
+{
+    if (x && x->rc)
+        drop_connection(x, why);
 }
 
 void srv_shared_free(srv_shared *x)

@@ -21,7 +21,13 @@
  * be reached never blocks the loop on a connection attempt. */
 static bool shared_up(srv_server *s, int64_t now)
 {
-    return srv_cluster_up(s->cluster) && srv_shared_up(s->shared, now);
+    if (!srv_cluster_up(s->cluster)) {
+        /* said in the log, and the connection opened again with the
+         * fan-out's: the sessions go on alone from here */
+        srv_shared_down(s->shared, "the fan-out's connection lost Redis");
+        return false;
+    }
+    return srv_shared_up(s->shared, now);
 }
 
 /* A message numbered into a session's stream (delivery.c's on_push). */
@@ -85,7 +91,9 @@ void srv_v1_shared_status(const char *hex, int status, void *ctx)
     srv_dlv_session *ss = srv_dlv_find_hex(&s->dlv, hex);
     if (!ss || !ss->claimed)
         return;
-    if (status == 0)
+    if (status < 0)
+        ss->claimed = false; /* a hole in Redis's copy maybe: ours alone now */
+    else if (status == 0)
         disown(s, ss);
     else if (status == 2)
         restart(s, ss);
