@@ -84,8 +84,21 @@ static void drop_connection(srv_shared *x, const char *why)
         x->rc = NULL;
     }
     x->was_up = false;
-    x->q_count = 0;
     x->queued = false;
+    /* the mirrors not answered may or may not have reached Redis */
+    while (x->q_count) {
+        pending p = x->q[x->q_head];
+        x->q_head = (x->q_head + 1) % x->q_cap;
+        x->q_count--;
+        if (p.report)
+            x->on_status(p.hex, -1, x->ctx);
+    }
+}
+
+void srv_shared_down(srv_shared *x, const char *why)
+{
+    if (x && x->rc)
+        drop_connection(x, why);
 }
 
 void srv_shared_free(srv_shared *x)
@@ -238,7 +251,14 @@ void srv_shared_flush(srv_shared *x)
         settle(x, false);
 }
 
-/* A round trip after everything pipelined before it. */
+int srv_shared_sync(srv_shared *x)
+{
+    return x ? settle(x, true) : -1;
+}
+
+/* A round trip after everything pipelined before it. Its settle may call
+ * on_status: the callers that hold sessions across it srv_shared_sync
+ * first, so that there is nothing left to settle. */
 static redisReply *round_trip(srv_shared *x, int argc, const char **argv, const size_t *len)
 {
     if (!x->rc || settle(x, true))

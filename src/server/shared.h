@@ -36,7 +36,10 @@ typedef struct srv_shared srv_shared;
 
 /* A mirror's answer came: status 1 (written), 2 (written; the session's
  * stream has a gap: restart it), or 0 (another instance owns the session
- * now: disown it), for the session hex. */
+ * now: disown it), for the session hex; or -1: the connection failed
+ * before its answer, so whether Redis has it is unknown (Redis's copy of
+ * the stream may have a hole). -1 may come inside any call that fails;
+ * it must not free the session. */
 typedef void srv_shared_status_fn(const char *hex, int status, void *ctx);
 
 /* For instance id at addr; connects at the first srv_shared_up. Returns
@@ -51,6 +54,10 @@ void srv_shared_free(srv_shared *x);
 /* Whether the connection is up, opening it (at most once a second, at
  * now_ms monotonic) when it is not. */
 bool srv_shared_up(srv_shared *x, int64_t now_ms);
+
+/* Closes the connection (logging redis_sessions_down when it was up), as a
+ * failure does: when the fan-out's connection has lost Redis. */
+void srv_shared_down(srv_shared *x, const char *why);
 
 /* A claim's answer. */
 typedef struct srv_shared_claim {
@@ -118,5 +125,12 @@ int srv_shared_restart(srv_shared *x, const char *hex, uint64_t epoch);
 /* Sends what is queued and handles the answers that have come, without
  * waiting for more. At the end of each service pass. */
 void srv_shared_flush(srv_shared *x);
+
+/* Sends what is queued and waits for every answer (on_status is called for
+ * them here). Call it before collecting sessions for a round trip (a
+ * commit): the round trip reads the answers queued before it, and an
+ * on_status that drops a session must not run while the caller holds it.
+ * Returns 0, or -1 (not up, or Redis failed: down now). */
+int srv_shared_sync(srv_shared *x);
 
 #endif

@@ -21,7 +21,13 @@
  * be reached never blocks the loop on a connection attempt. */
 static bool shared_up(srv_server *s, int64_t now)
 {
-    return srv_cluster_up(s->cluster) && srv_shared_up(s->shared, now);
+    if (!srv_cluster_up(s->cluster)) {
+        /* said in the log, and the connection opened again with the
+         * fan-out's: the sessions go on alone from here */
+        srv_shared_down(s->shared, "the fan-out's connection lost Redis");
+        return false;
+    }
+    return srv_shared_up(s->shared, now);
 }
 
 /* A message numbered into a session's stream (delivery.c's on_push). */
@@ -85,7 +91,9 @@ void srv_v1_shared_status(const char *hex, int status, void *ctx)
     srv_dlv_session *ss = srv_dlv_find_hex(&s->dlv, hex);
     if (!ss || !ss->claimed)
         return;
-    if (status == 0)
+    if (status < 0)
+        ss->claimed = false; /* a hole in Redis's copy maybe: ours alone now */
+    else if (status == 0)
         disown(s, ss);
     else if (status == 2)
         restart(s, ss);
@@ -177,6 +185,9 @@ void srv_v1_shared_release_asked(srv_server *s, const char *text, size_t len)
     if (had && !(ss = srv_dlv_find_hex(&s->dlv, hex)))
         had = false; /* the commit found it was no longer ours */
     srv_shared_release(s->shared, hex, claimant, had && ss->claimed);
+    /* the release's round trip read the answers to the mirrors before it
+     * (the commit's effects): one may have disowned the session already */
+    ss = srv_dlv_find_hex(&s->dlv, hex);
     if (ss) {
         srv_log_msg(&s->log, SRV_LOG_INFO, "session_released",
                     "lifeline.v1 session %s goes to instance %s", hex, claimant);
@@ -256,6 +267,11 @@ int srv_v1_shared_commit(srv_server *s)
 {
     if (!s->shared)
         return 0;
+    /* the answers to the mirrors sent so far first: one may say a session
+     * is another instance's, and disowning it frees it, which must not
+     * happen inside the commit's round trip, with the batch pointing at it */
+    if (s->shared && srv_cluster_up(s->cluster))
+        srv_shared_sync(s->shared);
     batch b = {.s = s};
     srv_dlv_each_dirty_session(&s->dlv, collect, &b);
     if (s->opt.journal && b.n)

@@ -130,8 +130,10 @@ class Instance:
                      "--ping-timeout-ms", "2000", *extra]
         self.proc = None
         self.port = None
+        self.killed = False  # the test's kill9() ended its last process
 
     def start(self):
+        self.killed = False
         self.log = open(os.path.join(self.dir, f"{self.name}.log"), "a")
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
@@ -154,6 +156,7 @@ class Instance:
         return self.stats()["cluster"]
 
     def kill9(self):
+        self.killed = True
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 

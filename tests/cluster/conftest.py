@@ -3,6 +3,7 @@ instances joined through it, HAProxy (cluster.py). Each test has its own
 temporary folder; every process is stopped at its end."""
 
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -11,6 +12,11 @@ import pytest
 sys.dont_write_bytecode = True
 
 from cluster import HAProxy, Instance, Redis
+
+# what ASan, LSan and UBSan write on stderr (the instances' logs) when an
+# instance is built with -Db_sanitize=address,undefined; UBSan goes on after
+# its report, so the log is read even when the exit status is 0
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
 @pytest.fixture
@@ -42,8 +48,17 @@ def instances(workdir, redis):
     yield make
     bad = []
     for inst in started:
-        if inst.proc.poll() is None and inst.stop() != 0:
-            bad.append(f"{inst.name} exited {inst.proc.returncode}: {inst.log_text()[-2000:]}")
+        # an instance that died by itself (a sanitizer's abort, a crash)
+        # fails the test as one that stops badly does; kill9() is the test's
+        rc = inst.stop() if inst.proc.poll() is None else inst.proc.returncode
+        if rc != 0 and not (inst.killed and rc == -signal.SIGKILL):
+            bad.append(f"{inst.name} exited {rc}: {inst.log_text()[-2000:]}")
+            continue
+        log = inst.log_text()
+        found = [m for m in SANITIZER_REPORTS if m in log]
+        if found:
+            at = log.index(found[0])
+            bad.append(f"{inst.name}: {found[0]}: {log[max(0, at - 200):at + 3000]}")
     if bad:
         pytest.fail("; ".join(bad))
 

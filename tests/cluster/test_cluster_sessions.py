@@ -12,11 +12,13 @@ marks: rows of sessions an instance served alone (Redis down) stay in its
 own SQLite journal, and the test reads both."""
 
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proof"))
@@ -194,7 +196,11 @@ def test_a_till_whose_instance_is_killed_resumes_on_another_through_haproxy(
 
 def test_redis_gone_under_a_till_doubles_nothing_and_loses_nothing(workdir, redis, instances):
     (i1,) = instances(1, extra=["--journal"])
-    t = till(f"ws://127.0.0.1:{i1.port}/ws?store=proof&user=till-1", Path(workdir, "till.db"))
+    # ten times the numbers: 3000 can all be acked before Redis has stopped,
+    # and then nothing here meets a Redis that is gone
+    count = COUNT * 10
+    t = Lines([TILL, f"ws://127.0.0.1:{i1.port}/ws?store=proof&user=till-1",
+               str(Path(workdir, "till.db")), str(count), "--echoes"])
     try:
         t.wait_for(lambda ls: last_number(ls, "acked") >= 500, 60)
         # saved as it stops, between two commands: what it had is kept
@@ -219,7 +225,7 @@ def test_redis_gone_under_a_till_doubles_nothing_and_loses_nothing(workdir, redi
     shared = redis_journal(redis)
     local = sqlite_journal(os.path.join(workdir, "i1.db"))
     assert shared, "nothing was committed in Redis"
-    assert_each_once_in_order(shared + local, COUNT)
+    assert_each_once_in_order(shared + local, count)
     assert "redis_sessions_down" in i1.log_text()
 
 
@@ -236,3 +242,41 @@ def test_a_till_that_connects_while_redis_is_down_is_served_by_its_instance_alon
     assert_each_once_in_order(sqlite_journal(os.path.join(workdir, "i1.db")), COUNT)
     echoes = echoes_of(t.lines)
     assert echoes == list(range(1, COUNT + 1))
+
+
+def test_a_session_taken_behind_its_instances_back_is_dropped_there_and_loses_nothing(
+        workdir, redis, instances):
+    # Another instance takes a session without asking (its owner looked
+    # dead: here the hash's owner is rewritten). The instance serving it
+    # learns so from the answers to its mirrors, read inside its next
+    # commit's round trip, and from that commit: it drops the session once,
+    # closes the connection, and the till resumes (on the same instance,
+    # which claims it back) with nothing lost or doubled.
+    (i1,) = instances(1, extra=["--journal"])
+    cli = need("redis-cli", "redis-tools")
+    t = Lines([TILL, f"ws://127.0.0.1:{i1.port}/ws?store=proof&user=till-1",
+               str(Path(workdir, "till.db")), str(COUNT * 10), "--echoes"])
+    try:
+        t.wait_for(lambda ls: last_number(ls, "acked") >= 500, 60)
+        key = [k for k in subprocess.run([cli, "-p", str(redis.port), "--raw", "KEYS",
+                                          "lifeline:v1:*"], capture_output=True, text=True,
+                                         check=True).stdout.split()
+               if k.count(":") == 2 and k != "lifeline:v1:journal"][0]
+        for _ in range(5):
+            acked = last_number(t.lines, "acked")
+            subprocess.run([cli, "-p", str(redis.port), "HSET", key, "owner", "gone"],
+                           capture_output=True, check=True)
+            # Redis answers late (less than the instance's 200 ms): the
+            # answers of the mirrors sent before are read by the next commit
+            redis.proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.1)
+            redis.proc.send_signal(signal.SIGCONT)
+            t.wait_for(lambda ls: last_number(ls, "acked") >= acked + 500, 60)
+        t.wait_for(lambda ls: "done" in ls, 120)
+        assert t.wait(30) == 0
+    finally:
+        t.kill()
+    assert "session_moved" in i1.log_text()
+    assert_each_once_in_order(redis_journal(redis), COUNT * 10)
+    echoes = echoes_of(t.lines)
+    assert len(echoes) == len(set(echoes)), "an echo came twice"
