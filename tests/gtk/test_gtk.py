@@ -297,7 +297,7 @@ DETAIL_RETRY = re.compile(r"^attempt (\d+)/(\d+), next try in (\d+) s$")
 # --------------------------------------------------------------------------
 
 def test_window_shows_connected_outage_server_down_and_recovery(server, app):
-    a = app(*FAST, "--base-delay-ms", "3000", "--max-delay-ms", "3000", "--max-attempts", "2",
+    a = app(*FAST, "--base-delay-ms", "1000", "--max-delay-ms", "4000", "--max-attempts", "3",
             "--down-ping-interval-ms", "1000", server.url())
 
     # connected: the green pill, a grade, an RTT, and the heartbeat blinking
@@ -320,31 +320,34 @@ def test_window_shows_connected_outage_server_down_and_recovery(server, app):
     a.view("the echo in the log", log_last=re.compile(r"\u2190 hello from till 1$"))
     a.screenshot("connected")
 
-    # the server dies: Disconnected, with a live countdown to each attempt
+    # the server dies: Disconnected, the backoff doubling (1 s, 2 s, 4 s),
+    # each wait counted down live
     server.kill()
     lost = a.view("Disconnected", pill="Disconnected", pill_color="orange",
                   detail=DETAIL_RETRY)
     assert lost["quality"] == "-", "no grade without a connection"
     assert lost["reconnect_enabled"], lost
-    k, n, s = map(int, DETAIL_RETRY.match(lost["detail"]).groups())
-    assert (k, n, s) == (1, 2, 3), lost["detail"]
+    assert lost["detail"] == "attempt 1/3, next try in 1 s", lost
+    a.view("attempt 2/3 after 2 s", pill="Disconnected", detail="attempt 2/3, next try in 2 s")
+    a.view("attempt 2/3 counting down", detail="attempt 2/3, next try in 1 s")
+    first = a.view("attempt 3/3 after 4 s", pill="Disconnected",
+                   detail="attempt 3/3, next try in 4 s")
     a.screenshot("retrying")
-    seen = {s: lost["t_ms"]}
-    for left in (2, 1):
-        v = a.view(f"attempt 1/2, next try in {left} s", detail=f"attempt 1/2, next try in {left} s")
-        assert v["pill"] == "Disconnected", v
+    seen = {4: first["t_ms"]}
+    for left in (3, 2, 1):
+        v = a.view(f"attempt 3/3, next try in {left} s",
+                   detail=f"attempt 3/3, next try in {left} s")
+        assert v["pill"] == "Disconnected" and v["pill_color"] == "orange", v
         seen[left] = v["t_ms"]
     # one a second, as the clock goes (the screenshot may delay a line a bit)
-    assert 1500 <= seen[1] - seen[3] <= 2600, seen
-    a.view("attempt 2/2's countdown", pill="Disconnected",
-           detail="attempt 2/2, next try in 3 s")
-    a.view("attempt 2/2 counting down", detail="attempt 2/2, next try in 1 s")
+    assert 2500 <= seen[1] - seen[4] <= 3600, seen
+    assert seen[4] < seen[3] < seen[2] < seen[1], seen
 
     # the retry budget spent: Server down, probing
     down = a.view("Server down", pill="Server down", pill_color="darkred",
-                  detail=re.compile(r"^2/2 attempts failed, probe \d+ in \d+ s$"))
+                  detail=re.compile(r"^3/3 attempts failed, probe \d+ in \d+ s$"))
     assert down["reconnect_enabled"], down
-    a.view("a probe scheduled", detail=re.compile(r"^2/2 attempts failed, probe [2-9]"))
+    a.view("a probe scheduled", detail=re.compile(r"^3/3 attempts failed, probe [2-9]"))
     a.screenshot("server-down")
 
     # the server is back on the same port: a probe lands, Connected again
