@@ -458,6 +458,9 @@ status_view *status_view_new(size_t server_count, int max_attempts)
     gtk_box_append(GTK_BOX(box), top);
 
     v->w.detail = label("", "detail");
+    /* an error's reason may be long: two lines, then an ellipsis */
+    gtk_label_set_wrap(GTK_LABEL(v->w.detail), TRUE);
+    gtk_label_set_lines(GTK_LABEL(v->w.detail), 2);
     gtk_label_set_ellipsize(GTK_LABEL(v->w.detail), PANGO_ELLIPSIZE_END);
     gtk_box_append(GTK_BOX(box), v->w.detail);
     v->w.server = label("", "server");
