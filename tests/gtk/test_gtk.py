@@ -381,7 +381,7 @@ def test_reconnect_now_tries_at_once(server, app):
     nxt = a.view("attempt 2 scheduled", pill="Disconnected",
                  detail="attempt 2/5, next try in 60 s", deadline=5)
     assert nxt["t_ms"] - lost["t_ms"] < 5000, "the attempt did not wait its minute"
-    assert "reconnect now" in "\n".join(str(l.get("log_last")) for l in a.lines)
+    assert "reconnect now" in "\n".join(str(ln.get("log_last")) for ln in a.lines)
 
     # the server back, Reconnect now: Connected well before the minute
     server.start(server.port)
@@ -415,6 +415,20 @@ def test_messages_sent_offline_wait_in_the_queue(server, app):
     a.view("the queued message echoed once connected",
            log_last=re.compile(r"\u2190 written while offline$"))
     assert a.quit() == 0
+
+
+def test_a_refused_upgrade_shows_the_error_and_reconnect_starts_again(server, app):
+    a = app(*FAST, f"ws://127.0.0.1:{server.port}/ws")  # no store, no user: 400
+    v = a.view("Error", pill="Error", pill_color="red")
+    assert "HTTP 400" in v["detail"], v
+    assert v["reconnect_enabled"], "Reconnect now starts again from error"
+    a.command("reconnect")
+    assert a.ack("reconnect")["ok"]
+    # the click and the second refusal each add a line to the log
+    again = a.view("refused again", pill="Error", log_lines=lambda n: n >= v["log_lines"] + 2)
+    assert "HTTP 400" in again["detail"], again
+    assert a.quit() == 0
+    assert_quiet(a)
 
 
 def test_a_bad_url_is_refused_before_any_window():
