@@ -117,6 +117,7 @@
     const canvas = $('chart');
     const now = Date.now();
     series = series.filter((p) => p[0] >= now - WINDOW_MS);
+    while (series.length > 2 * WINDOW_MS / POLL_MS) series.shift(); // bounded, whatever the clock does
     const dpr = window.devicePixelRatio || 1;
     const w = canvas.clientWidth || 900;
     const h = canvas.clientHeight || 180;
@@ -129,8 +130,11 @@
     const pw = w - left - right, ph = h - top - bottom;
     let max = 1;
     for (const p of series) max = Math.max(max, p[1]);
-    max = Math.ceil(max * 1.1);
-    const x = (t) => left + ((t - (now - WINDOW_MS)) / WINDOW_MS) * pw;
+    max = max <= 4 ? 4 : Math.ceil((max * 1.1) / 2) * 2; // even: the middle line is whole
+    // the chart spans what it has, in whole minutes: 1 to 10
+    const span = series.length ? now - series[0][0] : 0;
+    const width = Math.min(WINDOW_MS, Math.max(60000, Math.ceil(span / 60000) * 60000));
+    const x = (t) => left + ((t - (now - width)) / width) * pw;
     const y = (n) => top + ph - (n / max) * ph;
     g.font = '11px system-ui, sans-serif';
     g.fillStyle = '#656d76';
@@ -145,7 +149,12 @@
       g.fillText(String(v), left - 4, y(v) + 4);
     }
     g.textAlign = 'center';
-    for (let m = 10; m >= 0; m -= 2) g.fillText(m ? '-' + m + ' min' : 'now', x(now - m * 60000), h - 5);
+    const step = width <= 120000 ? 15000 : width <= 300000 ? 60000 : 120000;
+    for (let t = width; t >= 0; t -= step) {
+      const label = t === 0 ? 'now' : t % 60000 ? '-' + t / 1000 + ' s' : '-' + t / 60000 + ' min';
+      g.textAlign = t === width ? 'left' : t === 0 ? 'right' : 'center';
+      g.fillText(label, x(now - t), h - 5);
+    }
     if (series.length) {
       g.beginPath();
       series.forEach(([t, n], i) => {
