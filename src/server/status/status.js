@@ -149,7 +149,7 @@
       g.fillText(String(v), left - 4, y(v) + 4);
     }
     g.textAlign = 'center';
-    const step = width <= 120000 ? 15000 : width <= 300000 ? 60000 : 120000;
+    const step = width <= 60000 ? 15000 : width <= 180000 ? 30000 : width <= 300000 ? 60000 : 120000;
     for (let t = width; t >= 0; t -= step) {
       const label = t === 0 ? 'now' : t % 60000 ? '-' + t / 1000 + ' s' : '-' + t / 60000 + ' min';
       g.textAlign = t === width ? 'left' : t === 0 ? 'right' : 'center';
