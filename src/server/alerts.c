@@ -11,6 +11,7 @@
 #include "notify/alert.h"
 #include "notify/discord.h"
 #include "notify/format.h"
+#include "server/clock.h"
 #include "server/sendgrid.h"
 
 static const char *env(const char *name)
@@ -77,12 +78,44 @@ void srv_alerts_counts(const srv_alerts *a, uint64_t *sent, uint64_t *failed)
     }
 }
 
+/* Keeps an outcome for the status page (any thread). */
+static void remember(srv_alerts *a, int channel, int kind, bool ok, long http_status,
+                     int attempts, const char *detail)
+{
+    if (!a->lock_ok)
+        return;
+    srv_status_delivery d = {
+        .at_ms = srv_clock_wall_ms(),
+        .channel = ll_channel_name(channel),
+        .kind = event_kind_name(kind),
+        .ok = ok,
+        .http_status = http_status,
+        .attempts = attempts,
+    };
+    snprintf(d.detail, sizeof(d.detail), "%s", detail ? detail : "");
+    pthread_mutex_lock(&a->lock);
+    srv_status_delivery_add(&a->recent, &d);
+    pthread_mutex_unlock(&a->lock);
+}
+
+void srv_alerts_recent(srv_alerts *a, srv_status_deliveries *out)
+{
+    if (!a->lock_ok) {
+        srv_status_deliveries_init(out);
+        return;
+    }
+    pthread_mutex_lock(&a->lock);
+    *out = a->recent;
+    pthread_mutex_unlock(&a->lock);
+}
+
 /* The notifier's thread: one log line per delivery. The log writes each
  * line with one call, so lines from two threads do not mix. */
 static void on_done(void *ud, const ll_notify_result *r)
 {
     srv_alerts *a = ud;
     count(a, r->channel, r->ok);
+    remember(a, r->channel, r->kind, r->ok, r->http_status, r->attempts, r->detail);
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "channel", ll_channel_name(r->channel));
     cJSON_AddStringToObject(f, "kind", event_kind_name(r->kind));
@@ -106,6 +139,8 @@ int srv_alerts_init(srv_alerts *a, const srv_alert_cfg *cfg, const srv_log *log,
     a->cfg = *cfg;
     a->log = log;
     a->host = host;
+    srv_status_deliveries_init(&a->recent);
+    a->lock_ok = pthread_mutex_init(&a->lock, NULL) == 0;
     if (!a->cfg.sendgrid_api_url)
         a->cfg.sendgrid_api_url = SRV_SENDGRID_DEFAULT_URL;
     a->discord = cfg->discord_webhook_url != NULL;
@@ -193,6 +228,7 @@ void srv_alerts_hook(const srv_event *ev, void *user_data)
                       : LIFELINE_ERR_NO_MEMORY;
         if (rc) {
             count(a, LL_CHANNEL_DISCORD, false);
+            remember(a, LL_CHANNEL_DISCORD, al.kind, false, 0, 0, notify_error(rc));
             srv_log_msg(a->log, SRV_LOG_WARN, "alert", "discord %s alert not sent: %s",
                         event_kind_name(al.kind), notify_error(rc));
         }
@@ -204,6 +240,7 @@ void srv_alerts_hook(const srv_event *ev, void *user_data)
                       : LIFELINE_ERR_NO_MEMORY;
         if (rc) {
             count(a, LL_CHANNEL_SENDGRID, false);
+            remember(a, LL_CHANNEL_SENDGRID, al.kind, false, 0, 0, notify_error(rc));
             srv_log_msg(a->log, SRV_LOG_WARN, "alert", "email %s alert not sent: %s",
                         event_kind_name(al.kind), notify_error(rc));
         }
@@ -214,4 +251,7 @@ void srv_alerts_free(srv_alerts *a, int wait_ms)
 {
     ll_notifier_free(a->notifier, wait_ms);
     a->notifier = NULL;
+    if (a->lock_ok)
+        pthread_mutex_destroy(&a->lock);
+    a->lock_ok = false;
 }

@@ -6,6 +6,7 @@
 #ifndef SRV_ALERTS_H
 #define SRV_ALERTS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -13,6 +14,7 @@
 #include "server/alert_cfg.h"
 #include "server/events.h"
 #include "server/log.h"
+#include "server/status.h"
 
 /* Alert channels, by ll_channel: discord, email. */
 #define SRV_ALERT_CHANNELS 2
@@ -27,6 +29,11 @@ typedef struct srv_alerts {
      * them with srv_alerts_counts */
     _Atomic uint64_t sent[SRV_ALERT_CHANNELS];   /* delivered */
     _Atomic uint64_t failed[SRV_ALERT_CHANNELS]; /* given up, or never queued */
+    /* the recent outcomes, for the status page: written on the notifier's
+     * thread too, under lock; read them with srv_alerts_recent */
+    pthread_mutex_t lock;
+    bool lock_ok;
+    srv_status_deliveries recent;
 } srv_alerts;
 
 /* Fill cfg from the process environment (NULL or empty: unset). */
@@ -43,6 +50,10 @@ void srv_alerts_hook(const srv_event *ev, void *user_data);
 /* The alerts sent and failed so far, by ll_channel, into sent[] and
  * failed[] (SRV_ALERT_CHANNELS each). Threads: any. */
 void srv_alerts_counts(const srv_alerts *a, uint64_t *sent, uint64_t *failed);
+
+/* A copy of the recent outcomes (sent, given up, or never queued) into
+ * *out. Threads: any. */
+void srv_alerts_recent(srv_alerts *a, srv_status_deliveries *out);
 
 /* Deliver what is queued for at most wait_ms, then stop. */
 void srv_alerts_free(srv_alerts *a, int wait_ms);

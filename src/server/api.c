@@ -12,7 +12,9 @@
 #include "server/isotime.h"
 #include "server/metrics.h"
 #include "server/names.h"
+#include "server/page.h"
 #include "server/protocol.h"
+#include "server/status.h"
 
 char *srv_api_error_body(const char *message)
 {
@@ -386,6 +388,72 @@ static int fault_get(srv_server *s, srv_api_response *r)
     return reply(r, 200, o);
 }
 
+/* A file of the status page, or 304 when the client's copy is current. */
+static int page(const srv_api_request *req, srv_api_response *r)
+{
+    const srv_asset *a = srv_page_asset(req->param);
+    if (!a)
+        return error(r, 404, "not found");
+    r->ctype = a->ctype;
+    r->headers = SRV_PAGE_HEADERS;
+    r->etag = a->etag;
+    if (srv_page_not_modified(req->if_none_match, a->etag)) {
+        r->status = 304;
+        return 0;
+    }
+    r->status = 200;
+    r->sbody = a->data;
+    r->slen = a->len;
+    return 0;
+}
+
+/* GET /api/v1/websockets/history: the connections sampled once a second. */
+static int history(srv_server *s, srv_api_response *r)
+{
+    return reply(r, 200, srv_status_history_json(&s->status, srv_clock_wall_ms()));
+}
+
+static const char *const channel_names[SRV_ALERT_CHANNELS] = {"discord", "email"};
+
+/* The alert channels: which are on, and their counts. */
+static void alert_figures(srv_server *s, cJSON *alerts)
+{
+    uint64_t sent[SRV_ALERT_CHANNELS], failed[SRV_ALERT_CHANNELS];
+    srv_alerts_counts(&s->alerts, sent, failed);
+    bool on[SRV_ALERT_CHANNELS] = {s->alerts.discord != 0, s->alerts.email != 0};
+    cJSON *ch = cJSON_AddObjectToObject(alerts, "channels");
+    cJSON *so = cJSON_AddObjectToObject(alerts, "sent");
+    cJSON *fo = cJSON_AddObjectToObject(alerts, "failed");
+    for (int c = 0; c < SRV_ALERT_CHANNELS; c++) {
+        cJSON_AddBoolToObject(ch, channel_names[c], on[c]);
+        cJSON_AddNumberToObject(so, channel_names[c], (double)sent[c]);
+        cJSON_AddNumberToObject(fo, channel_names[c], (double)failed[c]);
+    }
+}
+
+static void fault_state(srv_server *s, cJSON *o);
+
+/* GET /api/v1/admin/status: what the status page shows to admins. */
+static int admin_status(srv_server *s, srv_api_response *r)
+{
+    int64_t mono = srv_clock_mono_ms(), wall = srv_clock_wall_ms();
+    srv_status_view v = srv_status_monitor_view(&s->monitor, mono, wall);
+    srv_status_deliveries *d = malloc(sizeof(*d));
+    if (!d)
+        return error(r, 500, "out of memory");
+    srv_alerts_recent(&s->alerts, d);
+    cJSON *o = srv_status_admin_json(&s->status, &v, s->opt.down_after_ms, s->reg.stats.active,
+                                     d, wall);
+    free(d);
+    if (o) {
+        cJSON *f = cJSON_AddObjectToObject(o, "fault");
+        if (f)
+            fault_state(s, f);
+        alert_figures(s, cJSON_GetObjectItem(o, "alerts"));
+    }
+    return reply(r, 200, o);
+}
+
 static int dispatch(srv_server *s, const srv_api_request *req, srv_api_response *resp)
 {
     switch (req->route.id) {
@@ -407,6 +475,12 @@ static int dispatch(srv_server *s, const srv_api_request *req, srv_api_response 
         return fault_get(s, resp);
     case SRV_ROUTE_METRICS:
         return metrics(s, resp);
+    case SRV_ROUTE_PAGE:
+        return page(req, resp);
+    case SRV_ROUTE_HISTORY:
+        return history(s, resp);
+    case SRV_ROUTE_ADMIN_STATUS:
+        return admin_status(s, resp);
     case SRV_ROUTE_WS_PLAIN:
         resp->hname = "Upgrade";
         snprintf(resp->hvalue, sizeof(resp->hvalue), "websocket");

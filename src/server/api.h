@@ -21,6 +21,7 @@ typedef struct srv_api_request {
     srv_route route;
     const char *param; /* the route's {user} or {store}, NUL-terminated */
     const char *body;  /* NULL for routes without a body */
+    const char *if_none_match; /* the page's routes: the header's value, or NULL */
     size_t body_len;
     srv_api_later_fn *later; /* non-NULL: the caller takes an answer that comes later */
     void *later_ctx;         /* later's ctx */
@@ -33,6 +34,12 @@ typedef struct srv_api_response {
     const char *hname; /* an extra header, or NULL */
     char hvalue[64];
     srv_api_later *deferred; /* non-NULL: the answer comes through req->later */
+    /* a file of the status page (page.h), body NULL: */
+    const unsigned char *sbody; /* its bytes (static, not freed); NULL for a 304 */
+    size_t slen;
+    const char *headers; /* static header lines, each ending in CRLF, instead of
+                          * "Cache-Control: no-store" */
+    const char *etag;    /* static, or NULL */
 } srv_api_response;
 
 /* Answers one request: at once, or, when req->later is set and the answer

@@ -59,6 +59,7 @@ static const char *status_text(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -74,28 +75,39 @@ static const char *status_text(int status)
     }
 }
 
-/* srv_http_respond with a body of type ctype (static; NULL: JSON). */
-static int respond_as(struct lws *wsi, int status, const char *ctype, const char *body,
-                      const char *hname, const char *hvalue, bool close)
+/* Writes resp (its status, Content-Type, body and headers) on wsi; close
+ * adds "Connection: close". A 304 has no body and no Content-Length. */
+static int respond_resp(struct lws *wsi, const srv_api_response *resp, bool close)
 {
-    size_t blen = body ? strlen(body) : 0;
-    size_t cap = LWS_PRE + 512 + blen;
+    const char *body = resp->sbody ? (const char *)resp->sbody : resp->body;
+    size_t blen = resp->sbody ? resp->slen : resp->body ? strlen(resp->body) : 0;
+    enum { HEAD_MAX = 1024 };
+    size_t cap = LWS_PRE + HEAD_MAX + blen;
     unsigned char *buf = malloc(cap);
     if (!buf)
         return -1;
     char *head = (char *)buf + LWS_PRE;
-    int n = snprintf(head, 512,
+    char clen[48] = "";
+    if (resp->status != 304)
+        snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", blen);
+    const char *hname = resp->hname;
+    int n = snprintf(head, HEAD_MAX,
                      "HTTP/1.1 %d %s\r\n"
                      "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\n"
+                     "%s"
+                     "%s"
+                     "%s%s%s"
                      "%s%s%s%s"
                      "%s"
                      "\r\n",
-                     status, status_text(status), ctype ? ctype : "application/json", blen,
-                     hname ? hname : "", hname ? ": " : "", hname ? hvalue : "",
+                     resp->status, status_text(resp->status),
+                     resp->ctype ? resp->ctype : "application/json", clen,
+                     resp->headers ? resp->headers : "Cache-Control: no-store\r\n",
+                     resp->etag ? "ETag: " : "", resp->etag ? resp->etag : "",
+                     resp->etag ? "\r\n" : "",
+                     hname ? hname : "", hname ? ": " : "", hname ? resp->hvalue : "",
                      hname ? "\r\n" : "", close ? "Connection: close\r\n" : "");
-    if (n < 0 || n >= 512) {
+    if (n < 0 || n >= HEAD_MAX) {
         free(buf);
         return -1;
     }
@@ -109,7 +121,11 @@ static int respond_as(struct lws *wsi, int status, const char *ctype, const char
 int srv_http_respond(struct lws *wsi, int status, const char *body, const char *hname,
                      const char *hvalue, bool close)
 {
-    return respond_as(wsi, status, NULL, body, hname, hvalue, close);
+    srv_api_response resp = {.status = status, .body = (char *)body, .hname = hname};
+    if (hname && snprintf(resp.hvalue, sizeof(resp.hvalue), "%s", hvalue) >=
+                     (int)sizeof(resp.hvalue))
+        return -1;
+    return respond_resp(wsi, &resp, close);
 }
 
 static const char *method_name(int m);
@@ -252,8 +268,7 @@ static bool pipelined(struct lws *wsi, const srv_http_conn *hc)
 static int finish(struct lws *wsi, srv_session *pss, srv_api_response *resp)
 {
     srv_http_log(srv_server_of(wsi), wsi, SRV_LOG_DEBUG, "http_request", resp->status, NULL);
-    int rc = respond_as(wsi, resp->status, resp->ctype, resp->body, resp->hname, resp->hvalue,
-                        false);
+    int rc = respond_resp(wsi, resp, false);
     cJSON_free(resp->body);
     srv_http_release(pss);
     srv_http_request_ended(wsi);
@@ -337,7 +352,7 @@ static int fail(struct lws *wsi, srv_session *pss, int status, const char *why)
 static int refuse(struct lws *wsi, srv_session *pss, srv_api_response *resp)
 {
     srv_http_log(srv_server_of(wsi), wsi, SRV_LOG_DEBUG, "http_request", resp->status, NULL);
-    respond_as(wsi, resp->status, resp->ctype, resp->body, resp->hname, resp->hvalue, true);
+    respond_resp(wsi, resp, true);
     cJSON_free(resp->body);
     srv_http_release(pss);
     return -1; /* lws_http_action() returns before reading the body */
@@ -437,6 +452,11 @@ static int on_request(srv_server *s, struct lws *wsi, srv_session *pss, const ch
         /* an answer refused before a body is read cannot wait */
         srv_api_request ar = {.route = req->route, .param = req->param,
                               .later = unread ? NULL : answer_later, .later_ctx = req};
+        char inm[256];
+        if (route.id == SRV_ROUTE_PAGE &&
+            lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 &&
+            lws_hdr_copy(wsi, inm, (int)sizeof(inm), WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0)
+            ar.if_none_match = inm; /* a longer one is no match: the file is sent */
         srv_api_response resp;
         srv_api_handle(s, &ar, &resp);
         if (resp.deferred)

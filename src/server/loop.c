@@ -44,6 +44,7 @@
 /* Shutdown waits at most this long for connections to close. */
 #define SRV_SHUTDOWN_WAIT_MS 3000
 #define SRV_FLUSH_EVERY_MS 1000
+_Static_assert(SRV_FLUSH_EVERY_MS == SRV_STATUS_SAMPLE_MS, "the chart's samples come with the flush");
 
 /* After the first SIGINT or SIGTERM the server has this long to stop, and
  * a drain (SIGTERM) --drain-window-ms more. Past it its loop is stuck (a
@@ -360,6 +361,8 @@ static void tick(srv_server *s)
     heartbeats(s, now);
     srv_server_check_monitor(s);
     if (now >= s->next_flush_mono) {
+        /* the status page's chart: one sample a second (SRV_STATUS_SAMPLE_MS) */
+        srv_status_sample_add(&s->status, srv_clock_wall_ms(), s->reg.stats.active);
         srv_v1_sweep(s);
         flush(s);
         if (s->cluster)
@@ -701,6 +704,14 @@ static void shutdown_connections(srv_server *s, struct ev_loop *loop)
         run_once(s, loop);
 }
 
+/* The event hook that keeps the start and the monitor's changes for the
+ * status page (user_data: the srv_status). */
+static void status_hook(const srv_event *ev, void *user_data)
+{
+    if (ev->kind != SRV_EVENT_STOPPING)
+        srv_status_event_add(user_data, srv_event_name(ev->kind), ev->at_ms, ev->duration_ms);
+}
+
 static int64_t tick_period(const srv_opts *o)
 {
     int64_t t = (o->ping_interval_ms < o->ping_timeout_ms ? o->ping_interval_ms
@@ -718,6 +729,8 @@ int srv_server_run(const srv_opts *opt)
     srv_events_add(&s->events, srv_event_log_hook, &s->log);
     srv_alerts_init(&s->alerts, &opt->alerts, &s->log, opt->host);
     srv_events_add(&s->events, srv_alerts_hook, &s->alerts);
+    srv_status_init(&s->status);
+    srv_events_add(&s->events, status_hook, &s->status);
     /* a parent (a JVM, Foundation's Process) may start us with these
      * blocked: the handlers below would never run */
     sigset_t stop_signals;

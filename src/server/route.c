@@ -23,6 +23,12 @@ static const pattern patterns[] = {
     {"/api/v1/admin/fault", NULL, "GET", SRV_ROUTE_FAULT_GET, true, false},
     {"/ws", NULL, "GET", SRV_ROUTE_WS_PLAIN, false, false},
     {"/metrics", NULL, "GET", SRV_ROUTE_METRICS, true, false},
+    {"/api/v1/websockets/history", NULL, "GET", SRV_ROUTE_HISTORY, false, false},
+    {"/api/v1/admin/status", NULL, "GET", SRV_ROUTE_ADMIN_STATUS, true, false},
+    /* the status page: public; what it shows of the admin routes is theirs */
+    {"/", NULL, "GET", SRV_ROUTE_PAGE, false, false},
+    {"/status", NULL, "GET", SRV_ROUTE_PAGE, false, false},
+    {"/status/", "", "GET", SRV_ROUTE_PAGE, false, false},
 };
 
 /* Does path match p? Sets the parameter span: everything between the

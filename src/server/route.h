@@ -16,7 +16,10 @@ typedef enum srv_route_id {
     SRV_ROUTE_FAULT_SET,      /* POST /api/v1/admin/fault (admin) */
     SRV_ROUTE_FAULT_GET,      /* GET  /api/v1/admin/fault (admin) */
     SRV_ROUTE_WS_PLAIN,       /* GET  /ws without an upgrade: 426 */
-    SRV_ROUTE_METRICS         /* GET  /metrics (admin): Prometheus text */
+    SRV_ROUTE_METRICS,        /* GET  /metrics (admin): Prometheus text */
+    SRV_ROUTE_PAGE,           /* GET  /, /status, /status/{file}: the status page (page.h) */
+    SRV_ROUTE_HISTORY,        /* GET  /api/v1/websockets/history */
+    SRV_ROUTE_ADMIN_STATUS    /* GET  /api/v1/admin/status (admin) */
 } srv_route_id;
 
 typedef struct srv_route {
@@ -24,7 +27,7 @@ typedef struct srv_route {
     bool admin;        /* needs the admin check */
     bool has_body;     /* reads a JSON request body */
     const char *allow; /* for SRV_ROUTE_BAD_METHOD: "GET", "POST", "GET, POST" */
-    const char *param; /* {user} or {store}: points into path */
+    const char *param; /* {user}, {store} or {file}: points into path; NULL: none */
     size_t param_len;
 } srv_route;
 

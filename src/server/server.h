@@ -24,6 +24,7 @@
 #include "server/options.h"
 #include "server/outq.h"
 #include "server/registry.h"
+#include "server/status.h"
 #include "server/timer.h"
 
 _Static_assert(LWS_PRE <= SRV_MSG_HEADROOM, "messages need LWS_PRE bytes of headroom");
@@ -59,6 +60,7 @@ typedef struct srv_server {
     srv_db *db;
     srv_fault_state fault;
     srv_monitor monitor;
+    srv_status status;         /* the status page's rings: connections, monitor changes */
     srv_dlv dlv;               /* lifeline.v1's sessions */
     bool dlv_tx;               /* a transaction of marks and journal rows is open */
     srv_timer ack_timer;       /* the next ack due by time (v1.c) */

@@ -119,7 +119,7 @@ def test_admin_broadcast_reaches_every_member_of_the_store(server):
 
 
 def test_unknown_paths_are_404_and_wrong_methods_405(server):
-    for path in ("/", "/api/v1/nothing", "/api/v1/users/", "/api/v1/users/a/b"):
+    for path in ("/status/nope.js", "/api/v1/nothing", "/api/v1/users/", "/api/v1/users/a/b"):
         status, headers, body = server.http("GET", path)
         assert status == 404, path
         assert headers["content-type"] == "application/json" and "error" in body

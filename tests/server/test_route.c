@@ -38,11 +38,36 @@ static void each_route_matches_its_method_and_path(void **state)
 static void unknown_paths_are_not_found(void **state)
 {
     (void)state;
-    const char *paths[] = {"/", "/api", "/api/v1/users/", "/api/v1/stores/broadcast",
+    const char *paths[] = {"/api", "/api/v1/users/", "/api/v1/stores/broadcast",
                            "/api/v1/stores//broadcast", "/api/v1/stores/s/broadcastx",
-                           "/api/v1/websockets/health/", "/wss", NULL};
+                           "/api/v1/websockets/health/", "/wss", "/status/", "/statusx",
+                           "/index.html", NULL};
     for (size_t i = 0; paths[i]; i++)
         assert_int_equal(srv_route_match("GET", paths[i]).id, SRV_ROUTE_NOT_FOUND);
+}
+
+static void the_status_page_is_public_and_its_data_route_is_admin(void **state)
+{
+    (void)state;
+    const char *page[] = {"/", "/status", "/status/status.js", "/status/nope", NULL};
+    for (size_t i = 0; page[i]; i++) {
+        srv_route r = srv_route_match("GET", page[i]);
+        assert_int_equal(r.id, SRV_ROUTE_PAGE);
+        assert_false(r.admin);
+        assert_false(r.has_body);
+    }
+    srv_route r = srv_route_match("GET", "/status/status.css");
+    assert_int_equal(r.param_len, strlen("status.css"));
+    assert_memory_equal(r.param, "status.css", r.param_len);
+    assert_null(srv_route_match("GET", "/").param);
+    assert_int_equal(srv_route_match("POST", "/").id, SRV_ROUTE_BAD_METHOD);
+    r = srv_route_match("GET", "/api/v1/websockets/history");
+    assert_int_equal(r.id, SRV_ROUTE_HISTORY);
+    assert_false(r.admin);
+    r = srv_route_match("GET", "/api/v1/admin/status");
+    assert_int_equal(r.id, SRV_ROUTE_ADMIN_STATUS);
+    assert_true(r.admin);
+    assert_int_equal(srv_route_match("POST", "/api/v1/admin/status").id, SRV_ROUTE_BAD_METHOD);
 }
 
 /* libwebsockets decodes %2F before routing: a parameter is everything
@@ -121,6 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_route_matches_its_method_and_path),
         cmocka_unit_test(unknown_paths_are_not_found),
+        cmocka_unit_test(the_status_page_is_public_and_its_data_route_is_admin),
         cmocka_unit_test(a_parameter_may_contain_slashes),
         cmocka_unit_test(a_wrong_method_is_405_with_the_allowed_ones),
         cmocka_unit_test(with_a_token_admin_needs_the_bearer),
