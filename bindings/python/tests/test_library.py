@@ -196,6 +196,69 @@ def test_a_freshly_built_library_is_found_through_pkg_config():
     assert Path(r.stdout.strip()).resolve() == Path(lifeline.library_path).resolve()
 
 
+def test_the_packages_own_library_comes_first_and_alone(monkeypatch, tmp_path):
+    """A wheel's lifeline/_lib/liblifeline.so.0 is the one candidate, unless
+    LIFELINE_LIBRARY names another."""
+    own = tmp_path / f"liblifeline.so.{_ffi.ABI_MAJOR}"
+    own.write_bytes(b"")
+    monkeypatch.setattr(_ffi, "BUNDLED_DIR", str(tmp_path))
+    monkeypatch.delenv(_ffi.LIBRARY_ENV, raising=False)
+    assert _ffi.candidates() == [str(own)]
+    monkeypatch.setenv(_ffi.LIBRARY_ENV, "/elsewhere/liblifeline.so")
+    assert _ffi.candidates() == ["/elsewhere/liblifeline.so"]
+
+
+def test_without_its_own_library_the_package_searches_the_system(monkeypatch, tmp_path):
+    monkeypatch.setattr(_ffi, "BUNDLED_DIR", str(tmp_path))  # empty
+    monkeypatch.delenv(_ffi.LIBRARY_ENV, raising=False)
+    found = _ffi.candidates()
+    assert f"liblifeline.so.{_ffi.ABI_MAJOR}" in found
+    assert not any(p.startswith(str(tmp_path)) for p in found)
+
+
+def test_an_own_library_that_does_not_load_fails_naming_the_runtime_packages(
+        monkeypatch, tmp_path):
+    (tmp_path / f"liblifeline.so.{_ffi.ABI_MAJOR}").write_bytes(b"not an ELF file")
+    monkeypatch.setattr(_ffi, "BUNDLED_DIR", str(tmp_path))
+    monkeypatch.delenv(_ffi.LIBRARY_ENV, raising=False)
+    with pytest.raises(lifeline.LibraryNotFound) as e:
+        _ffi._open()
+    message = str(e.value)
+    assert str(tmp_path) in message and "libwebsockets17" in message
+    assert message.count("\n  ") == 1  # nothing else was tried
+
+
+def test_lifeline_library_wins_over_the_packages_own_library(tmp_path):
+    """With a wheel, this loads a copy of its library by LIFELINE_LIBRARY
+    rather than the one in the package (without a wheel, a copy of the
+    library loaded)."""
+    copy = tmp_path / "liblifeline.so"
+    shutil.copy(Path(lifeline.library_path).resolve(), copy)
+    env = _env_without_library()
+    env[_ffi.LIBRARY_ENV] = str(copy)
+    r = _import_in_subprocess(env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(copy)
+
+
+def test_an_installed_wheel_loads_the_library_inside_the_venv():
+    """scripts/test-wheel sets LIFELINE_EXPECT_WHEEL=1: the package and its
+    library both come from the venv the wheel went into, with no
+    LIFELINE_LIBRARY, and no other liblifeline is mapped in the process."""
+    if os.environ.get("LIFELINE_EXPECT_WHEEL") != "1":
+        pytest.skip("not an installed wheel (scripts/test-wheel sets LIFELINE_EXPECT_WHEEL=1)")
+    venv = Path(sys.prefix).resolve()
+    assert venv != Path(sys.base_prefix).resolve(), "not in a venv"
+    assert _ffi.LIBRARY_ENV not in os.environ
+    assert Path(lifeline.__file__).resolve().is_relative_to(venv)
+    library = Path(lifeline.library_path).resolve()
+    assert lifeline.library_path == _ffi.bundled()
+    assert library.is_relative_to(venv)
+    with open("/proc/self/maps") as f:
+        mapped = {line.split()[-1] for line in f if "liblifeline" in line}
+    assert mapped == {str(library)}
+
+
 GUARD = 0xA5
 
 

@@ -40,6 +40,11 @@ LIBRARY_ENV = "LIFELINE_LIBRARY"
 ABI_MAJOR = 0
 HEADER_VERSION = (0, 1, 0)
 
+#: Where a wheel built with meson-python (the repository's root
+#: pyproject.toml) puts its own copy of the library: lifeline/_lib/, next to
+#: this module. The package of bindings/python/pyproject.toml has none.
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib")
+
 
 class LibraryNotFound(ImportError):
     """liblifeline could not be found or does not match this binding."""
@@ -246,11 +251,24 @@ def _pkg_config_dirs() -> List[str]:
     return dirs
 
 
+def bundled() -> Optional[str]:
+    """The package's own library (a wheel's), or None."""
+    path = os.path.join(BUNDLED_DIR, f"liblifeline.so.{ABI_MAJOR}")
+    return path if os.path.exists(path) else None
+
+
 def candidates() -> List[str]:
     """Where the library is looked for, in order (see the README)."""
     env = os.environ.get(LIBRARY_ENV)
     if env:
         return [env]  # named explicitly: nothing else is tried
+    own = bundled()
+    if own:
+        # The wheel's library was built with this very binding: nothing
+        # else is tried, so that a broken install (a dependency of the
+        # library missing) fails, naming what is missing, rather than
+        # quietly loading some other liblifeline.
+        return [own]
     found: List[str] = []
     for d in _pkg_config_dirs():
         for name in (f"liblifeline.so.{ABI_MAJOR}", "liblifeline.so"):
@@ -272,10 +290,17 @@ def _open() -> ctypes.CDLL:
             return ctypes.CDLL(path)
         except OSError as e:
             errors.append(f"  {path}: {e}")
-    hint = (
-        f"set {LIBRARY_ENV} to the full path of liblifeline.so, install lifeline "
-        "where pkg-config finds it, or put it on the loader's search path"
-    )
+    if bundled() and not os.environ.get(LIBRARY_ENV):
+        hint = (
+            "the library inside the package did not load: install the runtime "
+            "packages of its dependencies (Debian 12: libwebsockets17 libcurl4 "
+            f"libcjson1 libsqlite3-0), or set {LIBRARY_ENV} to another liblifeline.so"
+        )
+    else:
+        hint = (
+            f"set {LIBRARY_ENV} to the full path of liblifeline.so, install lifeline "
+            "where pkg-config finds it, or put it on the loader's search path"
+        )
     raise LibraryNotFound("liblifeline not found:\n" + "\n".join(errors) + "\n" + hint)
 
 
