@@ -663,18 +663,34 @@ void srv_dlv_committed(srv_dlv *d, srv_dlv_act_fn act, void *ctx)
 
 void srv_dlv_rolled_back(srv_dlv *d, void (*fn)(void *owner, void *ctx), void *ctx)
 {
-    drop_held(d);
-    srv_dlv_session *s = d->dirty;
-    d->dirty = NULL;
-    while (s) {
-        srv_dlv_session *next = s->dirty_next;
+    srv_dlv_rolled_back_if(d, NULL, fn, ctx);
+}
+
+void srv_dlv_rolled_back_if(srv_dlv *d, bool (*which)(const srv_dlv_session *s),
+                            void (*fn)(void *owner, void *ctx), void *ctx)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < d->held_count; i++) {
+        if (!which || which(d->held[i].session))
+            srv_msg_unref(d->held[i].msg);
+        else
+            d->held[kept++] = d->held[i];
+    }
+    d->held_count = kept;
+    srv_dlv_session **p = &d->dirty;
+    while (*p) {
+        srv_dlv_session *s = *p;
+        if (which && !which(s)) {
+            p = &s->dirty_next;
+            continue;
+        }
+        *p = s->dirty_next;
         s->accepted = s->durable;
         s->pending = 0;
         s->dirty = false;
         s->dirty_next = NULL;
         if (s->conn)
             fn(s->conn->owner, ctx);
-        s = next;
     }
     evict(d);
 }

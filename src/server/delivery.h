@@ -282,6 +282,12 @@ void srv_dlv_committed(srv_dlv *d, srv_dlv_act_fn act, void *ctx);
  * the adapter closes. */
 void srv_dlv_rolled_back(srv_dlv *d, void (*fn)(void *owner, void *ctx), void *ctx);
 
+/* As srv_dlv_rolled_back, for the sessions for which which(s) is true
+ * (NULL: all) and their held messages; the others stay to be committed
+ * (srv_dlv_committed). */
+void srv_dlv_rolled_back_if(srv_dlv *d, bool (*which)(const srv_dlv_session *s),
+                            void (*fn)(void *owner, void *ctx), void *ctx);
+
 /* Drops messages older than replay_ms at now from every session; calls
  * fn(owner) for connections that lost a message not yet written to them
  * (slow readers). */

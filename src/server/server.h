@@ -69,6 +69,7 @@ typedef struct srv_server {
     struct lws *serving;       /* the wsi whose callback is running (loop.c) */
     srv_cluster *cluster;      /* --redis: the other instances (cluster.c); NULL: alone */
     srv_shared *shared;        /* --redis: lifeline.v1 sessions in Redis (shared.c); NULL: alone */
+    void *shared_settle;       /* a claim's lifted doubt, for srv_v1_shared_settle (v1_shared.c) */
     struct lws_vhost *vhost;
     srv_listener listener;     /* the listening socket and its guard (listener.c) */
     int port;
@@ -253,6 +254,11 @@ int srv_v1_commit(srv_server *s);
 /* Drops messages older than --replay-ms (once a second). */
 void srv_v1_sweep(srv_server *s);
 
+/* The application acts on message seq of session ss, accepted and
+ * committed (delivery.c's srv_dlv_act_fn; ctx: the server): its reply goes
+ * to the session, its broadcast to the rest of the store. */
+void srv_v1_act(srv_dlv_session *ss, uint64_t seq, srv_msg *m, void *ctx);
+
 /* A random epoch for a new stream, never 0. */
 uint64_t srv_v1_random_epoch(void);
 
@@ -272,6 +278,16 @@ uint64_t srv_v1_random_epoch(void);
 void srv_v1_shared_close_waiting(void *owner, void *ctx);
 int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const char *hex,
                         int64_t now);
+
+/* Right after the hello that srv_v1_shared_claim prepared, with its
+ * session ss (NULL: the hello failed): when that claim lifted a doubt over
+ * the session's last commit (Redis went while it ran), Redis's mark says
+ * which of the messages it held were committed, with their journal
+ * entries: those are handed to the application now, as the commit would
+ * have, their replies going to the new connection; the rest the till
+ * sends again. Only when no other instance had the session since: else
+ * they were that instance's. */
+void srv_v1_shared_settle(srv_server *s, srv_dlv_session *ss);
 
 /* Before the local commit: commits the claimed sessions' marks (and
  * journal entries) in Redis, and disowns or restarts those Redis says to.

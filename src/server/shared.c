@@ -54,13 +54,48 @@ srv_shared *srv_shared_new(const srv_redis_addr *addr, const char *id, srv_log *
     return x;
 }
 
-void srv_shared_doubt(srv_shared *x, const char *hex)
+/* A doubt's value. */
+typedef struct doubt {
+    void *stash;
+    void (*free_stash)(void *);
+} doubt;
+
+static void forget(const char *key, void *value, void *ctx)
 {
-    if (x->doubt.count >= SRV_SHARED_DOUBT_MAX) {
-        srv_map_free(&x->doubt); /* forgotten: their tills go on as alone */
-        srv_map_init(&x->doubt);
+    (void)key;
+    (void)ctx;
+    doubt *d = value;
+    if (d->free_stash)
+        d->free_stash(d->stash);
+    free(d);
+}
+
+static void forget_all(srv_map *m)
+{
+    srv_map_each(m, forget, NULL);
+    srv_map_free(m);
+    srv_map_init(m);
+}
+
+void srv_shared_doubt(srv_shared *x, const char *hex, void *stash, void (*free_stash)(void *))
+{
+    if (x->doubt.count >= SRV_SHARED_DOUBT_MAX)
+        forget_all(&x->doubt); /* forgotten: their tills go on as alone */
+    doubt *d = malloc(sizeof(*d));
+    if (d) {
+        d->stash = stash;
+        d->free_stash = free_stash;
+        doubt *old = srv_map_get(&x->doubt, hex);
+        if (srv_map_put(&x->doubt, hex, d) == 0) {
+            if (old)
+                forget(hex, old, NULL);
+            return;
+        }
+        free(d);
     }
-    srv_map_put(&x->doubt, hex, (void *)1);
+    /* out of memory: the session goes on as alone (the risk of a double) */
+    if (free_stash)
+        free_stash(stash);
 }
 
 bool srv_shared_in_doubt(const srv_shared *x, const char *hex)
@@ -68,9 +103,12 @@ bool srv_shared_in_doubt(const srv_shared *x, const char *hex)
     return x && srv_map_get(&x->doubt, hex) != NULL;
 }
 
-void srv_shared_resolved(srv_shared *x, const char *hex)
+void *srv_shared_resolved(srv_shared *x, const char *hex)
 {
-    srv_map_remove(&x->doubt, hex);
+    doubt *d = srv_map_remove(&x->doubt, hex);
+    void *stash = d ? d->stash : NULL;
+    free(d);
+    return stash;
 }
 
 static void drop_connection(srv_shared *x, const char *why)
@@ -107,6 +145,7 @@ void srv_shared_free(srv_shared *x)
         return;
     if (x->rc)
         redisFree(x->rc);
+    forget_all(&x->doubt);
     srv_map_free(&x->doubt);
     free(x->q);
     free(x);

@@ -84,11 +84,15 @@ void srv_shared_claim_done(srv_shared_record *c);
 /* Sessions whose last commit's outcome is unknown (Redis went while it
  * ran): until Redis answers again, accepting their messages here could
  * double what Redis took, so they wait (their tills hold the messages).
- * Bounded: past SRV_SHARED_DOUBT_MAX the oldest doubts are forgotten. */
+ * Each keeps stash, what the commit held (the caller's; freed with
+ * free_stash when forgotten), for the claim that learns the outcome.
+ * Bounded: past SRV_SHARED_DOUBT_MAX every doubt is forgotten (those
+ * sessions go on as alone). */
 #define SRV_SHARED_DOUBT_MAX 100000
-void srv_shared_doubt(srv_shared *x, const char *hex);
+void srv_shared_doubt(srv_shared *x, const char *hex, void *stash, void (*free_stash)(void *));
 bool srv_shared_in_doubt(const srv_shared *x, const char *hex);
-void srv_shared_resolved(srv_shared *x, const char *hex);
+/* Ends the doubt of hex; returns its stash (the caller's to free), or NULL. */
+void *srv_shared_resolved(srv_shared *x, const char *hex);
 
 /* Gives session hex up to claimant, which asked: had says whether this
  * instance had it, its stream committed and mirrored up to now. Returns

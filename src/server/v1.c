@@ -102,13 +102,6 @@ static void batch_failure(srv_server *s)
     srv_dlv_rolled_back(&s->dlv, close_db, s);
 }
 
-/* A write failed. */
-static void db_failure(srv_server *s)
-{
-    srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", srv_db_error(s->db));
-    batch_failure(s);
-}
-
 static int tx_begin(srv_server *s)
 {
     if (s->dlv_tx)
@@ -156,7 +149,7 @@ static bool in_memory(const char *hex, void *ctx)
  * its reply goes to the session (its connection, or its stream for its
  * resume when the connection is gone), its broadcast to the rest of the
  * store. */
-static void act(srv_dlv_session *ss, uint64_t seq, srv_msg *m, void *ctx)
+void srv_v1_act(srv_dlv_session *ss, uint64_t seq, srv_msg *m, void *ctx)
 {
     (void)seq;
     srv_server *s = ctx;
@@ -174,6 +167,11 @@ static void act(srv_dlv_session *ss, uint64_t seq, srv_msg *m, void *ctx)
         s->reg.stats.deliveries += srv_store_send_from(s, ss->store, c, ss, broadcast);
     srv_msg_unref(reply);
     srv_msg_unref(broadcast);
+}
+
+static bool unclaimed(const srv_dlv_session *ss)
+{
+    return !ss->claimed;
 }
 
 int srv_v1_commit(srv_server *s)
@@ -202,10 +200,18 @@ int srv_v1_commit(srv_server *s)
     if (srv_db_commit(s->db))
         goto fail;
     s->dlv_tx = false;
-    srv_dlv_committed(&s->dlv, act, s); /* the application acts only now */
+    srv_dlv_committed(&s->dlv, srv_v1_act, s); /* the application acts only now */
     return 0;
 fail:
-    db_failure(s);
+    srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", srv_db_error(s->db));
+    if (s->dlv_tx)
+        srv_db_rollback(s->db);
+    s->dlv_tx = false;
+    /* the sessions committed in Redis are committed (Redis is their record:
+     * their journal entries are there, and their marks answer a resend
+     * anywhere); the others are rolled back, their clients send again */
+    srv_dlv_rolled_back_if(&s->dlv, unclaimed, close_db, s);
+    srv_dlv_committed(&s->dlv, srv_v1_act, s);
     return -1;
 }
 
@@ -258,6 +264,8 @@ static int hello(srv_server *s, srv_conn *c, const ll_wire_unit *u, int64_t now)
     srv_dlv_welcome w;
     int rc = srv_dlv_hello(&s->dlv, c->dlv, u, c->store->name, c->user->name, stored, now,
                            srv_v1_random_epoch(), &w);
+    if (s->shared)
+        srv_v1_shared_settle(s, rc == 0 || rc == 1 ? c->dlv->session : NULL);
     if (rc == SRV_DLV_ERROR)
         return protocol_error(s, c);
     if (rc < 0)

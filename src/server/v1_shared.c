@@ -99,6 +99,104 @@ void srv_v1_shared_status(const char *hex, int status, void *ctx)
         restart(s, ss);
 }
 
+/* What a commit of unknown outcome held for a session: acted on by the
+ * claim that learns Redis took it, dropped otherwise. */
+typedef struct stash {
+    size_t n, cap;
+    uint64_t *seq;
+    srv_msg **msg;
+    uint64_t hwm; /* at the claim that lifted the doubt: Redis's mark */
+    bool mine;    /* no other instance had the session since */
+} stash;
+
+static void stash_free(void *p)
+{
+    stash *t = p;
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        srv_msg_unref(t->msg[i]);
+    free(t->seq);
+    free(t->msg);
+    free(t);
+}
+
+typedef struct stash_ctx {
+    const srv_dlv_session *session;
+    stash *t;
+    bool oom;
+} stash_ctx;
+
+static void stash_one(const srv_dlv_held *h, void *ctx)
+{
+    stash_ctx *x = ctx;
+    if (h->session != x->session || x->oom)
+        return;
+    stash *t = x->t;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        uint64_t *seq = realloc(t->seq, cap * sizeof(*seq));
+        if (seq)
+            t->seq = seq;
+        srv_msg **msg = realloc(t->msg, cap * sizeof(*msg));
+        if (msg)
+            t->msg = msg;
+        if (!seq || !msg) {
+            x->oom = true;
+            return;
+        }
+        t->cap = cap;
+    }
+    t->seq[t->n] = h->seq;
+    t->msg[t->n++] = srv_msg_ref(h->msg);
+}
+
+/* The held messages of ss, in order, or NULL when out of memory. */
+static stash *stash_of(srv_server *s, const srv_dlv_session *ss)
+{
+    stash_ctx x = {ss, calloc(1, sizeof(stash)), false};
+    if (!x.t)
+        return NULL;
+    srv_dlv_each_held(&s->dlv, stash_one, &x);
+    if (x.oom) {
+        stash_free(x.t);
+        return NULL;
+    }
+    return x.t;
+}
+
+void srv_v1_shared_settle(srv_server *s, srv_dlv_session *ss)
+{
+    stash *t = s->shared_settle;
+    s->shared_settle = NULL;
+    if (!t)
+        return;
+    bool mine = t->mine;
+    size_t acted = 0;
+    for (size_t i = 0; ss && mine && i < t->n; i++)
+        if (t->seq[i] <= t->hwm) {
+            srv_v1_act(ss, t->seq[i], t->msg[i], s);
+            acted++;
+        }
+    srv_log_msg(&s->log, SRV_LOG_INFO, "redis_commit_known",
+                "lifeline.v1 session %s: %zu of the %zu messages of its commit of unknown "
+                "outcome had reached Redis%s",
+                ss ? ss->hex : "-", acted, t->n,
+                mine ? "" : " (another instance had it since: none handled here)");
+    stash_free(t);
+}
+
+/* Keeps t, the claim's lifted doubt, for srv_v1_shared_settle. */
+static void to_settle(srv_server *s, stash *t, uint64_t hwm, bool mine)
+{
+    stash_free(s->shared_settle);
+    s->shared_settle = t;
+    if (t) {
+        t->hwm = hwm;
+        t->mine = mine;
+    }
+}
+
 int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const char *hex,
                         int64_t now)
 {
@@ -106,7 +204,6 @@ int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const
     if (!shared_up(s, now) ||
         srv_shared_claim(s->shared, hex, c->store->name, c->user->name, &cl))
         return srv_shared_in_doubt(s->shared, hex) ? SRV_V1_SHARED_WAIT : -1;
-    srv_shared_resolved(s->shared, hex);
     if (cl.identity) {
         snprintf(c->dlv->reason, sizeof(c->dlv->reason),
                  "lifeline.v1: session %s belongs to another user or store", hex);
@@ -114,19 +211,21 @@ int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const
         return SRV_DLV_ERROR;
     }
     const char *me = srv_cluster_id(s->cluster);
+    stash *doubted = srv_shared_resolved(s->shared, hex);
     srv_dlv_session *local = srv_dlv_find(&s->dlv, &u->session);
     /* the one in memory is current when no instance took it since */
     if (local && (!cl.prev[0] || !strcmp(cl.prev, me))) {
         local->claimed = true;
+        to_settle(s, doubted, cl.hwm, true);
         srv_shared_claim_done(&cl);
         return 0;
     }
     if (local)
         srv_dlv_disown(&s->dlv, local, close_elsewhere, s);
     srv_dlv_stored st = {.hwm = cl.hwm};
-    uint64_t mine = 0;
-    if (srv_db_get_hwm(s->db, hex, &mine) > 0 && mine > st.hwm)
-        st.hwm = mine; /* from before Redis knew it */
+    uint64_t local_mark = 0;
+    if (srv_db_get_hwm(s->db, hex, &local_mark) > 0 && local_mark > st.hwm)
+        st.hwm = local_mark; /* from before Redis knew it */
     srv_dlv_entry *entries = NULL;
     if (srv_shared_stream_continues(cl.released, cl.gap, cl.epoch)) {
         st.epoch = cl.epoch;
@@ -152,12 +251,17 @@ int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const
     for (size_t i = 0; entries && i < cl.count; i++)
         srv_msg_unref(entries[i].msg);
     free(entries);
+    uint64_t hwm = cl.hwm;
+    bool mine = !strcmp(cl.prev, me);
     srv_shared_claim_done(&cl);
-    if (!ss)
+    if (!ss) {
+        stash_free(doubted);
         return -1;
+    }
     ss->claimed = true;
     if (!st.epoch)
         srv_shared_restart(s->shared, hex, ss->epoch);
+    to_settle(s, doubted, hwm, mine);
     return 0;
 }
 
@@ -180,8 +284,17 @@ void srv_v1_shared_release_asked(srv_server *s, const char *text, size_t len)
     bool had = ss && ss->claimed;
     /* what it accepted is committed, and its effects numbered and mirrored,
      * before it lets go (the release is ordered after the mirrors) */
-    if (had && srv_v1_commit(s))
+    if (ss && srv_v1_commit(s))
         had = false;
+    if (ss && !had && (ss = srv_dlv_find_hex(&s->dlv, hex)) && ss->durable) {
+        /* ours alone since Redis went: its mark reaches Redis before the
+         * claimant reads it (Redis refuses it if another instance owns the
+         * session), or what this instance accepted would be taken again */
+        int st;
+        const char *h = ss->hex;
+        uint64_t mark = ss->durable;
+        srv_shared_commit(s->shared, 1, &h, &mark, 0, NULL, &st);
+    }
     if (had && !(ss = srv_dlv_find_hex(&s->dlv, hex)))
         had = false; /* the commit found it was no longer ours */
     srv_shared_release(s->shared, hex, claimant, had && ss->claimed);
@@ -289,7 +402,7 @@ int srv_v1_shared_commit(srv_server *s)
                         "may not have reached it",
                         b.n);
             for (size_t i = 0; i < b.n; i++) {
-                srv_shared_doubt(s->shared, b.v[i]->hex);
+                srv_shared_doubt(s->shared, b.v[i]->hex, stash_of(s, b.v[i]), stash_free);
                 srv_dlv_disown(&s->dlv, b.v[i], srv_v1_shared_close_waiting, s);
             }
             b.n = 0;

@@ -12,6 +12,7 @@ marks: rows of sessions an instance served alone (Redis down) stay in its
 own SQLite journal, and the test reads both."""
 
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proof"))
 
 from proc import TILL, Lines, assert_each_once_in_order, last_number  # noqa: E402
 
-from cluster import HAProxy, free_port, need, wait_until  # noqa: E402
+from cluster import HAProxy, Instance, free_port, need, wait_until  # noqa: E402
 
 COUNT = 3000
 
@@ -226,7 +227,18 @@ def test_redis_gone_under_a_till_doubles_nothing_and_loses_nothing(workdir, redi
     local = sqlite_journal(os.path.join(workdir, "i1.db"))
     assert shared, "nothing was committed in Redis"
     assert_each_once_in_order(shared + local, count)
-    assert "redis_sessions_down" in i1.log_text()
+    log = i1.log_text()
+    assert "redis_sessions_down" in log
+    # its echoes: none twice, none lost (those of a commit Redis took while
+    # its answer was lost are handed on once Redis says so)
+    echoes = echoes_of(t.lines)
+    assert len(echoes) == len(set(echoes)), "an echo came twice"
+    if waited():
+        assert "redis_commit_known" in log
+        print(re.search(r"redis_commit_known .*", log).group(0))
+    resumed_lost = sum(1 for x in t.lines if x.startswith("resumed 0"))
+    assert len(set(echoes)) == count or resumed_lost > 1, (
+        f"{count - len(set(echoes))} echoes lost without a resume that said so")
 
 
 def test_a_till_that_connects_while_redis_is_down_is_served_by_its_instance_alone(
@@ -280,3 +292,117 @@ def test_a_session_taken_behind_its_instances_back_is_dropped_there_and_loses_no
     assert_each_once_in_order(redis_journal(redis), COUNT * 10)
     echoes = echoes_of(t.lines)
     assert len(echoes) == len(set(echoes)), "an echo came twice"
+
+
+class ReplyCutter:
+    """A TCP proxy in front of redis-server that can stop passing Redis's
+    answers (the commands still reach Redis and run): what an instance
+    sees when Redis takes a commit and goes before its answer comes back.
+    cut() drops every answer from then on and closes the connections
+    after 1 s; heal() lets new connections through again."""
+
+    def __init__(self, port):
+        self.target = port
+        self.lsock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.lsock.getsockname()[1]
+        self.cutting = False
+        self.conns = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            if self.cutting:
+                c.close()
+                continue
+            u = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.conns += [c, u]
+            threading.Thread(target=self._pipe, args=(c, u, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
+
+    def _pipe(self, a, b, answers):
+        try:
+            while data := a.recv(65536):
+                if not (answers and self.cutting):
+                    b.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self):
+        self.cutting = True
+        threading.Timer(1.0, self._close_all).start()
+
+    def _close_all(self):
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def heal(self):
+        self.cutting = False
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+
+def test_a_commit_redis_took_without_answering_is_handed_on_once(workdir, redis):
+    # the cut may fall on a mirror's answer instead of a commit's (the
+    # session then goes on as this instance's alone, which is checked too):
+    # a few rounds until one falls on a commit
+    cli = need("redis-cli", "redis-tools")
+    for round_ in range(6):
+        subprocess.run([cli, "-p", str(redis.port), "FLUSHALL"], capture_output=True, check=True)
+        folder = Path(workdir, f"round-{round_}")
+        folder.mkdir()
+        if one_cut(str(folder), redis):
+            return
+    raise AssertionError("in 6 rounds the cut never fell on a commit")
+
+
+def one_cut(folder, redis):
+    """One till, one instance behind a ReplyCutter cut once: every number
+    once in the journals, every echo once; True when the cut fell on a
+    commit (its messages then handed on once Redis answered)."""
+    proxy = ReplyCutter(redis.port)
+    i1 = Instance(folder, "i1", proxy.url, extra=["--journal"]).start()
+    count = COUNT * 10
+    t = Lines([TILL, f"ws://127.0.0.1:{i1.port}/ws?store=proof&user=till-1",
+               str(Path(folder, "till.db")), str(count), "--echoes"])
+    try:
+        t.wait_for(lambda ls: last_number(ls, "acked") >= 500, 60)
+        proxy.cut()  # what is in flight runs in Redis; its answer is lost
+        t.wait_for(lambda ls: "done" in ls or "the session waits for Redis" in i1.log_text(),
+                   120)
+        proxy.heal()  # Redis answers again: a doubt is lifted at the next hello
+        t.wait_for(lambda ls: "done" in ls, 120)
+        assert t.wait(30) == 0
+    finally:
+        t.kill()
+        status = i1.stop()
+        proxy.lsock.close()
+    log = i1.log_text()
+    assert status == 0, log[-2000:]
+    # each number once, in order: none doubled by the resends, none lost
+    assert_each_once_in_order(redis_journal(redis) + sqlite_journal(Path(folder, "i1.db")),
+                              count)
+    echoes = echoes_of(t.lines)
+    assert len(echoes) == len(set(echoes)), "an echo came twice"
+    known = re.search(r"redis_commit_known message=\"lifeline.v1 session \w+: (\d+) of the "
+                      r"(\d+) ", log)
+    if not known:
+        return False
+    print(known.group(0))
+    assert int(known.group(1)) == int(known.group(2)) > 0  # Redis had run it
+    # and the echoes of the doubted commit came, once Redis said so
+    assert len(echoes) == count, f"{count - len(echoes)} echoes lost"
+    return True

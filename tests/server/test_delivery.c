@@ -921,6 +921,34 @@ static void a_restarted_stream_is_not_recovered(void **state)
     assert_false(w.recovered);
 }
 
+static bool not_claimed(const srv_dlv_session *s)
+{
+    return !s->claimed;
+}
+
+/* A failed local commit after Redis took the claimed sessions' marks: only
+ * the others roll back; the claimed ones' messages reach the application. */
+static void a_partial_roll_back_keeps_the_sessions_it_is_not_asked_for(void **state)
+{
+    fixture *f = *state;
+    hello(f, 0, 0, 1);
+    srv_dlv_conn *c2 = srv_dlv_conn_new(f);
+    hello_on(f, c2, SID2, 0, 0, 1, 0, NULL);
+    srv_dlv_find_hex(&f->d, SID)->claimed = true;
+    assert_int_equal(rx_hold(f, f->c, 0, "1 shared"), SRV_DLV_DELIVER);
+    assert_int_equal(rx_hold(f, c2, 0, "1 alone"), SRV_DLV_DELIVER);
+    int closed = 0;
+    srv_dlv_rolled_back_if(&f->d, not_claimed, count, &closed);
+    assert_int_equal(closed, 1); /* c2's */
+    acted a = {0};
+    srv_dlv_committed(&f->d, record, &a);
+    assert_string_equal(a.log, "shop/till:1=shared;");
+    /* the rolled back one takes its message again when it comes again */
+    assert_int_equal(rx(f, c2, 0, "1 alone"), SRV_DLV_DELIVER);
+    assert_int_equal(rx(f, f->c, 0, "1 shared"), SRV_DLV_NOTHING); /* a duplicate */
+    srv_dlv_conn_release(&f->d, c2, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -973,6 +1001,7 @@ int main(void)
         T(a_stream_not_left_whole_starts_a_new_epoch),
         T(a_disowned_session_drops_only_its_own_held_messages),
         T(a_restarted_stream_is_not_recovered),
+        T(a_partial_roll_back_keeps_the_sessions_it_is_not_asked_for),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
