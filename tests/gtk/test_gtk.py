@@ -27,6 +27,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ SCREENSHOTS = os.environ.get("LIFELINE_GTK_SCREENSHOTS")
 XVFB_RUN = shutil.which("xvfb-run")
 
 DEADLINE = 15.0  # seconds any single awaited view may take
+TILL = "store=S1&user=till-1"  # the query of the URLs it connects to
 
 
 def _missing():
@@ -81,64 +83,17 @@ def png_size(path):
     return struct.unpack(">II", data[16:24])
 
 
-# --------------------------------------------------------------------------
-# lifeline-server on a free port, killable and restartable on that port.
-# --------------------------------------------------------------------------
-
-class Server:
-    def __init__(self, tmp_path):
-        self.tmp_path = tmp_path
-        self.proc = None
-        self.port = 0
-        self._runs = 0
-
-    def start(self, port=0):
-        """Start on port (0: a free one) and return once it listens."""
-        end = time.monotonic() + DEADLINE
-        while True:
-            self._runs += 1
-            out = self.tmp_path / f"server-{self._runs}.out"
-            err = self.tmp_path / f"server-{self._runs}.err"
-            with open(out, "w") as o, open(err, "w") as e:
-                self.proc = subprocess.Popen(
-                    [str(SERVER), "--host", "127.0.0.1", "--port", str(port),
-                     "--db", str(self.tmp_path / "server.db")],
-                    stdout=o, stderr=e, stdin=subprocess.DEVNULL)
-            line = self._first_line(out, end)
-            if line is not None:
-                ev = json.loads(line)
-                assert ev["event"] == "listening", line
-                self.port = ev["port"]
-                return self
-            # it exited without listening: the port may still be held
-            if time.monotonic() > end:
-                raise AssertionError(f"lifeline-server did not start: {err.read_text()}")
-            time.sleep(0.1)  # between two start attempts, not a synchronisation
-
-    def _first_line(self, out, end):
-        while time.monotonic() < end:
-            text = out.read_text()
-            if "\n" in text:
-                return text.split("\n", 1)[0]
-            if self.proc.poll() is not None:
-                return None
-            time.sleep(0.02)
-        raise AssertionError("lifeline-server printed nothing")
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def url(self):
-        return f"ws://127.0.0.1:{self.port}/ws?store=S1&user=till-1"
+# lifeline-server on a free port, killable (stop: SIGKILL) and restartable
+# on that port: the CLI suite's (one source for both).
+sys.path.insert(0, str(ROOT / "tests" / "cli"))
+from test_cli import Server  # noqa: E402
 
 
 @pytest.fixture
 def server(tmp_path):
     s = Server(tmp_path).start()
     yield s
-    s.kill()
+    s.stop()
 
 
 # --------------------------------------------------------------------------
@@ -298,7 +253,7 @@ DETAIL_RETRY = re.compile(r"^attempt (\d+)/(\d+), next try in (\d+) s$")
 
 def test_window_shows_connected_outage_server_down_and_recovery(server, app):
     a = app(*FAST, "--base-delay-ms", "1000", "--max-delay-ms", "4000", "--max-attempts", "3",
-            "--down-ping-interval-ms", "1000", server.url())
+            "--down-ping-interval-ms", "1000", server.url(TILL))
 
     # connected: the green pill, a grade, an RTT, and the heartbeat blinking
     v = a.view("Connected with a pong", pill="Connected", pill_color="green",
@@ -322,7 +277,7 @@ def test_window_shows_connected_outage_server_down_and_recovery(server, app):
 
     # the server dies: Disconnected, the backoff doubling (1 s, 2 s, 4 s),
     # each wait counted down live
-    server.kill()
+    server.stop()
     lost = a.view("Disconnected", pill="Disconnected", pill_color="orange",
                   detail=DETAIL_RETRY)
     assert lost["quality"] == "-", "no grade without a connection"
@@ -362,14 +317,14 @@ def test_window_shows_connected_outage_server_down_and_recovery(server, app):
 
 def test_reconnect_now_tries_at_once(server, app):
     a = app(*FAST, "--base-delay-ms", "60000", "--max-delay-ms", "60000", "--max-attempts", "5",
-            server.url())
+            server.url(TILL))
     a.view("Connected", pill="Connected")
 
     # a click while connected does nothing: the button is greyed out
     a.command("reconnect")
     assert not a.ack("reconnect")["ok"]
 
-    server.kill()
+    server.stop()
     lost = a.view("a minute to wait", pill="Disconnected",
                   detail="attempt 1/5, next try in 60 s")
     assert lost["reconnect_enabled"]
@@ -396,7 +351,7 @@ def test_reconnect_now_tries_at_once(server, app):
 
 def test_window_says_which_server_it_is_on(server, app):
     dead = f"ws://127.0.0.1:{free_port()}/ws"
-    a = app(*FAST, "--base-delay-ms", "200", "--max-attempts", "3", dead, server.url())
+    a = app(*FAST, "--base-delay-ms", "200", "--max-attempts", "3", dead, server.url(TILL))
     v = a.view("Connected to the fallback", pill="Connected")
     assert v["server"].startswith(f"server 2 of 2: ws://127.0.0.1:{server.port}/ws"), v
     assert a.quit() == 0
@@ -404,9 +359,9 @@ def test_window_says_which_server_it_is_on(server, app):
 
 
 def test_messages_sent_offline_wait_in_the_queue(server, app):
-    a = app(*FAST, "--base-delay-ms", "60000", "--max-delay-ms", "60000", server.url())
+    a = app(*FAST, "--base-delay-ms", "60000", "--max-delay-ms", "60000", server.url(TILL))
     a.view("Connected", pill="Connected")
-    server.kill()
+    server.stop()
     a.view("Disconnected", pill="Disconnected", detail=DETAIL_RETRY)
     a.command("send written while offline")
     a.view("queued in the log", log_last=re.compile(r"written while offline \(queued"))
