@@ -35,15 +35,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _binary(env, default):
-    path = Path(os.environ.get(env, default))
-    return path if path.is_absolute() else ROOT / path
-
+# lifeline-server on a free port, killable (stop: SIGKILL) and restartable
+# on that port, and how binaries are found: the CLI suite's (one source)
+sys.path.insert(0, str(ROOT / "tests" / "cli"))
+from test_cli import SERVER, Server, _binary  # noqa: E402
 
 GTK_APP = _binary("LIFELINE_GTK_BIN", "build/examples/lifeline-gtk/lifeline-gtk")
-SERVER = _binary("LIFELINE_SERVER_BIN", "build/src/server/lifeline-server")
 REQUIRED = os.environ.get("LIFELINE_GTK_REQUIRED") == "1"
 SCREENSHOTS = os.environ.get("LIFELINE_GTK_SCREENSHOTS")
 XVFB_RUN = shutil.which("xvfb-run")
@@ -83,10 +80,6 @@ def png_size(path):
     return struct.unpack(">II", data[16:24])
 
 
-# lifeline-server on a free port, killable (stop: SIGKILL) and restartable
-# on that port: the CLI suite's (one source for both).
-sys.path.insert(0, str(ROOT / "tests" / "cli"))
-from test_cli import Server  # noqa: E402
 
 
 @pytest.fixture
