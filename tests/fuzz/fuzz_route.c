@@ -17,15 +17,18 @@ static const char admin_token[] = "s3cret-admin-token";
 static void check_route(const char *method, const char *path)
 {
     srv_route r = srv_route_match(method, path);
-    FUZZ_CHECK(r.id >= SRV_ROUTE_NOT_FOUND && r.id <= SRV_ROUTE_METRICS);
+    FUZZ_CHECK(r.id >= SRV_ROUTE_NOT_FOUND && r.id <= SRV_ROUTE_ADMIN_STATUS);
     FUZZ_CHECK((r.id == SRV_ROUTE_BAD_METHOD) == (r.allow != NULL));
     if (r.allow)
         FUZZ_CHECK(!strcmp(r.allow, "GET") || !strcmp(r.allow, "POST") ||
                    !strcmp(r.allow, "GET, POST"));
-    bool wants_param = r.id == SRV_ROUTE_USER || r.id == SRV_ROUTE_STORE_BROADCAST;
+    /* the status page's files: /status/{file}; / and /status have none */
+    bool page_file = r.id == SRV_ROUTE_PAGE && !strncmp(path, "/status/", 8);
+    bool wants_param = r.id == SRV_ROUTE_USER || r.id == SRV_ROUTE_STORE_BROADCAST || page_file;
     FUZZ_CHECK(wants_param == (r.param != NULL));
     FUZZ_CHECK(r.admin == (r.id == SRV_ROUTE_STORE_BROADCAST || r.id == SRV_ROUTE_FAULT_SET ||
-                           r.id == SRV_ROUTE_FAULT_GET || r.id == SRV_ROUTE_METRICS));
+                           r.id == SRV_ROUTE_FAULT_GET || r.id == SRV_ROUTE_METRICS ||
+                           r.id == SRV_ROUTE_ADMIN_STATUS));
     FUZZ_CHECK(r.has_body == (r.id == SRV_ROUTE_STORE_BROADCAST || r.id == SRV_ROUTE_FAULT_SET));
 
     const char *want_method = NULL, *before = NULL, *after = "";
@@ -39,6 +42,12 @@ static void check_route(const char *method, const char *path)
     case SRV_ROUTE_FAULT_GET: want_method = "GET"; before = "/api/v1/admin/fault"; break;
     case SRV_ROUTE_WS_PLAIN: want_method = "GET"; before = "/ws"; break;
     case SRV_ROUTE_METRICS: want_method = "GET"; before = "/metrics"; break;
+    case SRV_ROUTE_HISTORY: want_method = "GET"; before = "/api/v1/websockets/history"; break;
+    case SRV_ROUTE_ADMIN_STATUS: want_method = "GET"; before = "/api/v1/admin/status"; break;
+    case SRV_ROUTE_PAGE:
+        want_method = "GET";
+        before = page_file ? "/status/" : !strcmp(path, "/") ? "/" : "/status";
+        break;
     default: break;
     }
     if (!want_method)

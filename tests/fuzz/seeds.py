@@ -216,6 +216,10 @@ SEEDS = {
         b"DELETE /api/v1/users/a/b\n\n",
         b"GET /ws\n\n",
         b"POST /api/v1/stores//broadcast\nBearer \n",
+        # the status page and its data
+        b"GET /\n\n10.0.0.1", b"GET /status\n\n", b"GET /status/status.js\n\n",
+        b"GET /status/\n\n", b"POST /status\n\n", b"GET /api/v1/websockets/history\n\n",
+        b"GET /api/v1/admin/status\nBearer s3cret-admin-token\n10.0.0.9",
     ],
     "query": [
         b"store=s1&user=u1",
