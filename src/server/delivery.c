@@ -265,17 +265,38 @@ static void free_session(const char *key, void *value, void *ctx)
     free(s);
 }
 
-/* Releases the held messages without acting on them. */
-static void drop_held(srv_dlv *d)
+/* Releases, without acting on them, the held messages of session only
+ * (NULL: of any session) for which which(session) is true (NULL: all);
+ * the others keep their order. */
+static void drop_held(srv_dlv *d, const srv_dlv_session *only,
+                      bool (*which)(const srv_dlv_session *s))
 {
-    for (size_t i = 0; i < d->held_count; i++)
-        srv_msg_unref(d->held[i].msg);
-    d->held_count = 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < d->held_count; i++) {
+        const srv_dlv_session *hs = d->held[i].session;
+        if ((!only || hs == only) && (!which || which(hs)))
+            srv_msg_unref(d->held[i].msg);
+        else
+            d->held[kept++] = d->held[i];
+    }
+    d->held_count = kept;
+}
+
+/* c's session now has another connection (or instance): c reads nothing
+ * more, and is closed with this reason. */
+static void displace(srv_dlv *d, srv_dlv_session *s)
+{
+    srv_dlv_conn *c = s->conn;
+    ackq_remove(d, s);
+    c->session = NULL;
+    c->failed = true;
+    snprintf(c->reason, sizeof(c->reason), "lifeline.v1: session resumed elsewhere");
+    s->conn = NULL;
 }
 
 void srv_dlv_free(srv_dlv *d)
 {
-    drop_held(d);
+    drop_held(d, NULL, NULL);
     free(d->held);
     srv_map_each(&d->sessions, free_session, NULL);
     srv_map_free(&d->sessions);
@@ -283,16 +304,21 @@ void srv_dlv_free(srv_dlv *d)
     memset(d, 0, sizeof(*d));
 }
 
+srv_dlv_session *srv_dlv_find_hex(const srv_dlv *d, const char *hex)
+{
+    return srv_map_get(&d->sessions, hex);
+}
+
 srv_dlv_session *srv_dlv_find(const srv_dlv *d, const ll_wire_session *id)
 {
     char hex[LL_WIRE_SESSION_HEX + 1];
     ll_wire_session_hex(id, hex);
-    return srv_map_get(&d->sessions, hex);
+    return srv_dlv_find_hex(d, hex);
 }
 
 bool srv_dlv_known(const srv_dlv *d, const char *hex)
 {
-    return srv_map_get(&d->sessions, hex) != NULL;
+    return srv_dlv_find_hex(d, hex) != NULL;
 }
 
 /* --- connections --------------------------------------------------------- */
@@ -405,12 +431,8 @@ int srv_dlv_hello(srv_dlv *d, srv_dlv_conn *c, const ll_wire_unit *u, const char
         return -1;
     if (s->conn) {
         /* the client is back before its old connection was seen to end */
-        srv_dlv_conn *old = s->conn;
-        old->session = NULL;
-        old->failed = true;
-        snprintf(old->reason, sizeof(old->reason), "lifeline.v1: session resumed elsewhere");
-        out->displaced = old;
-        ackq_remove(d, s);
+        out->displaced = s->conn;
+        displace(d, s);
     } else if (s->lru_prev || d->lru_head == s) {
         lru_unlink(d, s);
     }
@@ -669,14 +691,7 @@ void srv_dlv_rolled_back(srv_dlv *d, void (*fn)(void *owner, void *ctx), void *c
 void srv_dlv_rolled_back_if(srv_dlv *d, bool (*which)(const srv_dlv_session *s),
                             void (*fn)(void *owner, void *ctx), void *ctx)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < d->held_count; i++) {
-        if (!which || which(d->held[i].session))
-            srv_msg_unref(d->held[i].msg);
-        else
-            d->held[kept++] = d->held[i];
-    }
-    d->held_count = kept;
+    drop_held(d, NULL, which);
     srv_dlv_session **p = &d->dirty;
     while (*p) {
         srv_dlv_session *s = *p;
@@ -719,11 +734,6 @@ void srv_dlv_sweep(srv_dlv *d, int64_t now, void (*fn)(void *owner, void *ctx), 
 
 /* --- sessions shared with other instances -------------------------------- */
 
-srv_dlv_session *srv_dlv_find_hex(const srv_dlv *d, const char *hex)
-{
-    return srv_map_get(&d->sessions, hex);
-}
-
 srv_dlv_session *srv_dlv_adopt(srv_dlv *d, const ll_wire_session *id, const char *store,
                                const char *user, const srv_dlv_stored *st, uint64_t new_epoch,
                                int64_t now)
@@ -763,14 +773,7 @@ srv_dlv_session *srv_dlv_adopt(srv_dlv *d, const ll_wire_session *id, const char
 
 void srv_dlv_disown(srv_dlv *d, srv_dlv_session *s, void (*fn)(void *owner, void *ctx), void *ctx)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < d->held_count; i++) {
-        if (d->held[i].session == s)
-            srv_msg_unref(d->held[i].msg);
-        else
-            d->held[kept++] = d->held[i];
-    }
-    d->held_count = kept;
+    drop_held(d, s, NULL);
     if (s->dirty) {
         srv_dlv_session **p = &d->dirty;
         while (*p != s)
@@ -780,11 +783,7 @@ void srv_dlv_disown(srv_dlv *d, srv_dlv_session *s, void (*fn)(void *owner, void
     }
     if (s->conn) {
         srv_dlv_conn *c = s->conn;
-        ackq_remove(d, s);
-        c->session = NULL;
-        c->failed = true;
-        snprintf(c->reason, sizeof(c->reason), "lifeline.v1: session resumed elsewhere");
-        s->conn = NULL;
+        displace(d, s);
         if (fn)
             fn(c->owner, ctx);
     } else if (s->lru_prev || d->lru_head == s) {
