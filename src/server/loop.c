@@ -837,7 +837,6 @@ int srv_server_run(const srv_opts *opt)
     srv_db_close(s->db);
     srv_registry_free(&s->reg);
     srv_dlv_free(&s->dlv);
-    srv_v1_shared_settle(s, NULL); /* (nothing waits: a hello settles its own) */
     srv_shared_free(s->shared);
     s->shared = NULL;
     while (s->parked) {

@@ -69,7 +69,6 @@ typedef struct srv_server {
     struct lws *serving;       /* the wsi whose callback is running (loop.c) */
     srv_cluster *cluster;      /* --redis: the other instances (cluster.c); NULL: alone */
     srv_shared *shared;        /* --redis: lifeline.v1 sessions in Redis (shared.c); NULL: alone */
-    void *shared_settle;       /* a claim's lifted doubt, for srv_v1_shared_settle (v1_shared.c) */
     struct lws_vhost *vhost;
     srv_listener listener;     /* the listening socket and its guard (listener.c) */
     int port;
@@ -266,28 +265,30 @@ uint64_t srv_v1_random_epoch(void);
 
 /* At c's hello u for session hex, with Redis up: claims the session and
  * puts its state in memory (adopted from Redis unless the one in memory is
- * current), marked claimed. Returns 0; -1 when Redis is down or failed
- * (the hello goes on as alone); SRV_V1_SHARED_WAIT when Redis is down and
- * the session's last commit may have reached it (close c with 1013: the
- * till comes back later); SRV_DLV_ERROR with c's reason (the session is
- * another store's or user's). */
+ * current), marked claimed. *settle gets what srv_v1_shared_settle is to
+ * be given after the hello (NULL: nothing). Returns 0; -1 when Redis is
+ * down or failed (the hello goes on as alone); SRV_V1_SHARED_WAIT when
+ * Redis is down and the session's last commit may have reached it (close c
+ * with 1013: the till comes back later); SRV_DLV_ERROR with c's reason
+ * (the session is another store's or user's). */
 #define SRV_V1_SHARED_WAIT (-2)
+int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const char *hex,
+                        int64_t now, void **settle);
 
 /* Closes connection owner (ctx: the server) with 1013, "lifeline.v1: the
  * session waits for Redis". */
 void srv_v1_shared_close_waiting(void *owner, void *ctx);
-int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const char *hex,
-                        int64_t now);
 
 /* Right after the hello that srv_v1_shared_claim prepared, with its
- * session ss (NULL: the hello failed): when that claim lifted a doubt over
+ * session ss (NULL: the hello failed) and the claim's settle (freed here;
+ * NULL: nothing to do): when that claim lifted a doubt over
  * the session's last commit (Redis went while it ran), Redis's mark says
  * which of the messages it held were committed, with their journal
  * entries: those are handed to the application now, as the commit would
  * have, their replies going to the new connection; the rest the till
  * sends again. Only when no other instance had the session since: else
  * they were that instance's. */
-void srv_v1_shared_settle(srv_server *s, srv_dlv_session *ss);
+void srv_v1_shared_settle(srv_server *s, srv_dlv_session *ss, void *settle);
 
 /* Before the local commit: commits the claimed sessions' marks (and
  * journal entries) in Redis, and disowns or restarts those Redis says to.

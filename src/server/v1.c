@@ -249,7 +249,8 @@ static int hello(srv_server *s, srv_conn *c, const ll_wire_unit *u, int64_t now)
     char hex[LL_WIRE_SESSION_HEX + 1];
     ll_wire_session_hex(&u->session, hex);
     /* with --redis: the session as the cluster has it (else as alone) */
-    int shared = s->shared ? srv_v1_shared_claim(s, c, u, hex, now) : -1;
+    void *settle = NULL;
+    int shared = s->shared ? srv_v1_shared_claim(s, c, u, hex, now, &settle) : -1;
     if (shared == SRV_DLV_ERROR)
         return protocol_error(s, c);
     if (shared == SRV_V1_SHARED_WAIT) {
@@ -257,6 +258,7 @@ static int hello(srv_server *s, srv_conn *c, const ll_wire_unit *u, int64_t now)
         return 0;
     }
     if (!srv_dlv_find(&s->dlv, &u->session) && srv_db_get_hwm(s->db, hex, &stored) < 0) {
+        srv_v1_shared_settle(s, NULL, settle);
         srv_log_msg(&s->log, SRV_LOG_ERROR, "db_error", "%s", srv_db_error(s->db));
         return srv_conn_fail(s, c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "database error",
                              SRV_CLOSE_ERROR);
@@ -264,8 +266,7 @@ static int hello(srv_server *s, srv_conn *c, const ll_wire_unit *u, int64_t now)
     srv_dlv_welcome w;
     int rc = srv_dlv_hello(&s->dlv, c->dlv, u, c->store->name, c->user->name, stored, now,
                            srv_v1_random_epoch(), &w);
-    if (s->shared)
-        srv_v1_shared_settle(s, rc == 0 || rc == 1 ? c->dlv->session : NULL);
+    srv_v1_shared_settle(s, rc == 0 || rc == 1 ? c->dlv->session : NULL, settle);
     if (rc == SRV_DLV_ERROR)
         return protocol_error(s, c);
     if (rc < 0)

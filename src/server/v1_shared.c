@@ -42,12 +42,14 @@ void srv_v1_shared_pushed(const srv_dlv_session *ss, const srv_dlv_entry *e, voi
         ((srv_dlv_session *)ss)->claimed = false; /* a hole in Redis's copy: ours alone now */
 }
 
+/* Closes a connection whose session srv_dlv_disown gave up, with the
+ * reason delivery.c set on it ("lifeline.v1: session resumed elsewhere"). */
 static void close_elsewhere(void *owner, void *ctx)
 {
     srv_conn *c = owner;
     if (!c->close_code)
-        srv_conn_close(ctx, c, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                       "lifeline.v1: session resumed elsewhere", SRV_CLOSE_REPLACED);
+        srv_conn_close(ctx, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, c->dlv->reason,
+                       SRV_CLOSE_REPLACED);
 }
 
 void srv_v1_shared_close_waiting(void *owner, void *ctx)
@@ -165,10 +167,9 @@ static stash *stash_of(srv_server *s, const srv_dlv_session *ss)
     return x.t;
 }
 
-void srv_v1_shared_settle(srv_server *s, srv_dlv_session *ss)
+void srv_v1_shared_settle(srv_server *s, srv_dlv_session *ss, void *settle)
 {
-    stash *t = s->shared_settle;
-    s->shared_settle = NULL;
+    stash *t = settle;
     if (!t)
         return;
     bool mine = t->mine;
@@ -186,20 +187,20 @@ void srv_v1_shared_settle(srv_server *s, srv_dlv_session *ss)
     stash_free(t);
 }
 
-/* Keeps t, the claim's lifted doubt, for srv_v1_shared_settle. */
-static void to_settle(srv_server *s, stash *t, uint64_t hwm, bool mine)
+/* t, the claim's lifted doubt (NULL: none), for srv_v1_shared_settle. */
+static void *to_settle(stash *t, uint64_t hwm, bool mine)
 {
-    stash_free(s->shared_settle);
-    s->shared_settle = t;
     if (t) {
         t->hwm = hwm;
         t->mine = mine;
     }
+    return t;
 }
 
 int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const char *hex,
-                        int64_t now)
+                        int64_t now, void **settle)
 {
+    *settle = NULL;
     srv_shared_record cl;
     if (!shared_up(s, now) ||
         srv_shared_claim(s->shared, hex, c->store->name, c->user->name, &cl))
@@ -216,7 +217,7 @@ int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const
     /* the one in memory is current when no instance took it since */
     if (local && (!cl.prev[0] || !strcmp(cl.prev, me))) {
         local->claimed = true;
-        to_settle(s, doubted, cl.hwm, true);
+        *settle = to_settle(doubted, cl.hwm, true);
         srv_shared_claim_done(&cl);
         return 0;
     }
@@ -261,7 +262,7 @@ int srv_v1_shared_claim(srv_server *s, srv_conn *c, const ll_wire_unit *u, const
     ss->claimed = true;
     if (!st.epoch)
         srv_shared_restart(s->shared, hex, ss->epoch);
-    to_settle(s, doubted, hwm, mine);
+    *settle = to_settle(doubted, hwm, mine);
     return 0;
 }
 
