@@ -323,17 +323,32 @@ static int reply_u64(const redisReply *r, uint64_t *out)
     return r->type == REDIS_REPLY_STRING ? srv_shared_u64(r->str, r->len, out) : -1;
 }
 
-static redisReply *script(srv_shared *x, int which, int argc, const char **args)
+/* The most arguments a script call below takes (COMMIT builds its own). */
+#define SCRIPT_ARGS_MAX 10
+
+/* Fills argv and len (SCRIPT_ARGS_MAX + 2 each) with EVALSHA of script
+ * which and its argc arguments: args[i], of lens[i] bytes (lens NULL, or
+ * lens[i] 0: a string). Returns the count. */
+static int evalsha(const srv_shared *x, int which, int argc, const char **args,
+                   const size_t *lens, const char **argv, size_t *len)
 {
-    const char *argv[12];
-    size_t len[12];
     argv[0] = "EVALSHA";
     argv[1] = x->sha[which];
-    for (int i = 0; i < argc; i++)
+    len[0] = 7;
+    len[1] = strlen(argv[1]);
+    for (int i = 0; i < argc; i++) {
         argv[2 + i] = args[i];
-    for (int i = 0; i < argc + 2; i++)
-        len[i] = strlen(argv[i]);
-    return round_trip(x, argc + 2, argv, len);
+        len[2 + i] = lens && lens[i] ? lens[i] : strlen(args[i]);
+    }
+    return argc + 2;
+}
+
+/* Runs script which with string arguments, as a round trip. */
+static redisReply *script(srv_shared *x, int which, int argc, const char **args)
+{
+    const char *argv[SCRIPT_ARGS_MAX + 2];
+    size_t len[SCRIPT_ARGS_MAX + 2];
+    return round_trip(x, evalsha(x, which, argc, args, NULL, argv, len), argv, len);
 }
 
 /* Waits for the old owner's answer to a release request: 1 (released with
@@ -560,11 +575,11 @@ int srv_shared_push(srv_shared *x, const char *hex, uint64_t epoch, uint64_t seq
     memcpy(entry, head, hl);
     if (plen)
         memcpy(entry + hl, payload, plen);
-    const char *argv[] = {"EVALSHA", x->sha[PUSH], "2", hk, rk, x->id, e, q, entry, m, k, ttl};
-    size_t len[12];
-    for (int i = 0; i < 12; i++)
-        len[i] = i == 8 ? hl + plen : strlen(argv[i]);
-    int rc = append(x, hex, true, 12, argv, len);
+    const char *args[] = {"2", hk, rk, x->id, e, q, entry, m, k, ttl};
+    size_t lens[10] = {[6] = hl + plen};
+    const char *argv[SCRIPT_ARGS_MAX + 2];
+    size_t len[SCRIPT_ARGS_MAX + 2];
+    int rc = append(x, hex, true, evalsha(x, PUSH, 10, args, lens, argv, len), argv, len);
     free(entry);
     return rc;
 }
@@ -577,9 +592,8 @@ int srv_shared_restart(srv_shared *x, const char *hex, uint64_t epoch)
     srv_shared_keys(hex, hk, rk);
     snprintf(e, sizeof(e), "%llu", (unsigned long long)epoch);
     snprintf(ttl, sizeof(ttl), "%lld", SRV_SHARED_TTL_MS);
-    const char *argv[] = {"EVALSHA", x->sha[RESTART], "2", hk, rk, x->id, e, ttl};
-    size_t len[8];
-    for (int i = 0; i < 8; i++)
-        len[i] = strlen(argv[i]);
-    return append(x, hex, false, 8, argv, len);
+    const char *args[] = {"2", hk, rk, x->id, e, ttl};
+    const char *argv[SCRIPT_ARGS_MAX + 2];
+    size_t len[SCRIPT_ARGS_MAX + 2];
+    return append(x, hex, false, evalsha(x, RESTART, 6, args, NULL, argv, len), argv, len);
 }
