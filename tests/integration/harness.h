@@ -44,6 +44,10 @@ int it_scaled(int ms);
 /* Print a diagnostic line on stderr, prefixed with the time. */
 void it_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The entries of a /proc/self folder ("/proc/self/fd": descriptors,
+ * "/proc/self/task": threads), or -1 when it cannot be read. */
+int it_count_entries(const char *path);
+
 /* ---- temporary folders ---------------------------------------------------- */
 
 /* A new folder under $TMPDIR (or /tmp); NULL on failure. */

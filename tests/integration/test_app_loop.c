@@ -15,7 +15,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,14 +191,8 @@ static int lines_printed(void *arg)
 /* The threads of this process now. */
 static int count_threads(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
+    int n = it_count_entries("/proc/self/task");
+    assert_true(n > 0);
     return n;
 }
 

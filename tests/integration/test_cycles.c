@@ -8,28 +8,12 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "harness.h"
-
-/* Entries of a /proc/self folder (fds, threads). */
-static int count_entries(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
 
 static size_t heap_in_use(void)
 {
@@ -101,20 +85,20 @@ static void run_cycles(it_fix *f, int shared, int tls)
     for (int i = 0; i < warm; i++)
         cycle(f, i);
     size_t heap0 = heap_in_use();
-    int fds0 = count_entries("/proc/self/fd"), threads0 = count_entries("/proc/self/task");
+    int fds0 = it_count_entries("/proc/self/fd"), threads0 = it_count_entries("/proc/self/task");
     int64_t t0 = it_now_ms();
     for (int i = warm; i < n; i++)
         cycle(f, i);
     int64_t took = it_now_ms() - t0;
     size_t heap1 = heap_in_use();
-    int fds1 = count_entries("/proc/self/fd"), threads1 = count_entries("/proc/self/task");
+    int fds1 = it_count_entries("/proc/self/fd"), threads1 = it_count_entries("/proc/self/task");
     /* a joined thread can stay listed in /proc/self/task for a moment after
      * pthread_join() returns: give the count a little time to settle (a
      * thread that is really left behind stays, and fails below) */
     for (int64_t until = it_now_ms() + it_scaled(2000); threads1 > threads0 && it_now_ms() < until;) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL); /* polling a condition with a deadline */
-        threads1 = count_entries("/proc/self/task");
+        threads1 = it_count_entries("/proc/self/task");
     }
     long growth = (long)heap1 - (long)heap0;
     it_log("%d %s cycles (%s loop) in %lld ms; heap %zu -> %zu (%+ld), fds %d -> %d, threads %d -> %d",
